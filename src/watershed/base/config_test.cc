@@ -1,0 +1,182 @@
+#include "watershed/base/config.h"
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <string>
+
+#include "absl/strings/match.h"
+#include "gtest/gtest.h"
+
+namespace watershed {
+namespace {
+
+// A hermetic environment.
+EnvLookup FakeEnv(std::map<std::string, std::string> vars) {
+  return [vars = std::move(vars)](std::string_view name) -> std::optional<std::string> {
+    auto it = vars.find(std::string(name));
+    if (it == vars.end()) return std::nullopt;
+    return it->second;
+  };
+}
+
+TEST(InterpolateEnvTest, SubstitutesDefaultsAndEscapes) {
+  EnvLookup env = FakeEnv({{"HOME", "/home/ws"}, {"EMPTY", ""}, {"KEY", "k-123"}});
+  EXPECT_EQ(*InterpolateEnv("no vars", env), "no vars");
+  EXPECT_EQ(*InterpolateEnv("${HOME}/lake", env), "/home/ws/lake");
+  EXPECT_EQ(*InterpolateEnv("a${KEY}b${KEY}c", env), "ak-123bk-123c");
+  EXPECT_EQ(*InterpolateEnv("${MISSING:-fallback}", env), "fallback");
+  EXPECT_EQ(*InterpolateEnv("${EMPTY:-fallback}", env), "fallback");
+  EXPECT_EQ(*InterpolateEnv("${EMPTY}", env), "");
+  EXPECT_EQ(*InterpolateEnv("${KEY:-fallback}", env), "k-123");
+  EXPECT_EQ(*InterpolateEnv("${MISSING:-}", env), "");
+  EXPECT_EQ(*InterpolateEnv("${MISSING:-a:-b c}", env), "a:-b c");
+  EXPECT_EQ(*InterpolateEnv("$${HOME} costs $5 $", env), "${HOME} costs $5 $");
+  EXPECT_EQ(*InterpolateEnv("$$", env), "$$");
+}
+
+TEST(InterpolateEnvTest, SubstitutedValuesAreNotInterpolatedAgain) {
+  EnvLookup env = FakeEnv({{"A", "${B}"}, {"B", "oops"}});
+  EXPECT_EQ(*InterpolateEnv("${A}", env), "${B}");
+}
+
+TEST(InterpolateEnvTest, Errors) {
+  EnvLookup env = FakeEnv({});
+  StatusOr<std::string> missing = InterpolateEnv("key: ${CRUNCHBASE_API_KEY}", env);
+  EXPECT_EQ(missing.status(),
+            absl::InvalidArgumentError("environment variable CRUNCHBASE_API_KEY is not set"));
+  EXPECT_EQ(InterpolateEnv("${OPEN", env).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(InterpolateEnv("${}", env).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(InterpolateEnv("${1ABC}", env).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(InterpolateEnv("${A-B}", env).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(InterpolateEnv("${A:=x}", env).status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+TEST(ParseYamlTest, InterpolatesEveryScalar) {
+  EnvLookup env = FakeEnv({{"CRUNCHBASE_API_KEY", "cb-secret"}, {"THREADS", "4"}, {"NS", "raw"}});
+  const char* text = R"(
+sources:
+  crunchbase:
+    api_key: ${CRUNCHBASE_API_KEY}
+    threads: ${THREADS}
+    base_url: ${CB_URL:-https://api.crunchbase.com/api/v4}
+    collections: [organizations, "${NS}_people"]
+    literal: "$${NOT_A_VAR}"
+${NS}_zone: keyed
+)";
+  StatusOr<YAML::Node> root = ParseYaml(text, "watershed.yml", env);
+  ASSERT_TRUE(root.ok()) << root.status();
+  YAML::Node cb = (*root)["sources"]["crunchbase"];
+  EXPECT_EQ(cb["api_key"].as<std::string>(), "cb-secret");
+  EXPECT_EQ(cb["threads"].as<int>(), 4);
+  EXPECT_EQ(cb["base_url"].as<std::string>(), "https://api.crunchbase.com/api/v4");
+  EXPECT_EQ(cb["collections"][1].as<std::string>(), "raw_people");
+  EXPECT_EQ(cb["literal"].as<std::string>(), "${NOT_A_VAR}");
+  EXPECT_EQ((*root)["raw_zone"].as<std::string>(), "keyed");
+}
+
+TEST(ParseYamlTest, MissingVariableNamesFileAndLine) {
+  const char* text =
+      "project: demo\n"
+      "sources:\n"
+      "  crunchbase:\n"
+      "    api_key: ${CRUNCHBASE_API_KEY}\n";
+  StatusOr<YAML::Node> root = ParseYaml(text, "watershed.yml", FakeEnv({}));
+  EXPECT_EQ(root.status(),
+            absl::InvalidArgumentError(
+                "watershed.yml:4: environment variable CRUNCHBASE_API_KEY is not set"));
+}
+
+TEST(ParseYamlTest, AliasesAreInterpolatedOnce) {
+  // The value of A contains "$${": it must come out verbatim however often the node is reached.
+  EnvLookup env = FakeEnv({{"A", "$${x}"}});
+  const char* text = "base: &b\n  v: ${A}\nfirst: *b\nsecond: *b\n";
+  StatusOr<YAML::Node> root = ParseYaml(text, "a.yml", env);
+  ASSERT_TRUE(root.ok()) << root.status();
+  EXPECT_EQ((*root)["base"]["v"].as<std::string>(), "$${x}");
+  EXPECT_EQ((*root)["first"]["v"].as<std::string>(), "$${x}");
+  EXPECT_EQ((*root)["second"]["v"].as<std::string>(), "$${x}");
+}
+
+TEST(ParseYamlTest, AliasBombStaysLinear) {
+  std::string text = "a0: &a0 [x, y]\n";
+  for (int i = 1; i <= 30; ++i) {
+    text += "a" + std::to_string(i) + ": &a" + std::to_string(i) + " [*a" + std::to_string(i - 1) +
+            ", *a" + std::to_string(i - 1) + "]\n";
+  }
+  StatusOr<YAML::Node> root = ParseYaml(text, "bomb.yml", FakeEnv({}));
+  ASSERT_TRUE(root.ok()) << root.status();  // 2^30 paths would never finish without `visited`
+}
+
+TEST(ParseYamlTest, SyntaxErrorsNameFileLineAndColumn) {
+  StatusOr<YAML::Node> root = ParseYaml("a: 1\nb: [1, 2\nc: 3\n", "bad.yml", FakeEnv({}));
+  ASSERT_FALSE(root.ok());
+  EXPECT_EQ(root.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_TRUE(absl::StartsWith(root.status().message(), "bad.yml:")) << root.status();
+  EXPECT_NE(root.status().message().find("end of sequence"), absl::string_view::npos)
+      << root.status();
+
+  StatusOr<YAML::Node> tab = ParseYaml("a:\n\t- b\n", "tab.yml", FakeEnv({}));
+  ASSERT_FALSE(tab.ok());
+  EXPECT_EQ(tab.status().code(), absl::StatusCode::kInvalidArgument);
+
+  StatusOr<YAML::Node> alias = ParseYaml("a: *nope\n", "alias.yml", FakeEnv({}));
+  ASSERT_FALSE(alias.ok());
+  EXPECT_TRUE(absl::StartsWith(alias.status().message(), "alias.yml:1:")) << alias.status();
+}
+
+TEST(ParseYamlTest, EmptyAndScalarDocuments) {
+  StatusOr<YAML::Node> empty = ParseYaml("", "empty.yml", FakeEnv({}));
+  ASSERT_TRUE(empty.ok());
+  EXPECT_TRUE(empty->IsNull());
+  StatusOr<YAML::Node> scalar = ParseYaml("${X:-7}", "s.yml", FakeEnv({}));
+  ASSERT_TRUE(scalar.ok());
+  EXPECT_EQ(scalar->as<int>(), 7);
+}
+
+TEST(ParseYamlTest, UsesTheRealEnvironmentByDefault) {
+  ::setenv("WATERSHED_CONFIG_TEST_VAR", "from-env", 1);
+  StatusOr<YAML::Node> root = ParseYaml("v: ${WATERSHED_CONFIG_TEST_VAR}", "env.yml");
+  ::unsetenv("WATERSHED_CONFIG_TEST_VAR");
+  ASSERT_TRUE(root.ok()) << root.status();
+  EXPECT_EQ((*root)["v"].as<std::string>(), "from-env");
+  EXPECT_EQ(RealGetenv("WATERSHED_CONFIG_TEST_VAR"), std::nullopt);
+}
+
+class LoadYamlFileTest : public testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ =
+        std::filesystem::temp_directory_path() / ("ws_config_test_" + std::to_string(::getpid()));
+    std::filesystem::create_directories(dir_);
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+  std::string Write(const std::string& name, const std::string& text) {
+    std::string path = (dir_ / name).string();
+    std::ofstream(path) << text;
+    return path;
+  }
+  std::filesystem::path dir_;
+};
+
+TEST_F(LoadYamlFileTest, LoadsAndInterpolates) {
+  std::string path = Write("watershed.yml", "lake: ${LAKE:-./lake}\nname: demo\n");
+  StatusOr<YAML::Node> root = LoadYamlFile(path, FakeEnv({{"LAKE", "/data/lake"}}));
+  ASSERT_TRUE(root.ok()) << root.status();
+  EXPECT_EQ((*root)["lake"].as<std::string>(), "/data/lake");
+  EXPECT_EQ((*root)["name"].as<std::string>(), "demo");
+}
+
+TEST_F(LoadYamlFileTest, ErrorsNameThePath) {
+  std::string path = Write("watershed.yml", "a: 1\nkey: ${NOPE}\n");
+  StatusOr<YAML::Node> root = LoadYamlFile(path, FakeEnv({}));
+  EXPECT_EQ(root.status().message(), path + ":2: environment variable NOPE is not set");
+
+  StatusOr<YAML::Node> missing = LoadYamlFile((dir_ / "absent.yml").string(), FakeEnv({}));
+  EXPECT_EQ(missing.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_NE(missing.status().message().find("absent.yml"), absl::string_view::npos);
+}
+
+}  // namespace
+}  // namespace watershed

@@ -1,0 +1,46 @@
+// base/strings.h — string building that works with std::string_view.
+//
+// Debian's Abseil is built with its own absl::string_view, so absl::StrCat and friends do not
+// take std::string_view: Watershed uses these helpers (and fmt) instead. Thread safety: pure.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <type_traits>
+
+#include <fmt/format.h>
+
+namespace watershed {
+
+namespace strings_internal {
+inline void Append(std::string& out, std::string_view s) { out.append(s); }
+inline void Append(std::string& out, const char* s) { out.append(s); }
+inline void Append(std::string& out, const std::string& s) { out.append(s); }
+inline void Append(std::string& out, char c) { out.push_back(c); }
+template <typename T>
+  requires std::is_arithmetic_v<T>
+inline void Append(std::string& out, T v) {
+  fmt::format_to(std::back_inserter(out), "{}", v);
+}
+}  // namespace strings_internal
+
+// StrCat("file ", name, " line ", 12) — concatenates strings, views, chars and numbers.
+template <typename... Args>
+std::string StrCat(const Args&... args) {
+  std::string out;
+  (strings_internal::Append(out, args), ...);
+  return out;
+}
+
+// Heterogeneous hashing for std::unordered_map<std::string, T, StringHash, std::equal_to<>>,
+// so lookups by std::string_view build no string.
+struct StringHash {
+  using is_transparent = void;
+  size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+};
+
+std::string ToLower(std::string_view s);
+bool StartsWith(std::string_view s, std::string_view prefix);
+bool EndsWith(std::string_view s, std::string_view suffix);
+
+}  // namespace watershed

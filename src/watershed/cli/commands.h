@@ -1,0 +1,51 @@
+// cli/commands.h — the `watershed` subcommands, one function each.
+//
+// Owns: turning parsed command-line options into calls on the modules and printing what a user
+// needs (summaries on stdout, progress and logs on stderr). Does not own: argument parsing
+// (main.cc) or any data logic. Thread safety: called from main only.
+#pragma once
+
+#include <string>
+
+#include "watershed/base/status.h"
+#include "watershed/load/loader.h"
+
+namespace watershed::cli {
+
+struct GlobalOptions {
+  std::string project;  // --project DIR; empty = search upwards
+  bool quiet = false;
+};
+
+Status RunInit(const std::string& dir, const std::string& name);
+
+struct LoadCommand {
+  std::string file;
+  std::string table;
+  std::string format = "auto";
+  int64_t max_bad = 0;
+  int threads = 0;
+  bool force = false;
+  std::string contract;
+};
+Status RunLoad(const GlobalOptions& g, const LoadCommand& c);
+
+struct ReadAt {  // which snapshot a read sees
+  int64_t snapshot = 0;
+  std::string as_of;
+};
+
+Status RunTables(const GlobalOptions& g, const ReadAt& at, const std::string& format);
+Status RunDescribe(const GlobalOptions& g, const std::string& table, const ReadAt& at);
+
+struct QueryCommand {
+  std::string sql;
+  ReadAt at;
+  std::string format = "table";
+  size_t max_rows = 1000;
+};
+Status RunQuery(const GlobalOptions& g, const QueryCommand& c);
+
+Status RunGc(const GlobalOptions& g, bool dry_run);
+
+}  // namespace watershed::cli

@@ -1,0 +1,131 @@
+// cli/main.cc — the `watershed` command: argument parsing and dispatch to commands.cc.
+//
+// Exit codes: 0 success, 1 the command failed (message on stderr), 2 bad usage.
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <iostream>
+
+#include "watershed/base/log.h"
+#include "watershed/cli/commands.h"
+
+namespace {
+
+constexpr const char* kVersion = "0.1.0";
+
+constexpr const char* kFooter = R"(
+Quick start:
+  watershed init myproject && cd myproject
+  watershed load organizations.ndjson --table crunchbase.organizations
+  watershed tables
+  watershed query "SELECT count(*) FROM crunchbase.organizations"
+
+Commands run inside a project folder (one with watershed.yml, found upwards from the
+working directory) or take --project DIR. Docs: README.md and docs/formats/.)";
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace watershed;
+  CLI::App app{"Watershed — a data platform in one program: ingest, lake, catalog, SQL."};
+  app.footer(kFooter);
+  app.require_subcommand(1);
+  app.set_version_flag("--version", kVersion);
+
+  cli::GlobalOptions g;
+  std::string log_format = "human";
+  bool verbose = false;
+  app.add_option("--project", g.project, "Project folder (default: search upwards for watershed.yml)");
+  app.add_option("--log-format", log_format, "Log lines on stderr: human or json")
+      ->check(CLI::IsMember({"human", "json"}));
+  app.add_flag("-v,--verbose", verbose, "Debug logging");
+  app.add_flag("-q,--quiet", g.quiet, "No progress line");
+
+  // init
+  std::string init_dir, init_name;
+  auto* init = app.add_subcommand("init", "Create a project: watershed.yml, models/, .gitignore");
+  init->add_option("DIR", init_dir, "Folder to create the project in")->required();
+  init->add_option("--name", init_name, "Project name (default: the folder's name)");
+
+  // load
+  cli::LoadCommand load;
+  auto* load_cmd = app.add_subcommand(
+      "load",
+      "Normalize a file (NDJSON, JSON array/object, CSV; .gz/.zst; - for stdin) into a lake "
+      "table and commit one snapshot");
+  load_cmd->add_option("FILE", load.file, "Input file, or - for stdin")->required();
+  load_cmd->add_option("--table,-t", load.table, "Target table NAMESPACE.NAME, e.g. crunchbase.organizations")
+      ->required();
+  load_cmd->add_option("--format", load.format, "auto (by extension/content), ndjson, json or csv")
+      ->check(CLI::IsMember({"auto", "ndjson", "jsonl", "json", "csv"}));
+  load_cmd->add_option("--max-bad", load.max_bad,
+                       "Bad records tolerated (quarantined in watershed.quarantine); more fails "
+                       "the load and commits nothing")
+      ->default_val(0);
+  load_cmd->add_option("--threads", load.threads, "Threads for writing Parquet (default: all cores)");
+  load_cmd->add_flag("--force", load.force, "Load again even if this file was already loaded");
+  load_cmd->add_option("--contract", load.contract,
+                       "Schema contract for this load: evolve, freeze or discard_row "
+                       "(default: watershed.yml, else evolve)")
+      ->check(CLI::IsMember({"evolve", "freeze", "discard_row"}));
+
+  // tables / describe / query
+  cli::ReadAt tables_at;
+  std::string tables_format = "table";
+  auto* tables = app.add_subcommand("tables", "List lake tables with rows, files and schema version");
+  tables->add_option("--snapshot", tables_at.snapshot, "Read at this snapshot");
+  tables->add_option("--as-of", tables_at.as_of, "Read as of this UTC time, e.g. 2026-11-24T10:00:00");
+  tables->add_option("--format", tables_format, "table, csv or json");
+
+  std::string describe_table;
+  cli::ReadAt describe_at;
+  auto* describe = app.add_subcommand(
+      "describe", "Show a table's columns, schema versions, snapshots, files and statistics");
+  describe->add_option("TABLE", describe_table, "NAMESPACE.NAME")->required();
+  describe->add_option("--snapshot", describe_at.snapshot, "Read at this snapshot");
+  describe->add_option("--as-of", describe_at.as_of, "Read as of this UTC time");
+
+  cli::QueryCommand query;
+  auto* query_cmd = app.add_subcommand(
+      "query", "Run SQL (DuckDB dialect) over lake tables, addressed as namespace.name");
+  query_cmd->add_option("SQL", query.sql, "The query")->required();
+  query_cmd->add_option("--snapshot", query.at.snapshot, "Time travel: read this snapshot");
+  query_cmd->add_option("--as-of", query.at.as_of,
+                        "Time travel: read the snapshot current at this UTC time");
+  query_cmd->add_option("--format", query.format, "table (default), csv or json")
+      ->check(CLI::IsMember({"table", "csv", "json"}));
+  query_cmd->add_option("--max-rows", query.max_rows, "Rows shown in table format (default 1000)");
+
+  bool gc_dry_run = false;
+  auto* gc = app.add_subcommand(
+      "gc", "Remove orphan files: files no snapshot references, left by loads that never committed");
+  gc->add_flag("--dry-run", gc_dry_run, "Only list what would be removed");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+
+  InitLogging(log_format == "json" ? LogFormat::kJson : LogFormat::kHuman,
+              verbose ? spdlog::level::debug : spdlog::level::info);
+
+  Status status;
+  if (*init) {
+    status = cli::RunInit(init_dir, init_name);
+  } else if (*load_cmd) {
+    status = cli::RunLoad(g, load);
+  } else if (*tables) {
+    status = cli::RunTables(g, tables_at, tables_format);
+  } else if (*describe) {
+    status = cli::RunDescribe(g, describe_table, describe_at);
+  } else if (*query_cmd) {
+    status = cli::RunQuery(g, query);
+  } else if (*gc) {
+    status = cli::RunGc(g, gc_dry_run);
+  }
+  if (!status.ok()) {
+    std::cerr << "error: " << MessageOf(status) << "\n";
+    return 1;
+  }
+  return 0;
+}

@@ -1,0 +1,538 @@
+// lake/catalog.cc — the SQLite catalog (schema in docs/formats/catalog.md).
+#include "watershed/lake/catalog.h"
+
+#include <sqlite3.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <nlohmann/json.hpp>
+
+namespace watershed::lake {
+namespace {
+
+constexpr const char* kSchemaSql = R"sql(
+CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS snapshots(
+  snapshot_id INTEGER PRIMARY KEY,
+  committed_at TEXT NOT NULL,
+  operation TEXT NOT NULL,
+  load_id INTEGER,
+  summary TEXT NOT NULL DEFAULT '{}');
+CREATE TABLE IF NOT EXISTS tables(
+  table_id INTEGER PRIMARY KEY,
+  name TEXT NOT NULL UNIQUE,
+  parent TEXT NOT NULL DEFAULT '',
+  partition_by TEXT NOT NULL DEFAULT 'ingest_date',
+  created_snapshot INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS schema_versions(
+  table_id INTEGER NOT NULL,
+  version INTEGER NOT NULL,
+  snapshot_id INTEGER NOT NULL,
+  columns TEXT NOT NULL,
+  PRIMARY KEY(table_id, version));
+CREATE TABLE IF NOT EXISTS data_files(
+  file_id INTEGER PRIMARY KEY,
+  table_id INTEGER NOT NULL,
+  key TEXT NOT NULL UNIQUE,
+  partition TEXT NOT NULL,
+  row_count INTEGER NOT NULL,
+  size_bytes INTEGER NOT NULL,
+  columns TEXT NOT NULL,
+  added_snapshot INTEGER NOT NULL,
+  removed_snapshot INTEGER);
+CREATE INDEX IF NOT EXISTS data_files_table ON data_files(table_id, added_snapshot);
+CREATE TABLE IF NOT EXISTS column_stats(
+  file_id INTEGER NOT NULL,
+  column_name TEXT NOT NULL,
+  min_value TEXT,
+  max_value TEXT,
+  null_count INTEGER NOT NULL,
+  PRIMARY KEY(file_id, column_name));
+CREATE TABLE IF NOT EXISTS cursors(
+  source TEXT NOT NULL,
+  key TEXT NOT NULL,
+  value TEXT NOT NULL,
+  snapshot_id INTEGER NOT NULL,
+  PRIMARY KEY(source, key));
+CREATE TABLE IF NOT EXISTS loads(
+  load_id INTEGER PRIMARY KEY,
+  name TEXT NOT NULL,
+  started_at TEXT NOT NULL,
+  finished_at TEXT,
+  status TEXT NOT NULL,
+  pid INTEGER NOT NULL,
+  host TEXT NOT NULL,
+  snapshot_id INTEGER,
+  message TEXT);
+)sql";
+
+std::string NowIso() {
+  auto now = std::chrono::system_clock::now();
+  int64_t micros =
+      std::chrono::duration_cast<std::chrono::microseconds>(now.time_since_epoch()).count();
+  std::string s = FormatTimestampMicros(micros);  // "YYYY-MM-DD HH:MM:SS.ffffff"
+  s[10] = 'T';
+  return s + "Z";
+}
+
+std::string HostName() {
+  char buf[256] = {0};
+  gethostname(buf, sizeof buf - 1);
+  return buf;
+}
+
+// A prepared statement; bind with 1-based indexes.
+class Stmt {
+ public:
+  Stmt(sqlite3* db, std::string_view sql) : db_(db) {
+    rc_ = sqlite3_prepare_v2(db, sql.data(), static_cast<int>(sql.size()), &stmt_, nullptr);
+  }
+  ~Stmt() { sqlite3_finalize(stmt_); }
+  Status status() const {
+    if (rc_ == SQLITE_OK) return absl::OkStatus();
+    return absl::InternalError(StrCat("catalog: ", sqlite3_errmsg(db_)));
+  }
+  Stmt& Bind(int i, int64_t v) {
+    sqlite3_bind_int64(stmt_, i, v);
+    return *this;
+  }
+  Stmt& Bind(int i, std::string_view v) {
+    sqlite3_bind_text(stmt_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+    return *this;
+  }
+  Stmt& Bind(int i, const std::string& v) { return Bind(i, std::string_view(v)); }
+  Stmt& Bind(int i, const char* v) { return Bind(i, std::string_view(v)); }
+  Stmt& Bind(int i, const std::optional<std::string>& v) {
+    if (v) return Bind(i, std::string_view(*v));
+    sqlite3_bind_null(stmt_, i);
+    return *this;
+  }
+  // Steps once: true when a row is available, false when done.
+  StatusOr<bool> Step() {
+    if (rc_ != SQLITE_OK) return status();
+    int rc = sqlite3_step(stmt_);
+    if (rc == SQLITE_ROW) return true;
+    if (rc == SQLITE_DONE) return false;
+    if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED) {
+      return absl::UnavailableError(StrCat("catalog is busy: ", sqlite3_errmsg(db_)));
+    }
+    return absl::InternalError(StrCat("catalog: ", sqlite3_errmsg(db_)));
+  }
+  Status Run() { return Step().status(); }
+  int64_t Int(int col) { return sqlite3_column_int64(stmt_, col); }
+  bool IsNull(int col) { return sqlite3_column_type(stmt_, col) == SQLITE_NULL; }
+  std::string Text(int col) {
+    const unsigned char* t = sqlite3_column_text(stmt_, col);
+    return t == nullptr ? "" : std::string(reinterpret_cast<const char*>(t),
+                                           sqlite3_column_bytes(stmt_, col));
+  }
+  std::optional<std::string> OptText(int col) {
+    if (IsNull(col)) return std::nullopt;
+    return Text(col);
+  }
+
+ private:
+  sqlite3* db_;
+  sqlite3_stmt* stmt_ = nullptr;
+  int rc_;
+};
+
+Status Exec(sqlite3* db, const char* sql) {
+  char* err = nullptr;
+  int rc = sqlite3_exec(db, sql, nullptr, nullptr, &err);
+  if (rc == SQLITE_OK) return absl::OkStatus();
+  std::string msg = err ? err : "unknown error";
+  sqlite3_free(err);
+  if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED) {
+    return absl::UnavailableError(StrCat("catalog is busy: ", msg));
+  }
+  return absl::InternalError(StrCat("catalog: ", msg));
+}
+
+// Rolls back unless committed.
+class Transaction {
+ public:
+  explicit Transaction(sqlite3* db) : db_(db) {}
+  Status Begin() {
+    Status s = Exec(db_, "BEGIN IMMEDIATE");
+    open_ = s.ok();
+    return s;
+  }
+  Status Commit() {
+    Status s = Exec(db_, "COMMIT");
+    if (s.ok()) open_ = false;
+    return s;
+  }
+  ~Transaction() {
+    if (open_) Exec(db_, "ROLLBACK").IgnoreError();
+  }
+
+ private:
+  sqlite3* db_;
+  bool open_ = false;
+};
+
+}  // namespace
+
+std::string ColumnsToJson(const std::vector<ColumnSpec>& columns) {
+  nlohmann::json j = nlohmann::json::array();
+  for (const ColumnSpec& c : columns) j.push_back({c.name, std::string(ColumnTypeName(c.type))});
+  return j.dump();
+}
+
+StatusOr<std::vector<ColumnSpec>> ColumnsFromJson(std::string_view text) {
+  nlohmann::json j = nlohmann::json::parse(text, nullptr, false);
+  if (j.is_discarded() || !j.is_array()) {
+    return absl::DataLossError(StrCat("catalog: malformed column list: ", text.substr(0, 200)));
+  }
+  std::vector<ColumnSpec> out;
+  for (const auto& e : j) {
+    if (!e.is_array() || e.size() != 2 || !e[0].is_string() || !e[1].is_string()) {
+      return absl::DataLossError("catalog: malformed column entry");
+    }
+    WS_ASSIGN_OR_RETURN(ColumnType t, ParseColumnType(e[1].get<std::string>()));
+    out.push_back({e[0].get<std::string>(), t});
+  }
+  return out;
+}
+
+StatusOr<std::vector<ColumnSpec>> MergeColumns(const std::vector<ColumnSpec>& base,
+                                               const std::vector<ColumnSpec>& ours) {
+  std::vector<ColumnSpec> merged = base;
+  for (const ColumnSpec& c : ours) {
+    auto it = std::find_if(merged.begin(), merged.end(),
+                           [&](const ColumnSpec& m) { return m.name == c.name; });
+    if (it == merged.end()) {
+      merged.push_back(c);
+      continue;
+    }
+    if (it->type == c.type) continue;
+    auto wider = WiderType(it->type, c.type);
+    if (!wider) {
+      return absl::AbortedError(StrCat("column ", c.name, " is ", ColumnTypeName(it->type),
+                                       " in the catalog but ", ColumnTypeName(c.type),
+                                       " in this load (changed concurrently); retry the load"));
+    }
+    it->type = *wider;
+  }
+  return merged;
+}
+
+StatusOr<std::unique_ptr<Catalog>> Catalog::Open(const std::string& path) {
+  sqlite3* db = nullptr;
+  if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr) !=
+      SQLITE_OK) {
+    std::string msg = db ? sqlite3_errmsg(db) : "out of memory";
+    sqlite3_close(db);
+    return absl::UnavailableError(StrCat("cannot open catalog ", path, ": ", msg));
+  }
+  sqlite3_busy_timeout(db, 30000);
+  std::unique_ptr<Catalog> catalog(new Catalog(db));
+  WS_RETURN_IF_ERROR(Exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"));
+  WS_RETURN_IF_ERROR(Exec(db, kSchemaSql));
+  Stmt version(db, "SELECT value FROM meta WHERE key='format_version'");
+  WS_ASSIGN_OR_RETURN(bool has, version.Step());
+  if (!has) {
+    Stmt ins(db, "INSERT OR IGNORE INTO meta(key, value) VALUES('format_version', ?)");
+    WS_RETURN_IF_ERROR(ins.Bind(1, StrCat(kCatalogFormatVersion)).Run());
+  } else if (version.Text(0) != StrCat(kCatalogFormatVersion)) {
+    return absl::FailedPreconditionError(
+        StrCat("catalog ", path, " has format version ", version.Text(0),
+               "; this watershed reads version ", kCatalogFormatVersion));
+  }
+  return catalog;
+}
+
+Catalog::~Catalog() { sqlite3_close(db_); }
+
+StatusOr<int64_t> Catalog::LatestSnapshot() {
+  Stmt s(db_, "SELECT COALESCE(MAX(snapshot_id), 0) FROM snapshots");
+  WS_ASSIGN_OR_RETURN(bool row, s.Step());
+  return row ? s.Int(0) : 0;
+}
+
+StatusOr<int64_t> Catalog::SnapshotAsOf(const std::string& iso_time) {
+  // Normalise "2026-11-24 04:15:00" and "2026-11-24T04:15:00Z" to the stored form.
+  std::string t = iso_time;
+  if (t.size() >= 11 && t[10] == ' ') t[10] = 'T';
+  if (!t.empty() && t.back() == 'Z') t.pop_back();
+  Stmt s(db_,
+         "SELECT COALESCE(MAX(snapshot_id), 0) FROM snapshots WHERE "
+         "substr(committed_at, 1, length(committed_at) - 1) <= ?");
+  s.Bind(1, t);
+  WS_ASSIGN_OR_RETURN(bool row, s.Step());
+  int64_t id = row ? s.Int(0) : 0;
+  if (id == 0) {
+    return absl::NotFoundError(StrCat("no snapshot was committed at or before ", iso_time,
+                                      " (see `watershed describe TABLE` for snapshot times)"));
+  }
+  return id;
+}
+
+StatusOr<std::vector<Snapshot>> Catalog::Snapshots() {
+  Stmt s(db_,
+         "SELECT snapshot_id, committed_at, operation, COALESCE(load_id, 0), summary "
+         "FROM snapshots ORDER BY snapshot_id");
+  std::vector<Snapshot> out;
+  while (true) {
+    WS_ASSIGN_OR_RETURN(bool row, s.Step());
+    if (!row) break;
+    out.push_back({s.Int(0), s.Text(1), s.Text(2), s.Int(3), s.Text(4)});
+  }
+  return out;
+}
+
+StatusOr<Snapshot> Catalog::GetSnapshot(int64_t snapshot_id) {
+  Stmt s(db_,
+         "SELECT snapshot_id, committed_at, operation, COALESCE(load_id, 0), summary "
+         "FROM snapshots WHERE snapshot_id = ?");
+  s.Bind(1, snapshot_id);
+  WS_ASSIGN_OR_RETURN(bool row, s.Step());
+  if (!row) {
+    return absl::NotFoundError(StrCat("snapshot ", snapshot_id, " does not exist"));
+  }
+  return Snapshot{s.Int(0), s.Text(1), s.Text(2), s.Int(3), s.Text(4)};
+}
+
+StatusOr<std::vector<TableInfo>> Catalog::ListTables(int64_t snapshot) {
+  if (snapshot == 0) {
+    WS_ASSIGN_OR_RETURN(snapshot, LatestSnapshot());
+  }
+  Stmt s(db_,
+         "SELECT table_id, name, parent, partition_by, created_snapshot FROM tables "
+         "WHERE created_snapshot <= ? ORDER BY name");
+  s.Bind(1, snapshot);
+  std::vector<TableInfo> out;
+  while (true) {
+    WS_ASSIGN_OR_RETURN(bool row, s.Step());
+    if (!row) break;
+    out.push_back({s.Int(0), s.Text(1), s.Text(2), s.Text(3), s.Int(4)});
+  }
+  return out;
+}
+
+StatusOr<std::optional<TableInfo>> Catalog::GetTable(const std::string& name) {
+  Stmt s(db_,
+         "SELECT table_id, name, parent, partition_by, created_snapshot FROM tables "
+         "WHERE name = ?");
+  s.Bind(1, name);
+  WS_ASSIGN_OR_RETURN(bool row, s.Step());
+  if (!row) return std::optional<TableInfo>();
+  return std::optional<TableInfo>(TableInfo{s.Int(0), s.Text(1), s.Text(2), s.Text(3), s.Int(4)});
+}
+
+StatusOr<TableState> Catalog::GetTableState(const std::string& name, int64_t snapshot) {
+  if (snapshot == 0) {
+    WS_ASSIGN_OR_RETURN(snapshot, LatestSnapshot());
+  }
+  WS_ASSIGN_OR_RETURN(auto info, GetTable(name));
+  if (!info || info->created_snapshot > snapshot) {
+    return absl::NotFoundError(StrCat("table ", name, " does not exist at snapshot ", snapshot,
+                                      " (run `watershed tables` to list tables)"));
+  }
+  TableState state;
+  state.info = *info;
+  Stmt sv(db_,
+          "SELECT version, snapshot_id, columns FROM schema_versions WHERE table_id = ? AND "
+          "snapshot_id <= ? ORDER BY version DESC LIMIT 1");
+  sv.Bind(1, info->table_id).Bind(2, snapshot);
+  WS_ASSIGN_OR_RETURN(bool row, sv.Step());
+  if (row) {
+    state.schema.version = static_cast<int>(sv.Int(0));
+    state.schema.snapshot_id = sv.Int(1);
+    WS_ASSIGN_OR_RETURN(state.schema.columns, ColumnsFromJson(sv.Text(2)));
+  }
+  Stmt f(db_,
+         "SELECT key, partition, row_count, size_bytes, columns FROM data_files WHERE "
+         "table_id = ? AND added_snapshot <= ? AND (removed_snapshot IS NULL OR "
+         "removed_snapshot > ?) ORDER BY file_id");
+  f.Bind(1, info->table_id).Bind(2, snapshot).Bind(3, snapshot);
+  while (true) {
+    WS_ASSIGN_OR_RETURN(bool r, f.Step());
+    if (!r) break;
+    DataFile file;
+    file.table = name;
+    file.key = f.Text(0);
+    file.partition = f.Text(1);
+    file.row_count = f.Int(2);
+    file.size_bytes = f.Int(3);
+    WS_ASSIGN_OR_RETURN(file.columns, ColumnsFromJson(f.Text(4)));
+    state.row_count += file.row_count;
+    state.files.push_back(std::move(file));
+  }
+  return state;
+}
+
+StatusOr<std::vector<SchemaVersion>> Catalog::SchemaHistory(const std::string& name) {
+  Stmt s(db_,
+         "SELECT v.version, v.snapshot_id, v.columns FROM schema_versions v JOIN tables t "
+         "USING (table_id) WHERE t.name = ? ORDER BY v.version");
+  s.Bind(1, name);
+  std::vector<SchemaVersion> out;
+  while (true) {
+    WS_ASSIGN_OR_RETURN(bool row, s.Step());
+    if (!row) break;
+    SchemaVersion v;
+    v.version = static_cast<int>(s.Int(0));
+    v.snapshot_id = s.Int(1);
+    WS_ASSIGN_OR_RETURN(v.columns, ColumnsFromJson(s.Text(2)));
+    out.push_back(std::move(v));
+  }
+  return out;
+}
+
+StatusOr<std::vector<ColumnStats>> Catalog::FileStats(const std::string& key) {
+  Stmt s(db_,
+         "SELECT c.column_name, c.min_value, c.max_value, c.null_count FROM column_stats c "
+         "JOIN data_files f USING (file_id) WHERE f.key = ? ORDER BY c.rowid");
+  s.Bind(1, key);
+  std::vector<ColumnStats> out;
+  while (true) {
+    WS_ASSIGN_OR_RETURN(bool row, s.Step());
+    if (!row) break;
+    out.push_back({s.Text(0), s.OptText(1), s.OptText(2), s.Int(3)});
+  }
+  return out;
+}
+
+StatusOr<std::vector<std::string>> Catalog::AllFileKeys() {
+  Stmt s(db_, "SELECT key FROM data_files");
+  std::vector<std::string> out;
+  while (true) {
+    WS_ASSIGN_OR_RETURN(bool row, s.Step());
+    if (!row) break;
+    out.push_back(s.Text(0));
+  }
+  return out;
+}
+
+StatusOr<std::optional<std::string>> Catalog::GetCursor(const std::string& source,
+                                                        const std::string& key) {
+  Stmt s(db_, "SELECT value FROM cursors WHERE source = ? AND key = ?");
+  s.Bind(1, source).Bind(2, key);
+  WS_ASSIGN_OR_RETURN(bool row, s.Step());
+  if (!row) return std::optional<std::string>();
+  return std::optional<std::string>(s.Text(0));
+}
+
+StatusOr<int64_t> Catalog::BeginLoad(const std::string& name) {
+  Stmt s(db_,
+         "INSERT INTO loads(name, started_at, status, pid, host) VALUES(?, ?, 'running', ?, ?)");
+  s.Bind(1, name).Bind(2, NowIso()).Bind(3, static_cast<int64_t>(getpid())).Bind(4, HostName());
+  WS_RETURN_IF_ERROR(s.Run());
+  return sqlite3_last_insert_rowid(db_);
+}
+
+Status Catalog::FinishLoad(int64_t load_id, const std::string& status,
+                           const std::string& message) {
+  Stmt s(db_, "UPDATE loads SET status = ?, finished_at = ?, message = ? WHERE load_id = ?");
+  s.Bind(1, status).Bind(2, NowIso()).Bind(3, message).Bind(4, load_id);
+  return s.Run();
+}
+
+StatusOr<std::vector<LoadRecord>> Catalog::Loads() {
+  Stmt s(db_,
+         "SELECT load_id, name, status, pid, host, COALESCE(snapshot_id, 0) FROM loads "
+         "ORDER BY load_id");
+  std::vector<LoadRecord> out;
+  while (true) {
+    WS_ASSIGN_OR_RETURN(bool row, s.Step());
+    if (!row) break;
+    out.push_back({s.Int(0), s.Text(1), s.Text(2), s.Int(3), s.Text(4), s.Int(5)});
+  }
+  return out;
+}
+
+StatusOr<int64_t> Catalog::Commit(const CommitRequest& req) {
+  Transaction txn(db_);
+  WS_RETURN_IF_ERROR(txn.Begin());
+  Stmt snap(db_,
+            "INSERT INTO snapshots(committed_at, operation, load_id, summary) VALUES(?, ?, ?, ?)");
+  snap.Bind(1, NowIso()).Bind(2, req.operation).Bind(3, req.load_id).Bind(4, req.summary);
+  WS_RETURN_IF_ERROR(snap.Run());
+  const int64_t snapshot_id = sqlite3_last_insert_rowid(db_);
+
+  for (const TableUpdate& t : req.tables) {
+    WS_ASSIGN_OR_RETURN(auto info, GetTable(t.name));
+    int64_t table_id;
+    std::vector<ColumnSpec> current;
+    int version = 0;
+    if (!info) {
+      Stmt ins(db_,
+               "INSERT INTO tables(name, parent, partition_by, created_snapshot) "
+               "VALUES(?, ?, ?, ?)");
+      ins.Bind(1, t.name).Bind(2, t.parent).Bind(3, t.partition_by).Bind(4, snapshot_id);
+      WS_RETURN_IF_ERROR(ins.Run());
+      table_id = sqlite3_last_insert_rowid(db_);
+    } else {
+      table_id = info->table_id;
+      Stmt sv(db_,
+              "SELECT version, columns FROM schema_versions WHERE table_id = ? "
+              "ORDER BY version DESC LIMIT 1");
+      sv.Bind(1, table_id);
+      WS_ASSIGN_OR_RETURN(bool row, sv.Step());
+      if (row) {
+        version = static_cast<int>(sv.Int(0));
+        WS_ASSIGN_OR_RETURN(current, ColumnsFromJson(sv.Text(1)));
+      }
+    }
+    WS_ASSIGN_OR_RETURN(auto merged, MergeColumns(current, t.columns));
+    if (merged != current || version == 0) {
+      Stmt ins(db_,
+               "INSERT INTO schema_versions(table_id, version, snapshot_id, columns) "
+               "VALUES(?, ?, ?, ?)");
+      ins.Bind(1, table_id).Bind(2, version + 1).Bind(3, snapshot_id).Bind(4,
+                                                                           ColumnsToJson(merged));
+      WS_RETURN_IF_ERROR(ins.Run());
+    }
+  }
+
+  for (const DataFile& f : req.added) {
+    Stmt id(db_, "SELECT table_id FROM tables WHERE name = ?");
+    id.Bind(1, f.table);
+    WS_ASSIGN_OR_RETURN(bool row, id.Step());
+    if (!row) {
+      return absl::InvalidArgumentError(
+          StrCat("commit adds file ", f.key, " to unknown table ", f.table));
+    }
+    Stmt ins(db_,
+             "INSERT INTO data_files(table_id, key, partition, row_count, size_bytes, columns, "
+             "added_snapshot) VALUES(?, ?, ?, ?, ?, ?, ?)");
+    ins.Bind(1, id.Int(0)).Bind(2, f.key).Bind(3, f.partition).Bind(4, f.row_count);
+    ins.Bind(5, f.size_bytes).Bind(6, ColumnsToJson(f.columns)).Bind(7, snapshot_id);
+    WS_RETURN_IF_ERROR(ins.Run());
+    const int64_t file_id = sqlite3_last_insert_rowid(db_);
+    for (const ColumnStats& c : f.stats) {
+      Stmt one(db_,
+               "INSERT INTO column_stats(file_id, column_name, min_value, max_value, null_count) "
+               "VALUES(?, ?, ?, ?, ?)");
+      one.Bind(1, file_id).Bind(2, c.column).Bind(3, c.min).Bind(4, c.max).Bind(5, c.null_count);
+      WS_RETURN_IF_ERROR(one.Run());
+    }
+  }
+  for (const std::string& key : req.removed_keys) {
+    Stmt rm(db_,
+            "UPDATE data_files SET removed_snapshot = ? WHERE key = ? AND removed_snapshot IS NULL");
+    rm.Bind(1, snapshot_id).Bind(2, key);
+    WS_RETURN_IF_ERROR(rm.Run());
+  }
+  for (const Cursor& c : req.cursors) {
+    Stmt up(db_,
+            "INSERT INTO cursors(source, key, value, snapshot_id) VALUES(?, ?, ?, ?) "
+            "ON CONFLICT(source, key) DO UPDATE SET value = excluded.value, "
+            "snapshot_id = excluded.snapshot_id");
+    up.Bind(1, c.source).Bind(2, c.key).Bind(3, c.value).Bind(4, snapshot_id);
+    WS_RETURN_IF_ERROR(up.Run());
+  }
+  if (req.load_id != 0) {
+    Stmt ld(db_,
+            "UPDATE loads SET status = 'committed', snapshot_id = ?, finished_at = ? "
+            "WHERE load_id = ?");
+    ld.Bind(1, snapshot_id).Bind(2, NowIso()).Bind(3, req.load_id);
+    WS_RETURN_IF_ERROR(ld.Run());
+  }
+  WS_RETURN_IF_ERROR(txn.Commit());
+  return snapshot_id;
+}
+
+}  // namespace watershed::lake

@@ -1,0 +1,155 @@
+// lake/catalog.h — the lake's catalog: tables, schema versions, snapshots, data files with
+// row counts and per-column min/max, source cursors and loads, in SQLite (WAL mode).
+//
+// Owns: the catalog schema (docs/formats/catalog.md) and its one write operation, Commit(),
+// which in a single transaction adds a snapshot, new schema versions, added/removed files and
+// advanced cursors — so a crash leaves either all of it or none. Reads at any snapshot give
+// time travel. Does not own: file bytes (storage.h) or how files are written (writer.h).
+// Thread safety: a Catalog is used by one thread; several processes may share the database
+// (SQLite locking, busy timeout 30 s; commits use BEGIN IMMEDIATE).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "watershed/base/columns.h"
+#include "watershed/base/status.h"
+
+struct sqlite3;
+
+namespace watershed::lake {
+
+inline constexpr int kCatalogFormatVersion = 1;
+
+struct ColumnStats {
+  std::string column;
+  std::optional<std::string> min;  // text form; strings truncated to 64 characters
+  std::optional<std::string> max;
+  int64_t null_count = 0;
+};
+
+struct DataFile {
+  std::string table;
+  std::string key;        // storage key
+  std::string partition;  // "ingest_date=2026-11-24"
+  int64_t row_count = 0;
+  int64_t size_bytes = 0;
+  std::vector<ColumnSpec> columns;  // the columns physically in the file
+  std::vector<ColumnStats> stats;
+};
+
+struct TableUpdate {
+  std::string name;
+  std::string parent;
+  std::vector<ColumnSpec> columns;  // the schema the writer used (merged with the catalog's)
+  std::string partition_by;         // "ingest_date" (default) or a column name
+};
+
+struct Cursor {
+  std::string source;
+  std::string key;
+  std::string value;
+};
+
+struct CommitRequest {
+  std::string operation;  // "load", "gc", ...
+  int64_t load_id = 0;
+  std::string summary;    // JSON object
+  std::vector<TableUpdate> tables;
+  std::vector<DataFile> added;
+  std::vector<std::string> removed_keys;
+  std::vector<Cursor> cursors;
+};
+
+struct TableInfo {
+  int64_t table_id = 0;
+  std::string name;
+  std::string parent;
+  std::string partition_by;
+  int64_t created_snapshot = 0;
+};
+
+struct SchemaVersion {
+  int version = 0;
+  int64_t snapshot_id = 0;
+  std::vector<ColumnSpec> columns;
+};
+
+struct Snapshot {
+  int64_t snapshot_id = 0;
+  std::string committed_at;  // "2026-11-24T04:15:00.123456Z"
+  std::string operation;
+  int64_t load_id = 0;
+  std::string summary;
+};
+
+// A table as seen at one snapshot.
+struct TableState {
+  TableInfo info;
+  SchemaVersion schema;
+  std::vector<DataFile> files;  // stats not loaded
+  int64_t row_count = 0;
+};
+
+struct LoadRecord {
+  int64_t load_id = 0;
+  std::string name;
+  std::string status;  // running, committed, failed, skipped
+  int64_t pid = 0;
+  std::string host;
+  int64_t snapshot_id = 0;
+};
+
+class Catalog {
+ public:
+  // Opens (creating if needed) the catalog database at `path`.
+  static StatusOr<std::unique_ptr<Catalog>> Open(const std::string& path);
+  ~Catalog();
+  Catalog(const Catalog&) = delete;
+  Catalog& operator=(const Catalog&) = delete;
+
+  // Newest snapshot id, 0 when nothing was ever committed.
+  StatusOr<int64_t> LatestSnapshot();
+  // The newest snapshot committed at or before `iso_time` ("2026-11-24 04:15:00" or ISO 8601).
+  StatusOr<int64_t> SnapshotAsOf(const std::string& iso_time);
+  StatusOr<std::vector<Snapshot>> Snapshots();
+  StatusOr<Snapshot> GetSnapshot(int64_t snapshot_id);
+
+  // Tables that exist at `snapshot` (0 = latest).
+  StatusOr<std::vector<TableInfo>> ListTables(int64_t snapshot = 0);
+  StatusOr<std::optional<TableInfo>> GetTable(const std::string& name);
+  // The table at `snapshot` (0 = latest); kNotFound when it does not exist then.
+  StatusOr<TableState> GetTableState(const std::string& name, int64_t snapshot = 0);
+  StatusOr<std::vector<SchemaVersion>> SchemaHistory(const std::string& name);
+  StatusOr<std::vector<ColumnStats>> FileStats(const std::string& key);
+  // Every file key ever committed (live or removed; time travel still needs removed ones).
+  StatusOr<std::vector<std::string>> AllFileKeys();
+
+  StatusOr<std::optional<std::string>> GetCursor(const std::string& source, const std::string& key);
+
+  // Registers a running load (for gc: its files are not orphans while it runs).
+  StatusOr<int64_t> BeginLoad(const std::string& name);
+  Status FinishLoad(int64_t load_id, const std::string& status, const std::string& message);
+  StatusOr<std::vector<LoadRecord>> Loads();
+
+  // One transaction: new snapshot + schema versions + files + cursors. Returns the snapshot id.
+  // A table's schema is merged with the one committed meanwhile; a conflicting concurrent type
+  // change is kAborted (transient: retry the load).
+  StatusOr<int64_t> Commit(const CommitRequest& request);
+
+ private:
+  explicit Catalog(sqlite3* db) : db_(db) {}
+  sqlite3* db_;
+};
+
+// Serialises columns as JSON [["name","type"],...] (the catalog's and the docs' format).
+std::string ColumnsToJson(const std::vector<ColumnSpec>& columns);
+StatusOr<std::vector<ColumnSpec>> ColumnsFromJson(std::string_view json);
+// Merges `ours` into `base`: new columns appended, widened types taken; kAborted on conflict.
+StatusOr<std::vector<ColumnSpec>> MergeColumns(const std::vector<ColumnSpec>& base,
+                                               const std::vector<ColumnSpec>& ours);
+
+}  // namespace watershed::lake

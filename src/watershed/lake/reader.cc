@@ -1,0 +1,100 @@
+// lake/reader.cc — see reader.h.
+#include "watershed/lake/reader.h"
+
+#include <map>
+
+#include "watershed/lake/writer.h"
+
+namespace watershed::lake {
+
+using warehouse::QuoteIdent;
+using warehouse::QuoteLiteral;
+
+StatusOr<std::string> TableScanSql(const TableState& table, Storage& storage) {
+  const std::string& pkey =
+      table.info.partition_by.empty() ? std::string(kIngestDatePartition) : table.info.partition_by;
+  const std::vector<ColumnSpec>& schema = table.schema.columns;
+  ColumnType ptype = ColumnType::kDate;
+  bool partition_in_schema = false;
+  for (const ColumnSpec& c : schema) {
+    if (c.name == pkey) {
+      ptype = c.type;
+      partition_in_schema = true;
+    }
+  }
+  // The columns of the view: the schema, then the partition key when it is not a data column.
+  std::vector<ColumnSpec> view_columns = schema;
+  if (!partition_in_schema) view_columns.push_back({pkey, ptype});
+
+  // Files written with the same columns are read by one read_parquet call.
+  std::map<std::string, std::vector<const DataFile*>> groups;
+  for (const DataFile& f : table.files) groups[ColumnsToJson(f.columns)].push_back(&f);
+
+  std::string hive = StrCat("hive_partitioning = true, hive_types = {", QuoteLiteral(pkey), ": ",
+                            QuoteLiteral(ColumnTypeSql(ptype)), "}");
+  std::vector<std::string> selects;
+  for (const auto& [key, files] : groups) {
+    const std::vector<ColumnSpec>& present = files.front()->columns;
+    std::string list;
+    for (const DataFile* f : files) {
+      WS_ASSIGN_OR_RETURN(std::string path, storage.PathForRead(f->key));
+      if (!list.empty()) list += ", ";
+      list += QuoteLiteral(path);
+    }
+    std::string select = "SELECT ";
+    for (size_t i = 0; i < view_columns.size(); ++i) {
+      const ColumnSpec& c = view_columns[i];
+      if (i > 0) select += ", ";
+      auto it = std::find_if(present.begin(), present.end(),
+                             [&](const ColumnSpec& p) { return p.name == c.name; });
+      std::string q = QuoteIdent(c.name);
+      if (c.name == pkey) {
+        select += q;
+      } else if (it == present.end()) {
+        select += StrCat("CAST(NULL AS ", ColumnTypeSql(c.type), ") AS ", q);
+      } else if (it->type != c.type) {
+        select += StrCat("CAST(", q, " AS ", ColumnTypeSql(c.type), ") AS ", q);
+      } else {
+        select += q;
+      }
+    }
+    select += StrCat(" FROM read_parquet([", list, "], ", hive, ")");
+    selects.push_back(std::move(select));
+  }
+  if (selects.empty()) {  // no files yet: an empty relation with the right columns
+    std::string select = "SELECT ";
+    for (size_t i = 0; i < view_columns.size(); ++i) {
+      if (i > 0) select += ", ";
+      select += StrCat("CAST(NULL AS ", ColumnTypeSql(view_columns[i].type), ") AS ",
+                       QuoteIdent(view_columns[i].name));
+    }
+    return select + " WHERE false";
+  }
+  std::string sql;
+  for (size_t i = 0; i < selects.size(); ++i) {
+    if (i > 0) sql += " UNION ALL ";
+    sql += selects[i];
+  }
+  return sql;
+}
+
+Status AttachLakeViews(warehouse::Connection& conn, Catalog& catalog, Storage& storage,
+                       int64_t snapshot, std::string_view sql) {
+  WS_ASSIGN_OR_RETURN(auto tables, catalog.ListTables(snapshot));
+  std::string lower_sql = ToLower(sql);
+  for (const TableInfo& t : tables) {
+    WS_ASSIGN_OR_RETURN(auto names, SplitTableName(t.name));
+    if (!sql.empty() && lower_sql.find(ToLower(names.second)) == std::string::npos) continue;
+    WS_ASSIGN_OR_RETURN(TableState state, catalog.GetTableState(t.name, snapshot));
+    WS_ASSIGN_OR_RETURN(std::string scan, TableScanSql(state, storage));
+    WS_RETURN_IF_ERROR(
+        conn.Execute(StrCat("CREATE SCHEMA IF NOT EXISTS ", QuoteIdent(names.first))));
+    WS_RETURN_IF_ERROR(Annotate(conn.Execute(StrCat("CREATE OR REPLACE VIEW ",
+                                                    QuoteIdent(names.first), ".",
+                                                    QuoteIdent(names.second), " AS ", scan)),
+                                StrCat("opening table ", t.name)));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace watershed::lake

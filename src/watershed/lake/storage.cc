@@ -1,0 +1,90 @@
+// lake/storage.cc — the local-folder backend.
+#include "watershed/lake/storage.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <system_error>
+
+namespace watershed::lake {
+namespace fs = std::filesystem;
+
+namespace {
+Status CheckKey(const std::string& key) {
+  if (key.empty() || key.front() == '/' || key.find("..") != std::string::npos) {
+    return absl::InvalidArgumentError(StrCat("invalid lake key '", key, "'"));
+  }
+  return absl::OkStatus();
+}
+
+Status FsyncPath(const std::string& path, bool directory) {
+  int fd = ::open(path.c_str(), directory ? O_RDONLY | O_DIRECTORY : O_RDONLY);
+  if (fd < 0) return absl::UnavailableError(StrCat("cannot open ", path, " to sync it"));
+  int rc = ::fsync(fd);
+  ::close(fd);
+  if (rc != 0) return absl::UnavailableError(StrCat("fsync failed for ", path));
+  return absl::OkStatus();
+}
+}  // namespace
+
+StatusOr<std::string> LocalStorage::PathForWrite(const std::string& key) {
+  WS_RETURN_IF_ERROR(CheckKey(key));
+  fs::path p = fs::path(root_) / key;
+  std::error_code ec;
+  fs::create_directories(p.parent_path(), ec);
+  if (ec) {
+    return absl::UnavailableError(
+        StrCat("cannot create folder ", p.parent_path().string(), ": ", ec.message()));
+  }
+  return p.string();
+}
+
+Status LocalStorage::Publish(const std::string& key) {
+  WS_RETURN_IF_ERROR(CheckKey(key));
+  fs::path p = fs::path(root_) / key;
+  WS_RETURN_IF_ERROR(FsyncPath(p.string(), false));
+  return FsyncPath(p.parent_path().string(), true);
+}
+
+StatusOr<std::string> LocalStorage::PathForRead(const std::string& key) {
+  WS_RETURN_IF_ERROR(CheckKey(key));
+  return (fs::path(root_) / key).string();
+}
+
+StatusOr<std::vector<StoredFile>> LocalStorage::List(const std::string& prefix) {
+  std::vector<StoredFile> out;
+  fs::path base = fs::path(root_) / prefix;
+  std::error_code ec;
+  if (!fs::exists(base, ec)) return out;
+  for (auto it = fs::recursive_directory_iterator(base, ec); !ec && it != fs::end(it);
+       it.increment(ec)) {
+    if (!it->is_regular_file(ec)) continue;
+    StoredFile f;
+    f.key = fs::relative(it->path(), root_, ec).string();
+    f.size = it->file_size(ec);
+    auto t = fs::last_write_time(it->path(), ec);
+    f.modified_unix = std::chrono::duration_cast<std::chrono::seconds>(
+                          std::chrono::file_clock::to_sys(t).time_since_epoch())
+                          .count();
+    out.push_back(std::move(f));
+  }
+  if (ec) return absl::UnavailableError(StrCat("listing ", base.string(), ": ", ec.message()));
+  return out;
+}
+
+Status LocalStorage::Delete(const std::string& key) {
+  WS_RETURN_IF_ERROR(CheckKey(key));
+  fs::path p = fs::path(root_) / key;
+  std::error_code ec;
+  fs::remove(p, ec);
+  if (ec) return absl::UnavailableError(StrCat("cannot delete ", p.string(), ": ", ec.message()));
+  // Remove folders left empty, up to the root.
+  for (fs::path dir = p.parent_path(); dir != fs::path(root_) && fs::is_empty(dir, ec) && !ec;
+       dir = dir.parent_path()) {
+    fs::remove(dir, ec);
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace watershed::lake

@@ -1,0 +1,55 @@
+// lake/storage.h — where lake files live: the Storage interface and its local-folder backend.
+//
+// Owns: naming files by key (a '/'-separated path relative to the lake root), giving DuckDB a
+// local path to write a new file to, publishing it, listing, reading and deleting files.
+// The S3 backend implements the same interface (it stages locally and uploads on Publish).
+// Does not own: which files exist logically — that is the catalog's job (catalog.h).
+// Thread safety: LocalStorage is safe to use from several threads.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "watershed/base/status.h"
+
+namespace watershed::lake {
+
+struct StoredFile {
+  std::string key;  // relative to the lake root, e.g. "structured/crunchbase/organizations/..."
+  uint64_t size = 0;
+  int64_t modified_unix = 0;
+};
+
+class Storage {
+ public:
+  virtual ~Storage() = default;
+  // A local path where a new file for `key` may be written (its folder exists afterwards).
+  virtual StatusOr<std::string> PathForWrite(const std::string& key) = 0;
+  // Makes the file written at PathForWrite(key) durable under `key`.
+  virtual Status Publish(const std::string& key) = 0;
+  // A local path DuckDB can read `key` from.
+  virtual StatusOr<std::string> PathForRead(const std::string& key) = 0;
+  virtual StatusOr<std::vector<StoredFile>> List(const std::string& prefix) = 0;
+  virtual Status Delete(const std::string& key) = 0;
+  // Human-readable location, e.g. "/home/me/proj/lake" or "s3://bucket/prefix".
+  virtual std::string Describe() const = 0;
+};
+
+// Files under a root folder. Publish fsyncs the file and its folder.
+class LocalStorage : public Storage {
+ public:
+  explicit LocalStorage(std::string root) : root_(std::move(root)) {}
+  StatusOr<std::string> PathForWrite(const std::string& key) override;
+  Status Publish(const std::string& key) override;
+  StatusOr<std::string> PathForRead(const std::string& key) override;
+  StatusOr<std::vector<StoredFile>> List(const std::string& prefix) override;
+  Status Delete(const std::string& key) override;
+  std::string Describe() const override { return root_; }
+
+ private:
+  std::string root_;
+};
+
+}  // namespace watershed::lake

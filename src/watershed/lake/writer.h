@@ -1,0 +1,56 @@
+// lake/writer.h — turning a TableBatch into Parquet files in the lake.
+//
+// Owns: the lake layout (docs/formats/lake-layout.md): a table "ns.name" lives under
+// `structured/<ns>/<name>/<key>=<value>/<stem>.parquet`, zstd-compressed, written by DuckDB;
+// hive partitions by ingestion date (`ingest_date=YYYY-MM-DD`, the default) or by a declared
+// column (its value; the column then lives in the path, not in the file, as Hive and Athena
+// expect). Each file comes back with its row count, size and per-column min/max/null counts,
+// ready for a catalog commit. Does not own: committing (catalog.h) or choosing batches.
+// Thread safety: one LakeWriter per thread.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "watershed/base/columns.h"
+#include "watershed/base/status.h"
+#include "watershed/lake/catalog.h"
+#include "watershed/lake/storage.h"
+#include "watershed/warehouse/duckdb/database.h"
+
+namespace watershed::lake {
+
+inline constexpr std::string_view kIngestDatePartition = "ingest_date";
+
+// "crunchbase.organizations" -> {"crunchbase", "organizations"}; kInvalidArgument otherwise.
+StatusOr<std::pair<std::string, std::string>> SplitTableName(std::string_view name);
+// The storage folder of a table: "structured/crunchbase/organizations".
+std::string TableFolder(std::string_view ns, std::string_view name);
+// Percent-encodes a partition value the way Hive does (keeps [A-Za-z0-9._-]).
+std::string EscapePartitionValue(std::string_view value);
+
+class LakeWriter {
+ public:
+  // `threads` limits DuckDB's threads (0 = all cores).
+  static StatusOr<std::unique_ptr<LakeWriter>> Create(Storage* storage, int threads);
+
+  // Writes `batch` as one file per partition value, named `<stem>.parquet` (plus "-p<N>" when
+  // a column partitions it), and publishes them. `partition_by` is kIngestDatePartition or a
+  // column of the batch; `ingest_date` is "YYYY-MM-DD".
+  StatusOr<std::vector<DataFile>> Write(const TableBatch& batch, const std::string& partition_by,
+                                        const std::string& ingest_date, const std::string& stem);
+
+ private:
+  LakeWriter(Storage* storage, std::unique_ptr<warehouse::Database> db,
+             std::unique_ptr<warehouse::Connection> conn)
+      : storage_(storage), db_(std::move(db)), conn_(std::move(conn)) {}
+  StatusOr<std::vector<ColumnStats>> Stats(const std::vector<ColumnSpec>& columns,
+                                           const std::string& where, int64_t* rows);
+
+  Storage* storage_;
+  std::unique_ptr<warehouse::Database> db_;
+  std::unique_ptr<warehouse::Connection> conn_;
+};
+
+}  // namespace watershed::lake

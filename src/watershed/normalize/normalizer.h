@@ -1,0 +1,80 @@
+// normalize/normalizer.h — nested JSON (and CSV rows) to relational tables, streaming.
+//
+// Owns: flattening (nested objects become `parent__child` columns), child tables for arrays
+// (`<table>__<field>`, linked by `_ws_id`/`_ws_parent_id`/`_ws_idx`, stamped with
+// `_ws_load_id`), type inference, schema evolution (a new field adds a column; a conflicting
+// type widens the column or goes to a variant column `<col>__v_<type>`, never dropping a value)
+// and the per-table contracts. Rows accumulate in columnar buffers until Flush() hands them out
+// as TableBatch values; the caller flushes when buffered_bytes() grows, so memory stays bounded.
+// Does not own: reading files (sources/), writing Parquet or the catalog (lake/).
+// The conventions are specified in docs/formats/normalized-tables.md.
+// Thread safety: one Normalizer per thread.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "watershed/base/columns.h"
+#include "watershed/base/status.h"
+
+namespace watershed::normalize {
+
+// What happens when a record would change a table's schema.
+//   kEvolve: new columns are added and types widened (the default);
+//   kFreeze: the record is an error (kFailedPrecondition naming the column);
+//   kDiscardRow: the record is discarded (also kFailedPrecondition; the caller counts it).
+enum class Contract { kEvolve, kFreeze, kDiscardRow };
+StatusOr<Contract> ParseContract(std::string_view name);  // "evolve", "freeze", "discard_row"
+std::string_view ContractName(Contract c);
+
+// System columns, present in every normalized table (the last two in child tables only).
+inline constexpr std::string_view kIdColumn = "_ws_id";
+inline constexpr std::string_view kLoadIdColumn = "_ws_load_id";
+inline constexpr std::string_view kParentIdColumn = "_ws_parent_id";
+inline constexpr std::string_view kIndexColumn = "_ws_idx";
+
+struct TableSchema {
+  std::string name;    // "crunchbase.organizations__categories"
+  std::string parent;  // "" for the root table
+  std::vector<ColumnSpec> columns;
+};
+
+struct NormalizerOptions {
+  std::string root_table;   // "namespace.name"
+  int64_t load_number = 0;  // stamped in _ws_load_id; high bits of every _ws_id
+  Contract contract = Contract::kEvolve;
+};
+
+class Normalizer {
+ public:
+  // `known` are the schemas already in the catalog for root_table and its child tables.
+  Normalizer(NormalizerOptions options, const std::vector<TableSchema>& known);
+  ~Normalizer();
+  Normalizer(const Normalizer&) = delete;
+  Normalizer& operator=(const Normalizer&) = delete;
+
+  // Adds one JSON value as a record of the root table (a non-object becomes column `value`).
+  // `padded` says at least 64 readable bytes follow `json` (no copy is then made).
+  // On error (malformed JSON: kInvalidArgument; contract: kFailedPrecondition) nothing of the
+  // record is kept.
+  Status AddJson(std::string_view json, bool padded);
+  // Adds one CSV row; values are typed from their text (unquoted empty = NULL).
+  Status AddCsvRow(const std::vector<std::string>& header,
+                   const std::vector<std::string_view>& fields, const std::vector<bool>& quoted);
+
+  size_t buffered_bytes() const;
+  uint64_t records() const { return records_; }
+  // Hands out the buffered rows, one batch per table that has rows.
+  std::vector<TableBatch> Flush();
+  // Every table's schema as it stands now (known tables first, then new ones in order).
+  std::vector<TableSchema> Schemas() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+  uint64_t records_ = 0;
+};
+
+}  // namespace watershed::normalize

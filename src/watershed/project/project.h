@@ -1,0 +1,60 @@
+// project/project.h — a Watershed project: a folder with watershed.yml, models/ and its lake.
+//
+// Owns: finding the project (the given --project folder, or the nearest folder upwards from the
+// working directory holding watershed.yml), reading watershed.yml (docs/formats/project.md),
+// `watershed init`, and opening the project's storage and catalog. Does not own: what the
+// commands do with them. Thread safety: a Project is used by one thread.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+
+#include <yaml-cpp/yaml.h>
+
+#include "watershed/base/status.h"
+#include "watershed/lake/catalog.h"
+#include "watershed/lake/storage.h"
+#include "watershed/normalize/normalizer.h"
+
+namespace watershed::project {
+
+inline constexpr std::string_view kProjectFile = "watershed.yml";
+
+struct TableConfig {
+  normalize::Contract contract = normalize::Contract::kEvolve;
+  std::string partition_by = "ingest_date";
+};
+
+struct ProjectConfig {
+  std::string name;
+  std::string lake_path;     // absolute
+  std::string catalog_path;  // absolute
+  std::map<std::string, TableConfig> tables;
+  YAML::Node raw;  // the whole file, for sections other modules read
+};
+
+class Project {
+ public:
+  // `dir` empty: search upwards from the working directory.
+  static StatusOr<std::unique_ptr<Project>> Open(const std::string& dir);
+  // Creates watershed.yml, models/, .gitignore in `dir` (created if missing). An existing
+  // watershed.yml is an error (nothing is overwritten).
+  static Status Init(const std::string& dir, const std::string& name);
+
+  const std::string& root() const { return root_; }
+  const ProjectConfig& config() const { return config_; }
+  TableConfig TableConfigFor(const std::string& table) const;
+
+  lake::Storage& storage() { return *storage_; }
+  // Opened on first use (creating the catalog when needed).
+  StatusOr<lake::Catalog*> catalog();
+
+ private:
+  std::string root_;
+  ProjectConfig config_;
+  std::unique_ptr<lake::Storage> storage_;
+  std::unique_ptr<lake::Catalog> catalog_;
+};
+
+}  // namespace watershed::project

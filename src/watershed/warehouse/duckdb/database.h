@@ -1,0 +1,117 @@
+// warehouse/duckdb/database.h — a small RAII wrapper over DuckDB's C API (the embedded engine).
+//
+// Owns: opening databases (never touching the network: extension autoload/autoinstall off),
+// connections, queries, prepared statements, materialized results, and bulk append of a
+// TableBatch through data chunks. Every DuckDB failure comes back as a Status carrying DuckDB's
+// message. Does not own: which SQL runs (lake/, transform/ decide that).
+// Thread safety: a Database may be shared by threads; a Connection and its results are used by
+// one thread at a time.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <duckdb.h>
+#include "watershed/base/columns.h"
+#include "watershed/base/status.h"
+
+namespace watershed::warehouse {
+
+// SQL quoting helpers: Ident("a b") -> "a b" in double quotes; Literal("it's") -> 'it''s'.
+std::string QuoteIdent(std::string_view name);
+std::string QuoteLiteral(std::string_view value);
+
+// A materialized query result. Values are read by (column, row).
+class Result {
+ public:
+  Result() = default;
+  explicit Result(duckdb_result r) : result_(r), valid_(true) {}
+  Result(Result&& o) noexcept;
+  Result& operator=(Result&& o) noexcept;
+  Result(const Result&) = delete;
+  Result& operator=(const Result&) = delete;
+  ~Result();
+
+  size_t column_count();
+  size_t row_count();
+  std::string column_name(size_t col);
+  duckdb_type column_type(size_t col);
+  bool IsNull(size_t col, size_t row);
+  std::string GetString(size_t col, size_t row);  // any type rendered as text; "" for NULL
+  int64_t GetInt64(size_t col, size_t row);
+  double GetDouble(size_t col, size_t row);
+  bool GetBool(size_t col, size_t row);
+
+ private:
+  duckdb_result result_{};
+  bool valid_ = false;
+};
+
+class PreparedStatement;
+
+class Connection {
+ public:
+  explicit Connection(duckdb_connection c) : conn_(c) {}
+  ~Connection();
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
+  // Runs one or more statements; returns the last statement's result.
+  StatusOr<Result> Query(std::string_view sql);
+  Status Execute(std::string_view sql);
+  StatusOr<std::unique_ptr<PreparedStatement>> Prepare(std::string_view sql);
+  // Appends every row of `batch` to the existing table `table` (schema-qualified names allowed
+  // as "schema.table"); the table's columns must match batch.columns in order and type.
+  Status AppendBatch(std::string_view table, const TableBatch& batch);
+  // Interrupts a query running on this connection from another thread.
+  void Interrupt();
+  duckdb_connection raw() { return conn_; }
+
+ private:
+  duckdb_connection conn_;
+};
+
+class PreparedStatement {
+ public:
+  explicit PreparedStatement(duckdb_prepared_statement s) : stmt_(s) {}
+  ~PreparedStatement();
+  PreparedStatement(const PreparedStatement&) = delete;
+  PreparedStatement& operator=(const PreparedStatement&) = delete;
+
+  // Parameters are 1-based, as in DuckDB.
+  Status Bind(size_t index, int64_t value);
+  Status Bind(size_t index, double value);
+  Status Bind(size_t index, std::string_view value);
+  Status BindNull(size_t index);
+  StatusOr<Result> Execute();
+
+ private:
+  duckdb_prepared_statement stmt_;
+};
+
+struct DatabaseOptions {
+  int threads = 0;              // 0 = DuckDB's default (all cores)
+  std::string memory_limit;     // e.g. "1GB"; empty = default
+  std::string temp_directory;   // spill folder; empty = default
+};
+
+class Database {
+ public:
+  // path "" or ":memory:" opens an in-memory database.
+  static StatusOr<std::unique_ptr<Database>> Open(const std::string& path,
+                                                  const DatabaseOptions& options = {});
+  ~Database();
+  Database(const Database&) = delete;
+  Database& operator=(const Database&) = delete;
+
+  StatusOr<std::unique_ptr<Connection>> Connect();
+
+ private:
+  explicit Database(duckdb_database db) : db_(db) {}
+  duckdb_database db_;
+};
+
+}  // namespace watershed::warehouse
