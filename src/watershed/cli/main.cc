@@ -29,6 +29,7 @@ int main(int argc, char** argv) {
   CLI::App app{"Watershed — a data platform in one program: ingest, lake, catalog, SQL."};
   app.footer(kFooter);
   app.require_subcommand(1);
+  app.fallthrough();  // global options may also follow the subcommand
   app.set_version_flag("--version", kVersion);
 
   cli::GlobalOptions g;

@@ -1,7 +1,9 @@
 // lake/writer.cc — see writer.h.
 #include "watershed/lake/writer.h"
 
+#include <cstdlib>
 #include <filesystem>
+#include <unordered_map>
 
 namespace watershed::lake {
 
@@ -38,38 +40,69 @@ std::string EscapePartitionValue(std::string_view value) {
 }
 
 StatusOr<std::unique_ptr<LakeWriter>> LakeWriter::Create(Storage* storage, int threads) {
+  std::unique_ptr<LakeWriter> w(new LakeWriter());
+  w->storage_ = storage;
   warehouse::DatabaseOptions options;
   options.threads = threads;
-  WS_ASSIGN_OR_RETURN(auto db, warehouse::Database::Open("", options));
-  WS_ASSIGN_OR_RETURN(auto conn, db->Connect());
-  // Keeps the in-memory batch table from being reordered or held across statements.
-  WS_RETURN_IF_ERROR(conn->Execute("SET preserve_insertion_order = true"));
-  return std::unique_ptr<LakeWriter>(new LakeWriter(storage, std::move(db), std::move(conn)));
+  WS_ASSIGN_OR_RETURN(w->db_, warehouse::Database::Open("", options));
+  WS_ASSIGN_OR_RETURN(w->conn_, w->db_->Connect());
+  WS_ASSIGN_OR_RETURN(w->scan_, warehouse::BatchScan::Register(*w->conn_, "ws_batch"));
+  return w;
 }
 
-StatusOr<std::vector<ColumnStats>> LakeWriter::Stats(const std::vector<ColumnSpec>& columns,
-                                                     const std::string& where, int64_t* rows) {
-  std::string sql = "SELECT count(*)";
-  for (const ColumnSpec& c : columns) {
-    std::string q = QuoteIdent(c.name);
-    if (c.type == ColumnType::kVarchar) {
-      sql += StrCat(", left(min(", q, "), 64), left(max(", q, "), 64)");
-    } else {
-      sql += StrCat(", CAST(min(", q, ") AS VARCHAR), CAST(max(", q, ") AS VARCHAR)");
-    }
-    sql += StrCat(", count(*) - count(", q, ")");
+namespace {
+
+// Orders two statistics values of one column: numbers numerically, everything else (ISO dates
+// and timestamps, strings, booleans) as text.
+bool StatLess(ColumnType type, const std::string& a, const std::string& b) {
+  switch (type) {
+    case ColumnType::kBigint:
+    case ColumnType::kDouble:
+    case ColumnType::kDecimal:
+      return std::strtod(a.c_str(), nullptr) < std::strtod(b.c_str(), nullptr);
+    default:
+      return a < b;
   }
-  sql += StrCat(" FROM ws_batch", where);
-  WS_ASSIGN_OR_RETURN(auto r, conn_->Query(sql));
-  *rows = r.GetInt64(0, 0);
-  std::vector<ColumnStats> out;
+}
+
+}  // namespace
+
+StatusOr<std::vector<ColumnStats>> LakeWriter::FooterStats(const std::string& path,
+                                                           const std::vector<ColumnSpec>& columns,
+                                                           int64_t* rows) {
+  WS_ASSIGN_OR_RETURN(
+      auto r, conn_->Query(StrCat("SELECT row_group_id, row_group_num_rows, path_in_schema, "
+                                  "stats_min_value, stats_max_value, stats_null_count "
+                                  "FROM parquet_metadata(", QuoteLiteral(path), ")")));
+  std::vector<ColumnStats> out(columns.size());
+  std::unordered_map<std::string, size_t> index;
   for (size_t i = 0; i < columns.size(); ++i) {
-    ColumnStats s;
-    s.column = columns[i].name;
-    if (!r.IsNull(1 + 3 * i, 0)) s.min = r.GetString(1 + 3 * i, 0);
-    if (!r.IsNull(2 + 3 * i, 0)) s.max = r.GetString(2 + 3 * i, 0);
-    s.null_count = r.GetInt64(3 + 3 * i, 0);
-    out.push_back(std::move(s));
+    out[i].column = columns[i].name;
+    index[columns[i].name] = i;
+  }
+  std::unordered_map<int64_t, int64_t> group_rows;
+  for (size_t row = 0; row < r.row_count(); ++row) {
+    group_rows[r.GetInt64(0, row)] = r.GetInt64(1, row);
+    auto it = index.find(r.GetString(2, row));
+    if (it == index.end()) continue;
+    ColumnStats& s = out[it->second];
+    const ColumnType type = columns[it->second].type;
+    if (!r.IsNull(3, row)) {
+      std::string v = r.GetString(3, row);
+      if (!s.min || StatLess(type, v, *s.min)) s.min = v;
+    }
+    if (!r.IsNull(4, row)) {
+      std::string v = r.GetString(4, row);
+      if (!s.max || StatLess(type, *s.max, v)) s.max = v;
+    }
+    s.null_count += r.IsNull(5, row) ? 0 : r.GetInt64(5, row);
+  }
+  *rows = 0;
+  for (const auto& [group, n] : group_rows) *rows += n;
+  for (ColumnStats& s : out) {
+    // Long strings are summarised: the catalog keeps 64 characters.
+    if (s.min && s.min->size() > 64) s.min->resize(64);
+    if (s.max && s.max->size() > 64) s.max->resize(64);
   }
   return out;
 }
@@ -80,14 +113,7 @@ StatusOr<std::vector<DataFile>> LakeWriter::Write(const TableBatch& batch,
                                                   const std::string& stem) {
   WS_ASSIGN_OR_RETURN(auto names, SplitTableName(batch.table));
   const std::string folder = TableFolder(names.first, names.second);
-  std::string create = "CREATE OR REPLACE TEMP TABLE ws_batch (";
-  for (size_t i = 0; i < batch.columns.size(); ++i) {
-    if (i > 0) create += ", ";
-    create += StrCat(QuoteIdent(batch.columns[i].name), " ", ColumnTypeSql(batch.columns[i].type));
-  }
-  create += ")";
-  WS_RETURN_IF_ERROR(conn_->Execute(create));
-  WS_RETURN_IF_ERROR(conn_->AppendBatch("ws_batch", batch));
+  scan_->Set(&batch);
 
   struct Part {
     std::string partition;  // "key=value"
@@ -111,7 +137,7 @@ StatusOr<std::vector<DataFile>> LakeWriter::Write(const TableBatch& batch,
       const std::string q = QuoteIdent(partition_by);
       WS_ASSIGN_OR_RETURN(auto values,
                           conn_->Query(StrCat("SELECT DISTINCT CAST(", q,
-                                              " AS VARCHAR) AS v FROM ws_batch ORDER BY v")));
+                                              " AS VARCHAR) AS v FROM ws_batch() ORDER BY v")));
       for (size_t i = 0; i < values.row_count(); ++i) {
         Part p;
         p.suffix = StrCat("-p", i);
@@ -135,19 +161,19 @@ StatusOr<std::vector<DataFile>> LakeWriter::Write(const TableBatch& batch,
     f.partition = p.partition;
     f.key = StrCat(folder, "/", p.partition, "/", stem, p.suffix, ".parquet");
     f.columns = file_columns;
-    WS_ASSIGN_OR_RETURN(f.stats, Stats(file_columns, p.where, &f.row_count));
     WS_ASSIGN_OR_RETURN(std::string path, storage_->PathForWrite(f.key));
     WS_RETURN_IF_ERROR(Annotate(
-        conn_->Execute(StrCat("COPY (SELECT *", exclude, " FROM ws_batch", p.where, ") TO ",
+        conn_->Execute(StrCat("COPY (SELECT *", exclude, " FROM ws_batch()", p.where, ") TO ",
                               QuoteLiteral(path),
                               " (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 122880)")),
         StrCat("writing ", f.key)));
+    WS_ASSIGN_OR_RETURN(f.stats, FooterStats(path, file_columns, &f.row_count));
     std::error_code ec;
     f.size_bytes = static_cast<int64_t>(std::filesystem::file_size(path, ec));
     WS_RETURN_IF_ERROR(storage_->Publish(f.key));
     files.push_back(std::move(f));
   }
-  WS_RETURN_IF_ERROR(conn_->Execute("DROP TABLE ws_batch"));
+  scan_->Set(nullptr);
   return files;
 }
 

@@ -42,15 +42,16 @@ class LakeWriter {
                                         const std::string& ingest_date, const std::string& stem);
 
  private:
-  LakeWriter(Storage* storage, std::unique_ptr<warehouse::Database> db,
-             std::unique_ptr<warehouse::Connection> conn)
-      : storage_(storage), db_(std::move(db)), conn_(std::move(conn)) {}
-  StatusOr<std::vector<ColumnStats>> Stats(const std::vector<ColumnSpec>& columns,
-                                           const std::string& where, int64_t* rows);
+  LakeWriter() = default;
+  // Row count and per-column statistics, read back from the Parquet footer of `path`.
+  StatusOr<std::vector<ColumnStats>> FooterStats(const std::string& path,
+                                                 const std::vector<ColumnSpec>& columns,
+                                                 int64_t* rows);
 
-  Storage* storage_;
+  Storage* storage_ = nullptr;
   std::unique_ptr<warehouse::Database> db_;
   std::unique_ptr<warehouse::Connection> conn_;
+  std::unique_ptr<warehouse::BatchScan> scan_;
 };
 
 }  // namespace watershed::lake

@@ -50,7 +50,11 @@ struct Scalar {
 struct Table;
 
 struct Node {
+  std::string key;   // the JSON key this node was reached by
   std::string path;  // flattened column name, "" for a table's root
+  // Children in the order the last object listed its keys: objects of one source mostly repeat
+  // their key order, so position i is checked before the hash map.
+  std::vector<Node*> order;
   std::unordered_map<std::string, std::unique_ptr<Node>, StringHash, std::equal_to<>> children;
   int column = -1;
   std::array<int, kNumTypes> variant{-1, -1, -1, -1, -1, -1, -1};
@@ -180,6 +184,7 @@ struct Normalizer::Impl {
     auto it = parent.children.find(key);
     if (it != parent.children.end()) return it->second.get();
     auto node = std::make_unique<Node>();
+    node->key = std::string(key);
     node->path = parent.path.empty() ? std::string(key) : StrCat(parent.path, "__", key);
     Node* raw = node.get();
     parent.children.emplace(std::string(key), std::move(node));
@@ -313,7 +318,9 @@ struct Normalizer::Impl {
   }
 
   void SetScalar(Table& t, Node& n, size_t row, Scalar s) {
-    if (n.money && (s.type == ColumnType::kBigint || s.type == ColumnType::kDouble)) {
+    // Money amounts are exact decimals, unless the column already had to hold doubles.
+    if (n.money && (s.type == ColumnType::kBigint || s.type == ColumnType::kDouble) &&
+        (n.column < 0 || t.columns[n.column].type == ColumnType::kDecimal)) {
       if (auto slot = Fit(ColumnType::kDecimal, s)) s = Scalar{ColumnType::kDecimal, *slot};
     }
     if (n.column < 0) {
@@ -391,9 +398,20 @@ struct Normalizer::Impl {
         break;
       }
     }
+    size_t i = 0;
     for (auto field : obj) {
-      Node* c = Child(n, field.key);
-      if (money && (field.key == "value" || field.key == "value_usd")) c->money = true;
+      Node* c;
+      if (i < n.order.size() && n.order[i]->key == field.key) {
+        c = n.order[i];
+      } else {
+        c = Child(n, field.key);
+        if (i >= n.order.size()) n.order.resize(i + 1);
+        n.order[i] = c;
+      }
+      ++i;
+      if (money && !c->money && (field.key == "value" || field.key == "value_usd")) {
+        c->money = true;
+      }
       AddValue(t, *c, row, field.value);
       if (!error.ok()) return;
     }
@@ -530,8 +548,17 @@ std::vector<TableBatch> Normalizer::Flush() {
     for (size_t c = 0; c < t.data.size(); ++c) {
       ColumnData& d = t.data[c];
       im.PadTo(d, t.columns[c].type == ColumnType::kVarchar, t.rows);
+      const size_t capacity = d.valid.capacity();
+      const bool text = t.columns[c].type == ColumnType::kVarchar;
       b.data.push_back(std::move(d));
       d = ColumnData();
+      // The next batch is likely as large: reserve now instead of growing by copies.
+      d.valid.reserve(capacity);
+      if (text) {
+        d.strings.reserve(capacity);
+      } else {
+        d.slots.reserve(capacity);
+      }
     }
     t.rows = 0;
     out.push_back(std::move(b));

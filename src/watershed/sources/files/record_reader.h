@@ -63,7 +63,7 @@ class RecordReader {
   // Opens `path` ("-" is stdin). kAuto resolves by extension after stripping .gz/.zst
   // (.ndjson/.jsonl -> kNdjson, .json -> kJson, .csv -> kCsv); for stdin or another extension
   // it sniffs the first non-whitespace byte: '[' or '{' -> kJson, else kCsv. For kCsv the header
-  // row is read here; a header that cannot be read (bad UTF-8, unterminated quote) is an
+  // row is read here; a header that cannot be read (bad UTF-8, unterminated quote) is a
   // kInvalidArgument error naming the file.
   static StatusOr<std::unique_ptr<RecordReader>> Open(const std::string& path, FileFormat format);
 

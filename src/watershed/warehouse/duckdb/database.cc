@@ -32,7 +32,7 @@ duckdb_logical_type MakeLogicalType(ColumnType t) {
 
 // Copies rows [begin, begin+n) of one column into a chunk vector.
 void FillVector(duckdb_vector vec, ColumnType type, const ColumnData& col, size_t begin,
-                size_t n) {
+                size_t n, bool borrow_strings) {
   bool has_null = false;
   for (size_t i = 0; i < n; ++i) has_null |= !col.valid[begin + i];
   uint64_t* validity = nullptr;
@@ -41,13 +41,36 @@ void FillVector(duckdb_vector vec, ColumnType type, const ColumnData& col, size_
     validity = duckdb_vector_get_validity(vec);
   }
   if (type == ColumnType::kVarchar) {
+    if (!borrow_strings) {
+      for (size_t i = 0; i < n; ++i) {
+        if (!col.valid[begin + i]) {
+          duckdb_validity_set_row_invalid(validity, i);
+          continue;
+        }
+        const std::string_view s = col.strings[begin + i];
+        duckdb_vector_assign_string_element_len(vec, i, s.data(), s.size());
+      }
+      return;
+    }
+    // The batch outlives the query reading it, so the vector may point into the batch's
+    // arena instead of copying every string (duckdb_string_t is a non-owning view).
+    auto* out = static_cast<duckdb_string_t*>(duckdb_vector_get_data(vec));
     for (size_t i = 0; i < n; ++i) {
       if (!col.valid[begin + i]) {
         duckdb_validity_set_row_invalid(validity, i);
+        out[i].value.inlined.length = 0;
         continue;
       }
       const std::string_view s = col.strings[begin + i];
-      duckdb_vector_assign_string_element_len(vec, i, s.data(), s.size());
+      duckdb_string_t& d = out[i];
+      d.value.inlined.length = static_cast<uint32_t>(s.size());
+      if (s.size() <= sizeof d.value.inlined.inlined) {
+        std::memset(d.value.inlined.inlined, 0, sizeof d.value.inlined.inlined);
+        std::memcpy(d.value.inlined.inlined, s.data(), s.size());
+      } else {
+        std::memcpy(d.value.pointer.prefix, s.data(), sizeof d.value.pointer.prefix);
+        d.value.pointer.ptr = const_cast<char*>(s.data());
+      }
     }
     return;
   }
@@ -181,7 +204,7 @@ Status Connection::AppendBatch(std::string_view table, const TableBatch& batch) 
     duckdb_data_chunk chunk = duckdb_create_data_chunk(types.data(), types.size());
     for (size_t c = 0; c < batch.columns.size(); ++c) {
       FillVector(duckdb_data_chunk_get_vector(chunk, c), batch.columns[c].type, batch.data[c],
-                 begin, n);
+                 begin, n, /*borrow_strings=*/false);
     }
     duckdb_data_chunk_set_size(chunk, n);
     if (duckdb_append_data_chunk(appender, chunk) == DuckDBError) {
@@ -198,6 +221,70 @@ Status Connection::AppendBatch(std::string_view table, const TableBatch& batch) 
 }
 
 void Connection::Interrupt() { duckdb_interrupt(conn_); }
+
+// ---- BatchScan ----
+
+namespace {
+
+struct ScanState {
+  size_t offset = 0;
+  std::vector<idx_t> columns;  // projected batch columns, in output order
+};
+
+void ScanBind(duckdb_bind_info info) {
+  auto* scan = static_cast<BatchScan*>(duckdb_bind_get_extra_info(info));
+  if (scan->batch() == nullptr) {
+    duckdb_bind_set_error(info, "no batch is set on this scan");
+    return;
+  }
+  for (const ColumnSpec& c : scan->batch()->columns) {
+    duckdb_logical_type t = MakeLogicalType(c.type);
+    duckdb_bind_add_result_column(info, c.name.c_str(), t);
+    duckdb_destroy_logical_type(&t);
+  }
+}
+
+void ScanInit(duckdb_init_info info) {
+  auto* state = new ScanState();
+  idx_t n = duckdb_init_get_column_count(info);
+  for (idx_t i = 0; i < n; ++i) state->columns.push_back(duckdb_init_get_column_index(info, i));
+  duckdb_init_set_init_data(info, state, [](void* p) { delete static_cast<ScanState*>(p); });
+  duckdb_init_set_max_threads(info, 1);
+}
+
+void ScanFunction(duckdb_function_info info, duckdb_data_chunk output) {
+  auto* scan = static_cast<BatchScan*>(duckdb_function_get_extra_info(info));
+  auto* state = static_cast<ScanState*>(duckdb_function_get_init_data(info));
+  const TableBatch& batch = *scan->batch();
+  const size_t n = std::min<size_t>(duckdb_vector_size(), batch.num_rows - state->offset);
+  for (size_t i = 0; i < state->columns.size(); ++i) {
+    const idx_t c = state->columns[i];
+    FillVector(duckdb_data_chunk_get_vector(output, i), batch.columns[c].type, batch.data[c],
+               state->offset, n, /*borrow_strings=*/true);
+  }
+  duckdb_data_chunk_set_size(output, n);
+  state->offset += n;
+}
+
+}  // namespace
+
+StatusOr<std::unique_ptr<BatchScan>> BatchScan::Register(Connection& conn,
+                                                         const std::string& name) {
+  std::unique_ptr<BatchScan> scan(new BatchScan());
+  duckdb_table_function f = duckdb_create_table_function();
+  duckdb_table_function_set_name(f, name.c_str());
+  duckdb_table_function_set_extra_info(f, scan.get(), nullptr);
+  duckdb_table_function_set_bind(f, ScanBind);
+  duckdb_table_function_set_init(f, ScanInit);
+  duckdb_table_function_set_function(f, ScanFunction);
+  duckdb_table_function_supports_projection_pushdown(f, true);
+  duckdb_state state = duckdb_register_table_function(conn.raw(), f);
+  duckdb_destroy_table_function(&f);
+  if (state == DuckDBError) {
+    return absl::InternalError(StrCat("cannot register table function ", name));
+  }
+  return scan;
+}
 
 // ---- PreparedStatement ----
 

@@ -74,6 +74,20 @@ class Connection {
   duckdb_connection conn_;
 };
 
+// A table function `name()` that scans the TableBatch currently set on it, with projection
+// pushdown — lets DuckDB stream a batch straight into COPY ... TO without materializing a table.
+class BatchScan {
+ public:
+  static StatusOr<std::unique_ptr<BatchScan>> Register(Connection& conn, const std::string& name);
+  // The batch the next query scans; it must outlive that query.
+  void Set(const TableBatch* batch) { batch_ = batch; }
+  const TableBatch* batch() const { return batch_; }
+
+ private:
+  BatchScan() = default;
+  const TableBatch* batch_ = nullptr;
+};
+
 class PreparedStatement {
  public:
   explicit PreparedStatement(duckdb_prepared_statement s) : stmt_(s) {}
