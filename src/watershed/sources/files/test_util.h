@@ -1,5 +1,5 @@
-// sources/files/test_util.h — helpers for this folder's tests only: a scratch directory, writing
-// files, and making gzip / zstd bytes with the real libraries.
+// sources/files/test_util.h — helpers for this folder's tests only: making gzip / zstd bytes
+// with the real libraries (scratch folders and files come from base/test_util.h).
 //
 // Does not belong here: anything a non-test target links. Thread safety: none (tests only).
 #pragma once
@@ -13,32 +13,13 @@
 #include <string>
 
 #include "gtest/gtest.h"
+#include "watershed/base/test_util.h"
 
 namespace watershed::sources::testing_util {
 
-// A fresh directory under the test temp dir.
-inline std::string MakeTempDir() {
-  std::string pattern = ::testing::TempDir() + "ws_files_XXXXXX";
-  char* dir = ::mkdtemp(pattern.data());
-  EXPECT_NE(dir, nullptr);
-  return pattern;
-}
-
-inline std::string WriteFile(const std::string& dir, const std::string& name,
-                             const std::string& bytes) {
-  std::string path = dir + "/" + name;
-  std::ofstream out(path, std::ios::binary);
-  out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-  EXPECT_TRUE(out.good()) << path;
-  return path;
-}
-
-inline std::string ReadFileBytes(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
+using ::watershed::testing_util::MakeTempDir;
+using ::watershed::testing_util::ReadFileBytes;
+using ::watershed::testing_util::WriteFile;
 
 // One gzip member holding `data`, made with gzopen/gzwrite.
 inline std::string Gzip(const std::string& dir, const std::string& data) {
