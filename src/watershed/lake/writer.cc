@@ -26,6 +26,7 @@ std::string TableFolder(std::string_view ns, std::string_view name) {
 
 std::string EscapePartitionValue(std::string_view value) {
   static const char* kHex = "0123456789ABCDEF";
+  if (value == "NULL") return "%4EULL";  // the bare word NULL means a NULL value
   std::string out;
   for (unsigned char c : value) {
     if (std::isalnum(c) || c == '.' || c == '_' || c == '-') {
@@ -130,7 +131,7 @@ StatusOr<std::vector<DataFile>> LakeWriter::Write(const TableBatch& batch,
                            [&](const ColumnSpec& c) { return c.name == partition_by; });
     if (it == file_columns.end()) {
       // The column has not appeared yet: every row's value is NULL.
-      parts.push_back({StrCat(partition_by, "=__HIVE_DEFAULT_PARTITION__"), "", ""});
+      parts.push_back({StrCat(partition_by, "=NULL"), "", ""});
     } else {
       file_columns.erase(it);
       exclude = StrCat(" EXCLUDE (", QuoteIdent(partition_by), ")");
@@ -142,7 +143,7 @@ StatusOr<std::vector<DataFile>> LakeWriter::Write(const TableBatch& batch,
         Part p;
         p.suffix = StrCat("-p", i);
         if (values.IsNull(0, i)) {
-          p.partition = StrCat(partition_by, "=__HIVE_DEFAULT_PARTITION__");
+          p.partition = StrCat(partition_by, "=NULL");
           p.where = StrCat(" WHERE ", q, " IS NULL");
         } else {
           std::string v = values.GetString(0, i);

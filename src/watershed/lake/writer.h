@@ -27,7 +27,8 @@ inline constexpr std::string_view kIngestDatePartition = "ingest_date";
 StatusOr<std::pair<std::string, std::string>> SplitTableName(std::string_view name);
 // The storage folder of a table: "structured/crunchbase/organizations".
 std::string TableFolder(std::string_view ns, std::string_view name);
-// Percent-encodes a partition value the way Hive does (keeps [A-Za-z0-9._-]).
+// Percent-encodes a partition value the way Hive does (keeps [A-Za-z0-9._-]); a NULL value is
+// written as the bare word NULL (DuckDB's convention), so a text value "NULL" is encoded.
 std::string EscapePartitionValue(std::string_view value);
 
 class LakeWriter {
