@@ -67,6 +67,7 @@ Status RunLoad(const GlobalOptions& g, const LoadCommand& c) {
   o.max_bad = c.max_bad;
   o.threads = c.threads;
   o.force = c.force;
+  o.batch_bytes = static_cast<size_t>(std::max(0.001, c.batch_mb) * 1e6);
   if (!c.contract.empty()) {
     WS_ASSIGN_OR_RETURN(o.contract, normalize::ParseContract(c.contract));
   }

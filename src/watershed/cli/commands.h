@@ -27,6 +27,7 @@ struct LoadCommand {
   int threads = 0;
   bool force = false;
   std::string contract;
+  double batch_mb = 48;
 };
 Status RunLoad(const GlobalOptions& g, const LoadCommand& c);
 

@@ -64,6 +64,9 @@ int main(int argc, char** argv) {
       ->default_val(0);
   load_cmd->add_option("--threads", load.threads, "Threads for writing Parquet (default: all cores)");
   load_cmd->add_flag("--force", load.force, "Load again even if this file was already loaded");
+  load_cmd->add_option("--batch-mb", load.batch_mb,
+                       "Normalized data buffered before Parquet files are written (default 48; "
+                       "bounds memory)");
   load_cmd->add_option("--contract", load.contract,
                        "Schema contract for this load: evolve, freeze or discard_row "
                        "(default: watershed.yml, else evolve)")

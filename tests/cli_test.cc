@@ -1,0 +1,225 @@
+// tests/cli_test.cc — the `watershed` binary as a user runs it: init, load, tables, describe,
+// query (formats, time travel), gc, errors; and a load killed with SIGKILL at random moments.
+#include <signal.h>
+#include <sys/wait.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <iostream>
+#include <filesystem>
+#include <random>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "gtest/gtest.h"
+#include "watershed/base/test_util.h"
+
+namespace {
+
+using watershed::testing_util::MakeTempDir;
+using watershed::testing_util::WriteFile;
+
+struct Outcome {
+  int code = -1;
+  std::string out;  // stdout and stderr together
+};
+
+std::string Quote(const std::string& s) {
+  std::string q = "'";
+  for (char c : s) {
+    if (c == '\'') q += "'\\''";
+    else q += c;
+  }
+  return q + "'";
+}
+
+Outcome Watershed(const std::string& args) {
+  Outcome r;
+  std::string cmd = std::string(WS_BINARY) + " " + args + " 2>&1";
+  FILE* p = popen(cmd.c_str(), "r");
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
+  int status = pclose(p);
+  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return r;
+}
+
+// Organizations with nested objects and arrays, ids from `first`.
+std::string Orgs(int first, int count) {
+  std::string s;
+  for (int i = first; i < first + count; ++i) {
+    s += "{\"uuid\":\"org-" + std::to_string(i) + "\",\"identifier\":{\"value\":\"Org " +
+         std::to_string(i) + "\"},\"funding_total\":{\"value_usd\":" + std::to_string(i * 10) +
+         ",\"currency\":\"USD\"},\"categories\":[{\"value\":\"a\"},{\"value\":\"b\"}],"
+         "\"description\":\"" + std::string(200, 'd') + "\"}\n";
+  }
+  return s;
+}
+
+class Cli : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = MakeTempDir();
+    project_ = dir_ + "/proj";
+    Outcome init = Watershed("init " + Quote(project_));
+    ASSERT_EQ(init.code, 0) << init.out;
+  }
+  Outcome In(const std::string& args) { return Watershed(args + " --project " + Quote(project_)); }
+  std::string Count(const std::string& table, const std::string& extra = "") {
+    Outcome r = In("query " + Quote("SELECT count(*) AS n FROM " + table) + " --format csv " + extra);
+    EXPECT_EQ(r.code, 0) << r.out;
+    auto nl = r.out.find('\n');
+    return r.out.substr(nl + 1, r.out.find('\n', nl + 1) - nl - 1);
+  }
+  std::string dir_, project_;
+};
+
+TEST_F(Cli, InitLoadQueryDescribeAndTimeTravel) {
+  EXPECT_TRUE(std::filesystem::exists(project_ + "/watershed.yml"));
+  EXPECT_TRUE(std::filesystem::exists(project_ + "/models"));
+  EXPECT_NE(watershed::testing_util::ReadFileBytes(project_ + "/.gitignore").find("lake/"),
+            std::string::npos);
+  Outcome again = Watershed("init " + Quote(project_));
+  EXPECT_EQ(again.code, 1);
+  EXPECT_NE(again.out.find("already has a watershed.yml"), std::string::npos);
+
+  std::string f1 = WriteFile(dir_, "a.ndjson", Orgs(0, 100));
+  Outcome load = In("load " + Quote(f1) + " --table crunchbase.organizations");
+  ASSERT_EQ(load.code, 0) << load.out;
+  EXPECT_NE(load.out.find("snapshot 1"), std::string::npos) << load.out;
+  EXPECT_NE(load.out.find("crunchbase.organizations__categories"), std::string::npos);
+  EXPECT_NE(load.out.find("MB/s"), std::string::npos);
+
+  // Compressed input through stdin.
+  std::string f2 = WriteFile(dir_, "b.ndjson", Orgs(100, 50));
+  ASSERT_EQ(std::system(("gzip -k " + Quote(f2)).c_str()), 0);
+  Outcome piped = Watershed("load - --table crunchbase.organizations --project " + Quote(project_) +
+                        " < " + Quote(f2 + ".gz"));
+  ASSERT_EQ(piped.code, 0) << piped.out;
+
+  EXPECT_EQ(Count("crunchbase.organizations"), "150");
+  EXPECT_EQ(Count("crunchbase.organizations__categories"), "300");
+  EXPECT_EQ(Count("crunchbase.organizations", "--snapshot 1"), "100");
+
+  Outcome json = In("query " + Quote("SELECT uuid, funding_total__value_usd AS usd FROM "
+                                 "crunchbase.organizations ORDER BY usd DESC LIMIT 2") +
+                " --format json");
+  ASSERT_EQ(json.code, 0) << json.out;
+  auto parsed = nlohmann::json::parse(json.out);
+  ASSERT_EQ(parsed.size(), 2u);
+  EXPECT_EQ(parsed[0]["uuid"], "org-149");
+  EXPECT_EQ(parsed[0]["usd"], 1490.0);
+
+  Outcome table = In("query " + Quote("SELECT 'x' AS a, NULL AS b"));
+  EXPECT_NE(table.out.find("NULL"), std::string::npos);
+  EXPECT_NE(table.out.find("(1 row)"), std::string::npos);
+
+  Outcome tables = In("tables --format csv");
+  EXPECT_NE(tables.out.find("crunchbase.organizations,150,2,"), std::string::npos) << tables.out;
+
+  Outcome describe = In("describe crunchbase.organizations");
+  ASSERT_EQ(describe.code, 0) << describe.out;
+  for (const char* s : {"funding_total__value_usd", "DECIMAL(18,4)", "Schema versions",
+                        "Snapshots", "ingest_date=", "Column statistics", "org-100"}) {
+    EXPECT_NE(describe.out.find(s), std::string::npos) << s << "\n" << describe.out;
+  }
+  Outcome old = In("describe crunchbase.organizations --snapshot 1");
+  EXPECT_NE(old.out.find("100 rows in 1 files"), std::string::npos) << old.out;
+  Outcome none = In("query 'SELECT 1' --as-of 2001-01-01T00:00:00");
+  EXPECT_EQ(none.code, 1);
+  EXPECT_NE(none.out.find("no snapshot was committed"), std::string::npos);
+}
+
+TEST_F(Cli, ErrorsSayWhatToDoNext) {
+  Outcome outside = Watershed("tables --project " + Quote(dir_ + "/nowhere"));
+  EXPECT_EQ(outside.code, 1);
+  EXPECT_NE(outside.out.find("watershed init"), std::string::npos) << outside.out;
+  Outcome missing = In("load " + Quote(dir_ + "/nope.ndjson") + " --table a.b");
+  EXPECT_EQ(missing.code, 1);
+  EXPECT_NE(missing.out.find("nope.ndjson"), std::string::npos) << missing.out;
+  std::string f = WriteFile(dir_, "x.ndjson", "{}\n");
+  Outcome badname = In("load " + Quote(f) + " --table organizations");
+  EXPECT_EQ(badname.code, 1);
+  EXPECT_NE(badname.out.find("NAMESPACE.NAME"), std::string::npos) << badname.out;
+  Outcome sql = In("query 'SELECT * FROM crunchbase.nothing'");
+  EXPECT_EQ(sql.code, 1);
+  EXPECT_NE(sql.out.find("nothing"), std::string::npos);
+  Outcome usage = Watershed("load");
+  EXPECT_NE(usage.code, 0);
+  std::string bad = WriteFile(dir_, "bad.ndjson", "{\"a\":1}\n{oops}\n");
+  Outcome rejected = In("load " + Quote(bad) + " --table a.b");
+  EXPECT_EQ(rejected.code, 1);
+  EXPECT_NE(rejected.out.find("line 2"), std::string::npos) << rejected.out;
+  EXPECT_NE(rejected.out.find("--max-bad"), std::string::npos);
+  Outcome tolerated = In("load " + Quote(bad) + " --table a.b --max-bad 1");
+  EXPECT_EQ(tolerated.code, 0) << tolerated.out;
+  EXPECT_NE(tolerated.out.find("1 quarantined"), std::string::npos) << tolerated.out;
+}
+
+// A load killed with SIGKILL at random moments leaves the previous snapshot intact; rerunning
+// it commits its rows exactly once, and gc removes what the killed attempts left.
+TEST_F(Cli, KilledLoadsLoseNothingAndDuplicateNothing) {
+  std::string base = WriteFile(dir_, "base.ndjson", Orgs(0, 1000));
+  ASSERT_EQ(In("load " + Quote(base) + " --table crunchbase.organizations").code, 0);
+  // ~110 MB: a single-threaded load takes about a second, so most kills land mid-way.
+  constexpr int kBig = 300000;
+  const std::string total = std::to_string(1000 + kBig);
+  std::string big = WriteFile(dir_, "big.ndjson", Orgs(1000, kBig));
+
+  std::mt19937 rng(20261124);
+  int killed_mid_way = 0;
+  for (int round = 0; round < 6; ++round) {
+    pid_t pid = fork();
+    if (pid == 0) {
+      int devnull = open("/dev/null", O_WRONLY);
+      dup2(devnull, 1);
+      dup2(devnull, 2);
+      execl(WS_BINARY, WS_BINARY, "load", big.c_str(), "--table", "crunchbase.organizations",
+            "--batch-mb", "2", "--threads", "1", "--project", project_.c_str(),
+            static_cast<char*>(nullptr));
+      _exit(127);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(std::uniform_int_distribution<int>(20, 500)(rng)));
+    int status = 0;
+    if (waitpid(pid, &status, WNOHANG) == 0) {
+      kill(pid, SIGKILL);
+      waitpid(pid, &status, 0);
+      ++killed_mid_way;
+    }
+    // Either the load committed as a whole, or not at all.
+    std::string n = Count("crunchbase.organizations");
+    ASSERT_TRUE(n == "1000" || n == total) << "round " << round << ": " << n;
+    if (n == total) break;
+  }
+  EXPECT_GT(killed_mid_way, 0);
+  std::cout << "killed " << killed_mid_way << " load(s) mid-way\n";
+  Outcome rerun = In("load " + Quote(big) + " --table crunchbase.organizations");
+  ASSERT_EQ(rerun.code, 0) << rerun.out;
+  Outcome rerun2 = In("load " + Quote(big) + " --table crunchbase.organizations");
+  EXPECT_NE(rerun2.out.find("already loaded"), std::string::npos) << rerun2.out;
+  EXPECT_EQ(Count("crunchbase.organizations"), total);
+  Outcome distinct = In("query " + Quote("SELECT count(DISTINCT uuid) FROM crunchbase.organizations") +
+                    " --format csv");
+  EXPECT_NE(distinct.out.find("\n" + total + "\n"), std::string::npos) << distinct.out;
+  EXPECT_EQ(Count("crunchbase.organizations__categories"), std::to_string(2 * (1000 + kBig)));
+
+  Outcome gc = In("gc");
+  ASSERT_EQ(gc.code, 0) << gc.out;
+  // After gc, every Parquet file in the lake is one the catalog references.
+  size_t on_disk = 0;
+  for (auto& e : std::filesystem::recursive_directory_iterator(project_ + "/lake")) {
+    on_disk += e.path().extension() == ".parquet";
+  }
+  Outcome tables = In("tables --format json");
+  auto parsed = nlohmann::json::parse(tables.out);
+  size_t referenced = 0;
+  for (auto& t : parsed) referenced += t["files"].get<size_t>();
+  EXPECT_EQ(on_disk, referenced) << gc.out;
+  EXPECT_EQ(Count("crunchbase.organizations"), total);
+}
+
+}  // namespace
