@@ -183,7 +183,10 @@ TEST_F(Cli, KilledLoadsLoseNothingAndDuplicateNothing) {
             static_cast<char*>(nullptr));
       _exit(127);
     }
-    std::this_thread::sleep_for(std::chrono::milliseconds(std::uniform_int_distribution<int>(20, 500)(rng)));
+    // Early rounds kill while files are being written; the last may reach the commit itself.
+    const int delay_ms = round < 5 ? std::uniform_int_distribution<int>(20, 300)(rng)
+                                   : std::uniform_int_distribution<int>(300, 1500)(rng);
+    std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms));
     int status = 0;
     if (waitpid(pid, &status, WNOHANG) == 0) {
       kill(pid, SIGKILL);
