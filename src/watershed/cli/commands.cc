@@ -101,12 +101,18 @@ Status RunLoad(const GlobalOptions& g, const LoadCommand& c) {
     t.rows.push_back({table, Thousands(static_cast<uint64_t>(rows))});
   }
   Print(t, OutputFormat::kTable, std::cout);
-  double mbs = s.input_bytes / 1e6 / std::max(s.seconds, 1e-9);
-  std::cout << fmt::format("{} records, {} quarantined{}, {:.2f} s, {}, {:.1f} MB/s\n",
-                           Thousands(s.records), Thousands(s.quarantined),
+  const uint64_t bytes = std::max(s.data_bytes, s.input_bytes);
+  const double mbs = bytes / 1e6 / std::max(s.seconds, 1e-9);
+  std::string size = Bytes(static_cast<double>(bytes));
+  if (s.data_bytes > s.input_bytes) {
+    size += fmt::format(" ({} compressed)", Bytes(static_cast<double>(s.input_bytes)));
+  }
+  std::cout << fmt::format("{} record{}, {} quarantined{}, {:.2f} s, {}, {:.1f} MB/s\n",
+                           Thousands(s.records), s.records == 1 ? "" : "s",
+                           Thousands(s.quarantined),
                            s.discarded ? fmt::format(" ({} discarded by contract)", s.discarded)
                                        : "",
-                           s.seconds, Bytes(static_cast<double>(s.input_bytes)), mbs);
+                           s.seconds, size, mbs);
   if (s.quarantined > 0) {
     for (const auto& e : s.first_errors) std::cout << "  bad: " << e << "\n";
     std::cout << "Quarantined records: watershed query \"SELECT * FROM "

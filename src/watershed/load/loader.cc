@@ -214,6 +214,7 @@ StatusOr<LoadSummary> Load::Run() {
     auto more = reader->Next(&rec);
     if (!more.ok()) return Fail(Annotate(more.status(), StrCat("reading ", reader->name())));
     if (!*more) break;
+    summary_.data_bytes = rec.byte_offset + rec.raw.size();
     Status s;
     if (!rec.error.empty()) {
       s = absl::InvalidArgumentError(rec.error);

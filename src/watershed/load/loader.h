@@ -52,7 +52,8 @@ struct LoadSummary {
   uint64_t records = 0;  // records landed in the root table
   uint64_t quarantined = 0;
   uint64_t discarded = 0;  // rejected by a discard_row contract (also in the quarantine)
-  uint64_t input_bytes = 0;
+  uint64_t input_bytes = 0;  // as read (compressed, when the input is)
+  uint64_t data_bytes = 0;   // decompressed
   double seconds = 0;
   std::vector<std::pair<std::string, int64_t>> rows_per_table;
   std::vector<std::string> first_errors;  // "line 3 (byte 120): malformed JSON: ..."
