@@ -1,8 +1,7 @@
-// load/loader.h — LOAD: a file's records through the normalizer into the lake, committed once.
+// load/loader.h — LOAD: a file's records into the lake, committed once.
 //
-// Owns: the load step of `watershed load`: reading records (sources/files), normalizing them
-// in bounded batches, writing Parquet files (lake/writer), quarantining bad records in the
-// lake table `watershed.quarantine`, and one catalog commit that adds every file together with
+// Owns: `watershed load`: reading records (sources/files) into a LoadSession (session.h),
+// counting bad records against --max-bad, and one commit that adds every file together with
 // the file's cursor (so a rerun of a committed load is skipped, and a load killed before its
 // commit leaves only orphan files for `watershed gc`). Does not own: the file formats
 // (sources/), flattening rules (normalize/) or the catalog (lake/).
@@ -16,12 +15,11 @@
 #include <vector>
 
 #include "watershed/base/status.h"
+#include "watershed/load/session.h"
 #include "watershed/project/project.h"
 #include "watershed/sources/files/record_reader.h"
 
 namespace watershed::load {
-
-inline constexpr std::string_view kQuarantineTable = "watershed.quarantine";
 
 struct LoadProgress {
   uint64_t records = 0;

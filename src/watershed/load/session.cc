@@ -1,0 +1,205 @@
+// load/session.cc — see session.h.
+#include "watershed/load/session.h"
+
+#include <chrono>
+
+namespace watershed::load {
+namespace {
+
+std::string TodayUtc() {
+  auto now = std::chrono::system_clock::now();
+  int64_t days =
+      std::chrono::duration_cast<std::chrono::hours>(now.time_since_epoch()).count() / 24;
+  return FormatDate(days);
+}
+
+const std::vector<ColumnSpec>& QuarantineColumns() {
+  static const std::vector<ColumnSpec> kColumns = {
+      {"_ws_load_id", ColumnType::kBigint}, {"target_table", ColumnType::kVarchar},
+      {"input", ColumnType::kVarchar},      {"line", ColumnType::kBigint},
+      {"byte_offset", ColumnType::kBigint}, {"error", ColumnType::kVarchar},
+      {"record", ColumnType::kVarchar}};
+  return kColumns;
+}
+
+}  // namespace
+
+StatusOr<std::unique_ptr<LoadSession>> LoadSession::Begin(project::Project& project,
+                                                          const std::string& name,
+                                                          const SessionOptions& options) {
+  WS_ASSIGN_OR_RETURN(lake::Catalog * catalog, project.catalog());
+  std::unique_ptr<LoadSession> s(new LoadSession(project, *catalog, options));
+  WS_ASSIGN_OR_RETURN(s->load_id_, catalog->BeginLoad(name));
+  s->ingest_date_ = TodayUtc();
+  auto writer = lake::LakeWriter::Create(&project.storage(), options.threads);
+  if (!writer.ok()) {
+    s->Abort(writer.status());
+    return writer.status();
+  }
+  s->writer_ = std::move(*writer);
+  return s;
+}
+
+LoadSession::~LoadSession() {
+  if (!finished_) Abort(absl::AbortedError("load session ended without finishing"));
+}
+
+normalize::Contract LoadSession::ContractFor(const std::string& table) const {
+  return options_.contract.value_or(project_.TableConfigFor(table).contract);
+}
+
+StatusOr<normalize::Normalizer*> LoadSession::NormalizerFor(const std::string& table) {
+  auto it = roots_.find(table);
+  if (it != roots_.end()) return it->second.normalizer.get();
+  WS_ASSIGN_OR_RETURN(auto names, lake::SplitTableName(table));
+  (void)names;
+  if (table == kQuarantineTable) {
+    return absl::InvalidArgumentError(StrCat(kQuarantineTable, " is written by Watershed only"));
+  }
+  // Schemas already committed for this table and its child tables.
+  std::vector<normalize::TableSchema> known;
+  WS_ASSIGN_OR_RETURN(auto tables, catalog_.ListTables());
+  for (const lake::TableInfo& t : tables) {
+    if (t.name == table || t.name.starts_with(table + "__")) {
+      WS_ASSIGN_OR_RETURN(auto state, catalog_.GetTableState(t.name));
+      known.push_back({t.name, t.parent, state.schema.columns});
+    }
+  }
+  Root root;
+  root.contract = ContractFor(table);
+  root.partition_by = project_.TableConfigFor(table).partition_by;
+  root.normalizer = std::make_unique<normalize::Normalizer>(
+      normalize::NormalizerOptions{table, load_id_, root.contract}, known);
+  normalize::Normalizer* raw = root.normalizer.get();
+  roots_.emplace(table, std::move(root));
+  return raw;
+}
+
+Status LoadSession::AddJson(const std::string& table, std::string_view json, bool padded) {
+  WS_ASSIGN_OR_RETURN(normalize::Normalizer * n, NormalizerFor(table));
+  return n->AddJson(json, padded);
+}
+
+Status LoadSession::AddCsvRow(const std::string& table, const std::vector<std::string>& header,
+                              const std::vector<std::string_view>& fields,
+                              const std::vector<bool>& quoted) {
+  WS_ASSIGN_OR_RETURN(normalize::Normalizer * n, NormalizerFor(table));
+  return n->AddCsvRow(header, fields, quoted);
+}
+
+void LoadSession::Quarantine(const std::string& table, const BadRecord& r) {
+  bad_.push_back({table, r.input, r.line, r.byte_offset, r.error, std::string(r.raw)});
+  bad_bytes_ += r.raw.size() + r.error.size() + 64;
+}
+
+uint64_t LoadSession::records(const std::string& table) const {
+  auto it = roots_.find(table);
+  return it == roots_.end() ? 0 : it->second.normalizer->records();
+}
+
+size_t LoadSession::buffered_bytes() const {
+  size_t n = bad_bytes_;
+  for (const auto& [name, root] : roots_) n += root.normalizer->buffered_bytes();
+  return n;
+}
+
+Status LoadSession::MaybeFlush() {
+  if (buffered_bytes() > options_.batch_bytes) return Flush();
+  return absl::OkStatus();
+}
+
+Status LoadSession::WriteBatch(const TableBatch& batch, const std::string& partition_by) {
+  std::string stem = fmt::format("load-{:06d}-{:05d}", load_id_, flushes_);
+  WS_ASSIGN_OR_RETURN(auto files, writer_->Write(batch, partition_by, ingest_date_, stem));
+  pending_rows_[batch.table] += static_cast<int64_t>(batch.num_rows);
+  for (auto& f : files) pending_files_.push_back(std::move(f));
+  return absl::OkStatus();
+}
+
+Status LoadSession::Flush() {
+  ++flushes_;
+  for (auto& [table, root] : roots_) {
+    for (const TableBatch& b : root.normalizer->Flush()) {
+      WS_RETURN_IF_ERROR(WriteBatch(
+          b, b.table == table ? root.partition_by : std::string(lake::kIngestDatePartition)));
+    }
+  }
+  if (!bad_.empty()) {
+    TableBatch b;
+    b.table = std::string(kQuarantineTable);
+    b.arena = std::make_shared<StringArena>();
+    b.columns = QuarantineColumns();
+    b.data.resize(b.columns.size());
+    b.num_rows = bad_.size();
+    for (const PendingBad& r : bad_) {
+      auto slot = [&](int c, uint64_t v) {
+        b.data[c].slots.push_back(v);
+        b.data[c].valid.push_back(1);
+      };
+      auto text = [&](int c, std::string_view v) {
+        b.data[c].strings.push_back(b.arena->Copy(v));
+        b.data[c].valid.push_back(1);
+      };
+      slot(0, static_cast<uint64_t>(load_id_));
+      text(1, r.table);
+      text(2, r.input);
+      slot(3, r.line);
+      slot(4, r.offset);
+      text(5, r.error);
+      text(6, r.raw);
+    }
+    bad_.clear();
+    bad_bytes_ = 0;
+    WS_RETURN_IF_ERROR(WriteBatch(b, std::string(lake::kIngestDatePartition)));
+  }
+  return absl::OkStatus();
+}
+
+StatusOr<int64_t> LoadSession::Commit(const std::vector<lake::Cursor>& cursors,
+                                      nlohmann::json summary) {
+  WS_RETURN_IF_ERROR(Flush());
+  if (pending_files_.empty() && cursors.empty()) return 0;
+  lake::CommitRequest commit;
+  commit.operation = "load";
+  commit.load_id = load_id_;
+  for (const auto& [table, rows] : pending_rows_) summary["rows"][table] = rows;
+  commit.summary = summary.dump();
+  for (auto& [table, root] : roots_) {
+    for (const normalize::TableSchema& s : root.normalizer->Schemas()) {
+      if (!pending_rows_.contains(s.name)) continue;
+      commit.tables.push_back(
+          {s.name, s.parent, s.columns,
+           s.name == table ? root.partition_by : std::string(lake::kIngestDatePartition)});
+    }
+  }
+  if (pending_rows_.contains(std::string(kQuarantineTable))) {
+    commit.tables.push_back({std::string(kQuarantineTable), "", QuarantineColumns(),
+                             std::string(lake::kIngestDatePartition)});
+  }
+  commit.added = pending_files_;
+  commit.cursors = cursors;
+  WS_ASSIGN_OR_RETURN(int64_t snapshot, catalog_.Commit(commit));
+  pending_files_.clear();
+  for (const auto& [table, rows] : pending_rows_) committed_rows_[table] += rows;
+  pending_rows_.clear();
+  committed_any_ = true;
+  return snapshot;
+}
+
+void LoadSession::Finish() {
+  if (finished_) return;
+  finished_ = true;
+  if (!committed_any_) catalog_.FinishLoad(load_id_, "empty", "nothing to commit").IgnoreError();
+}
+
+void LoadSession::Abort(const Status& why) {
+  if (finished_) return;
+  finished_ = true;
+  for (const lake::DataFile& f : pending_files_) project_.storage().Delete(f.key).IgnoreError();
+  pending_files_.clear();
+  catalog_.FinishLoad(load_id_, committed_any_ ? "committed" : "failed",
+                      std::string(MessageOf(why)))
+      .IgnoreError();
+}
+
+}  // namespace watershed::load
