@@ -4,10 +4,12 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <iostream>
 
 #include "watershed/cli/output.h"
 #include "watershed/lake/gc.h"
+#include "watershed/load/crunchbase.h"
 #include "watershed/lake/reader.h"
 #include "watershed/project/project.h"
 #include "watershed/warehouse/duckdb/database.h"
@@ -262,6 +264,142 @@ Status RunGc(const GlobalOptions& g, bool dry_run) {
     std::cout << " Kept " << r.kept_running.size() << " file(s) of loads still running.";
   }
   std::cout << "\n";
+  return absl::OkStatus();
+}
+
+namespace {
+
+std::vector<std::string> SplitList(const std::string& s) {
+  std::vector<std::string> out;
+  std::string cur;
+  for (char c : s + ",") {
+    if (c == ',') {
+      if (!cur.empty()) out.push_back(cur);
+      cur.clear();
+    } else if (c != ' ') {
+      cur.push_back(c);
+    }
+  }
+  return out;
+}
+
+// YAML (from watershed.yml) to JSON, for predicates passed through to the API.
+nlohmann::json YamlToJson(const YAML::Node& n) {
+  if (n.IsMap()) {
+    nlohmann::json j = nlohmann::json::object();
+    for (const auto& kv : n) j[kv.first.as<std::string>()] = YamlToJson(kv.second);
+    return j;
+  }
+  if (n.IsSequence()) {
+    nlohmann::json j = nlohmann::json::array();
+    for (const auto& v : n) j.push_back(YamlToJson(v));
+    return j;
+  }
+  if (n.IsScalar()) {
+    const std::string v = n.Scalar();
+    if (n.Tag() != "!") {  // unquoted: numbers and booleans keep their type
+      if (v == "true" || v == "false") return v == "true";
+      char* end = nullptr;
+      long long i = std::strtoll(v.c_str(), &end, 10);
+      if (!v.empty() && *end == '\0') return i;
+      double d = std::strtod(v.c_str(), &end);
+      if (!v.empty() && *end == '\0') return d;
+    }
+    return v;
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+Status RunCrunchbase(const GlobalOptions& g, const CrunchbaseCommand& c) {
+  WS_ASSIGN_OR_RETURN(auto project, project::Project::Open(g.project));
+  load::CrunchbaseRun run;
+  YAML::Node cfg = project->config().raw["sources"]["crunchbase"];
+  try {
+    run.mode = !c.mode.empty() ? c.mode : cfg && cfg["mode"] ? cfg["mode"].as<std::string>() : "full";
+    const char* env_url = std::getenv("CRUNCHBASE_BASE_URL");
+    run.api.base_url = !c.base_url.empty()                  ? c.base_url
+                       : env_url != nullptr && *env_url     ? std::string(env_url)
+                       : cfg && cfg["base_url"]             ? cfg["base_url"].as<std::string>()
+                                                            : "";
+    const char* env_key = std::getenv("CRUNCHBASE_API_KEY");
+    run.api.api_key = env_key != nullptr && *env_key ? std::string(env_key)
+                      : cfg && cfg["api_key"]        ? cfg["api_key"].as<std::string>()
+                                                     : "";
+    run.api.requests_per_minute = c.rate_limit >= 0                 ? c.rate_limit
+                                  : cfg && cfg["rate_limit"]        ? cfg["rate_limit"].as<int>()
+                                                                    : 200;
+    run.unload.orgs = c.orgs;
+    if (run.unload.orgs.empty() && cfg && cfg["orgs"]) {
+      for (const auto& o : cfg["orgs"]) run.unload.orgs.push_back(o.as<std::string>());
+    }
+    run.unload.cards = SplitList(c.cards);
+    if (run.unload.cards.empty() && cfg && cfg["cards"]) {
+      for (const auto& o : cfg["cards"]) run.unload.cards.push_back(o.as<std::string>());
+    }
+    if (!c.collections.empty()) {
+      run.unload.collections = SplitList(c.collections);
+    } else if (cfg && cfg["collections"]) {
+      run.unload.collections.clear();
+      for (const auto& o : cfg["collections"]) run.unload.collections.push_back(o.as<std::string>());
+    }
+    if (cfg && cfg["field_ids"]) {
+      for (const auto& kv : cfg["field_ids"]) {
+        for (const auto& f : kv.second) {
+          run.unload.field_ids[kv.first.as<std::string>()].push_back(f.as<std::string>());
+        }
+      }
+    }
+    if (cfg && cfg["query"]) {
+      for (const auto& kv : cfg["query"]) {
+        run.unload.predicates[kv.first.as<std::string>()] = YamlToJson(kv.second);
+      }
+    }
+  } catch (const YAML::Exception& e) {
+    return absl::InvalidArgumentError(
+        StrCat("watershed.yml: sources.crunchbase: ", e.what()));
+  }
+  run.unload.page_size = c.page_size;
+  run.unload.commit_every_pages = c.commit_every;
+  run.unload.max_pages = c.max_pages;
+  run.session.threads = c.threads;
+  const bool live = !g.quiet && isatty(STDERR_FILENO);
+  if (live) {
+    run.unload.on_progress = [](const sources::crunchbase::Progress& p) {
+      std::string eta;
+      if (p.expected > 0 && p.entities > 0 && p.phase.starts_with("search")) {
+        double rate = p.entities / std::max(p.seconds, 1e-9);
+        eta = fmt::format(", ETA {:.0f} s", std::max(0.0, (p.expected - p.entities) / rate));
+      }
+      std::fprintf(stderr, "\r  %s: %s pages, %s entities%s, %.0f requests/min%s   ",
+                   p.phase.c_str(), Thousands(p.pages).c_str(), Thousands(p.entities).c_str(),
+                   p.expected > 0 ? fmt::format(" of {}", Thousands(p.expected)).c_str() : "",
+                   p.requests_per_minute, eta.c_str());
+    };
+  }
+  auto result = load::RunCrunchbase(*project, run);
+  if (live) std::fprintf(stderr, "\r%100s\r", "");
+  if (!result.ok()) return result.status();
+  const load::CrunchbaseResult& r = *result;
+  std::cout << "Crunchbase " << run.mode << " unload"
+            << (r.unload.resumed ? " (resumed after an interrupted run)" : "") << ": "
+            << Thousands(r.unload.entities) << " entities, " << Thousands(r.unload.pages)
+            << " search pages, " << Thousands(r.unload.card_items) << " card items, "
+            << Thousands(r.unload.tombstones) << " deletions — load " << r.load_id << ", "
+            << r.unload.checkpoints << " commit(s), last snapshot " << r.last_snapshot << "\n";
+  TextTable t;
+  t.header = {"table", "rows landed"};
+  t.numeric = {false, true};
+  for (const auto& [table, rows] : r.rows) {
+    t.rows.push_back({table, Thousands(static_cast<uint64_t>(rows))});
+  }
+  if (!t.rows.empty()) Print(t, OutputFormat::kTable, std::cout);
+  std::cout << fmt::format("{} requests ({} retried, {} throttled), {:.1f} s, {:.0f} requests/min; "
+                           "raw responses in {}\n",
+                           r.requests, r.retries, r.throttled, r.seconds,
+                           r.requests * 60.0 / std::max(r.seconds, 1e-9), r.package);
+  for (const auto& nf : r.unload.not_found) std::cout << "  not found: " << nf << "\n";
   return absl::OkStatus();
 }
 

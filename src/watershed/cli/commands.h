@@ -49,4 +49,18 @@ Status RunQuery(const GlobalOptions& g, const QueryCommand& c);
 
 Status RunGc(const GlobalOptions& g, bool dry_run);
 
+struct CrunchbaseCommand {
+  std::string mode;  // "" = watershed.yml's sources.crunchbase.mode, else full
+  std::vector<std::string> orgs;
+  std::string cards;        // comma-separated
+  std::string collections;  // comma-separated
+  std::string base_url;     // "" = CRUNCHBASE_BASE_URL, watershed.yml, or the real API
+  int rate_limit = -1;      // requests/minute; -1 = watershed.yml or 200
+  int page_size = 1000;
+  int commit_every = 10;
+  int64_t max_pages = 0;
+  int threads = 0;
+};
+Status RunCrunchbase(const GlobalOptions& g, const CrunchbaseCommand& c);
+
 }  // namespace watershed::cli

@@ -104,6 +104,33 @@ int main(int argc, char** argv) {
       "gc", "Remove orphan files: files no snapshot references, left by loads that never committed");
   gc->add_flag("--dry-run", gc_dry_run, "Only list what would be removed");
 
+  cli::CrunchbaseCommand cb;
+  auto* crunchbase = app.add_subcommand(
+      "crunchbase",
+      "Unload the Crunchbase API v4 into the lake (--mode full: search whole collections, "
+      "incremental on later runs; --mode specific: given organizations with their cards)");
+  crunchbase->add_option("--mode", cb.mode, "full or specific (default: watershed.yml, else full)")
+      ->check(CLI::IsMember({"full", "specific"}));
+  crunchbase->add_option("--org", cb.orgs,
+                         "specific mode: an organization's permalink, uuid or name (repeatable)");
+  crunchbase->add_option("--cards", cb.cards,
+                         "specific mode: comma-separated cards (default: raised_funding_rounds,"
+                         "investors,founders,headquarters_address,participated_investments,"
+                         "acquiree_acquisitions)");
+  crunchbase->add_option("--collections", cb.collections,
+                         "full mode: comma-separated collections (default: organizations; also "
+                         "people,funding_rounds,investments,acquisitions)");
+  crunchbase->add_option("--base-url", cb.base_url,
+                         "API base URL, .../api/v4 or .../v4/data (default: CRUNCHBASE_BASE_URL, "
+                         "watershed.yml, else the real API). The key comes from CRUNCHBASE_API_KEY");
+  crunchbase->add_option("--rate-limit", cb.rate_limit,
+                         "Client-side budget in requests per minute (default 200; 0 = off)");
+  crunchbase->add_option("--page-size", cb.page_size, "Search page size (default 1000, the maximum)");
+  crunchbase->add_option("--commit-every", cb.commit_every,
+                         "Commit (with the cursor) every N search pages (default 10)");
+  crunchbase->add_option("--max-pages", cb.max_pages, "Stop after N search pages (trial runs)");
+  crunchbase->add_option("--threads", cb.threads, "Threads for writing Parquet");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -126,6 +153,8 @@ int main(int argc, char** argv) {
     status = cli::RunQuery(g, query);
   } else if (*gc) {
     status = cli::RunGc(g, gc_dry_run);
+  } else if (*crunchbase) {
+    status = cli::RunCrunchbase(g, cb);
   }
   if (!status.ok()) {
     std::cerr << "error: " << MessageOf(status) << "\n";

@@ -23,7 +23,9 @@ CREATE TABLE IF NOT EXISTS tables(
   name TEXT NOT NULL UNIQUE,
   parent TEXT NOT NULL DEFAULT '',
   partition_by TEXT NOT NULL DEFAULT 'ingest_date',
-  created_snapshot INTEGER NOT NULL);
+  created_snapshot INTEGER NOT NULL,
+  key_column TEXT NOT NULL DEFAULT '',
+  key_mode TEXT NOT NULL DEFAULT '');
 CREATE TABLE IF NOT EXISTS schema_versions(
   table_id INTEGER NOT NULL,
   version INTEGER NOT NULL,
@@ -299,26 +301,27 @@ StatusOr<std::vector<TableInfo>> Catalog::ListTables(int64_t snapshot) {
     WS_ASSIGN_OR_RETURN(snapshot, LatestSnapshot());
   }
   Stmt s(db_,
-         "SELECT table_id, name, parent, partition_by, created_snapshot FROM tables "
-         "WHERE created_snapshot <= ? ORDER BY name");
+         "SELECT table_id, name, parent, partition_by, created_snapshot, key_column, key_mode "
+         "FROM tables WHERE created_snapshot <= ? ORDER BY name");
   s.Bind(1, snapshot);
   std::vector<TableInfo> out;
   while (true) {
     WS_ASSIGN_OR_RETURN(bool row, s.Step());
     if (!row) break;
-    out.push_back({s.Int(0), s.Text(1), s.Text(2), s.Text(3), s.Int(4)});
+    out.push_back({s.Int(0), s.Text(1), s.Text(2), s.Text(3), s.Int(4), s.Text(5), s.Text(6)});
   }
   return out;
 }
 
 StatusOr<std::optional<TableInfo>> Catalog::GetTable(const std::string& name) {
   Stmt s(db_,
-         "SELECT table_id, name, parent, partition_by, created_snapshot FROM tables "
-         "WHERE name = ?");
+         "SELECT table_id, name, parent, partition_by, created_snapshot, key_column, key_mode "
+         "FROM tables WHERE name = ?");
   s.Bind(1, name);
   WS_ASSIGN_OR_RETURN(bool row, s.Step());
   if (!row) return std::optional<TableInfo>();
-  return std::optional<TableInfo>(TableInfo{s.Int(0), s.Text(1), s.Text(2), s.Text(3), s.Int(4)});
+  return std::optional<TableInfo>(
+      TableInfo{s.Int(0), s.Text(1), s.Text(2), s.Text(3), s.Int(4), s.Text(5), s.Text(6)});
 }
 
 StatusOr<TableState> Catalog::GetTableState(const std::string& name, int64_t snapshot) {
@@ -459,13 +462,19 @@ StatusOr<int64_t> Catalog::Commit(const CommitRequest& req) {
     int version = 0;
     if (!info) {
       Stmt ins(db_,
-               "INSERT INTO tables(name, parent, partition_by, created_snapshot) "
-               "VALUES(?, ?, ?, ?)");
+               "INSERT INTO tables(name, parent, partition_by, created_snapshot, key_column, "
+               "key_mode) VALUES(?, ?, ?, ?, ?, ?)");
       ins.Bind(1, t.name).Bind(2, t.parent).Bind(3, t.partition_by).Bind(4, snapshot_id);
+      ins.Bind(5, t.key_column).Bind(6, t.key_mode);
       WS_RETURN_IF_ERROR(ins.Run());
       table_id = sqlite3_last_insert_rowid(db_);
     } else {
       table_id = info->table_id;
+      if (!t.key_column.empty() && info->key_column.empty()) {
+        Stmt key(db_, "UPDATE tables SET key_column = ?, key_mode = ? WHERE table_id = ?");
+        key.Bind(1, t.key_column).Bind(2, t.key_mode).Bind(3, table_id);
+        WS_RETURN_IF_ERROR(key.Run());
+      }
       Stmt sv(db_,
               "SELECT version, columns FROM schema_versions WHERE table_id = ? "
               "ORDER BY version DESC LIMIT 1");

@@ -46,6 +46,8 @@ struct TableUpdate {
   std::string parent;
   std::vector<ColumnSpec> columns;  // the schema the writer used (merged with the catalog's)
   std::string partition_by;         // "ingest_date" (default) or a column name
+  std::string key_column;           // "" = plain append-only table (see TableInfo)
+  std::string key_mode;
 };
 
 struct Cursor {
@@ -70,6 +72,11 @@ struct TableInfo {
   std::string parent;
   std::string partition_by;
   int64_t created_snapshot = 0;
+  // Keyed tables are read merged: per key_column value, key_mode "latest_row" keeps the newest
+  // row (and drops the key when that row has _ws_deleted = true), "latest_load" keeps all rows of
+  // the newest load. Empty: every row is visible.
+  std::string key_column;
+  std::string key_mode;
 };
 
 struct SchemaVersion {

@@ -2,6 +2,7 @@
 #include "watershed/lake/reader.h"
 
 #include <map>
+#include <set>
 
 #include "watershed/lake/writer.h"
 
@@ -10,7 +11,36 @@ namespace watershed::lake {
 using warehouse::QuoteIdent;
 using warehouse::QuoteLiteral;
 
-StatusOr<std::string> TableScanSql(const TableState& table, Storage& storage) {
+namespace {
+
+// Wraps the scan of a keyed table so that newer rows replace older ones (see TableInfo).
+std::string MergeKeyedRows(const TableState& table, const std::vector<ColumnSpec>& columns,
+                           const std::string& scan) {
+  const std::string& key = table.info.key_column;
+  auto has = [&](std::string_view name) {
+    return std::any_of(columns.begin(), columns.end(),
+                       [&](const ColumnSpec& c) { return c.name == name; });
+  };
+  if (key.empty() || !has(key) || !has("_ws_id") || !has("_ws_load_id")) return scan;
+  const std::string k = QuoteIdent(key);
+  if (table.info.key_mode == "latest_load") {
+    return StrCat("SELECT * FROM (", scan, ") QUALIFY _ws_load_id = max(_ws_load_id) OVER "
+                  "(PARTITION BY ", k, ")");
+  }
+  // latest_row; rows without a key are never merged.
+  std::string sql = StrCat("SELECT * FROM (", scan, ") QUALIFY row_number() OVER (PARTITION BY ",
+                           k, ", CASE WHEN ", k, " IS NULL THEN _ws_id END ORDER BY _ws_load_id "
+                           "DESC, _ws_id DESC) = 1");
+  if (has("_ws_deleted")) {
+    sql = StrCat("SELECT * FROM (", sql, ") WHERE _ws_deleted IS NOT TRUE");
+  }
+  return sql;
+}
+
+}  // namespace
+
+StatusOr<std::string> TableScanSql(const TableState& table, Storage& storage,
+                                   const std::string& parent_view) {
   const std::string& pkey =
       table.info.partition_by.empty() ? std::string(kIngestDatePartition) : table.info.partition_by;
   const std::vector<ColumnSpec>& schema = table.schema.columns;
@@ -75,18 +105,47 @@ StatusOr<std::string> TableScanSql(const TableState& table, Storage& storage) {
     if (i > 0) sql += " UNION ALL ";
     sql += selects[i];
   }
+  sql = MergeKeyedRows(table, view_columns, sql);
+  if (!parent_view.empty()) {
+    sql = StrCat("SELECT * FROM (", sql, ") WHERE _ws_parent_id IN (SELECT _ws_id FROM ",
+                 parent_view, ")");
+  }
   return sql;
 }
 
 Status AttachLakeViews(warehouse::Connection& conn, Catalog& catalog, Storage& storage,
                        int64_t snapshot, std::string_view sql) {
   WS_ASSIGN_OR_RETURN(auto tables, catalog.ListTables(snapshot));
-  std::string lower_sql = ToLower(sql);
+  std::map<std::string, const TableInfo*> by_name;
+  for (const TableInfo& t : tables) by_name[t.name] = &t;
+  // The tables the query names, and their ancestors (a child's view reads its parent's).
+  std::set<std::string> wanted;
+  const std::string lower_sql = ToLower(sql);
   for (const TableInfo& t : tables) {
     WS_ASSIGN_OR_RETURN(auto names, SplitTableName(t.name));
     if (!sql.empty() && lower_sql.find(ToLower(names.second)) == std::string::npos) continue;
+    for (const TableInfo* a = &t; a != nullptr;) {
+      wanted.insert(a->name);
+      auto it = by_name.find(a->parent);
+      a = it == by_name.end() ? nullptr : it->second;
+    }
+  }
+  // Whether a table or one of its ancestors is keyed: then its rows follow the parent's.
+  std::map<std::string, bool> keyed;
+  for (const std::string& name : wanted) {  // std::set order: parents before children
+    const TableInfo& t = *by_name[name];
+    keyed[name] = !t.key_column.empty() || (keyed.contains(t.parent) && keyed[t.parent]);
+  }
+  for (const std::string& name : wanted) {
+    const TableInfo& t = *by_name[name];
+    WS_ASSIGN_OR_RETURN(auto names, SplitTableName(t.name));
+    std::string parent_view;
+    if (!t.parent.empty() && keyed[t.parent]) {
+      WS_ASSIGN_OR_RETURN(auto p, SplitTableName(t.parent));
+      parent_view = StrCat(QuoteIdent(p.first), ".", QuoteIdent(p.second));
+    }
     WS_ASSIGN_OR_RETURN(TableState state, catalog.GetTableState(t.name, snapshot));
-    WS_ASSIGN_OR_RETURN(std::string scan, TableScanSql(state, storage));
+    WS_ASSIGN_OR_RETURN(std::string scan, TableScanSql(state, storage, parent_view));
     WS_RETURN_IF_ERROR(
         conn.Execute(StrCat("CREATE SCHEMA IF NOT EXISTS ", QuoteIdent(names.first))));
     WS_RETURN_IF_ERROR(Annotate(conn.Execute(StrCat("CREATE OR REPLACE VIEW ",

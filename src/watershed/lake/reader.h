@@ -17,11 +17,14 @@
 
 namespace watershed::lake {
 
-// The SELECT that reads `table` (its files and schema as of one snapshot).
-StatusOr<std::string> TableScanSql(const TableState& table, Storage& storage);
+// The SELECT that reads `table` (its files and schema as of one snapshot). Keyed tables are
+// merged (catalog.h, TableInfo); `parent_view`, when given, keeps only rows whose parent row is
+// visible there (child tables of keyed tables).
+StatusOr<std::string> TableScanSql(const TableState& table, Storage& storage,
+                                   const std::string& parent_view = "");
 
 // Creates schema `ns` and view `ns.name` for every table existing at `snapshot` (0 = latest)
-// whose name occurs in `sql` (all tables when `sql` is empty).
+// whose name occurs in `sql` (all tables when `sql` is empty), and for their parent tables.
 Status AttachLakeViews(warehouse::Connection& conn, Catalog& catalog, Storage& storage,
                        int64_t snapshot, std::string_view sql);
 

@@ -92,6 +92,15 @@ void LoadSession::Quarantine(const std::string& table, const BadRecord& r) {
   bad_bytes_ += r.raw.size() + r.error.size() + 64;
 }
 
+Status LoadSession::SetTableKey(const std::string& table, const std::string& column,
+                                const std::string& mode) {
+  WS_RETURN_IF_ERROR(NormalizerFor(table).status());
+  Root& root = roots_.at(table);
+  root.key_column = column;
+  root.key_mode = mode;
+  return absl::OkStatus();
+}
+
 uint64_t LoadSession::records(const std::string& table) const {
   auto it = roots_.find(table);
   return it == roots_.end() ? 0 : it->second.normalizer->records();
@@ -167,9 +176,11 @@ StatusOr<int64_t> LoadSession::Commit(const std::vector<lake::Cursor>& cursors,
   for (auto& [table, root] : roots_) {
     for (const normalize::TableSchema& s : root.normalizer->Schemas()) {
       if (!pending_rows_.contains(s.name)) continue;
+      const bool is_root = s.name == table;
       commit.tables.push_back(
           {s.name, s.parent, s.columns,
-           s.name == table ? root.partition_by : std::string(lake::kIngestDatePartition)});
+           is_root ? root.partition_by : std::string(lake::kIngestDatePartition),
+           is_root ? root.key_column : "", is_root ? root.key_mode : ""});
     }
   }
   if (pending_rows_.contains(std::string(kQuarantineTable))) {

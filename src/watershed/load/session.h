@@ -61,6 +61,9 @@ class LoadSession {
   Status AddCsvRow(const std::string& table, const std::vector<std::string>& header,
                    const std::vector<std::string_view>& fields, const std::vector<bool>& quoted);
   void Quarantine(const std::string& table, const BadRecord& record);
+  // Declares how rows of root table `table` replace each other when read (lake/catalog.h,
+  // TableInfo::key_column); recorded in the catalog with the table's next commit.
+  Status SetTableKey(const std::string& table, const std::string& column, const std::string& mode);
   // The contract in force for `table`.
   normalize::Contract ContractFor(const std::string& table) const;
 
@@ -90,6 +93,7 @@ class LoadSession {
     std::unique_ptr<normalize::Normalizer> normalizer;
     std::string partition_by;
     normalize::Contract contract;
+    std::string key_column, key_mode;
   };
   struct PendingBad {
     std::string table;

@@ -1,0 +1,110 @@
+// load/crunchbase.cc — see crunchbase.h.
+#include "watershed/load/crunchbase.h"
+
+#include <chrono>
+#include <set>
+
+#include "watershed/packages/package_writer.h"
+
+namespace watershed::load {
+namespace {
+
+using sources::crunchbase::TableKey;
+
+// The Sink over a LoadSession: records are normalized into the session, raw bodies go to the
+// package, a checkpoint seals the package part and commits with the cursor.
+class SessionSink : public sources::crunchbase::Sink {
+ public:
+  SessionSink(LoadSession& session, packages::PackageWriter& package, lake::Catalog& catalog)
+      : session_(session), package_(package), catalog_(catalog) {}
+
+  Status Add(const std::string& table, const TableKey& key, std::string_view json) override {
+    if (!keyed_.contains(table)) {
+      WS_RETURN_IF_ERROR(session_.SetTableKey(table, key.column, key.mode));
+      keyed_.insert(table);
+    }
+    Status s = session_.AddJson(table, json, false);
+    if (!s.ok()) {
+      // A record the normalizer refuses (a contract) is quarantined, never lost.
+      session_.Quarantine(table, {"crunchbase", 0, 0, std::string(MessageOf(s)), json});
+      ++quarantined_;
+    }
+    return session_.MaybeFlush();
+  }
+
+  Status Raw(const std::string& request, std::string_view body) override {
+    return package_.Add(request, body);
+  }
+
+  Status Checkpoint(const std::string& cursor_key, const std::string& cursor_value,
+                    const nlohmann::json& summary) override {
+    WS_RETURN_IF_ERROR(package_.Seal());
+    nlohmann::json s = summary;
+    s["package"] = package_.folder();
+    WS_ASSIGN_OR_RETURN(int64_t snapshot,
+                        session_.Commit({{"crunchbase", cursor_key, cursor_value}}, s));
+    if (snapshot > 0) last_snapshot_ = snapshot;
+    return absl::OkStatus();
+  }
+
+  StatusOr<std::optional<std::string>> Cursor(const std::string& cursor_key) override {
+    return catalog_.GetCursor("crunchbase", cursor_key);
+  }
+
+  int64_t last_snapshot() const { return last_snapshot_; }
+  int64_t quarantined() const { return quarantined_; }
+
+ private:
+  LoadSession& session_;
+  packages::PackageWriter& package_;
+  lake::Catalog& catalog_;
+  std::set<std::string> keyed_;
+  int64_t last_snapshot_ = 0;
+  int64_t quarantined_ = 0;
+};
+
+}  // namespace
+
+StatusOr<CrunchbaseResult> RunCrunchbase(project::Project& project, CrunchbaseRun run) {
+  const auto start = std::chrono::steady_clock::now();
+  if (run.mode != "full" && run.mode != "specific") {
+    return absl::InvalidArgumentError(
+        StrCat("--mode must be full or specific, not '", run.mode, "'"));
+  }
+  WS_ASSIGN_OR_RETURN(auto api, sources::crunchbase::Api::Create(run.api));
+  WS_ASSIGN_OR_RETURN(lake::Catalog * catalog, project.catalog());
+  WS_ASSIGN_OR_RETURN(auto session,
+                      LoadSession::Begin(project, StrCat("crunchbase --mode ", run.mode, " ",
+                                                         api->base_url()),
+                                         run.session));
+  auto package = packages::PackageWriter::Create(project.storage(), "crunchbase",
+                                                 session->load_id());
+  if (!package.ok()) {
+    session->Abort(package.status());
+    return package.status();
+  }
+  SessionSink sink(*session, **package, *catalog);
+  sources::crunchbase::Unloader unloader(*api, sink, run.unload);
+  auto summary = run.mode == "full" ? unloader.RunFull() : unloader.RunSpecific();
+  if (!summary.ok()) {
+    // What was checkpointed stays committed; the rest is discarded and read again next run.
+    (*package)->Finish().IgnoreError();
+    session->Abort(summary.status());
+    return summary.status();
+  }
+  WS_RETURN_IF_ERROR((*package)->Finish());
+  session->Finish();
+  CrunchbaseResult r;
+  r.unload = *summary;
+  r.load_id = session->load_id();
+  r.last_snapshot = sink.last_snapshot();
+  r.rows = session->committed_rows();
+  r.requests = api->http_stats().requests;
+  r.retries = api->http_stats().retries;
+  r.throttled = api->http_stats().throttled;
+  r.package = (*package)->folder();
+  r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return r;
+}
+
+}  // namespace watershed::load

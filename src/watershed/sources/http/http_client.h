@@ -1,0 +1,111 @@
+// sources/http/http_client.h — HTTP for sources: libcurl with retries, backoff and a rate limit.
+//
+// Owns: sending one request and classifying its outcome (status, headers, body), retrying the
+// transient ones (429, 5xx, timeouts, connection resets, truncated bodies) with exponential
+// backoff and jitter — honouring Retry-After when present — and waiting on a RateLimiter before
+// every attempt. Secrets given in `secret_headers` are sent but never appear in errors or logs.
+// This is the only file that wraps libcurl.
+// Outcome mapping (per attempt):
+//   curl timeout                                    -> kDeadlineExceeded, retried
+//   refused / reset / send / recv / truncated body /
+//   empty reply / DNS / TLS handshake               -> kUnavailable, retried
+//   HTTP 429                                        -> kResourceExhausted, retried (Retry-After)
+//   HTTP 500, 502, 503, 504                         -> kUnavailable, retried (Retry-After)
+//   any other HTTP status                           -> returned as an HttpResponse
+//   other curl errors (bad URL, unsupported scheme) -> kInvalidArgument at once
+// Does not own: what the requests mean (sources/crunchbase/), JSON parsing.
+// Thread safety: an HttpClient may be used by several threads at once (one curl handle per call,
+// taken from a small pool of idle handles so connections and TLS sessions are reused).
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "absl/time/time.h"
+#include "watershed/base/clock.h"
+#include "watershed/base/retry.h"
+#include "watershed/base/status.h"
+#include "watershed/sources/http/rate_limiter.h"
+
+namespace watershed::sources {
+
+struct HttpRequest {
+  std::string method = "GET";  // GET or POST
+  std::string url;             // full URL
+  std::vector<std::pair<std::string, std::string>> headers;  // sent as given
+  std::string body;            // POST body (JSON)
+};
+
+struct HttpResponse {
+  int status = 0;
+  std::string body;
+  std::map<std::string, std::string> headers;  // lower-case names
+  int attempts = 0;                             // attempts this call took
+};
+
+struct HttpClientOptions {
+  RetryPolicy retry{.max_attempts = 8,
+                    .initial_backoff = absl::Milliseconds(250),
+                    .multiplier = 2.0,
+                    .max_backoff = absl::Seconds(30),
+                    .jitter = 0.3};
+  absl::Duration connect_timeout = absl::Seconds(10);
+  absl::Duration request_timeout = absl::Seconds(60);
+  // Header names whose values are secrets (e.g. "X-cb-user-key"): sent, never printed.
+  std::vector<std::string> secret_headers;
+  RateLimiter* rate_limiter = nullptr;  // not owned; nullptr = no limit
+  Clock* clock = nullptr;               // nullptr = Clock::Real(); used for backoff sleeps
+  std::string user_agent = "watershed/0.1";
+};
+
+// Counters for progress lines and metrics (all calls on this client).
+struct HttpStats {
+  std::atomic<uint64_t> requests{0};  // attempts sent
+  std::atomic<uint64_t> retries{0};
+  std::atomic<uint64_t> throttled{0};  // 429 answers
+  std::atomic<uint64_t> bytes{0};
+};
+
+class HttpClient {
+ public:
+  explicit HttpClient(HttpClientOptions options);
+  ~HttpClient();
+
+  // Sends `request`, retrying transient failures. Returns the final response for any status
+  // that is not retried (2xx, and 4xx other than 429: the caller decides what they mean), or
+  // an error: kUnavailable / kDeadlineExceeded / kResourceExhausted after the retries ran out
+  // (message names method, URL without secrets, last status or curl error, attempts).
+  // Invalid requests (method other than GET/POST, a header with a line break) fail with
+  // kInvalidArgument before anything is sent.
+  StatusOr<HttpResponse> Send(const HttpRequest& request);
+
+  const HttpStats& stats() const { return stats_; }
+
+ private:
+  class HandlePool;  // idle curl easy handles, defined in http_client.cc
+
+  bool IsSecretHeader(std::string_view name) const;
+
+  HttpClientOptions options_;
+  std::vector<std::string> secret_header_names_;  // lower-cased options_.secret_headers
+  HttpStats stats_;
+  std::unique_ptr<HandlePool> handles_;
+};
+
+// `url` safe to print: the values of query parameters named `key` or `user_key` (any case)
+// become "***", and so does a password in the user-info part ("https://u:***@host/").
+std::string RedactUrl(std::string_view url);
+
+// The wait a Retry-After header asks for: delay-seconds ("120") or an HTTP-date ("Wed, 21 Oct
+// 2015 07:28:00 GMT", measured from `now`; a past date means zero). nullopt when unparseable.
+std::optional<absl::Duration> ParseRetryAfter(std::string_view value, absl::Time now);
+
+}  // namespace watershed::sources
