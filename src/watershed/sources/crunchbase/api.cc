@@ -64,6 +64,90 @@ Entity ToEntity(simdjson::dom::element properties, std::string uuid) {
 
 }  // namespace
 
+StatusOr<LookupResult> ParseLookup(std::string body, std::string_view what) {
+  simdjson::dom::parser parser;
+  WS_ASSIGN_OR_RETURN(auto doc, Parse(parser, body, what));
+  LookupResult r;
+  simdjson::dom::element props;
+  if (doc["properties"].get(props)) {
+    return absl::UnavailableError(StrCat(what, ": no properties in the response"));
+  }
+  r.entity = ToEntity(props, "");
+  simdjson::dom::object cards;
+  if (!doc["cards"].get(cards)) {
+    for (auto field : cards) {
+      std::vector<std::string> items;
+      simdjson::dom::array arr;
+      if (!field.value.get(arr)) {
+        for (auto item : arr) items.push_back(simdjson::minify(item));
+      } else {
+        items.push_back(simdjson::minify(field.value));  // a card holding one object
+      }
+      r.cards.emplace_back(std::string(field.key), std::move(items));
+    }
+  }
+  r.raw = std::move(body);
+  return r;
+}
+
+StatusOr<std::vector<std::string>> ParseCardPage(const std::string& body, const std::string& card,
+                                                 std::string_view what) {
+  simdjson::dom::parser parser;
+  WS_ASSIGN_OR_RETURN(auto doc, Parse(parser, body, what));
+  std::vector<std::string> items;
+  simdjson::dom::array arr;
+  if (!doc["cards"][card].get(arr)) {
+    for (auto item : arr) items.push_back(simdjson::minify(item));
+  }
+  return items;
+}
+
+StatusOr<SearchPage> ParseSearch(std::string text, std::string_view what) {
+  simdjson::dom::parser parser;
+  WS_ASSIGN_OR_RETURN(auto doc, Parse(parser, text, what));
+  SearchPage page;
+  int64_t count = 0;
+  if (!doc["count"].get(count)) page.count = count;
+  simdjson::dom::array entities;
+  if (doc["entities"].get(entities)) {
+    return absl::UnavailableError(StrCat(what, ": no entities in the response"));
+  }
+  for (auto e : entities) {
+    simdjson::dom::element props;
+    if (e["properties"].get(props)) continue;
+    page.entities.push_back(ToEntity(props, StringField(e, "uuid")));
+  }
+  page.raw = std::move(text);
+  return page;
+}
+
+StatusOr<std::vector<Candidate>> ParseAutocomplete(const std::string& body) {
+  simdjson::dom::parser parser;
+  WS_ASSIGN_OR_RETURN(auto doc, Parse(parser, body, "GET autocompletes"));
+  std::vector<Candidate> out;
+  simdjson::dom::array entities;
+  if (doc["entities"].get(entities)) return out;
+  for (auto e : entities) {
+    simdjson::dom::element id;
+    if (e["identifier"].get(id)) continue;
+    out.push_back({StringField(id, "uuid"), StringField(id, "permalink"), StringField(id, "value")});
+  }
+  return out;
+}
+
+StatusOr<std::vector<Deleted>> ParseDeleted(const std::string& body) {
+  simdjson::dom::parser parser;
+  WS_ASSIGN_OR_RETURN(auto doc, Parse(parser, body, "GET deleted_entities"));
+  std::vector<Deleted> out;
+  simdjson::dom::array arr;
+  if (doc.get(arr)) return out;
+  for (auto e : arr) {
+    out.push_back({StringField(e, "uuid"), StringField(e, "entity_def_id"),
+                   StringField(e, "deleted_at")});
+  }
+  return out;
+}
+
 StatusOr<std::string> NormalizeBaseUrl(std::string_view url) {
   std::string u(url);
   while (!u.empty() && u.back() == '/') u.pop_back();
@@ -154,29 +238,7 @@ StatusOr<LookupResult> Api::Lookup(const std::string& collection, const std::str
   }
   if (!card_ids.empty()) path += sep + "card_ids=" + UrlEncode(Join(card_ids));
   WS_ASSIGN_OR_RETURN(std::string body, Call("GET", path, ""));
-  simdjson::dom::parser parser;
-  WS_ASSIGN_OR_RETURN(auto doc, Parse(parser, body, StrCat("GET ", collection, "/", id)));
-  LookupResult r;
-  simdjson::dom::element props;
-  if (doc["properties"].get(props)) {
-    return absl::UnavailableError(StrCat("GET ", collection, "/", id, ": no properties in the response"));
-  }
-  r.entity = ToEntity(props, "");
-  simdjson::dom::object cards;
-  if (!doc["cards"].get(cards)) {
-    for (auto field : cards) {
-      std::vector<std::string> items;
-      simdjson::dom::array arr;
-      if (!field.value.get(arr)) {
-        for (auto item : arr) items.push_back(simdjson::minify(item));
-      } else {
-        items.push_back(simdjson::minify(field.value));  // a card holding one object
-      }
-      r.cards.emplace_back(std::string(field.key), std::move(items));
-    }
-  }
-  r.raw = std::move(body);
-  return r;
+  return ParseLookup(std::move(body), StrCat("GET ", collection, "/", id));
 }
 
 StatusOr<std::vector<std::string>> Api::CardPage(const std::string& collection,
@@ -186,34 +248,12 @@ StatusOr<std::vector<std::string>> Api::CardPage(const std::string& collection,
                             "?limit=", limit);
   if (!after_id.empty()) path += "&after_id=" + UrlEncode(after_id);
   WS_ASSIGN_OR_RETURN(std::string body, Call("GET", path, ""));
-  simdjson::dom::parser parser;
-  WS_ASSIGN_OR_RETURN(auto doc, Parse(parser, body, StrCat("GET card ", card, " of ", id)));
-  std::vector<std::string> items;
-  simdjson::dom::array arr;
-  if (!doc["cards"][card].get(arr)) {
-    for (auto item : arr) items.push_back(simdjson::minify(item));
-  }
-  return items;
+  return ParseCardPage(body, card, StrCat("GET card ", card, " of ", id));
 }
 
 StatusOr<SearchPage> Api::Search(const std::string& collection, const std::string& body) {
   WS_ASSIGN_OR_RETURN(std::string text, Call("POST", StrCat("/searches/", collection), body));
-  simdjson::dom::parser parser;
-  WS_ASSIGN_OR_RETURN(auto doc, Parse(parser, text, StrCat("POST searches/", collection)));
-  SearchPage page;
-  int64_t count = 0;
-  if (!doc["count"].get(count)) page.count = count;
-  simdjson::dom::array entities;
-  if (doc["entities"].get(entities)) {
-    return absl::UnavailableError(StrCat("POST searches/", collection, ": no entities in the response"));
-  }
-  for (auto e : entities) {
-    simdjson::dom::element props;
-    if (e["properties"].get(props)) continue;
-    page.entities.push_back(ToEntity(props, StringField(e, "uuid")));
-  }
-  page.raw = std::move(text);
-  return page;
+  return ParseSearch(std::move(text), StrCat("POST searches/", collection));
 }
 
 StatusOr<std::vector<Candidate>> Api::Autocomplete(const std::string& query,
@@ -223,17 +263,7 @@ StatusOr<std::vector<Candidate>> Api::Autocomplete(const std::string& query,
                            StrCat("/autocompletes?query=", UrlEncode(query),
                                   "&collection_ids=", collection, "&limit=", limit),
                            ""));
-  simdjson::dom::parser parser;
-  WS_ASSIGN_OR_RETURN(auto doc, Parse(parser, body, "GET autocompletes"));
-  std::vector<Candidate> out;
-  simdjson::dom::array entities;
-  if (doc["entities"].get(entities)) return out;
-  for (auto e : entities) {
-    simdjson::dom::element id;
-    if (e["identifier"].get(id)) continue;
-    out.push_back({StringField(id, "uuid"), StringField(id, "permalink"), StringField(id, "value")});
-  }
-  return out;
+  return ParseAutocomplete(body);
 }
 
 StatusOr<std::vector<Deleted>> Api::DeletedEntities(const std::string& collection,
@@ -241,16 +271,7 @@ StatusOr<std::vector<Deleted>> Api::DeletedEntities(const std::string& collectio
   std::string path = StrCat("/deleted_entities?collection_ids=", collection, "&limit=", limit);
   if (!after_id.empty()) path += "&after_id=" + UrlEncode(after_id);
   WS_ASSIGN_OR_RETURN(std::string body, Call("GET", path, ""));
-  simdjson::dom::parser parser;
-  WS_ASSIGN_OR_RETURN(auto doc, Parse(parser, body, "GET deleted_entities"));
-  std::vector<Deleted> out;
-  simdjson::dom::array arr;
-  if (doc.get(arr)) return out;
-  for (auto e : arr) {
-    out.push_back({StringField(e, "uuid"), StringField(e, "entity_def_id"),
-                   StringField(e, "deleted_at")});
-  }
-  return out;
+  return ParseDeleted(body);
 }
 
 }  // namespace watershed::sources::crunchbase

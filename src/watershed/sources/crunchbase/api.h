@@ -80,14 +80,16 @@ class Api {
   StatusOr<std::vector<Deleted>> DeletedEntities(const std::string& collection,
                                                  const std::string& after_id, int limit);
 
+  // Any call, for tools and tests: the response body of a 2xx, else the mapped error.
+  StatusOr<std::string> Call(const std::string& method, const std::string& path_and_query,
+                             const std::string& body);
+
   const std::string& base_url() const { return base_url_; }
   const HttpStats& http_stats() const { return client_->stats(); }
   RateLimiter* rate_limiter() { return limiter_.get(); }
 
  private:
   Api() = default;
-  StatusOr<std::string> Call(const std::string& method, const std::string& path_and_query,
-                             const std::string& body);
 
   std::string base_url_;
   std::string api_key_;
@@ -98,6 +100,14 @@ class Api {
 // "https://x/api/v4/", "https://x/v4/data" -> without the trailing slash; kInvalidArgument for
 // anything that is not http(s).
 StatusOr<std::string> NormalizeBaseUrl(std::string_view url);
+// Response parsers (the bodies of 2xx answers). `what` names the request in errors.
+StatusOr<LookupResult> ParseLookup(std::string body, std::string_view what);
+StatusOr<std::vector<std::string>> ParseCardPage(const std::string& body, const std::string& card,
+                                                 std::string_view what);
+StatusOr<SearchPage> ParseSearch(std::string body, std::string_view what);
+StatusOr<std::vector<Candidate>> ParseAutocomplete(const std::string& body);
+StatusOr<std::vector<Deleted>> ParseDeleted(const std::string& body);
+
 // Parses an error body of either shape into a Status for HTTP `status` (see the header comment).
 Status ErrorFromResponse(int status, std::string_view body, std::string_view what);
 

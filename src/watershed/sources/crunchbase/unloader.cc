@@ -145,6 +145,20 @@ Status Unloader::FullCollection(const std::string& collection, UnloadSummary* su
   std::string deleted_watermark =
       state.value("deleted_watermark", resuming ? state.value("run_started", "") : NowIso());
   const std::string run_started = resuming ? state.value("run_started", NowIso()) : NowIso();
+  // Entities updated exactly at the watermark were landed by the previous run already: the
+  // cursor lists them so that `updated_at gte watermark` re-reads nothing.
+  auto to_set = [](const nlohmann::json& j) {
+    std::set<std::string> out;
+    if (j.is_array()) {
+      for (const auto& u : j) out.insert(u.get<std::string>());
+    }
+    return out;
+  };
+  const std::set<std::string> seen_at_watermark =
+      to_set(resuming ? state.value("query_boundary", nlohmann::json::array())
+                      : state.value("boundary", nlohmann::json::array()));
+  std::set<std::string> boundary =
+      resuming ? to_set(state.value("boundary", nlohmann::json::array())) : std::set<std::string>();
 
   std::vector<std::string> fields = options_.field_ids.contains(collection)
                                         ? options_.field_ids[collection]
@@ -160,12 +174,17 @@ Status Unloader::FullCollection(const std::string& collection, UnloadSummary* su
                      {"values", {query_watermark}}});
   }
   auto save = [&](const std::string& run_state, int64_t pages, int64_t entities) -> Status {
+    const bool done = run_state == "done";
+    if (done && !max_updated.empty() && max_updated == query_watermark) {
+      boundary.insert(seen_at_watermark.begin(), seen_at_watermark.end());
+    }
     nlohmann::json c = {{"state", run_state},          {"query_watermark", query_watermark},
+                        {"query_boundary", seen_at_watermark},
+                        {"boundary", done && max_updated.empty() ? seen_at_watermark : boundary},
                         {"after_id", after_id},         {"max_updated", max_updated},
                         {"run_started", run_started},   {"deleted_watermark", deleted_watermark},
-                        {"watermark", run_state == "done"
-                                          ? (max_updated.empty() ? query_watermark : max_updated)
-                                          : state.value("watermark", "")}};
+                        {"watermark", done ? (max_updated.empty() ? query_watermark : max_updated)
+                                           : state.value("watermark", "")}};
     nlohmann::json s = {{"source", "crunchbase"}, {"collection", collection},
                         {"pages", pages},          {"entities", entities}};
     ++summary->checkpoints;
@@ -184,15 +203,22 @@ Status Unloader::FullCollection(const std::string& collection, UnloadSummary* su
     WS_ASSIGN_OR_RETURN(SearchPage page, api_.Search(collection, request));
     WS_RETURN_IF_ERROR(sink_.Raw(StrCat("POST /searches/", collection, " ", request), page.raw));
     expected = page.count;
+    int64_t landed = 0;
     for (const Entity& e : page.entities) {
+      if (e.updated_at == query_watermark && seen_at_watermark.contains(e.uuid)) continue;
       WS_RETURN_IF_ERROR(sink_.Add(table, kByUuid, e.properties));
-      if (e.updated_at > max_updated) max_updated = e.updated_at;
+      ++landed;
+      if (e.updated_at > max_updated) {
+        max_updated = e.updated_at;
+        boundary.clear();
+      }
+      if (e.updated_at == max_updated) boundary.insert(e.uuid);
     }
     ++pages;
     ++pages_since_commit;
-    entities += static_cast<int64_t>(page.entities.size());
+    entities += landed;
     summary->pages++;
-    summary->entities += static_cast<int64_t>(page.entities.size());
+    summary->entities += landed;
     if (!page.entities.empty()) after_id = page.entities.back().uuid;
     const bool last = static_cast<int>(page.entities.size()) < options_.page_size ||
                       (options_.max_pages > 0 && summary->pages >= options_.max_pages);

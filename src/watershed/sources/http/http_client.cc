@@ -335,8 +335,8 @@ StatusOr<HttpResponse> HttpClient::Send(const HttpRequest& request) {
       long http_status = 0;
       curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &http_status);
       const bool throttled = http_status == 429;
-      const bool server_error = http_status == 500 || http_status == 502 ||
-                                http_status == 503 || http_status == 504;
+      const bool server_error =
+          http_status == 500 || http_status == 502 || http_status == 503 || http_status == 504;
       if (!throttled && !server_error) {
         HttpResponse response;
         response.status = static_cast<int>(http_status);
@@ -346,9 +346,9 @@ StatusOr<HttpResponse> HttpClient::Send(const HttpRequest& request) {
         return response;
       }
       if (throttled) stats_.throttled.fetch_add(1, std::memory_order_relaxed);
-      last = Status(throttled ? absl::StatusCode::kResourceExhausted
-                              : absl::StatusCode::kUnavailable,
-                    StrCat("HTTP ", static_cast<int>(http_status)));
+      last =
+          Status(throttled ? absl::StatusCode::kResourceExhausted : absl::StatusCode::kUnavailable,
+                 StrCat("HTTP ", static_cast<int>(http_status)));
       if (auto it = transfer.headers.find("retry-after"); it != transfer.headers.end()) {
         retry_after = ParseRetryAfter(it->second, options_.clock->Now());
       }
@@ -361,11 +361,10 @@ StatusOr<HttpResponse> HttpClient::Send(const HttpRequest& request) {
     absl::Duration wait = policy.Backoff(attempt, seed);
     if (retry_after.has_value()) wait = std::min(*retry_after, policy.max_backoff * 2);
     stats_.retries.fetch_add(1, std::memory_order_relaxed);
-    LogWarn("http attempt failed, retrying",
-            {{"request", what},
-             {"attempt", StrCat(attempt, "/", max_attempts)},
-             {"error", Redact(MessageOf(last), secrets)},
-             {"wait", absl::FormatDuration(wait)}});
+    LogWarn("http attempt failed, retrying", {{"request", what},
+                                              {"attempt", StrCat(attempt, "/", max_attempts)},
+                                              {"error", Redact(MessageOf(last), secrets)},
+                                              {"wait", absl::FormatDuration(wait)}});
     options_.clock->SleepFor(wait);
   }
 }

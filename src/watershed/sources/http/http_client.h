@@ -38,17 +38,17 @@
 namespace watershed::sources {
 
 struct HttpRequest {
-  std::string method = "GET";  // GET or POST
-  std::string url;             // full URL
+  std::string method = "GET";                                // GET or POST
+  std::string url;                                           // full URL
   std::vector<std::pair<std::string, std::string>> headers;  // sent as given
-  std::string body;            // POST body (JSON)
+  std::string body;                                          // POST body (JSON)
 };
 
 struct HttpResponse {
   int status = 0;
   std::string body;
   std::map<std::string, std::string> headers;  // lower-case names
-  int attempts = 0;                             // attempts this call took
+  int attempts = 0;                            // attempts this call took
 };
 
 struct HttpClientOptions {
@@ -71,7 +71,7 @@ struct HttpStats {
   std::atomic<uint64_t> requests{0};  // attempts sent
   std::atomic<uint64_t> retries{0};
   std::atomic<uint64_t> throttled{0};  // 429 answers
-  std::atomic<uint64_t> bytes{0};
+  std::atomic<uint64_t> bytes{0};      // body bytes received (decoded), every attempt
 };
 
 class HttpClient {
@@ -80,11 +80,15 @@ class HttpClient {
   ~HttpClient();
 
   // Sends `request`, retrying transient failures. Returns the final response for any status
-  // that is not retried (2xx, and 4xx other than 429: the caller decides what they mean), or
-  // an error: kUnavailable / kDeadlineExceeded / kResourceExhausted after the retries ran out
-  // (message names method, URL without secrets, last status or curl error, attempts).
-  // Invalid requests (method other than GET/POST, a header with a line break) fail with
-  // kInvalidArgument before anything is sent.
+  // that is not retried (2xx, 3xx — redirects are not followed — and 4xx other than 429: the
+  // caller decides what they mean), or an error: kUnavailable / kDeadlineExceeded /
+  // kResourceExhausted after the retries ran out, e.g. "GET https://h/p?user_key=***: HTTP 503
+  // after 8 attempts" (method, URL without secrets, last status or curl error, attempts).
+  // Between attempts it sleeps on options.clock for the policy's back-off (seeded per call), or
+  // for Retry-After (429/5xx; capped at 2 * max_backoff) when the server sent one.
+  // Invalid requests (method other than GET/POST, a header with a line break, a bad URL or
+  // scheme) fail with kInvalidArgument and are not retried. POST bodies are sent with
+  // "Content-Type: application/json" unless the request sets its own.
   StatusOr<HttpResponse> Send(const HttpRequest& request);
 
   const HttpStats& stats() const { return stats_; }

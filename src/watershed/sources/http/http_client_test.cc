@@ -70,9 +70,8 @@ class HttpClientTest : public ::testing::Test {
         res.set_content("{\"ok\":true}", "application/json");
       }
     });
-    server_.Get("/always-429", [](const httplib::Request&, httplib::Response& res) {
-      res.status = 429;
-    });
+    server_.Get("/always-429",
+                [](const httplib::Request&, httplib::Response& res) { res.status = 429; });
     server_.Get("/always-503", [](const httplib::Request&, httplib::Response& res) {
       res.status = 503;
       res.set_content(StrCat("echo of your key: ", kHeaderSecret), "text/plain");
@@ -365,6 +364,27 @@ TEST_F(HttpClientTest, EveryAttemptWaitsOnTheRateLimiter) {
   EXPECT_EQ(clock_.total_slept(), absl::Milliseconds(100));
   ASSERT_TRUE(client.Send(Get(Url("/echo"))).ok());  // budget spent: waits out the window
   EXPECT_EQ(clock_.total_slept(), absl::Seconds(60));
+}
+
+TEST_F(HttpClientTest, OneClientServesManyThreads) {
+  HttpClient client(Options());
+  std::atomic<int> ok{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 10; ++i) {
+        HttpRequest request = Get(Url(StrCat("/echo?q=", t, "-", i)));
+        StatusOr<HttpResponse> response = client.Send(request);
+        if (response.ok() && response->status == 200 &&
+            response->body.find(StrCat("\"q\":\"", t, "-", i, "\"")) != std::string::npos) {
+          ++ok;
+        }
+      }
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+  EXPECT_EQ(ok.load(), 40);
+  EXPECT_EQ(client.stats().requests.load(), 40u);
 }
 
 TEST(RedactUrlTest, HidesKeysAndPasswords) {
