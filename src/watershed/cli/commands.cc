@@ -315,8 +315,12 @@ nlohmann::json YamlToJson(const YAML::Node& n) {
 Status RunCrunchbase(const GlobalOptions& g, const CrunchbaseCommand& c) {
   WS_ASSIGN_OR_RETURN(auto project, project::Project::Open(g.project));
   load::CrunchbaseRun run;
-  YAML::Node cfg = project->config().raw["sources"]["crunchbase"];
+  YAML::Node cfg;
   try {
+    const YAML::Node& raw = project->config().raw;
+    if (raw["sources"] && raw["sources"].IsMap() && raw["sources"]["crunchbase"]) {
+      cfg = raw["sources"]["crunchbase"];
+    }
     run.mode = !c.mode.empty() ? c.mode : cfg && cfg["mode"] ? cfg["mode"].as<std::string>() : "full";
     const char* env_url = std::getenv("CRUNCHBASE_BASE_URL");
     run.api.base_url = !c.base_url.empty()                  ? c.base_url

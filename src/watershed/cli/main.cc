@@ -6,6 +6,7 @@
 #include <iostream>
 
 #include "watershed/base/log.h"
+#include "emulators/crunchbase/server.h"
 #include "watershed/cli/commands.h"
 
 namespace {
@@ -131,6 +132,29 @@ int main(int argc, char** argv) {
   crunchbase->add_option("--max-pages", cb.max_pages, "Stop after N search pages (trial runs)");
   crunchbase->add_option("--threads", cb.threads, "Threads for writing Parquet");
 
+  emulators::crunchbase::EmulatorOptions emu;
+  std::string unlicensed;
+  auto* emulator = app.add_subcommand(
+      "crunchbase-emulator",
+      "Serve a local emulator of the Crunchbase API v4 (deterministic data, faults on demand) "
+      "for demos and tests; point `watershed crunchbase --base-url` at it");
+  emulator->add_option("--port", emu.port, "Port (default: a free one, printed)");
+  emulator->add_option("--host", emu.host, "Address to listen on (default 127.0.0.1)");
+  emulator->add_option("--orgs", emu.num_orgs, "Organizations to generate (default 1000)");
+  emulator->add_option("--seed", emu.seed, "Seed of the generated data (default 1)");
+  emulator->add_option("--key", emu.api_key,
+                       "The API key clients must send in X-cb-user-key (default emulator-key)");
+  emulator->add_option("--rate-limit", emu.rate_limit_per_minute,
+                       "Answer 429 beyond N requests per minute per key (default off)");
+  emulator->add_option("--fault-rate", emu.fault_rate,
+                       "Fraction of requests answered with 500/503, truncated bodies or dropped "
+                       "connections (default 0)");
+  emulator->add_option("--slow-ms", emu.slow_ms, "Delay every answer by N ms");
+  emulator->add_option("--replay", emu.replay_dir,
+                       "Serve recorded responses from DIR instead (fixtures format)");
+  emulator->add_option("--unlicensed-fields", unlicensed,
+                       "Comma-separated field_ids answered with 400 MD403");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -155,6 +179,14 @@ int main(int argc, char** argv) {
     status = cli::RunGc(g, gc_dry_run);
   } else if (*crunchbase) {
     status = cli::RunCrunchbase(g, cb);
+  } else if (*emulator) {
+    for (size_t start = 0; !unlicensed.empty() && start <= unlicensed.size();) {
+      size_t comma = unlicensed.find(',', start);
+      if (comma == std::string::npos) comma = unlicensed.size();
+      if (comma > start) emu.unlicensed_fields.push_back(unlicensed.substr(start, comma - start));
+      start = comma + 1;
+    }
+    status = emulators::crunchbase::Serve(emu);
   }
   if (!status.ok()) {
     std::cerr << "error: " << MessageOf(status) << "\n";

@@ -173,6 +173,8 @@ Status Unloader::FullCollection(const std::string& collection, UnloadSummary* su
                      {"operator_id", "gte"},
                      {"values", {query_watermark}}});
   }
+  std::set<std::string> deleted_boundary_now =
+      to_set(state.value("deleted_boundary", nlohmann::json::array()));
   auto save = [&](const std::string& run_state, int64_t pages, int64_t entities) -> Status {
     const bool done = run_state == "done";
     if (done && !max_updated.empty() && max_updated == query_watermark) {
@@ -183,6 +185,7 @@ Status Unloader::FullCollection(const std::string& collection, UnloadSummary* su
                         {"boundary", done && max_updated.empty() ? seen_at_watermark : boundary},
                         {"after_id", after_id},         {"max_updated", max_updated},
                         {"run_started", run_started},   {"deleted_watermark", deleted_watermark},
+                        {"deleted_boundary", deleted_boundary_now},
                         {"watermark", done ? (max_updated.empty() ? query_watermark : max_updated)
                                            : state.value("watermark", "")}};
     nlohmann::json s = {{"source", "crunchbase"}, {"collection", collection},
@@ -230,13 +233,20 @@ Status Unloader::FullCollection(const std::string& collection, UnloadSummary* su
     }
   }
 
-  // Deletions since the previous run become tombstones.
+  // Deletions since the previous run become tombstones (those at the watermark that the
+  // previous run applied are listed in the cursor, as for updates).
+  const std::set<std::string> deleted_before =
+      to_set(state.value("deleted_boundary", nlohmann::json::array()));
+  std::set<std::string> deleted_boundary = deleted_before;
   std::string deleted_after, newest_deleted = deleted_watermark;
   int64_t tombstones = 0;
   while (true) {
     WS_ASSIGN_OR_RETURN(auto deleted, api_.DeletedEntities(collection, deleted_after, 1000));
     for (const Deleted& d : deleted) {
       if (d.deleted_at < deleted_watermark) continue;
+      if (d.deleted_at == deleted_watermark && deleted_before.contains(d.uuid)) continue;
+      if (d.deleted_at > newest_deleted) deleted_boundary.clear();
+      if (d.deleted_at >= newest_deleted) deleted_boundary.insert(d.uuid);
       nlohmann::json t = {{"uuid", d.uuid}, {"_ws_deleted", true}, {"deleted_at", d.deleted_at}};
       WS_RETURN_IF_ERROR(sink_.Add(table, kByUuid, t.dump()));
       ++tombstones;
@@ -247,6 +257,7 @@ Status Unloader::FullCollection(const std::string& collection, UnloadSummary* su
   }
   summary->tombstones += tombstones;
   deleted_watermark = newest_deleted;
+  deleted_boundary_now = deleted_boundary;
   return save("done", pages, entities);
 }
 
