@@ -169,7 +169,20 @@ TEST_F(CrunchbaseTest, SpecificModeByPermalinkUuidAndNameWithPagedCards) {
   const emu::Dataset& d = e->dataset();
   // The organization with the most raised funding rounds... and any two others.
   auto orgs = d.All(emu::Collection::kOrganizations);
-  std::string by_permalink = d.Permalink(orgs[10]);
+  // The organization with the most participated investments: more than the 100 inline items.
+  const emu::CardDef* card = d.FindCard(emu::Collection::kOrganizations, "participated_investments");
+  ASSERT_NE(card, nullptr);
+  emu::EntityRef busiest = orgs[0];
+  size_t most = 0;
+  for (auto ref : orgs) {
+    size_t n = d.CardItems(*card, ref.index).size();
+    if (n > most) {
+      most = n;
+      busiest = ref;
+    }
+  }
+  ASSERT_GT(most, 100u) << "no organization has a card past one inline page";
+  std::string by_permalink = d.Permalink(busiest);
   std::string by_uuid = d.UuidOf(orgs[20]).ToString();
   std::string by_name = d.Name(orgs[30]);
   load::CrunchbaseRun run = Run(*e, "specific");
@@ -183,6 +196,17 @@ TEST_F(CrunchbaseTest, SpecificModeByPermalinkUuidAndNameWithPagedCards) {
   EXPECT_EQ(Query(StrCat("SELECT count(*) FROM crunchbase.organizations WHERE uuid = '",
                          by_uuid, "'")),
             "1");
+  // Every item of the long card landed once, past the 100 inline ones.
+  EXPECT_EQ(Query(StrCat("SELECT count(*), count(DISTINCT uuid) FROM "
+                         "crunchbase.organization_participated_investments WHERE "
+                         "organization_uuid = '", d.UuidOf(busiest).ToString(), "'")),
+            std::to_string(most));
+  // A second run of the same organizations replaces their card rows instead of adding to them.
+  ASSERT_TRUE(load::RunCrunchbase(*project_, run).ok());
+  EXPECT_EQ(Query("SELECT count(*) FROM crunchbase.organizations"), "3");
+  EXPECT_EQ(Query(StrCat("SELECT count(*) FROM crunchbase.organization_participated_investments "
+                         "WHERE organization_uuid = '", d.UuidOf(busiest).ToString(), "'")),
+            std::to_string(most));
 }
 
 TEST_F(CrunchbaseTest, AnAmbiguousNameIsAnErrorListingTheCandidates) {

@@ -172,7 +172,9 @@ class RefusingPort {
 };
 
 TEST_F(HttpClientTest, GetReturnsBodyAndLowerCasedHeaders) {
-  HttpClient client(Options());
+  HttpClientOptions gzip = Options();
+  gzip.accept_gzip = true;
+  HttpClient client(gzip);
   HttpRequest request = Get(Url("/echo?q=organizations"));
   request.headers = {{"X-Test", "hello"}};
   StatusOr<HttpResponse> response = client.Send(request);
@@ -190,7 +192,9 @@ TEST_F(HttpClientTest, GetReturnsBodyAndLowerCasedHeaders) {
 }
 
 TEST_F(HttpClientTest, CompressedBodyIsDecoded) {
-  HttpClient client(Options());
+  HttpClientOptions gzip = Options();
+  gzip.accept_gzip = true;
+  HttpClient client(gzip);
   StatusOr<HttpResponse> response = client.Send(Get(Url("/big")));
   ASSERT_TRUE(response.ok()) << MessageOf(response.status());
   EXPECT_EQ(response->status, 200);
