@@ -239,6 +239,38 @@ TEST_F(CrunchbaseTest, TheKeyIsRequiredAndNeverPrinted) {
   EXPECT_EQ(MessageOf(r.status()).find("wrong-secret-key-123"), std::string_view::npos);
 }
 
+TEST_F(CrunchbaseTest, AFieldOutsideTheLicenceIsReportedAndNotRetried) {
+  auto e = StartEmulator({.num_orgs = 100, .seed = 1, .unlicensed_fields = {"rank_org"}});
+  auto r = load::RunCrunchbase(*project_, Run(*e, "full"));
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kPermissionDenied) << r.status();
+  EXPECT_NE(MessageOf(r.status()).find("rank_org"), std::string_view::npos) << r.status();
+  EXPECT_NE(MessageOf(r.status()).find("MD403"), std::string_view::npos) << r.status();
+  EXPECT_EQ(e->stats().requests, 1);  // terminal: not retried
+}
+
+TEST_F(CrunchbaseTest, SettingsComeFromWatershedYmlAndBothBaseUrlStylesWork) {
+  auto e = StartEmulator({.num_orgs = 300, .seed = 2});
+  const emu::Dataset& d = e->dataset();
+  auto orgs = d.All(emu::Collection::kOrganizations);
+  std::string base = e->base_url();
+  base = base.substr(0, base.find("/api/v4")) + "/v4/data";  // the other URL style
+  std::ofstream(dir_ + "/p/watershed.yml", std::ios::app)
+      << "sources:\n  crunchbase:\n    mode: specific\n    base_url: " << base
+      << "\n    api_key: ${CB_TEST_KEY}\n    orgs: [" << d.Permalink(orgs[1]) << ", "
+      << d.Permalink(orgs[2]) << "]\n    cards: [founders]\n";
+  std::string cmd = StrCat("CB_TEST_KEY=emulator-key ", WS_BINARY, " crunchbase --project ", dir_,
+                           "/p 2>&1");
+  FILE* p = popen(cmd.c_str(), "r");
+  std::string out;
+  char buf[4096];
+  size_t got;
+  while ((got = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, got);
+  ASSERT_EQ(pclose(p), 0) << out;
+  EXPECT_NE(out.find("specific unload: 2 entities"), std::string::npos) << out;
+  EXPECT_EQ(Query("SELECT count(*) FROM crunchbase.organizations"), "2");
+}
+
 // Every recorded real response: the emulator replays it for its recorded request; 2xx bodies
 // parse and land (entities, cards, search results, candidates, deletions), errors map to codes.
 TEST_F(CrunchbaseTest, EveryRecordedResponseParsesAndLands) {
