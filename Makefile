@@ -31,6 +31,7 @@ demo: build
 
 bench: build
 	BUILD=$(BUILD) bench/normalize/run.sh
+	BUILD=$(BUILD) bench/crunchbase/run.sh
 
 # Unit tests under AddressSanitizer + UndefinedBehaviorSanitizer.
 asan: setup

@@ -306,7 +306,9 @@ TEST_F(CrunchbaseTest, EveryRecordedResponseParsesAndLands) {
         auto page = sources::crunchbase::ParseSearch(*text, path);
         ASSERT_TRUE(page.ok()) << page.status();
         EXPECT_FALSE(page->entities.empty());
-        for (auto& en : page->entities) records.push_back({"recorded.search", en.properties});
+        for (auto& en : page->entities) {
+          records.push_back({"recorded.search", en.element ? simdjson::minify(*en.element) : en.properties});
+        }
       } else if (path.starts_with("/autocompletes")) {
         auto c = sources::crunchbase::ParseAutocomplete(*text);
         ASSERT_TRUE(c.ok());

@@ -32,6 +32,21 @@ class SessionSink : public sources::crunchbase::Sink {
     return session_.MaybeFlush();
   }
 
+  Status AddElement(const std::string& table, const TableKey& key,
+                    simdjson::dom::element record) override {
+    if (!keyed_.contains(table)) {
+      WS_RETURN_IF_ERROR(session_.SetTableKey(table, key.column, key.mode));
+      keyed_.insert(table);
+    }
+    Status s = session_.AddElement(table, record);
+    if (!s.ok()) {
+      const std::string json = simdjson::minify(record);
+      session_.Quarantine(table, {"crunchbase", 0, 0, std::string(MessageOf(s)), json});
+      ++quarantined_;
+    }
+    return session_.MaybeFlush();
+  }
+
   Status Raw(const std::string& request, std::string_view body) override {
     return package_.Add(request, body);
   }

@@ -80,6 +80,11 @@ Status LoadSession::AddJson(const std::string& table, std::string_view json, boo
   return n->AddJson(json, padded);
 }
 
+Status LoadSession::AddElement(const std::string& table, simdjson::dom::element value) {
+  WS_ASSIGN_OR_RETURN(normalize::Normalizer * n, NormalizerFor(table));
+  return n->AddElement(value);
+}
+
 Status LoadSession::AddCsvRow(const std::string& table, const std::vector<std::string>& header,
                               const std::vector<std::string_view>& fields,
                               const std::vector<bool>& quoted) {

@@ -58,6 +58,7 @@ class LoadSession {
   // One record of root table `table` ("ns.name"). Malformed JSON (kInvalidArgument) and contract
   // violations (kFailedPrecondition) come back with nothing of the record kept.
   Status AddJson(const std::string& table, std::string_view json, bool padded);
+  Status AddElement(const std::string& table, simdjson::dom::element value);
   Status AddCsvRow(const std::string& table, const std::vector<std::string>& header,
                    const std::vector<std::string_view>& fields, const std::vector<bool>& quoted);
   void Quarantine(const std::string& table, const BadRecord& record);

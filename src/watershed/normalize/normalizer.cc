@@ -477,13 +477,17 @@ Normalizer::Normalizer(NormalizerOptions options, const std::vector<TableSchema>
 Normalizer::~Normalizer() = default;
 
 Status Normalizer::AddJson(std::string_view json, bool padded) {
-  Impl& im = *impl_;
   simdjson::dom::element doc;
-  auto err = im.parser.parse(json.data(), json.size(), !padded).get(doc);
+  auto err = impl_->parser.parse(json.data(), json.size(), !padded).get(doc);
   if (err) {
     return absl::InvalidArgumentError(
         StrCat("malformed JSON: ", simdjson::error_message(err)));
   }
+  return AddElement(doc);
+}
+
+Status Normalizer::AddElement(simdjson::dom::element doc) {
+  Impl& im = *impl_;
   im.BeginRecord();
   Table& root = *im.tables[0];
   int64_t id;

@@ -16,6 +16,8 @@
 #include <string_view>
 #include <vector>
 
+#include <simdjson.h>
+
 #include "watershed/base/columns.h"
 #include "watershed/base/status.h"
 
@@ -60,6 +62,8 @@ class Normalizer {
   // On error (malformed JSON: kInvalidArgument; contract: kFailedPrecondition) nothing of the
   // record is kept.
   Status AddJson(std::string_view json, bool padded);
+  // The same for a value already parsed (by a source that read a whole page of records).
+  Status AddElement(simdjson::dom::element value);
   // Adds one CSV row; values are typed from their text (unquoted empty = NULL).
   Status AddCsvRow(const std::vector<std::string>& header,
                    const std::vector<std::string_view>& fields, const std::vector<bool>& quoted);

@@ -37,7 +37,8 @@ StatusOr<std::unique_ptr<PackageWriter>> PackageWriter::Create(lake::Storage& st
   w->load_id_ = load_id;
   w->folder_ = fmt::format("raw/{}/load-{:06d}", source, load_id);
   w->cctx_ = ZSTD_createCCtx();
-  ZSTD_CCtx_setParameter(w->cctx_, ZSTD_c_compressionLevel, 3);
+  // Level 1: raw responses are written once and rarely read; speed matters more than size.
+  ZSTD_CCtx_setParameter(w->cctx_, ZSTD_c_compressionLevel, 1);
   return w;
 }
 

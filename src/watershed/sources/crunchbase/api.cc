@@ -103,9 +103,10 @@ StatusOr<std::vector<std::string>> ParseCardPage(const std::string& body, const 
 }
 
 StatusOr<SearchPage> ParseSearch(std::string text, std::string_view what) {
-  simdjson::dom::parser parser;
-  WS_ASSIGN_OR_RETURN(auto doc, Parse(parser, text, what));
   SearchPage page;
+  page.parser = std::make_shared<simdjson::dom::parser>();
+  page.raw = std::move(text);
+  WS_ASSIGN_OR_RETURN(auto doc, Parse(*page.parser, page.raw, what));
   int64_t count = 0;
   if (!doc["count"].get(count)) page.count = count;
   simdjson::dom::array entities;
@@ -115,9 +116,17 @@ StatusOr<SearchPage> ParseSearch(std::string text, std::string_view what) {
   for (auto e : entities) {
     simdjson::dom::element props;
     if (e["properties"].get(props)) continue;
-    page.entities.push_back(ToEntity(props, StringField(e, "uuid")));
+    std::string uuid = StringField(props, "uuid");
+    if (uuid.empty()) {  // the uuid only beside the properties: a copy with it added
+      page.entities.push_back(ToEntity(props, StringField(e, "uuid")));
+      continue;
+    }
+    Entity entity;
+    entity.uuid = std::move(uuid);
+    entity.updated_at = StringField(props, "updated_at");
+    entity.element = props;
+    page.entities.push_back(std::move(entity));
   }
-  page.raw = std::move(text);
   return page;
 }
 

@@ -15,6 +15,8 @@
 #include <string>
 #include <vector>
 
+#include <simdjson.h>
+
 #include "watershed/base/status.h"
 #include "watershed/sources/http/http_client.h"
 #include "watershed/sources/http/rate_limiter.h"
@@ -31,17 +33,21 @@ struct ApiOptions {
   Clock* clock = nullptr;         // nullptr = real time
 };
 
-// One entity: its uuid and its properties as compact JSON (an object, uuid included).
+// One entity: its uuid and its properties (an object, uuid included) as compact JSON, or, in a
+// search page, as the parsed element (valid while its SearchPage lives; `properties` is then
+// empty unless the uuid had to be added).
 struct Entity {
   std::string uuid;
   std::string properties;
   std::string updated_at;  // "" when absent
+  std::optional<simdjson::dom::element> element;
 };
 
 struct SearchPage {
   int64_t count = 0;  // matching entities in all pages
   std::vector<Entity> entities;
   std::string raw;    // the response body
+  std::shared_ptr<simdjson::dom::parser> parser;  // owns the entities' elements
 };
 
 struct LookupResult {

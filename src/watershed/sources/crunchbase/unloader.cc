@@ -196,20 +196,40 @@ Status Unloader::FullCollection(const std::string& collection, UnloadSummary* su
 
   int64_t pages = 0, entities = 0, pages_since_commit = 0, expected = 0;
   const std::string phase = StrCat("search ", collection);
-  while (true) {
+  auto request_after = [&](const std::string& after) {
     nlohmann::json body = {{"field_ids", fields},
                            {"query", query},
                            {"order", {{{"field_id", "updated_at"}, {"sort", "asc"}}}},
                            {"limit", options_.page_size}};
-    if (!after_id.empty()) body["after_id"] = after_id;
-    const std::string request = body.dump();
-    WS_ASSIGN_OR_RETURN(SearchPage page, api_.Search(collection, request));
-    WS_RETURN_IF_ERROR(sink_.Raw(StrCat("POST /searches/", collection, " ", request), page.raw));
+    if (!after.empty()) body["after_id"] = after;
+    return body.dump();
+  };
+  auto fetch = [this, &collection](std::string request) {
+    return std::async(std::launch::async, [this, collection, request] {
+      return api_.Search(collection, request);
+    });
+  };
+  // The next page is requested as soon as this one is parsed, so the server prepares it while
+  // this one is normalized and written.
+  std::string request = request_after(after_id);
+  auto next = fetch(request);
+  while (true) {
+    WS_ASSIGN_OR_RETURN(SearchPage page, next.get());
+    const std::string this_request = request;
+    const bool last = static_cast<int>(page.entities.size()) < options_.page_size ||
+                      (options_.max_pages > 0 && summary->pages + 1 >= options_.max_pages);
+    if (!last) {
+      request = request_after(page.entities.back().uuid);
+      next = fetch(request);
+    }
+    WS_RETURN_IF_ERROR(
+        sink_.Raw(StrCat("POST /searches/", collection, " ", this_request), page.raw));
     expected = page.count;
     int64_t landed = 0;
     for (const Entity& e : page.entities) {
       if (e.updated_at == query_watermark && seen_at_watermark.contains(e.uuid)) continue;
-      WS_RETURN_IF_ERROR(sink_.Add(table, kByUuid, e.properties));
+      WS_RETURN_IF_ERROR(e.element ? sink_.AddElement(table, kByUuid, *e.element)
+                                   : sink_.Add(table, kByUuid, e.properties));
       ++landed;
       if (e.updated_at > max_updated) {
         max_updated = e.updated_at;
@@ -223,8 +243,6 @@ Status Unloader::FullCollection(const std::string& collection, UnloadSummary* su
     summary->pages++;
     summary->entities += landed;
     if (!page.entities.empty()) after_id = page.entities.back().uuid;
-    const bool last = static_cast<int>(page.entities.size()) < options_.page_size ||
-                      (options_.max_pages > 0 && summary->pages >= options_.max_pages);
     Report(phase, pages, entities, expected);
     if (last) break;
     if (pages_since_commit >= options_.commit_every_pages) {

@@ -39,6 +39,9 @@ class Sink {
   virtual ~Sink() = default;
   // One record (a compact JSON object) for lake table `table`.
   virtual Status Add(const std::string& table, const TableKey& key, std::string_view json) = 0;
+  // The same, already parsed (valid during the call only).
+  virtual Status AddElement(const std::string& table, const TableKey& key,
+                            simdjson::dom::element record) = 0;
   // A raw response body, kept in the raw zone before it is normalized.
   virtual Status Raw(const std::string& request, std::string_view body) = 0;
   // Commits everything added since the last checkpoint together with `cursor_value` stored
