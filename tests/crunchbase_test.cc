@@ -27,6 +27,16 @@ namespace {
 namespace emu = emulators::crunchbase;
 using testing_util::MakeTempDir;
 
+// Runs a shell command; its exit code and its output (stdout and stderr).
+std::pair<int, std::string> Shell(const std::string& cmd) {
+  FILE* p = popen((cmd + " 2>&1").c_str(), "r");
+  std::string out;
+  char buf[4096];
+  size_t got;
+  while ((got = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, got);
+  return {pclose(p), out};
+}
+
 class CrunchbaseTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -259,14 +269,9 @@ TEST_F(CrunchbaseTest, SettingsComeFromWatershedYmlAndBothBaseUrlStylesWork) {
       << "sources:\n  crunchbase:\n    mode: specific\n    base_url: " << base
       << "\n    api_key: ${CB_TEST_KEY}\n    orgs: [" << d.Permalink(orgs[1]) << ", "
       << d.Permalink(orgs[2]) << "]\n    cards: [founders]\n";
-  std::string cmd = StrCat("CB_TEST_KEY=emulator-key ", WS_BINARY, " crunchbase --project ", dir_,
-                           "/p 2>&1");
-  FILE* p = popen(cmd.c_str(), "r");
-  std::string out;
-  char buf[4096];
-  size_t got;
-  while ((got = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, got);
-  ASSERT_EQ(pclose(p), 0) << out;
+  auto [code, out] =
+      Shell(StrCat("CB_TEST_KEY=emulator-key ", WS_BINARY, " crunchbase --project ", dir_, "/p"));
+  ASSERT_EQ(code, 0) << out;
   EXPECT_NE(out.find("specific unload: 2 entities"), std::string::npos) << out;
   EXPECT_EQ(Query("SELECT count(*) FROM crunchbase.organizations"), "2");
 }
@@ -372,15 +377,10 @@ TEST_F(CrunchbaseTest, KilledRunResumesWithoutDuplicates) {
   const int64_t partial = StoredRows("crunchbase.organizations");
   const size_t n = e->dataset().Count(emu::Collection::kOrganizations);
   EXPECT_LT(partial, static_cast<int64_t>(n));  // the kills landed before the end
-  std::string cmd = StrCat("CRUNCHBASE_API_KEY=emulator-key ", WS_BINARY,
-                           " crunchbase --mode full --base-url ", e->base_url(),
-                           " --page-size 100 --rate-limit 0 --project ", project, " 2>&1");
-  FILE* p = popen(cmd.c_str(), "r");
-  std::string out;
-  char buf[4096];
-  size_t got;
-  while ((got = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, got);
-  ASSERT_EQ(pclose(p), 0) << out;
+  auto [code, out] = Shell(StrCat("CRUNCHBASE_API_KEY=emulator-key ", WS_BINARY,
+                                  " crunchbase --mode full --base-url ", e->base_url(),
+                                  " --page-size 100 --rate-limit 0 --project ", project));
+  ASSERT_EQ(code, 0) << out;
   EXPECT_NE(out.find("resumed"), std::string::npos) << out;
   EXPECT_EQ(out.find("emulator-key"), std::string::npos) << "the key leaked into the output";
   EXPECT_EQ(Query("SELECT count(*) FROM crunchbase.organizations"), std::to_string(n));

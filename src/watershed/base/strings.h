@@ -40,6 +40,9 @@ struct StringHash {
 };
 
 std::string ToLower(std::string_view s);
+// Percent-encodes every byte except ASCII letters, digits and the characters in `keep`
+// (upper-case hex: "a b" -> "a%20b").
+std::string PercentEncode(std::string_view s, std::string_view keep);
 bool StartsWith(std::string_view s, std::string_view prefix);
 bool EndsWith(std::string_view s, std::string_view suffix);
 

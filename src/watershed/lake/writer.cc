@@ -25,19 +25,8 @@ std::string TableFolder(std::string_view ns, std::string_view name) {
 }
 
 std::string EscapePartitionValue(std::string_view value) {
-  static const char* kHex = "0123456789ABCDEF";
   if (value == "NULL") return "%4EULL";  // the bare word NULL means a NULL value
-  std::string out;
-  for (unsigned char c : value) {
-    if (std::isalnum(c) || c == '.' || c == '_' || c == '-') {
-      out.push_back(static_cast<char>(c));
-    } else {
-      out.push_back('%');
-      out.push_back(kHex[c >> 4]);
-      out.push_back(kHex[c & 15]);
-    }
-  }
-  return out;
+  return PercentEncode(value, "._-");
 }
 
 StatusOr<std::unique_ptr<LakeWriter>> LakeWriter::Create(Storage* storage, int threads) {

@@ -8,20 +8,7 @@
 namespace watershed::sources::crunchbase {
 namespace {
 
-std::string UrlEncode(std::string_view s) {
-  static const char* kHex = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : s) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~' || c == ',') {
-      out.push_back(static_cast<char>(c));
-    } else {
-      out.push_back('%');
-      out.push_back(kHex[c >> 4]);
-      out.push_back(kHex[c & 15]);
-    }
-  }
-  return out;
-}
+std::string UrlEncode(std::string_view s) { return PercentEncode(s, "-_.~,"); }
 
 std::string Join(const std::vector<std::string>& v) {
   std::string out;
