@@ -12,6 +12,7 @@
 #include "watershed/load/crunchbase.h"
 #include "watershed/lake/reader.h"
 #include "watershed/project/project.h"
+#include "watershed/transform/runner.h"
 #include "watershed/warehouse/duckdb/database.h"
 
 namespace watershed::cli {
@@ -231,12 +232,23 @@ Status RunQuery(const GlobalOptions& g, const QueryCommand& c) {
   WS_ASSIGN_OR_RETURN(auto project, project::Project::Open(g.project));
   WS_ASSIGN_OR_RETURN(lake::Catalog * catalog, project->catalog());
   WS_ASSIGN_OR_RETURN(OutputFormat f, ParseOutputFormat(c.format));
-  WS_ASSIGN_OR_RETURN(int64_t snapshot, ResolveSnapshot(*catalog, c.at));
-  WS_ASSIGN_OR_RETURN(auto db, warehouse::Database::Open(""));
-  WS_ASSIGN_OR_RETURN(auto conn, db->Connect());
-  if (snapshot > 0) {
-    WS_RETURN_IF_ERROR(
-        lake::AttachLakeViews(*conn, *catalog, project->storage(), snapshot, c.sql));
+  std::unique_ptr<warehouse::Database> db;
+  std::unique_ptr<warehouse::Connection> conn;
+  if (!c.mart.empty()) {
+    if (c.at.snapshot != 0 || !c.at.as_of.empty()) {
+      return absl::InvalidArgumentError("--snapshot and --as-of read the lake, not a mart");
+    }
+    WS_ASSIGN_OR_RETURN(transform::MartSession s, transform::OpenMarts(*project, c.mart));
+    db = std::move(s.db);
+    conn = std::move(s.conn);
+  } else {
+    WS_ASSIGN_OR_RETURN(int64_t snapshot, ResolveSnapshot(*catalog, c.at));
+    WS_ASSIGN_OR_RETURN(db, warehouse::Database::Open(""));
+    WS_ASSIGN_OR_RETURN(conn, db->Connect());
+    if (snapshot > 0) {
+      WS_RETURN_IF_ERROR(
+          lake::AttachLakeViews(*conn, *catalog, project->storage(), snapshot, c.sql));
+    }
   }
   WS_ASSIGN_OR_RETURN(auto result, conn->Query(c.sql));
   bool truncated = false;
@@ -311,6 +323,34 @@ nlohmann::json YamlToJson(const YAML::Node& n) {
 }
 
 }  // namespace
+
+Status RunBuild(const GlobalOptions& g, const BuildCommand& c) {
+  WS_ASSIGN_OR_RETURN(auto project, project::Project::Open(g.project));
+  transform::BuildOptions o{c.select, c.full_refresh, c.threads};
+  WS_ASSIGN_OR_RETURN(auto results, transform::Build(*project, o));
+  TextTable t;
+  t.header = {"model", "materialized", "status", "rows", "seconds"};
+  t.numeric = {false, false, false, true, true};
+  int errors = 0, skipped = 0;
+  double total = 0;
+  for (const auto& r : results) {
+    t.rows.push_back({r.model, r.materialized, r.status, Thousands(static_cast<uint64_t>(r.rows)),
+                      fmt::format("{:.2f}", r.seconds)});
+    errors += r.status == "error";
+    skipped += r.status == "skipped";
+    total += r.seconds;
+  }
+  Print(t, OutputFormat::kTable, std::cout);
+  for (const auto& r : results) {
+    if (r.status != "ok") std::cout << "  " << r.status << ": " << r.model << ": " << r.message << "\n";
+  }
+  std::cout << results.size() - errors - skipped << " built, " << errors << " failed, " << skipped
+            << " skipped\n";
+  if (errors > 0) {
+    return absl::FailedPreconditionError(StrCat(errors, " model(s) failed; see above"));
+  }
+  return absl::OkStatus();
+}
 
 Status RunCrunchbase(const GlobalOptions& g, const CrunchbaseCommand& c) {
   WS_ASSIGN_OR_RETURN(auto project, project::Project::Open(g.project));

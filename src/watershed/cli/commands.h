@@ -41,6 +41,7 @@ Status RunDescribe(const GlobalOptions& g, const std::string& table, const ReadA
 
 struct QueryCommand {
   std::string sql;
+  std::string mart;  // --mart: query a mart instead of the lake
   ReadAt at;
   std::string format = "table";
   size_t max_rows = 1000;
@@ -62,5 +63,12 @@ struct CrunchbaseCommand {
   int threads = 0;
 };
 Status RunCrunchbase(const GlobalOptions& g, const CrunchbaseCommand& c);
+
+struct BuildCommand {
+  std::vector<std::string> select;
+  bool full_refresh = false;
+  int threads = 2;
+};
+Status RunBuild(const GlobalOptions& g, const BuildCommand& c);
 
 }  // namespace watershed::cli

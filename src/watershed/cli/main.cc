@@ -99,6 +99,17 @@ int main(int argc, char** argv) {
   query_cmd->add_option("--format", query.format, "table (default), csv or json")
       ->check(CLI::IsMember({"table", "csv", "json"}));
   query_cmd->add_option("--max-rows", query.max_rows, "Rows shown in table format (default 1000)");
+  query_cmd->add_option("--mart", query.mart,
+                        "Query this mart (models by name; other marts as <mart>.<model>)");
+
+  cli::BuildCommand build;
+  auto* build_cmd = app.add_subcommand(
+      "build", "Build the SQL models in models/<mart>/*.sql into their marts (marts/<mart>.duckdb)");
+  build_cmd->add_option("--select", build.select,
+                        "A mart, a model, +model (with its upstream) or model+ (with its "
+                        "downstream); repeatable; default: everything");
+  build_cmd->add_flag("--full-refresh", build.full_refresh, "Rebuild incremental models from scratch");
+  build_cmd->add_option("--threads", build.threads, "Models built at once (default 2)");
 
   bool gc_dry_run = false;
   auto* gc = app.add_subcommand(
@@ -177,6 +188,8 @@ int main(int argc, char** argv) {
     status = cli::RunQuery(g, query);
   } else if (*gc) {
     status = cli::RunGc(g, gc_dry_run);
+  } else if (*build_cmd) {
+    status = cli::RunBuild(g, build);
   } else if (*crunchbase) {
     status = cli::RunCrunchbase(g, cb);
   } else if (*emulator) {

@@ -114,7 +114,7 @@ Status Project::Init(const std::string& dir, const std::string& name) {
   text.replace(text.find("{NAME}"), 6, name.empty() ? root.filename().string() : name);
   std::ofstream(root / kProjectFile) << text;
   std::ofstream(root / ".gitignore", std::ios::app)
-      << "# Watershed: the lake and the catalog are data, not source\nlake/\n.watershed/\n";
+      << "# Watershed: the lake, the catalog and the marts are data, not source\nlake/\n.watershed/\nmarts/\n";
   std::ofstream(root / "models" / ".gitkeep");
   if (!fs::exists(root / kProjectFile)) {
     return absl::UnavailableError(StrCat("cannot write ", (root / kProjectFile).string()));

@@ -1,0 +1,152 @@
+// transform/transform_test.cc — model templates, the graph, and builds into DuckDB marts.
+#include <filesystem>
+
+#include "gtest/gtest.h"
+#include "watershed/base/test_util.h"
+#include "watershed/load/loader.h"
+#include "watershed/transform/graph.h"
+#include "watershed/transform/runner.h"
+
+namespace watershed::transform {
+namespace {
+
+using testing_util::MakeTempDir;
+using testing_util::WriteFile;
+
+Model M(const std::string& mart, const std::string& name, const std::string& sql) {
+  auto m = ParseModel(mart, name, mart + "/" + name + ".sql", sql);
+  EXPECT_TRUE(m.ok()) << m.status();
+  return *m;
+}
+
+TEST(Models, TemplatesParseAndCompile) {
+  Model m = M("finance", "fact", "{{ config(materialized='incremental', unique_key='id') }}\n"
+                                 "SELECT * FROM {{ ref('dim') }} JOIN {{ ref('analytics', 'x') }} "
+                                 "USING (id) JOIN {{ source('crunchbase', 'organizations') }} o");
+  EXPECT_EQ(m.materialized(), "incremental");
+  EXPECT_EQ(m.config.at("unique_key"), "id");
+  EXPECT_EQ(m.refs, (std::vector<std::string>{"finance.dim", "analytics.x"}));
+  EXPECT_EQ(m.sources, (std::vector<std::string>{"crunchbase.organizations"}));
+  EXPECT_EQ(Compile(m),
+            "\nSELECT * FROM \"finance\".\"dim\" JOIN \"analytics\".\"x\" USING (id) JOIN "
+            "\"memory\".\"crunchbase\".\"organizations\" o");
+  EXPECT_FALSE(ParseModel("f", "x", "f/x.sql", "SELECT {{ nope() }}").ok());
+  EXPECT_FALSE(ParseModel("f", "x", "f/x.sql", "SELECT {{ ref('a') ").ok());
+  EXPECT_FALSE(ParseModel("f", "x", "f/x.sql", "{{ config(materialized='incremental') }}").ok());
+}
+
+TEST(Models, GraphFindsCyclesUnknownRefsAndSelects) {
+  auto cyclic = BuildGraph({M("f", "a", "SELECT * FROM {{ ref('b') }}"),
+                            M("f", "b", "SELECT * FROM {{ ref('c') }}"),
+                            M("f", "c", "SELECT * FROM {{ ref('a') }}")});
+  ASSERT_FALSE(cyclic.ok());
+  EXPECT_NE(MessageOf(cyclic.status()).find("f.a -> f.b -> f.c -> f.a"), std::string_view::npos)
+      << cyclic.status();
+  auto unknown = BuildGraph({M("f", "a", "SELECT * FROM {{ ref('zz') }}")});
+  ASSERT_FALSE(unknown.ok());
+  EXPECT_NE(MessageOf(unknown.status()).find("f/a.sql"), std::string_view::npos);
+  auto g = BuildGraph({M("f", "src", "SELECT 1 AS id"), M("f", "mid", "SELECT * FROM {{ ref('src') }}"),
+                       M("f", "top", "SELECT * FROM {{ ref('mid') }}"), M("g", "other", "SELECT 2")});
+  ASSERT_TRUE(g.ok());
+  auto names = [&](const std::vector<int>& v) {
+    std::vector<std::string> out;
+    for (int i : v) out.push_back(g->models[i].id());
+    std::sort(out.begin(), out.end());
+    return out;
+  };
+  EXPECT_EQ(names(*Select(*g, {"+top"})), (std::vector<std::string>{"f.mid", "f.src", "f.top"}));
+  EXPECT_EQ(names(*Select(*g, {"mid+"})), (std::vector<std::string>{"f.mid", "f.top"}));
+  EXPECT_EQ(names(*Select(*g, {"g"})), (std::vector<std::string>{"g.other"}));
+  EXPECT_FALSE(Select(*g, {"nothing"}).ok());
+  auto layers = Layers(*g, *Select(*g, {}));
+  ASSERT_EQ(layers.size(), 3u);
+  EXPECT_EQ(layers[0].size(), 2u);  // f.src and g.other are independent
+}
+
+class BuildTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = MakeTempDir();
+    root_ = dir_ + "/p";
+    ASSERT_TRUE(project::Project::Init(root_, "t").ok());
+    project_ = std::move(*project::Project::Open(root_));
+  }
+  void Load(const std::string& name, const std::string& ndjson) {
+    load::LoadOptions o;
+    o.input = WriteFile(dir_, name, ndjson);
+    o.table = "cb.orgs";
+    o.threads = 1;
+    auto r = load::LoadFile(*project_, o);
+    ASSERT_TRUE(r.ok()) << r.status();
+  }
+  void Model(const std::string& mart, const std::string& name, const std::string& sql) {
+    std::filesystem::create_directories(root_ + "/models/" + mart);
+    WriteFile(root_ + "/models/" + mart, name + ".sql", sql);
+  }
+  std::string Query(const std::string& mart, const std::string& sql) {
+    auto s = OpenMarts(*project_, mart);
+    EXPECT_TRUE(s.ok()) << s.status();
+    auto r = s->conn->Query(sql);
+    EXPECT_TRUE(r.ok()) << r.status();
+    return r.ok() && r->row_count() ? r->GetString(0, 0) : "<none>";
+  }
+  std::map<std::string, ModelResult> Build(BuildOptions o = {}) {
+    auto r = transform::Build(*project_, o);
+    EXPECT_TRUE(r.ok()) << r.status();
+    std::map<std::string, ModelResult> out;
+    if (r.ok()) {
+      for (auto& m : *r) out[m.model] = m;
+    }
+    return out;
+  }
+  std::string dir_, root_;
+  std::unique_ptr<project::Project> project_;
+};
+
+TEST_F(BuildTest, MartsBuildInOrderAndAFailureSkipsOnlyItsDownstream) {
+  Load("a.ndjson", "{\"id\":1,\"name\":\"a\",\"amount\":10}\n{\"id\":2,\"name\":\"b\",\"amount\":5}\n");
+  Model("finance", "stg_orgs", "SELECT id, name, amount FROM {{ source('cb', 'orgs') }}");
+  Model("finance", "dim_org", "{{ config(materialized='table') }} SELECT * FROM {{ ref('stg_orgs') }}");
+  Model("finance", "total", "{{ config(materialized='table') }} SELECT sum(amount) AS total FROM {{ ref('dim_org') }}");
+  Model("finance", "broken", "{{ config(materialized='table') }} SELECT no_such_column FROM {{ ref('dim_org') }}");
+  Model("finance", "after_broken", "SELECT * FROM {{ ref('broken') }}");
+  Model("analytics", "names", "{{ config(materialized='table') }} SELECT name FROM {{ ref('finance', 'dim_org') }}");
+  auto r = Build();
+  EXPECT_EQ(r["finance.stg_orgs"].status, "ok");
+  EXPECT_EQ(r["finance.dim_org"].rows, 2);
+  EXPECT_EQ(r["finance.total"].status, "ok");
+  EXPECT_EQ(r["finance.broken"].status, "error");
+  EXPECT_NE(r["finance.broken"].message.find("broken.sql"), std::string::npos);
+  EXPECT_NE(r["finance.broken"].message.find("no_such_column"), std::string::npos);
+  EXPECT_EQ(r["finance.after_broken"].status, "skipped");
+  EXPECT_EQ(r["analytics.names"].status, "ok");
+  EXPECT_EQ(Query("finance", "SELECT total FROM total"), "15");
+  EXPECT_EQ(Query("analytics", "SELECT count(*) FROM names"), "2");
+  EXPECT_TRUE(std::filesystem::exists(root_ + "/marts/finance.duckdb"));
+  // A view follows the lake: new data shows without a rebuild; a table needs one.
+  Load("b.ndjson", "{\"id\":3,\"name\":\"c\",\"amount\":1}\n");
+  EXPECT_EQ(Query("finance", "SELECT count(*) FROM stg_orgs"), "3");
+  EXPECT_EQ(Query("finance", "SELECT count(*) FROM dim_org"), "2");
+  auto again = Build({.select = {"+total"}});
+  EXPECT_EQ(again.size(), 3u);
+  EXPECT_EQ(Query("finance", "SELECT total FROM total"), "16");
+}
+
+TEST_F(BuildTest, IncrementalModelsMergeOnTheirKey) {
+  Load("a.ndjson", "{\"id\":1,\"v\":\"old\"}\n{\"id\":2,\"v\":\"x\"}\n");
+  Model("finance", "latest", "{{ config(materialized='incremental', unique_key='id') }} "
+                             "SELECT id, max(v) AS v FROM {{ source('cb', 'orgs') }} "
+                             "WHERE _ws_load_id = (SELECT max(_ws_load_id) FROM {{ source('cb', 'orgs') }}) GROUP BY id");
+  ASSERT_EQ(Build()["finance.latest"].status, "ok");
+  Load("b.ndjson", "{\"id\":1,\"v\":\"new\"}\n{\"id\":3,\"v\":\"y\"}\n");
+  auto r = Build();
+  ASSERT_EQ(r["finance.latest"].status, "ok") << r["finance.latest"].message;
+  EXPECT_EQ(r["finance.latest"].rows, 3);
+  EXPECT_EQ(Query("finance", "SELECT v FROM latest WHERE id = 1"), "new");
+  EXPECT_EQ(Query("finance", "SELECT v FROM latest WHERE id = 2"), "x");
+  auto full = Build({.full_refresh = true});
+  EXPECT_EQ(full["finance.latest"].rows, 2);  // only the latest load's rows
+}
+
+}  // namespace
+}  // namespace watershed::transform
