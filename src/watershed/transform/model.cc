@@ -132,11 +132,23 @@ StatusOr<Model> ParseModel(const std::string& mart, const std::string& name,
   auto expanded = Expand(sql, visit);
   if (!expanded.ok()) return Annotate(expanded.status(), path);
   const std::string mat = m.materialized();
-  if (mat != "view" && mat != "table" && mat != "incremental") {
-    return absl::InvalidArgumentError(StrCat(path, ": materialized='", mat,
-                                             "' is not one of view, table, incremental"));
+  if (mat != "view" && mat != "table" && mat != "incremental" && mat != "snapshot") {
+    return absl::InvalidArgumentError(StrCat(
+        path, ": materialized='", mat, "' is not one of view, table, incremental, snapshot"));
   }
-  if (mat == "incremental" && !m.config.contains("unique_key")) {
+  if (mat == "snapshot") {
+    const std::string strategy = m.config.contains("strategy") ? m.config["strategy"] : "timestamp";
+    if (!m.config.contains("unique_key") ||
+        (strategy == "timestamp" && !m.config.contains("updated_at")) ||
+        (strategy == "check" && !m.config.contains("check_cols")) ||
+        (strategy != "timestamp" && strategy != "check")) {
+      return absl::InvalidArgumentError(StrCat(
+          path, ": a snapshot needs config(unique_key='id', strategy='timestamp', "
+                "updated_at='updated_at') or config(unique_key='id', strategy='check', "
+                "check_cols='a,b' or 'all')"));
+    }
+  }
+  if ((mat == "incremental") && !m.config.contains("unique_key")) {
     return absl::InvalidArgumentError(
         StrCat(path, ": an incremental model needs config(unique_key='column')"));
   }

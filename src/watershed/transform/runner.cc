@@ -25,6 +25,74 @@ std::vector<std::string> MartNames(project::Project& project) {
   return {marts.begin(), marts.end()};
 }
 
+bool TableExists(warehouse::Connection& conn, const Model& m) {
+  auto exists = conn.Query(StrCat("SELECT count(*) FROM duckdb_tables() WHERE database_name = ",
+                                  QuoteLiteral(m.mart), " AND table_name = ", QuoteLiteral(m.name)));
+  return exists.ok() && exists->GetInt64(0, 0) > 0;
+}
+
+// SCD type 2: every version of a row, with valid_from, valid_to (NULL while current) and
+// is_current. A changed row closes its current version and opens a new one; a key that is gone
+// from the source has its current version closed (a hard delete). Strategy `timestamp`: a row
+// changed when its updated_at column grew, and versions are stamped with updated_at; strategy
+// `check`: a row changed when a hash of check_cols changed, stamped with the build's time.
+Status RunSnapshot(warehouse::Connection& conn, const Model& m, const std::string& target,
+                   const std::string& sql) {
+  const std::string key = QuoteIdent(m.config.at("unique_key"));
+  const bool by_time = !m.config.contains("strategy") || m.config.at("strategy") == "timestamp";
+  WS_RETURN_IF_ERROR(conn.Execute(StrCat("CREATE OR REPLACE TEMP TABLE ws_src AS ", sql)));
+  std::string hash = "NULL";
+  if (!by_time) {
+    std::vector<std::string> cols;
+    if (m.config.at("check_cols") == "all") {
+      WS_ASSIGN_OR_RETURN(auto d, conn.Query("SELECT column_name FROM (DESCRIBE ws_src)"));
+      for (size_t i = 0; i < d.row_count(); ++i) cols.push_back(d.GetString(0, i));
+    } else {
+      std::string list = m.config.at("check_cols");
+      for (size_t start = 0; start <= list.size();) {
+        size_t comma = list.find(',', start);
+        if (comma == std::string::npos) comma = list.size();
+        std::string c = list.substr(start, comma - start);
+        c.erase(0, c.find_first_not_of(' '));
+        c.erase(c.find_last_not_of(' ') + 1);
+        if (!c.empty()) cols.push_back(c);
+        start = comma + 1;
+      }
+    }
+    hash = "md5(concat_ws('||'";
+    for (const auto& c : cols) hash += StrCat(", coalesce(CAST(", QuoteIdent(c), " AS VARCHAR), '')");
+    hash += "))";
+  }
+  const std::string stamp =
+      by_time ? StrCat("CAST(s.", QuoteIdent(m.config.at("updated_at")), " AS TIMESTAMP)")
+              : "CAST(current_timestamp AS TIMESTAMP)";
+  if (!TableExists(conn, m)) {
+    return conn.Execute(StrCat("CREATE TABLE ", target, " AS SELECT s.*, ", hash,
+                               " AS _ws_hashdiff, ", stamp, " AS valid_from, CAST(NULL AS "
+                               "TIMESTAMP) AS valid_to, true AS is_current FROM ws_src s"));
+  }
+  const std::string changed =
+      by_time ? StrCat("s.", QuoteIdent(m.config.at("updated_at")), " > t.",
+                       QuoteIdent(m.config.at("updated_at")))
+              : StrCat("t._ws_hashdiff IS DISTINCT FROM (SELECT ", hash,
+                       " FROM ws_src s2 WHERE s2.", key, " = s.", key, ")");
+  Status s = conn.Execute(StrCat(
+      "BEGIN; ",
+      // Versions that changed are closed...
+      "UPDATE ", target, " AS t SET valid_to = ", stamp, ", is_current = false FROM ws_src s "
+      "WHERE t.is_current AND t.", key, " = s.", key, " AND ", changed, "; ",
+      // ...keys gone from the source are closed (hard deletes)...
+      "UPDATE ", target, " AS t SET valid_to = CAST(current_timestamp AS TIMESTAMP), "
+      "is_current = false WHERE t.is_current AND NOT EXISTS (SELECT 1 FROM ws_src s WHERE s.",
+      key, " = t.", key, "); ",
+      // ...and new and changed keys get a current version.
+      "INSERT INTO ", target, " SELECT s.*, ", hash, ", ", stamp, ", NULL, true FROM ws_src s "
+      "WHERE NOT EXISTS (SELECT 1 FROM ", target, " t WHERE t.", key, " = s.", key,
+      " AND t.is_current); COMMIT"));
+  if (!s.ok()) conn.Execute("ROLLBACK").IgnoreError();
+  return s;
+}
+
 ModelResult RunModel(warehouse::Database& db, const Model& m, bool full_refresh) {
   const auto start = std::chrono::steady_clock::now();
   ModelResult r{m.id(), m.materialized(), "ok", "", 0, 0};
@@ -41,11 +109,10 @@ ModelResult RunModel(warehouse::Database& db, const Model& m, bool full_refresh)
     s = (*conn)->Execute(StrCat("CREATE OR REPLACE VIEW ", target, " AS ", sql));
   } else if (r.materialized == "table") {
     s = (*conn)->Execute(StrCat("CREATE OR REPLACE TABLE ", target, " AS ", sql));
+  } else if (r.materialized == "snapshot") {
+    s = RunSnapshot(**conn, m, target, sql);
   } else {  // incremental
-    auto exists = (*conn)->Query(
-        StrCat("SELECT count(*) FROM duckdb_tables() WHERE database_name = ",
-               QuoteLiteral(m.mart), " AND table_name = ", QuoteLiteral(m.name)));
-    const bool fresh = full_refresh || !exists.ok() || exists->GetInt64(0, 0) == 0;
+    const bool fresh = full_refresh || !TableExists(**conn, m);
     if (fresh) {
       s = (*conn)->Execute(StrCat("CREATE OR REPLACE TABLE ", target, " AS ", sql));
     } else {

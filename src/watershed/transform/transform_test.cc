@@ -148,5 +148,43 @@ TEST_F(BuildTest, IncrementalModelsMergeOnTheirKey) {
   EXPECT_EQ(full["finance.latest"].rows, 2);  // only the latest load's rows
 }
 
+TEST_F(BuildTest, SnapshotsKeepExactScd2HistoryOverThreeLoads) {
+  const char* latest = "SELECT id, name, CAST(updated AS TIMESTAMP) AS updated FROM {{ source('cb', 'orgs') }} "
+                       "WHERE _ws_load_id = (SELECT max(_ws_load_id) FROM {{ source('cb', 'orgs') }})";
+  Model("finance", "orgs_history",
+        StrCat("{{ config(materialized='snapshot', unique_key='id', strategy='timestamp', "
+               "updated_at='updated') }} ", latest));
+  Model("finance", "orgs_checked",
+        StrCat("{{ config(materialized='snapshot', unique_key='id', strategy='check', "
+               "check_cols='name') }} ", latest));
+  Load("1.ndjson", "{\"id\":1,\"name\":\"a\",\"updated\":\"2020-01-01\"}\n"
+                   "{\"id\":2,\"name\":\"b\",\"updated\":\"2020-01-01\"}\n");
+  ASSERT_EQ(Build()["finance.orgs_history"].rows, 2);
+  Load("2.ndjson", "{\"id\":1,\"name\":\"a2\",\"updated\":\"2020-02-01\"}\n"
+                   "{\"id\":2,\"name\":\"b\",\"updated\":\"2020-01-01\"}\n"
+                   "{\"id\":3,\"name\":\"c\",\"updated\":\"2020-02-01\"}\n");
+  ASSERT_EQ(Build()["finance.orgs_history"].rows, 4);
+  Load("3.ndjson", "{\"id\":1,\"name\":\"a2\",\"updated\":\"2020-02-01\"}\n"
+                   "{\"id\":3,\"name\":\"c3\",\"updated\":\"2020-03-01\"}\n");
+  auto r = Build();
+  ASSERT_EQ(r["finance.orgs_history"].status, "ok") << r["finance.orgs_history"].message;
+  EXPECT_EQ(r["finance.orgs_history"].rows, 5);
+  EXPECT_EQ(Query("finance",
+                  "SELECT string_agg(concat_ws(' ', id, name, CAST(valid_from AS DATE), "
+                  "coalesce(CAST(CAST(valid_to AS DATE) AS VARCHAR), '-'), is_current), '; ' "
+                  "ORDER BY id, valid_from) FROM orgs_history WHERE id <> 2"),
+            "1 a 2020-01-01 2020-02-01 false; 1 a2 2020-02-01 - true; "
+            "3 c 2020-02-01 2020-03-01 false; 3 c3 2020-03-01 - true");
+  // id 2 vanished from the source: its version was closed, none is current.
+  EXPECT_EQ(Query("finance", "SELECT concat_ws(' ', count(*), bool_or(is_current), "
+                             "count(valid_to)) FROM orgs_history WHERE id = 2"),
+            "1 false 1");
+  // The check strategy saw the same changes (names), stamped with build times.
+  EXPECT_EQ(Query("finance", "SELECT concat_ws(' ', count(*), count(*) FILTER (is_current)) "
+                             "FROM orgs_checked"),
+            "5 2");
+  EXPECT_EQ(Query("finance", "SELECT name FROM orgs_checked WHERE id = 3 AND is_current"), "c3");
+}
+
 }  // namespace
 }  // namespace watershed::transform
