@@ -1,6 +1,8 @@
 // transform/model.cc — see model.h.
 #include "watershed/transform/model.h"
 
+#include "watershed/transform/builders.h"
+
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
@@ -178,13 +180,20 @@ StatusOr<std::vector<Model>> DiscoverModels(const std::string& models_dir) {
   for (const auto& mart : fs::directory_iterator(models_dir, ec)) {
     if (!mart.is_directory()) continue;
     for (const auto& file : fs::directory_iterator(mart.path(), ec)) {
-      if (file.path().extension() != ".sql") continue;
+      const std::string ext = file.path().extension().string();
+      if (ext != ".sql" && ext != ".yml") continue;
       std::ifstream in(file.path());
       std::stringstream ss;
       ss << in.rdbuf();
-      WS_ASSIGN_OR_RETURN(Model m, ParseModel(mart.path().filename().string(),
-                                              file.path().stem().string(),
-                                              file.path().string(), ss.str()));
+      const std::string m_mart = mart.path().filename().string();
+      const std::string m_name = file.path().stem().string();
+      if (ext == ".yml") {  // a builder spec: one or more generated models
+        WS_ASSIGN_OR_RETURN(auto built,
+                            ExpandBuilder(m_mart, m_name, file.path().string(), ss.str()));
+        for (auto& m : built) models.push_back(std::move(m));
+        continue;
+      }
+      WS_ASSIGN_OR_RETURN(Model m, ParseModel(m_mart, m_name, file.path().string(), ss.str()));
       models.push_back(std::move(m));
     }
   }

@@ -113,8 +113,15 @@ ModelResult RunModel(warehouse::Database& db, const Model& m, bool full_refresh)
     s = RunSnapshot(**conn, m, target, sql);
   } else {  // incremental
     const bool fresh = full_refresh || !TableExists(**conn, m);
+    const bool append = m.config.contains("incremental_strategy") &&
+                        m.config.at("incremental_strategy") == "append_new";
     if (fresh) {
       s = (*conn)->Execute(StrCat("CREATE OR REPLACE TABLE ", target, " AS ", sql));
+    } else if (append) {  // insert-only: rows whose key is new
+      const std::string key = QuoteIdent(m.config.at("unique_key"));
+      s = (*conn)->Execute(StrCat("INSERT INTO ", target, " BY NAME SELECT * FROM (", sql,
+                                  ") n WHERE NOT EXISTS (SELECT 1 FROM ", target, " t WHERE t.",
+                                  key, " = n.", key, ")"));
     } else {
       const std::string key = QuoteIdent(m.config.at("unique_key"));
       s = (*conn)->Execute(StrCat(

@@ -186,5 +186,71 @@ TEST_F(BuildTest, SnapshotsKeepExactScd2HistoryOverThreeLoads) {
   EXPECT_EQ(Query("finance", "SELECT name FROM orgs_checked WHERE id = 3 AND is_current"), "c3");
 }
 
+TEST_F(BuildTest, KimballAndDataVaultBuildersFromYamlSpecs) {
+  Load("orgs.ndjson",
+       "{\"uuid\":\"o1\",\"name\":\"Acme\",\"updated_at\":\"2020-01-01T00:00:00Z\"}\n"
+       "{\"uuid\":\"o2\",\"name\":\"Beta\",\"updated_at\":\"2020-01-01T00:00:00Z\"}\n");
+  load::LoadOptions o;
+  o.input = WriteFile(dir_, "rounds.ndjson",
+                      "{\"uuid\":\"r1\",\"org\":\"o1\",\"on\":\"2019-06-01\",\"usd\":100}\n"
+                      "{\"uuid\":\"r2\",\"org\":\"o2\",\"on\":\"2021-01-01\",\"usd\":50}\n"
+                      "{\"uuid\":\"r3\",\"org\":\"o9\",\"on\":\"2021-01-01\",\"usd\":7}\n");
+  o.table = "cb.rounds";
+  o.threads = 1;
+  ASSERT_TRUE(load::LoadFile(*project_, o).ok());
+  Model("finance", "stg_orgs", "SELECT uuid, name, updated_at FROM {{ source('cb', 'orgs') }} "
+                               "QUALIFY row_number() OVER (PARTITION BY uuid ORDER BY _ws_id DESC) = 1");
+  auto spec = [&](const std::string& mart, const std::string& name, const std::string& yaml) {
+    std::filesystem::create_directories(root_ + "/models/" + mart);
+    WriteFile(root_ + "/models/" + mart, name + ".yml", yaml);
+  };
+  spec("finance", "dim_organization",
+       "builder: dimension\nsource: stg_orgs\nbusiness_key: uuid\ncolumns: [name]\n"
+       "updated_at: updated_at\n");
+  spec("finance", "fact_funding_round",
+       "builder: fact\nsource: cb.rounds\ncolumns: [uuid, \"on\", usd]\ndimensions:\n"
+       "  - {dimension: dim_organization, key: org, business_key: uuid, at: \"on\"}\n");
+  spec("finance", "dim_date", "builder: date_dimension\nstart: 2020-01-01\nend: 2020-12-31\n");
+  spec("analytics", "hub_organization",
+       "builder: hub\nsource: cb.orgs\nbusiness_key: uuid\nload_date: updated_at\n"
+       "record_source: crunchbase.organizations\n");
+  spec("analytics", "link_round_org",
+       "builder: link\nsource: cb.rounds\nbusiness_keys: [uuid, org]\n"
+       "hubs: [hub_funding_round, hub_organization]\n");
+  spec("analytics", "sat_organization",
+       "builder: satellite\nsource: cb.orgs\nparent_key: uuid\nparent: hub_organization\n"
+       "columns: [name]\nload_date: updated_at\n");
+  auto r = Build();
+  for (const auto& [model, result] : r) EXPECT_EQ(result.status, "ok") << model << ": " << result.message;
+  EXPECT_EQ(Query("finance", "SELECT count(*) FROM dim_organization WHERE dim_organization_sk = '-1'"), "1");
+  // r1 predates o1's first observation (the first version reaches back to 1900); r3's org is
+  // unknown (late-arriving): '-1'.
+  EXPECT_EQ(Query("finance", "SELECT string_agg(f.uuid || ':' || coalesce(d.name, 'unknown'), ',' "
+                             "ORDER BY f.uuid) FROM fact_funding_round f JOIN dim_organization d "
+                             "USING (dim_organization_sk)"),
+            "r1:Acme,r2:Beta,r3:unknown");
+  EXPECT_EQ(Query("finance", "SELECT count(*) FROM dim_date"), "366");
+  EXPECT_EQ(Query("finance", "SELECT date_key FROM dim_date WHERE date = DATE '2020-02-29'"), "20200229");
+  EXPECT_EQ(Query("analytics", "SELECT hub_organization_hk FROM hub_organization WHERE uuid = 'o1'"),
+            Query("analytics", "SELECT md5('O1')"));
+  EXPECT_EQ(Query("analytics", "SELECT hub_organization_hk FROM link_round_org WHERE uuid = 'r1'"),
+            Query("analytics", "SELECT md5('O1')"));
+  EXPECT_EQ(Query("analytics", "SELECT link_round_org_hk FROM link_round_org WHERE uuid = 'r1'"),
+            Query("analytics", "SELECT md5('R1||O1')"));
+  EXPECT_EQ(Query("analytics", "SELECT count(*) FROM sat_organization"), "2");
+  // A change to o1 adds one satellite row and one dimension version; the rest stays.
+  Load("orgs2.ndjson",
+       "{\"uuid\":\"o1\",\"name\":\"Acme Corp\",\"updated_at\":\"2021-06-01T00:00:00Z\"}\n");
+  r = Build();
+  for (const auto& [model, result] : r) EXPECT_EQ(result.status, "ok") << model << ": " << result.message;
+  EXPECT_EQ(Query("analytics", "SELECT count(*) FROM sat_organization"), "3");
+  EXPECT_EQ(Query("analytics", "SELECT count(*) FROM hub_organization"), "2");
+  EXPECT_EQ(Query("finance", "SELECT count(*) FROM dim_organization WHERE uuid = 'o1'"), "2");
+  // r1 (2019) still points at the version current then; a 2021-06 fact would see the new name.
+  EXPECT_EQ(Query("finance", "SELECT d.name FROM fact_funding_round f JOIN dim_organization d "
+                             "USING (dim_organization_sk) WHERE f.uuid = 'r1'"),
+            "Acme");
+}
+
 }  // namespace
 }  // namespace watershed::transform
