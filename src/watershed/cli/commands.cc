@@ -12,6 +12,7 @@
 #include "watershed/load/crunchbase.h"
 #include "watershed/lake/reader.h"
 #include "watershed/project/project.h"
+#include "watershed/transform/docs.h"
 #include "watershed/transform/runner.h"
 #include "watershed/warehouse/duckdb/database.h"
 
@@ -349,6 +350,14 @@ Status RunBuild(const GlobalOptions& g, const BuildCommand& c) {
   if (errors > 0) {
     return absl::FailedPreconditionError(StrCat(errors, " model(s) failed; see above"));
   }
+  return absl::OkStatus();
+}
+
+Status RunDocs(const GlobalOptions& g, const std::string& out) {
+  WS_ASSIGN_OR_RETURN(auto project, project::Project::Open(g.project));
+  const std::string path = out.empty() ? project->root() + "/docs/index.html" : out;
+  WS_ASSIGN_OR_RETURN(int n, transform::WriteDocs(*project, path));
+  std::cout << "Wrote " << path << " (" << n << " models). Open it in a browser.\n";
   return absl::OkStatus();
 }
 

@@ -70,5 +70,6 @@ struct BuildCommand {
   int threads = 2;
 };
 Status RunBuild(const GlobalOptions& g, const BuildCommand& c);
+Status RunDocs(const GlobalOptions& g, const std::string& out);
 
 }  // namespace watershed::cli

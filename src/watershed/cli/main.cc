@@ -116,6 +116,11 @@ int main(int argc, char** argv) {
       "gc", "Remove orphan files: files no snapshot references, left by loads that never committed");
   gc->add_flag("--dry-run", gc_dry_run, "Only list what would be removed");
 
+  std::string docs_out;
+  auto* docs = app.add_subcommand(
+      "docs", "Write a browsable HTML page of the marts: models, columns, dependencies, SQL");
+  docs->add_option("--out", docs_out, "Output file (default: <project>/docs/index.html)");
+
   cli::CrunchbaseCommand cb;
   auto* crunchbase = app.add_subcommand(
       "crunchbase",
@@ -188,6 +193,8 @@ int main(int argc, char** argv) {
     status = cli::RunQuery(g, query);
   } else if (*gc) {
     status = cli::RunGc(g, gc_dry_run);
+  } else if (*docs) {
+    status = cli::RunDocs(g, docs_out);
   } else if (*build_cmd) {
     status = cli::RunBuild(g, build);
   } else if (*crunchbase) {

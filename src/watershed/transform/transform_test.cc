@@ -4,6 +4,7 @@
 #include "gtest/gtest.h"
 #include "watershed/base/test_util.h"
 #include "watershed/load/loader.h"
+#include "watershed/transform/docs.h"
 #include "watershed/transform/graph.h"
 #include "watershed/transform/runner.h"
 
@@ -130,6 +131,17 @@ TEST_F(BuildTest, MartsBuildInOrderAndAFailureSkipsOnlyItsDownstream) {
   auto again = Build({.select = {"+total"}});
   EXPECT_EQ(again.size(), 3u);
   EXPECT_EQ(Query("finance", "SELECT total FROM total"), "16");
+
+  // `watershed docs`: every model, its columns, its links and its SQL, HTML-escaped.
+  auto n = WriteDocs(*project_, dir_ + "/site/index.html");
+  ASSERT_TRUE(n.ok()) << n.status();
+  EXPECT_EQ(*n, 6);
+  std::string html = testing_util::ReadFileBytes(dir_ + "/site/index.html");
+  for (const char* s : {"Mart <code>finance</code>", "finance.dim_org", "<td>amount</td>",
+                        "href=\"#m-finance-dim-org\"", "Lake tables: <code>cb.orgs</code>",
+                        "no_such_column", "{{ ref('dim_org') }}"}) {
+    EXPECT_NE(html.find(s), std::string::npos) << s;
+  }
 }
 
 TEST_F(BuildTest, IncrementalModelsMergeOnTheirKey) {

@@ -17,6 +17,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "watershed/base/status.h"
@@ -59,7 +60,8 @@ class PgConnection {
  public:
   // `conninfo` is a URI ("postgres://user:pw@127.0.0.1:5432/db?sslmode=disable") or key=value
   // pairs ("host=127.0.0.1 port=5432 dbname=db user=u"); libpq's environment defaults apply.
-  // Blocks until connected; the client encoding is set to UTF8. Fails with kUnavailable.
+  // Blocks until connected (connect_timeout defaults to 10 s); the client encoding is UTF8.
+  // Fails with kUnavailable, or kInvalidArgument for a malformed conninfo.
   static StatusOr<std::unique_ptr<PgConnection>> Connect(const std::string& conninfo);
   ~PgConnection();
   PgConnection(const PgConnection&) = delete;
@@ -103,7 +105,7 @@ void AppendCopyTextEscaped(std::string_view value, std::string* out);
 inline constexpr std::string_view kCopyTextNull = "\\N";
 inline void AppendCopyTextNull(std::string* out) { out->append(kCopyTextNull); }
 
-// Double-quotes a PostgreSQL identifier: QuoteIdent("a\"b") -> "a""b" (with quotes).
+// Double-quotes a PostgreSQL identifier: PgQuoteIdent("a\"b") -> "a""b" (with quotes).
 std::string PgQuoteIdent(std::string_view name);
 
 struct LoadOptions {
@@ -116,11 +118,13 @@ struct LoadOptions {
 // Publishes the result of `select_sql` (one DuckDB SELECT, no trailing statements) as
 // `schema.table` in PostgreSQL: creates the schema if missing, builds `schema.table__loading`
 // with matching column types (BOOLEAN, SMALLINT/INTEGER/BIGINT, REAL, DOUBLE PRECISION,
-// NUMERIC(w,s), DATE, TIMESTAMP, TIMESTAMPTZ, TEXT for VARCHAR and anything else), streams the rows with COPY FROM STDIN (DuckDB renders each value
-// as text; the result is never materialized), then in one transaction drops `schema.table` and
-// renames the loading table to it, so readers see the old table or the new one, never a part.
-// A leftover loading table from an interrupted run is dropped first. Returns the row count.
-// Views depending on the old table make the swap fail (nothing is dropped then).
+// NUMERIC(w,s), DATE, TIME, TIMESTAMP, TIMESTAMPTZ, UUID, TEXT for VARCHAR and anything else),
+// streams the rows with COPY FROM STDIN (DuckDB renders each value as text; the result is never
+// materialized), then in one transaction drops `schema.table` and renames the loading table to it,
+// so readers see the old table or the new one, never a part. A leftover loading table from an
+// interrupted run is dropped first. Returns the row count. On any failure the published table is
+// left as it was and the loading copy is dropped; views depending on the old table make the swap
+// fail that way.
 StatusOr<int64_t> LoadTableFromDuckDb(warehouse::Connection& duck, std::string_view select_sql,
                                       PgConnection& pg, const std::string& schema,
                                       const std::string& table, const LoadOptions& options = {});
