@@ -14,6 +14,7 @@
 #include "watershed/project/project.h"
 #include "watershed/transform/docs.h"
 #include "watershed/transform/runner.h"
+#include "watershed/warehouse/postgres/postgres.h"
 #include "watershed/warehouse/duckdb/database.h"
 
 namespace watershed::cli {
@@ -238,6 +239,32 @@ Status RunQuery(const GlobalOptions& g, const QueryCommand& c) {
   if (!c.mart.empty()) {
     if (c.at.snapshot != 0 || !c.at.as_of.empty()) {
       return absl::InvalidArgumentError("--snapshot and --as-of read the lake, not a mart");
+    }
+    WS_ASSIGN_OR_RETURN(auto targets, transform::MartTargets(*project));
+    auto t = targets.find(c.mart);
+    if (t != targets.end() && t->second.type != "duckdb") {  // the mart lives in PostgreSQL
+      WS_ASSIGN_OR_RETURN(auto pg, warehouse::postgres::PgConnection::Connect(t->second.target));
+      WS_RETURN_IF_ERROR(pg->Execute(StrCat("SET search_path TO ",
+                                            warehouse::postgres::PgQuoteIdent(c.mart), ", public")));
+      WS_ASSIGN_OR_RETURN(auto r, pg->Query(c.sql));
+      TextTable table;
+      for (int col = 0; col < r.columns(); ++col) {
+        table.header.push_back(r.column_name(col));
+        table.numeric.push_back(false);
+      }
+      for (int64_t row = 0; row < r.rows(); ++row) {
+        std::vector<std::string> cells;
+        std::vector<bool> nulls;
+        for (int col = 0; col < r.columns(); ++col) {
+          nulls.push_back(r.IsNull(col, row));
+          cells.push_back(r.GetString(col, row));
+        }
+        table.rows.push_back(std::move(cells));
+        table.nulls.push_back(std::move(nulls));
+      }
+      Print(table, f, std::cout);
+      if (f == OutputFormat::kTable) std::cout << "(" << Thousands(r.rows()) << " rows)\n";
+      return absl::OkStatus();
     }
     WS_ASSIGN_OR_RETURN(transform::MartSession s, transform::OpenMarts(*project, c.mart));
     db = std::move(s.db);

@@ -85,7 +85,11 @@ StatusOr<std::vector<Model>> ExpandBuilder(const std::string& mart, const std::s
       std::string config =
           updated.empty()
               ? StrCat("{{ config(materialized='snapshot', unique_key='", bk,
-                       "', strategy='check', check_cols='all') }}")
+                       "', strategy='check', check_cols='", [&] {
+                         std::string c;
+                         for (const auto& col : cols) c += (c.empty() ? "" : ",") + col;
+                         return c;
+                       }(), "') }}")
               : StrCat("{{ config(materialized='snapshot', unique_key='", bk,
                        "', strategy='timestamp', updated_at='", updated, "') }}");
       WS_RETURN_IF_ERROR(add(history, StrCat(config, "\nSELECT ", select, " FROM ",

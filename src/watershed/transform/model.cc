@@ -147,7 +147,7 @@ StatusOr<Model> ParseModel(const std::string& mart, const std::string& name,
       return absl::InvalidArgumentError(StrCat(
           path, ": a snapshot needs config(unique_key='id', strategy='timestamp', "
                 "updated_at='updated_at') or config(unique_key='id', strategy='check', "
-                "check_cols='a,b' or 'all')"));
+                "check_cols='a,b')"));
     }
   }
   if ((mat == "incremental") && !m.config.contains("unique_key")) {
@@ -157,7 +157,7 @@ StatusOr<Model> ParseModel(const std::string& mart, const std::string& name,
   return m;
 }
 
-std::string Compile(const Model& model) {
+std::string Compile(const Model& model, const std::string& source_prefix) {
   auto replace = [&](std::string_view expr) -> StatusOr<std::string> {
     if (expr.starts_with("config")) return std::string();
     if (expr == "this") return StrCat(QuoteIdent(model.mart), ".", QuoteIdent(model.name));
@@ -167,7 +167,7 @@ std::string Compile(const Model& model) {
       const std::string mart = args->size() == 2 ? (*args)[0] : model.mart;
       return StrCat(QuoteIdent(mart), ".", QuoteIdent(args->back()));
     }
-    return StrCat("\"memory\".", QuoteIdent((*args)[0]), ".", QuoteIdent((*args)[1]));
+    return StrCat(source_prefix, QuoteIdent((*args)[0]), ".", QuoteIdent((*args)[1]));
   };
   auto out = Expand(model.sql, replace);
   return out.ok() ? *out : model.sql;  // ParseModel already validated the templates

@@ -33,9 +33,9 @@ StatusOr<std::vector<Model>> DiscoverModels(const std::string& models_dir);
 // Parses one model's templates; `mart` and `name` identify it.
 StatusOr<Model> ParseModel(const std::string& mart, const std::string& name,
                            const std::string& path, const std::string& sql);
-// The SQL to run in a build's DuckDB (marts attached under their names, lake tables as views in
-// the in-memory catalog): refs become `"<mart>"."<name>"`, `{{ this }}` the model itself,
-// sources `"memory"."<namespace>"."<table>"`.
-std::string Compile(const Model& model);
+// The SQL to run: refs become `"<mart>"."<name>"`, `{{ this }}` the model itself, sources
+// `<source_prefix>"<namespace>"."<table>"` — in a build's DuckDB the lake tables are views in
+// the in-memory catalog (prefix `"memory".`); in PostgreSQL they are loaded tables (prefix "").
+std::string Compile(const Model& model, const std::string& source_prefix = "\"memory\".");
 
 }  // namespace watershed::transform

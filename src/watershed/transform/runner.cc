@@ -6,8 +6,11 @@
 #include <future>
 #include <set>
 
+#include <yaml-cpp/yaml.h>
+
 #include "watershed/lake/reader.h"
 #include "watershed/transform/graph.h"
+#include "watershed/warehouse/postgres/postgres.h"
 
 namespace watershed::transform {
 namespace {
@@ -25,39 +28,81 @@ std::vector<std::string> MartNames(project::Project& project) {
   return {marts.begin(), marts.end()};
 }
 
-bool TableExists(warehouse::Connection& conn, const Model& m) {
-  auto exists = conn.Query(StrCat("SELECT count(*) FROM duckdb_tables() WHERE database_name = ",
-                                  QuoteLiteral(m.mart), " AND table_name = ", QuoteLiteral(m.name)));
-  return exists.ok() && exists->GetInt64(0, 0) > 0;
-}
+// Where a mart's models run: the build's DuckDB or a PostgreSQL/Redshift database. One per
+// thread; the SQL that differs between them is chosen here.
+class Engine {
+ public:
+  virtual ~Engine() = default;
+  virtual Status Execute(const std::string& sql) = 0;
+  virtual StatusOr<int64_t> Count(const std::string& sql) = 0;  // first column of the first row
+  virtual bool postgres() const = 0;
+  bool TableExists(const Model& m) {
+    auto n = Count(postgres()
+                       ? StrCat("SELECT count(*) FROM information_schema.tables WHERE table_schema "
+                                "= ", QuoteLiteral(m.mart), " AND table_name = ", QuoteLiteral(m.name))
+                       : StrCat("SELECT count(*) FROM duckdb_tables() WHERE database_name = ",
+                                QuoteLiteral(m.mart), " AND table_name = ", QuoteLiteral(m.name)));
+    return n.ok() && *n > 0;
+  }
+};
+
+class DuckEngine : public Engine {
+ public:
+  explicit DuckEngine(std::unique_ptr<warehouse::Connection> c) : c_(std::move(c)) {}
+  Status Execute(const std::string& sql) override {
+    Status s = c_->Execute(sql);
+    if (!s.ok()) c_->Execute("ROLLBACK").IgnoreError();
+    return s;
+  }
+  StatusOr<int64_t> Count(const std::string& sql) override {
+    WS_ASSIGN_OR_RETURN(auto r, c_->Query(sql));
+    return r.GetInt64(0, 0);
+  }
+  bool postgres() const override { return false; }
+
+ private:
+  std::unique_ptr<warehouse::Connection> c_;
+};
+
+class PgEngine : public Engine {
+ public:
+  explicit PgEngine(std::unique_ptr<warehouse::postgres::PgConnection> c) : c_(std::move(c)) {}
+  Status Execute(const std::string& sql) override { return c_->Execute(sql); }
+  StatusOr<int64_t> Count(const std::string& sql) override {
+    WS_ASSIGN_OR_RETURN(auto r, c_->Query(sql));
+    return std::stoll(r.GetString(0, 0));
+  }
+  bool postgres() const override { return true; }
+
+ private:
+  std::unique_ptr<warehouse::postgres::PgConnection> c_;
+};
 
 // SCD type 2: every version of a row, with valid_from, valid_to (NULL while current) and
 // is_current. A changed row closes its current version and opens a new one; a key that is gone
 // from the source has its current version closed (a hard delete). Strategy `timestamp`: a row
 // changed when its updated_at column grew, and versions are stamped with updated_at; strategy
 // `check`: a row changed when a hash of check_cols changed, stamped with the build's time.
-Status RunSnapshot(warehouse::Connection& conn, const Model& m, const std::string& target,
-                   const std::string& sql) {
+Status RunSnapshot(Engine& e, const Model& m, const std::string& target, const std::string& sql) {
   const std::string key = QuoteIdent(m.config.at("unique_key"));
   const bool by_time = !m.config.contains("strategy") || m.config.at("strategy") == "timestamp";
-  WS_RETURN_IF_ERROR(conn.Execute(StrCat("CREATE OR REPLACE TEMP TABLE ws_src AS ", sql)));
+  WS_RETURN_IF_ERROR(e.Execute(StrCat("DROP TABLE IF EXISTS ws_src; CREATE TEMP TABLE ws_src AS ", sql)));
   std::string hash = "NULL";
   if (!by_time) {
     std::vector<std::string> cols;
     if (m.config.at("check_cols") == "all") {
-      WS_ASSIGN_OR_RETURN(auto d, conn.Query("SELECT column_name FROM (DESCRIBE ws_src)"));
-      for (size_t i = 0; i < d.row_count(); ++i) cols.push_back(d.GetString(0, i));
-    } else {
-      std::string list = m.config.at("check_cols");
-      for (size_t start = 0; start <= list.size();) {
-        size_t comma = list.find(',', start);
-        if (comma == std::string::npos) comma = list.size();
-        std::string c = list.substr(start, comma - start);
-        c.erase(0, c.find_first_not_of(' '));
-        c.erase(c.find_last_not_of(' ') + 1);
-        if (!c.empty()) cols.push_back(c);
-        start = comma + 1;
-      }
+      return absl::UnimplementedError(
+          StrCat(m.path, ": check_cols='all' is resolved by the dimension builder; list columns"));
+    }
+    std::string list = m.config.at("check_cols");
+    for (size_t start = 0; start <= list.size();) {
+      size_t comma = list.find(',', start);
+      if (comma == std::string::npos) comma = list.size();
+      std::string c = list.substr(start, comma - start);
+      c.erase(0, c.find_first_not_of(' '));
+      c.erase(c.find_last_not_of(' ') + 1);
+      if (!c.empty()) cols.push_back(c);
+      start = comma + 1;
     }
     hash = "md5(concat_ws('||'";
     for (const auto& c : cols) hash += StrCat(", coalesce(CAST(", QuoteIdent(c), " AS VARCHAR), '')");
@@ -66,17 +111,17 @@ Status RunSnapshot(warehouse::Connection& conn, const Model& m, const std::strin
   const std::string stamp =
       by_time ? StrCat("CAST(s.", QuoteIdent(m.config.at("updated_at")), " AS TIMESTAMP)")
               : "CAST(current_timestamp AS TIMESTAMP)";
-  if (!TableExists(conn, m)) {
-    return conn.Execute(StrCat("CREATE TABLE ", target, " AS SELECT s.*, ", hash,
-                               " AS _ws_hashdiff, ", stamp, " AS valid_from, CAST(NULL AS "
-                               "TIMESTAMP) AS valid_to, true AS is_current FROM ws_src s"));
+  if (!e.TableExists(m)) {
+    return e.Execute(StrCat("CREATE TABLE ", target, " AS SELECT s.*, ", hash,
+                            " AS _ws_hashdiff, ", stamp, " AS valid_from, CAST(NULL AS "
+                            "TIMESTAMP) AS valid_to, true AS is_current FROM ws_src s"));
   }
   const std::string changed =
       by_time ? StrCat("s.", QuoteIdent(m.config.at("updated_at")), " > t.",
                        QuoteIdent(m.config.at("updated_at")))
               : StrCat("t._ws_hashdiff IS DISTINCT FROM (SELECT ", hash,
                        " FROM ws_src s2 WHERE s2.", key, " = s.", key, ")");
-  Status s = conn.Execute(StrCat(
+  return e.Execute(StrCat(
       "BEGIN; ",
       // Versions that changed are closed...
       "UPDATE ", target, " AS t SET valid_to = ", stamp, ", is_current = false FROM ws_src s "
@@ -89,51 +134,61 @@ Status RunSnapshot(warehouse::Connection& conn, const Model& m, const std::strin
       "INSERT INTO ", target, " SELECT s.*, ", hash, ", ", stamp, ", NULL, true FROM ws_src s "
       "WHERE NOT EXISTS (SELECT 1 FROM ", target, " t WHERE t.", key, " = s.", key,
       " AND t.is_current); COMMIT"));
-  if (!s.ok()) conn.Execute("ROLLBACK").IgnoreError();
-  return s;
 }
 
-ModelResult RunModel(warehouse::Database& db, const Model& m, bool full_refresh) {
+// Replaces `target` with the result of `sql` so that readers see the old or the new table, never
+// half of one. `suffix` carries Redshift's DISTKEY/SORTKEY.
+Status ReplaceTable(Engine& e, const Model& m, const std::string& target, const std::string& sql,
+                    const std::string& suffix) {
+  if (!e.postgres()) return e.Execute(StrCat("CREATE OR REPLACE TABLE ", target, " AS ", sql));
+  const std::string fresh = StrCat(QuoteIdent(m.mart), ".", QuoteIdent(m.name + "__new"));
+  return e.Execute(StrCat("DROP TABLE IF EXISTS ", fresh, "; CREATE TABLE ", fresh, suffix,
+                          " AS ", sql, "; BEGIN; DROP TABLE IF EXISTS ", target,
+                          " CASCADE; ALTER TABLE ", fresh, " RENAME TO ", QuoteIdent(m.name),
+                          "; COMMIT"));
+}
+
+ModelResult RunModel(Engine& e, const Model& m, bool full_refresh, bool redshift) {
   const auto start = std::chrono::steady_clock::now();
   ModelResult r{m.id(), m.materialized(), "ok", "", 0, 0};
-  auto conn = db.Connect();
-  if (!conn.ok()) {
-    r.status = "error";
-    r.message = std::string(MessageOf(conn.status()));
-    return r;
-  }
   const std::string target = StrCat(QuoteIdent(m.mart), ".", QuoteIdent(m.name));
-  const std::string sql = Compile(m);
+  const std::string sql = Compile(m, e.postgres() ? "" : "\"memory\".");
+  std::string suffix;
+  if (redshift) {
+    std::vector<std::string> sort;
+    if (m.config.contains("sort_keys")) sort.push_back(m.config.at("sort_keys"));
+    suffix = warehouse::postgres::RedshiftTableSuffix(
+        m.config.contains("dist_key") ? m.config.at("dist_key") : "", sort);
+  }
   Status s;
   if (r.materialized == "view") {
-    s = (*conn)->Execute(StrCat("CREATE OR REPLACE VIEW ", target, " AS ", sql));
+    s = e.postgres() ? e.Execute(StrCat("BEGIN; DROP VIEW IF EXISTS ", target, " CASCADE; CREATE "
+                                        "VIEW ", target, " AS ", sql, "; COMMIT"))
+                     : e.Execute(StrCat("CREATE OR REPLACE VIEW ", target, " AS ", sql));
   } else if (r.materialized == "table") {
-    s = (*conn)->Execute(StrCat("CREATE OR REPLACE TABLE ", target, " AS ", sql));
+    s = ReplaceTable(e, m, target, sql, suffix);
   } else if (r.materialized == "snapshot") {
-    s = RunSnapshot(**conn, m, target, sql);
+    s = RunSnapshot(e, m, target, sql);
   } else {  // incremental
-    const bool fresh = full_refresh || !TableExists(**conn, m);
     const bool append = m.config.contains("incremental_strategy") &&
                         m.config.at("incremental_strategy") == "append_new";
-    if (fresh) {
-      s = (*conn)->Execute(StrCat("CREATE OR REPLACE TABLE ", target, " AS ", sql));
+    const std::string key = QuoteIdent(m.config.at("unique_key"));
+    if (full_refresh || !e.TableExists(m)) {
+      s = ReplaceTable(e, m, target, sql, suffix);
     } else if (append) {  // insert-only: rows whose key is new
-      const std::string key = QuoteIdent(m.config.at("unique_key"));
-      s = (*conn)->Execute(StrCat("INSERT INTO ", target, " BY NAME SELECT * FROM (", sql,
-                                  ") n WHERE NOT EXISTS (SELECT 1 FROM ", target, " t WHERE t.",
-                                  key, " = n.", key, ")"));
-    } else {
-      const std::string key = QuoteIdent(m.config.at("unique_key"));
-      s = (*conn)->Execute(StrCat(
-          "BEGIN; CREATE TEMP TABLE ws_new AS ", sql, "; DELETE FROM ", target, " WHERE ", key,
-          " IN (SELECT ", key, " FROM ws_new); INSERT INTO ", target,
-          " BY NAME SELECT * FROM ws_new; DROP TABLE ws_new; COMMIT"));
-      if (!s.ok()) (*conn)->Execute("ROLLBACK").IgnoreError();
+      s = e.Execute(StrCat("INSERT INTO ", target, " SELECT * FROM (", sql,
+                           ") n WHERE NOT EXISTS (SELECT 1 FROM ", target, " t WHERE t.", key,
+                           " = n.", key, ")"));
+    } else {  // merge: the new rows replace those with the same key, in one transaction
+      s = e.Execute(StrCat("DROP TABLE IF EXISTS ws_new; CREATE TEMP TABLE ws_new AS ", sql,
+                           "; BEGIN; DELETE FROM ", target, " WHERE ", key, " IN (SELECT ", key,
+                           " FROM ws_new); INSERT INTO ", target, " SELECT * FROM ws_new; "
+                           "COMMIT; DROP TABLE ws_new"));
     }
   }
   if (s.ok()) {
-    auto count = (*conn)->Query(StrCat("SELECT count(*) FROM ", target));
-    if (count.ok()) r.rows = count->GetInt64(0, 0);
+    auto count = e.Count(StrCat("SELECT count(*) FROM ", target));
+    if (count.ok()) r.rows = *count;
     else s = count.status();
   }
   if (!s.ok()) {
@@ -146,6 +201,38 @@ ModelResult RunModel(warehouse::Database& db, const Model& m, bool full_refresh)
 
 }  // namespace
 
+StatusOr<std::map<std::string, MartTarget>> MartTargets(project::Project& project) {
+  std::map<std::string, MartTarget> out;
+  for (const std::string& mart : MartNames(project)) out[mart] = MartTarget{};
+  const YAML::Node& raw = project.config().raw;
+  try {
+    if (raw["marts"] && raw["marts"].IsMap()) {
+      for (const auto& kv : raw["marts"]) {
+        const std::string mart = kv.first.as<std::string>();
+        MartTarget t;
+        t.type.clear();
+        if (kv.second["target"]) t.target = kv.second["target"].as<std::string>();
+        if (kv.second["type"]) t.type = kv.second["type"].as<std::string>();
+        if (t.type.empty()) {
+          t.type = t.target.empty() || t.target == "duckdb" ? "duckdb" : "postgres";
+        }
+        if (t.type != "duckdb" && t.type != "postgres" && t.type != "redshift") {
+          return absl::InvalidArgumentError(StrCat("watershed.yml: marts.", mart, ".type '", t.type,
+                                                   "' is not duckdb, postgres or redshift"));
+        }
+        if (t.type != "duckdb" && t.target.empty()) {
+          return absl::InvalidArgumentError(StrCat(
+              "watershed.yml: marts.", mart, " needs a target (postgres://user@host:port/db)"));
+        }
+        out[mart] = t;
+      }
+    }
+  } catch (const YAML::Exception& e) {
+    return absl::InvalidArgumentError(StrCat("watershed.yml: marts: ", e.what()));
+  }
+  return out;
+}
+
 StatusOr<MartSession> OpenMarts(project::Project& project, const std::string& use_mart) {
   MartSession s;
   WS_ASSIGN_OR_RETURN(s.db, warehouse::Database::Open(""));
@@ -155,20 +242,27 @@ StatusOr<MartSession> OpenMarts(project::Project& project, const std::string& us
   if (snapshot > 0) {
     WS_RETURN_IF_ERROR(lake::AttachLakeViews(*s.conn, *catalog, project.storage(), snapshot, ""));
   }
+  WS_ASSIGN_OR_RETURN(auto targets, MartTargets(project));
   const fs::path dir = fs::path(project.root()) / "marts";
   std::error_code ec;
   fs::create_directories(dir, ec);
-  bool found = use_mart.empty();
-  for (const std::string& mart : MartNames(project)) {
-    found |= mart == use_mart;
+  for (const auto& [mart, t] : targets) {
+    if (t.type != "duckdb") continue;
     WS_RETURN_IF_ERROR(s.conn->Execute(StrCat("ATTACH ", QuoteLiteral((dir / (mart + ".duckdb")).string()),
                                               " AS ", QuoteIdent(mart))));
   }
-  if (!found) {
-    return absl::NotFoundError(StrCat("no mart named '", use_mart, "' (marts are the folders in ",
-                                      (fs::path(project.root()) / "models").string(), ")"));
+  if (!use_mart.empty()) {
+    auto it = targets.find(use_mart);
+    if (it == targets.end()) {
+      return absl::NotFoundError(StrCat("no mart named '", use_mart, "' (marts are the folders in ",
+                                        (fs::path(project.root()) / "models").string(), ")"));
+    }
+    if (it->second.type != "duckdb") {
+      return absl::FailedPreconditionError(
+          StrCat("mart ", use_mart, " lives in ", it->second.type, ", not DuckDB"));
+    }
+    WS_RETURN_IF_ERROR(s.conn->Execute(StrCat("USE ", QuoteIdent(use_mart))));
   }
-  if (!use_mart.empty()) WS_RETURN_IF_ERROR(s.conn->Execute(StrCat("USE ", QuoteIdent(use_mart))));
   return s;
 }
 
@@ -181,7 +275,54 @@ StatusOr<std::vector<ModelResult>> Build(project::Project& project, const BuildO
   }
   WS_ASSIGN_OR_RETURN(Graph graph, BuildGraph(std::move(models)));
   WS_ASSIGN_OR_RETURN(auto selected, Select(graph, options.select));
+  WS_ASSIGN_OR_RETURN(auto targets, MartTargets(project));
   WS_ASSIGN_OR_RETURN(MartSession session, OpenMarts(project, ""));
+
+  // PostgreSQL/Redshift marts: schemas, and the lake tables their selected models read.
+  std::map<std::string, std::set<std::string>> sources_by_target;
+  for (int v : selected) {
+    const Model& m = graph.models[v];
+    const MartTarget& t = targets[m.mart];
+    if (t.type == "duckdb") continue;
+    auto& sources = sources_by_target[t.target];
+    sources.insert("schema:" + m.mart);
+    for (const auto& src : m.sources) sources.insert(src);
+  }
+  for (const auto& [target, sources] : sources_by_target) {
+    WS_ASSIGN_OR_RETURN(auto pg, warehouse::postgres::PgConnection::Connect(target));
+    for (const std::string& src : sources) {
+      if (src.starts_with("schema:")) {
+        WS_RETURN_IF_ERROR(pg->Execute(StrCat("CREATE SCHEMA IF NOT EXISTS ", QuoteIdent(src.substr(7)))));
+        continue;
+      }
+      const size_t dot = src.find('.');
+      const std::string ns = src.substr(0, dot), table = src.substr(dot + 1);
+      WS_RETURN_IF_ERROR(Annotate(
+          warehouse::postgres::LoadTableFromDuckDb(
+              *session.conn, StrCat("SELECT * FROM \"memory\".", QuoteIdent(ns), ".", QuoteIdent(table)),
+              *pg, ns, table)
+              .status(),
+          StrCat("copying lake table ", src, " to ", pg->Describe())));
+    }
+  }
+
+  auto engine_for = [&](const Model& m) -> StatusOr<std::unique_ptr<Engine>> {
+    const MartTarget& t = targets[m.mart];
+    for (const std::string& ref : m.refs) {
+      const MartTarget& r = targets[ref.substr(0, ref.find('.'))];
+      if (r.type != t.type || r.target != t.target) {
+        return absl::InvalidArgumentError(StrCat(
+            m.path, ": refs ", ref, ", which lives in another database; refs across databases "
+            "are not supported"));
+      }
+    }
+    if (t.type == "duckdb") {
+      WS_ASSIGN_OR_RETURN(auto c, session.db->Connect());
+      return std::unique_ptr<Engine>(new DuckEngine(std::move(c)));
+    }
+    WS_ASSIGN_OR_RETURN(auto c, warehouse::postgres::PgConnection::Connect(t.target));
+    return std::unique_ptr<Engine>(new PgEngine(std::move(c)));
+  };
 
   std::vector<ModelResult> results(graph.models.size());
   std::vector<bool> failed(graph.models.size(), false);
@@ -203,12 +344,19 @@ StatusOr<std::vector<ModelResult>> Build(project::Project& project, const BuildO
       }
     }
     // The layer's models run in parallel, `threads` at a time.
-    for (size_t i = 0; i < runnable.size(); i += std::max(1, options.threads)) {
+    const size_t step = static_cast<size_t>(std::max(1, options.threads));
+    for (size_t i = 0; i < runnable.size(); i += step) {
       std::vector<std::future<ModelResult>> running;
-      for (size_t j = i; j < runnable.size() && j < i + std::max(1, options.threads); ++j) {
+      for (size_t j = i; j < runnable.size() && j < i + step; ++j) {
         const Model& m = graph.models[runnable[j]];
-        running.push_back(std::async(std::launch::async, [&session, &m, &options] {
-          return RunModel(*session.db, m, options.full_refresh);
+        const bool redshift = targets[m.mart].type == "redshift";
+        running.push_back(std::async(std::launch::async, [&, &m = m, redshift] {
+          auto engine = engine_for(m);
+          if (!engine.ok()) {
+            return ModelResult{m.id(), m.materialized(), "error",
+                               std::string(MessageOf(engine.status())), 0, 0};
+          }
+          return RunModel(**engine, m, options.full_refresh, redshift);
         }));
       }
       for (size_t j = 0; j < running.size(); ++j) {

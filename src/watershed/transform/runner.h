@@ -10,6 +10,7 @@
 // Thread safety: one build at a time per project (DuckDB locks the mart files).
 #pragma once
 
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -37,7 +38,18 @@ struct ModelResult {
 
 StatusOr<std::vector<ModelResult>> Build(project::Project& project, const BuildOptions& options);
 
-// A DuckDB with the project's marts attached (and `USE <mart>`) and the lake's tables as views.
+// Where a mart lives (watershed.yml `marts: {finance: {target: postgres://..., type: redshift}}`):
+// type duckdb (default: marts/<mart>.duckdb), postgres or redshift (target = a libpq URL).
+// PostgreSQL/Redshift marts get their lake tables copied in (COPY, swapped in atomically) before
+// their models run; models of a mart are schemas `<mart>` there.
+struct MartTarget {
+  std::string type = "duckdb";
+  std::string target;
+};
+StatusOr<std::map<std::string, MartTarget>> MartTargets(project::Project& project);
+
+// A DuckDB with the project's DuckDB marts attached (and `USE <mart>`) and the lake's tables as
+// views.
 struct MartSession {
   std::unique_ptr<warehouse::Database> db;
   std::unique_ptr<warehouse::Connection> conn;
