@@ -173,14 +173,23 @@ ModelResult RunModel(Engine& e, const Model& m, bool full_refresh, bool redshift
     const bool append = m.config.contains("incremental_strategy") &&
                         m.config.at("incremental_strategy") == "append_new";
     const std::string key = QuoteIdent(m.config.at("unique_key"));
+    // With a lookback, an incremental run only takes rows whose incremental_column is within
+    // `lookback` of the newest value already in the table (late rows inside the window merge).
+    std::string inc_sql = sql;
+    if (m.config.contains("incremental_column") && m.config.contains("lookback")) {
+      const std::string col = QuoteIdent(m.config.at("incremental_column"));
+      inc_sql = StrCat("SELECT * FROM (", sql, ") ws_inc WHERE ws_inc.", col, " >= (SELECT max(",
+                       col, ") FROM ", target, ") - INTERVAL ", QuoteLiteral(m.config.at("lookback")),
+                       " OR (SELECT max(", col, ") FROM ", target, ") IS NULL");
+    }
     if (full_refresh || !e.TableExists(m)) {
       s = ReplaceTable(e, m, target, sql, suffix);
     } else if (append) {  // insert-only: rows whose key is new
-      s = e.Execute(StrCat("INSERT INTO ", target, " SELECT * FROM (", sql,
+      s = e.Execute(StrCat("INSERT INTO ", target, " SELECT * FROM (", inc_sql,
                            ") n WHERE NOT EXISTS (SELECT 1 FROM ", target, " t WHERE t.", key,
                            " = n.", key, ")"));
     } else {  // merge: the new rows replace those with the same key, in one transaction
-      s = e.Execute(StrCat("DROP TABLE IF EXISTS ws_new; CREATE TEMP TABLE ws_new AS ", sql,
+      s = e.Execute(StrCat("DROP TABLE IF EXISTS ws_new; CREATE TEMP TABLE ws_new AS ", inc_sql,
                            "; BEGIN; DELETE FROM ", target, " WHERE ", key, " IN (SELECT ", key,
                            " FROM ws_new); INSERT INTO ", target, " SELECT * FROM ws_new; "
                            "COMMIT; DROP TABLE ws_new"));

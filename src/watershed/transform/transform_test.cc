@@ -160,6 +160,27 @@ TEST_F(BuildTest, IncrementalModelsMergeOnTheirKey) {
   EXPECT_EQ(full["finance.latest"].rows, 2);  // only the latest load's rows
 }
 
+TEST_F(BuildTest, IncrementalLookbackTakesOnlyRecentRows) {
+  Load("a.ndjson", "{\"id\":1,\"v\":\"a\",\"at\":\"2020-01-10\"}\n"
+                   "{\"id\":2,\"v\":\"b\",\"at\":\"2020-01-20\"}\n");
+  Model("finance", "events",
+        "{{ config(materialized='incremental', unique_key='id', incremental_column='at', "
+        "lookback='5 days') }} SELECT id, v, CAST(\"at\" AS DATE) AS \"at\" FROM "
+        "{{ source('cb', 'orgs') }} QUALIFY row_number() OVER (PARTITION BY id ORDER BY _ws_id DESC) = 1");
+  ASSERT_EQ(Build()["finance.events"].rows, 2);
+  // id 1 changes but is older than the window (newest 2020-01-20 minus 5 days): not taken;
+  // id 2 changes inside it; id 3 is new and inside it.
+  Load("b.ndjson", "{\"id\":1,\"v\":\"a2\",\"at\":\"2020-01-10\"}\n"
+                   "{\"id\":2,\"v\":\"b2\",\"at\":\"2020-01-18\"}\n"
+                   "{\"id\":3,\"v\":\"c\",\"at\":\"2020-01-21\"}\n");
+  auto r = Build();
+  ASSERT_EQ(r["finance.events"].status, "ok") << r["finance.events"].message;
+  EXPECT_EQ(Query("finance", "SELECT string_agg(id || v, ',' ORDER BY id) FROM events"), "1a,2b2,3c");
+  Build({.full_refresh = true});
+  EXPECT_EQ(Query("finance", "SELECT string_agg(id || v, ',' ORDER BY id) FROM events"),
+            "1a2,2b2,3c");
+}
+
 TEST_F(BuildTest, SnapshotsKeepExactScd2HistoryOverThreeLoads) {
   const char* latest = "SELECT id, name, CAST(updated AS TIMESTAMP) AS updated FROM {{ source('cb', 'orgs') }} "
                        "WHERE _ws_load_id = (SELECT max(_ws_load_id) FROM {{ source('cb', 'orgs') }})";
