@@ -24,14 +24,13 @@ class ExampleTest : public ::testing::Test {
     auto e = emu::Emulator::Start({.num_orgs = 2000, .seed = 4});
     ASSERT_TRUE(e.ok()) << e.status();
     emulator_ = std::move(*e);
-    load::CrunchbaseRun run;
-    run.api = {.base_url = emulator_->base_url(), .api_key = "emulator-key",
-               .requests_per_minute = 0};
-    run.unload.collections = {"organizations", "people", "funding_rounds", "investments"};
-    run.unload.field_ids["organizations"] = {
-        "uuid", "identifier", "permalink", "name", "short_description", "categories",
-        "location_identifiers", "founded_on", "funding_total", "num_funding_rounds",
-        "founder_identifiers", "rank_org", "operating_status", "created_at", "updated_at"};
+    // The example's own settings (collections, fields), pointed at the emulator.
+    auto settings = load::CrunchbaseSettings(*project_);
+    ASSERT_TRUE(settings.ok()) << settings.status();
+    load::CrunchbaseRun run = *settings;
+    run.api.base_url = emulator_->base_url();
+    run.api.api_key = "emulator-key";
+    run.api.requests_per_minute = 0;
     run.session.threads = 1;
     auto r = load::RunCrunchbase(*project_, run);
     ASSERT_TRUE(r.ok()) << r.status();

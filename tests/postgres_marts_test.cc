@@ -23,13 +23,10 @@ TEST(PostgresMarts, ExampleMartsOnDuckDbAndPostgresAgree) {
   auto project = std::move(*project::Project::Open(root));
   auto e = emulators::crunchbase::Emulator::Start({.num_orgs = 800, .seed = 6});
   ASSERT_TRUE(e.ok());
-  load::CrunchbaseRun run;
-  run.api = {.base_url = (*e)->base_url(), .api_key = "emulator-key", .requests_per_minute = 0};
-  run.unload.collections = {"organizations", "people", "funding_rounds", "investments"};
-  run.unload.field_ids["organizations"] = {
-      "uuid", "identifier", "permalink", "name", "short_description", "categories",
-      "location_identifiers", "founded_on", "funding_total", "num_funding_rounds",
-      "founder_identifiers", "rank_org", "operating_status", "created_at", "updated_at"};
+  load::CrunchbaseRun run = *load::CrunchbaseSettings(*project);  // the example's settings
+  run.api.base_url = (*e)->base_url();
+  run.api.api_key = "emulator-key";
+  run.api.requests_per_minute = 0;
   run.session.threads = 1;
   ASSERT_TRUE(load::RunCrunchbase(*project, run).ok());
 

@@ -323,33 +323,6 @@ std::vector<std::string> SplitList(const std::string& s) {
   return out;
 }
 
-// YAML (from watershed.yml) to JSON, for predicates passed through to the API.
-nlohmann::json YamlToJson(const YAML::Node& n) {
-  if (n.IsMap()) {
-    nlohmann::json j = nlohmann::json::object();
-    for (const auto& kv : n) j[kv.first.as<std::string>()] = YamlToJson(kv.second);
-    return j;
-  }
-  if (n.IsSequence()) {
-    nlohmann::json j = nlohmann::json::array();
-    for (const auto& v : n) j.push_back(YamlToJson(v));
-    return j;
-  }
-  if (n.IsScalar()) {
-    const std::string v = n.Scalar();
-    if (n.Tag() != "!") {  // unquoted: numbers and booleans keep their type
-      if (v == "true" || v == "false") return v == "true";
-      char* end = nullptr;
-      long long i = std::strtoll(v.c_str(), &end, 10);
-      if (!v.empty() && *end == '\0') return i;
-      double d = std::strtod(v.c_str(), &end);
-      if (!v.empty() && *end == '\0') return d;
-    }
-    return v;
-  }
-  return nullptr;
-}
-
 }  // namespace
 
 Status RunBuild(const GlobalOptions& g, const BuildCommand& c) {
@@ -390,56 +363,14 @@ Status RunDocs(const GlobalOptions& g, const std::string& out) {
 
 Status RunCrunchbase(const GlobalOptions& g, const CrunchbaseCommand& c) {
   WS_ASSIGN_OR_RETURN(auto project, project::Project::Open(g.project));
-  load::CrunchbaseRun run;
-  YAML::Node cfg;
-  try {
-    const YAML::Node& raw = project->config().raw;
-    if (raw["sources"] && raw["sources"].IsMap() && raw["sources"]["crunchbase"]) {
-      cfg = raw["sources"]["crunchbase"];
-    }
-    run.mode = !c.mode.empty() ? c.mode : cfg && cfg["mode"] ? cfg["mode"].as<std::string>() : "full";
-    const char* env_url = std::getenv("CRUNCHBASE_BASE_URL");
-    run.api.base_url = !c.base_url.empty()                  ? c.base_url
-                       : env_url != nullptr && *env_url     ? std::string(env_url)
-                       : cfg && cfg["base_url"]             ? cfg["base_url"].as<std::string>()
-                                                            : "";
-    const char* env_key = std::getenv("CRUNCHBASE_API_KEY");
-    run.api.api_key = env_key != nullptr && *env_key ? std::string(env_key)
-                      : cfg && cfg["api_key"]        ? cfg["api_key"].as<std::string>()
-                                                     : "";
-    run.api.requests_per_minute = c.rate_limit >= 0                 ? c.rate_limit
-                                  : cfg && cfg["rate_limit"]        ? cfg["rate_limit"].as<int>()
-                                                                    : 200;
-    run.unload.orgs = c.orgs;
-    if (run.unload.orgs.empty() && cfg && cfg["orgs"]) {
-      for (const auto& o : cfg["orgs"]) run.unload.orgs.push_back(o.as<std::string>());
-    }
-    run.unload.cards = SplitList(c.cards);
-    if (run.unload.cards.empty() && cfg && cfg["cards"]) {
-      for (const auto& o : cfg["cards"]) run.unload.cards.push_back(o.as<std::string>());
-    }
-    if (!c.collections.empty()) {
-      run.unload.collections = SplitList(c.collections);
-    } else if (cfg && cfg["collections"]) {
-      run.unload.collections.clear();
-      for (const auto& o : cfg["collections"]) run.unload.collections.push_back(o.as<std::string>());
-    }
-    if (cfg && cfg["field_ids"]) {
-      for (const auto& kv : cfg["field_ids"]) {
-        for (const auto& f : kv.second) {
-          run.unload.field_ids[kv.first.as<std::string>()].push_back(f.as<std::string>());
-        }
-      }
-    }
-    if (cfg && cfg["query"]) {
-      for (const auto& kv : cfg["query"]) {
-        run.unload.predicates[kv.first.as<std::string>()] = YamlToJson(kv.second);
-      }
-    }
-  } catch (const YAML::Exception& e) {
-    return absl::InvalidArgumentError(
-        StrCat("watershed.yml: sources.crunchbase: ", e.what()));
-  }
+  WS_ASSIGN_OR_RETURN(load::CrunchbaseRun run, load::CrunchbaseSettings(*project));
+  // Command-line flags win over watershed.yml and the environment.
+  if (!c.mode.empty()) run.mode = c.mode;
+  if (!c.base_url.empty()) run.api.base_url = c.base_url;
+  if (c.rate_limit >= 0) run.api.requests_per_minute = c.rate_limit;
+  if (!c.orgs.empty()) run.unload.orgs = c.orgs;
+  if (!c.cards.empty()) run.unload.cards = SplitList(c.cards);
+  if (!c.collections.empty()) run.unload.collections = SplitList(c.collections);
   run.unload.page_size = c.page_size;
   run.unload.commit_every_pages = c.commit_every;
   run.unload.max_pages = c.max_pages;

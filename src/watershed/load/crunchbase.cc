@@ -2,7 +2,10 @@
 #include "watershed/load/crunchbase.h"
 
 #include <chrono>
+#include <cstdlib>
 #include <set>
+
+#include <yaml-cpp/yaml.h>
 
 #include "watershed/packages/package_writer.h"
 
@@ -78,7 +81,81 @@ class SessionSink : public sources::crunchbase::Sink {
   int64_t quarantined_ = 0;
 };
 
+// YAML (from watershed.yml) to JSON, for predicates passed through to the API.
+nlohmann::json YamlToJson(const YAML::Node& n) {
+  if (n.IsMap()) {
+    nlohmann::json j = nlohmann::json::object();
+    for (const auto& kv : n) j[kv.first.as<std::string>()] = YamlToJson(kv.second);
+    return j;
+  }
+  if (n.IsSequence()) {
+    nlohmann::json j = nlohmann::json::array();
+    for (const auto& v : n) j.push_back(YamlToJson(v));
+    return j;
+  }
+  if (n.IsScalar()) {
+    const std::string v = n.Scalar();
+    if (n.Tag() != "!") {  // unquoted: numbers and booleans keep their type
+      if (v == "true" || v == "false") return v == "true";
+      char* end = nullptr;
+      long long i = std::strtoll(v.c_str(), &end, 10);
+      if (!v.empty() && *end == '\0') return i;
+      double d = std::strtod(v.c_str(), &end);
+      if (!v.empty() && *end == '\0') return d;
+    }
+    return v;
+  }
+  return nullptr;
+}
+
+std::vector<std::string> Strings(const YAML::Node& n) {
+  std::vector<std::string> out;
+  if (n) {
+    for (const auto& v : n) out.push_back(v.as<std::string>());
+  }
+  return out;
+}
+
 }  // namespace
+
+StatusOr<CrunchbaseRun> CrunchbaseSettings(const project::Project& project) {
+  CrunchbaseRun run;
+  try {
+    const YAML::Node& raw = project.config().raw;
+    YAML::Node cfg;
+    if (raw["sources"] && raw["sources"].IsMap() && raw["sources"]["crunchbase"]) {
+      cfg = raw["sources"]["crunchbase"];
+    }
+    if (cfg && cfg["mode"]) run.mode = cfg["mode"].as<std::string>();
+    if (cfg && cfg["base_url"]) run.api.base_url = cfg["base_url"].as<std::string>();
+    if (cfg && cfg["api_key"]) run.api.api_key = cfg["api_key"].as<std::string>();
+    if (cfg && cfg["rate_limit"]) run.api.requests_per_minute = cfg["rate_limit"].as<int>();
+    if (cfg) {
+      run.unload.orgs = Strings(cfg["orgs"]);
+      run.unload.cards = Strings(cfg["cards"]);
+      if (cfg["collections"]) run.unload.collections = Strings(cfg["collections"]);
+      if (cfg["field_ids"]) {
+        for (const auto& kv : cfg["field_ids"]) {
+          run.unload.field_ids[kv.first.as<std::string>()] = Strings(kv.second);
+        }
+      }
+      if (cfg["query"]) {
+        for (const auto& kv : cfg["query"]) {
+          run.unload.predicates[kv.first.as<std::string>()] = YamlToJson(kv.second);
+        }
+      }
+    }
+  } catch (const YAML::Exception& e) {
+    return absl::InvalidArgumentError(StrCat("watershed.yml: sources.crunchbase: ", e.what()));
+  }
+  if (const char* url = std::getenv("CRUNCHBASE_BASE_URL"); url != nullptr && *url) {
+    run.api.base_url = url;
+  }
+  if (const char* key = std::getenv("CRUNCHBASE_API_KEY"); key != nullptr && *key) {
+    run.api.api_key = key;
+  }
+  return run;
+}
 
 StatusOr<CrunchbaseResult> RunCrunchbase(project::Project& project, CrunchbaseRun run) {
   const auto start = std::chrono::steady_clock::now();

@@ -37,4 +37,8 @@ struct CrunchbaseResult {
 
 StatusOr<CrunchbaseResult> RunCrunchbase(project::Project& project, CrunchbaseRun run);
 
+// The run described by watershed.yml's `sources: crunchbase:` (docs/formats/project.md), with
+// CRUNCHBASE_BASE_URL and CRUNCHBASE_API_KEY from the environment winning over the file.
+StatusOr<CrunchbaseRun> CrunchbaseSettings(const project::Project& project);
+
 }  // namespace watershed::load
