@@ -5,13 +5,20 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
+#include <fstream>
 #include <iostream>
+#include <sstream>
 
 #include "watershed/cli/output.h"
 #include "watershed/lake/gc.h"
+#include "watershed/normalize/infer.h"
 #include "watershed/load/crunchbase.h"
 #include "watershed/lake/reader.h"
 #include "watershed/project/project.h"
+#include "watershed/orchestrate/executor.h"
+#include "watershed/orchestrate/task.h"
+#include "watershed/base/retry.h"
 #include "watershed/transform/docs.h"
 #include "watershed/transform/runner.h"
 #include "watershed/warehouse/postgres/postgres.h"
@@ -411,6 +418,150 @@ Status RunCrunchbase(const GlobalOptions& g, const CrunchbaseCommand& c) {
                            r.requests, r.retries, r.throttled, r.seconds,
                            r.requests * 60.0 / std::max(r.seconds, 1e-9), r.package);
   for (const auto& nf : r.unload.not_found) std::cout << "  not found: " << nf << "\n";
+  return absl::OkStatus();
+}
+
+namespace {
+
+StatusOr<orchestrate::Pipeline> FindPipeline(project::Project& project, const std::string& name) {
+  WS_ASSIGN_OR_RETURN(auto pipelines, orchestrate::ParsePipelines(project.config().raw["pipelines"]));
+  auto it = pipelines.find(name);
+  if (it == pipelines.end()) {
+    std::string known;
+    for (const auto& [n, p] : pipelines) known += (known.empty() ? "" : ", ") + n;
+    return absl::NotFoundError(StrCat("no pipeline '", name, "' in watershed.yml (pipelines: ",
+                                      known.empty() ? "none" : known, ")"));
+  }
+  return it->second;
+}
+
+std::string TodayUtc() {
+  const int64_t days = std::chrono::duration_cast<std::chrono::hours>(
+                           std::chrono::system_clock::now().time_since_epoch())
+                           .count() /
+                       24;
+  return FormatDate(days);
+}
+
+Status PrintOutcome(const orchestrate::RunOutcome& o) {
+  TextTable t;
+  t.header = {"task", "status", "attempts", "seconds", "log"};
+  t.numeric = {false, false, true, true, false};
+  for (const auto& task : o.tasks) {
+    t.rows.push_back({task.task, task.status, std::to_string(task.attempts),
+                      fmt::format("{:.2f}", task.seconds), task.log_path});
+  }
+  Print(t, OutputFormat::kTable, std::cout);
+  std::cout << "run " << o.run_id << ": " << o.status << fmt::format(" in {:.1f} s", o.seconds)
+            << (o.status == "success" ? "" : fmt::format("; rerun what failed: watershed run --resume {}", o.run_id))
+            << "\n";
+  if (o.status != "success") return absl::FailedPreconditionError(StrCat("run ", o.run_id, " failed"));
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+Status RunPipeline(const GlobalOptions& g, const RunCommand& c) {
+  WS_ASSIGN_OR_RETURN(auto project, project::Project::Open(g.project));
+  std::string name = c.pipeline;
+  if (!c.resume.empty() && name.empty()) {
+    WS_ASSIGN_OR_RETURN(lake::Catalog * catalog, project->catalog());
+    WS_ASSIGN_OR_RETURN(auto runs, catalog->Runs());
+    for (const auto& r : runs) {
+      if (r.run_id == c.resume) name = r.pipeline;
+    }
+    if (name.empty()) return absl::NotFoundError(StrCat("no run ", c.resume, " (see watershed runs)"));
+  }
+  WS_ASSIGN_OR_RETURN(auto pipeline, FindPipeline(*project, name));
+  orchestrate::RunOptions o;
+  o.logical_date = c.date.empty() ? TodayUtc() : c.date;
+  o.resume_run_id = c.resume;
+  o.on_state = [](const std::string& task, const std::string& state, int attempt) {
+    std::cout << fmt::format("  {:<24} {}{}\n", task, state,
+                             attempt > 1 ? fmt::format(" (attempt {})", attempt) : "")
+              << std::flush;
+  };
+  WS_ASSIGN_OR_RETURN(auto outcome, orchestrate::Execute(*project, pipeline, o));
+  return PrintOutcome(outcome);
+}
+
+Status RunBackfill(const GlobalOptions& g, const RunCommand& c) {
+  WS_ASSIGN_OR_RETURN(auto project, project::Project::Open(g.project));
+  WS_ASSIGN_OR_RETURN(auto pipeline, FindPipeline(*project, c.pipeline));
+  auto from = normalize::ParseDate(c.from), to = normalize::ParseDate(c.to);
+  if (!from || !to || *from > *to) {
+    return absl::InvalidArgumentError("--from and --to must be dates YYYY-MM-DD, from <= to");
+  }
+  int failed = 0;
+  for (int64_t day = *from; day <= *to; ++day) {
+    orchestrate::RunOptions o;
+    o.logical_date = FormatDate(day);
+    WS_ASSIGN_OR_RETURN(auto outcome, orchestrate::Execute(*project, pipeline, o));
+    std::cout << o.logical_date << "  " << outcome.status << "  " << outcome.run_id << "\n";
+    failed += outcome.status != "success";
+  }
+  std::cout << (*to - *from + 1) << " intervals, " << failed << " failed\n";
+  if (failed > 0) return absl::FailedPreconditionError(StrCat(failed, " interval(s) failed"));
+  return absl::OkStatus();
+}
+
+int RunTaskCommand(const GlobalOptions& g, const std::string& pipeline_name,
+                   const std::string& task_name, const std::string& date) {
+  Status s = [&]() -> Status {
+    WS_ASSIGN_OR_RETURN(auto project, project::Project::Open(g.project));
+    WS_ASSIGN_OR_RETURN(auto pipeline, FindPipeline(*project, pipeline_name));
+    const orchestrate::Task* task = pipeline.Find(task_name);
+    if (task == nullptr) {
+      return absl::NotFoundError(StrCat("pipeline ", pipeline_name, " has no task '", task_name, "'"));
+    }
+    return orchestrate::RunTask(*project, pipeline, *task, date.empty() ? TodayUtc() : date);
+  }();
+  if (s.ok()) return 0;
+  std::cerr << "error: " << MessageOf(s) << "\n";
+  return IsTransient(s) ? orchestrate::kTransientExitCode : 1;
+}
+
+Status RunRuns(const GlobalOptions& g, const std::string& show) {
+  WS_ASSIGN_OR_RETURN(auto project, project::Project::Open(g.project));
+  WS_ASSIGN_OR_RETURN(lake::Catalog * catalog, project->catalog());
+  TextTable t;
+  if (show.empty()) {
+    WS_ASSIGN_OR_RETURN(auto runs, catalog->Runs());
+    t.header = {"run", "pipeline", "date", "started_at", "finished_at", "status"};
+    for (const auto& r : runs) {
+      t.rows.push_back({r.run_id, r.pipeline, r.logical_date, r.started_at, r.finished_at, r.status});
+    }
+    Print(t, OutputFormat::kTable, std::cout);
+    return absl::OkStatus();
+  }
+  WS_ASSIGN_OR_RETURN(auto attempts, catalog->Attempts(show));
+  if (attempts.empty()) return absl::NotFoundError(StrCat("no run ", show, " (see watershed runs)"));
+  t.header = {"task", "attempt", "status", "exit", "seconds", "log"};
+  t.numeric = {false, true, false, true, true, false};
+  for (const auto& a : attempts) {
+    t.rows.push_back({a.task, std::to_string(a.attempt), a.status, std::to_string(a.exit_code),
+                      fmt::format("{:.2f}", a.seconds), a.log_path});
+  }
+  Print(t, OutputFormat::kTable, std::cout);
+  for (const auto& a : attempts) {
+    if (a.log_path.empty()) continue;
+    std::ifstream in(a.log_path);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    std::cout << "\n--- " << a.task << " attempt " << a.attempt << " (" << a.log_path << ")\n"
+              << ss.str();
+  }
+  return absl::OkStatus();
+}
+
+Status RunExportAirflow(const GlobalOptions& g, const std::string& name, const std::string& out) {
+  WS_ASSIGN_OR_RETURN(auto project, project::Project::Open(g.project));
+  WS_ASSIGN_OR_RETURN(auto pipeline, FindPipeline(*project, name));
+  const std::string path = out.empty() ? StrCat(project->root(), "/airflow/", name, ".py") : out;
+  std::error_code ec;
+  std::filesystem::create_directories(std::filesystem::path(path).parent_path(), ec);
+  std::ofstream(path) << orchestrate::AirflowDag(pipeline, project->root());
+  std::cout << "Wrote " << path << "\n";
   return absl::OkStatus();
 }
 

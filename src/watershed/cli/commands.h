@@ -72,4 +72,19 @@ struct BuildCommand {
 Status RunBuild(const GlobalOptions& g, const BuildCommand& c);
 Status RunDocs(const GlobalOptions& g, const std::string& out);
 
+// Pipelines (orchestrate/).
+struct RunCommand {
+  std::string pipeline;
+  std::string date;    // YYYY-MM-DD; default today (UTC)
+  std::string resume;  // a run id
+  std::string from, to;  // backfill
+};
+Status RunPipeline(const GlobalOptions& g, const RunCommand& c);
+Status RunBackfill(const GlobalOptions& g, const RunCommand& c);
+// Returns the process exit code: 0, 75 for a transient failure (retried by the executor), 1.
+int RunTaskCommand(const GlobalOptions& g, const std::string& pipeline, const std::string& task,
+                   const std::string& date);
+Status RunRuns(const GlobalOptions& g, const std::string& show_run_id);
+Status RunExportAirflow(const GlobalOptions& g, const std::string& pipeline, const std::string& out);
+
 }  // namespace watershed::cli

@@ -121,6 +121,36 @@ int main(int argc, char** argv) {
       "docs", "Write a browsable HTML page of the marts: models, columns, dependencies, SQL");
   docs->add_option("--out", docs_out, "Output file (default: <project>/docs/index.html)");
 
+  cli::RunCommand run;
+  auto* run_cmd = app.add_subcommand(
+      "run", "Run a pipeline of watershed.yml once (tasks as a DAG: retries, timeouts, parallel)");
+  run_cmd->add_option("PIPELINE", run.pipeline, "The pipeline");
+  run_cmd->add_option("--date", run.date, "Logical date YYYY-MM-DD (default: today, UTC)");
+  run_cmd->add_option("--resume", run.resume, "Rerun only the tasks of RUN_ID that did not succeed");
+  auto* backfill = app.add_subcommand("backfill", "Run a pipeline once per day from --from to --to");
+  backfill->add_option("PIPELINE", run.pipeline, "The pipeline")->required();
+  backfill->add_option("--from", run.from, "First logical date")->required();
+  backfill->add_option("--to", run.to, "Last logical date")->required();
+  std::string task_pipeline, task_name, task_date;
+  auto* task_cmd = app.add_subcommand("task", "One task of a pipeline");
+  auto* task_run = task_cmd->add_subcommand(
+      "run", "Run one task now (what `watershed run` and external orchestrators call); exit 75 = "
+             "transient failure");
+  task_cmd->require_subcommand(1);
+  task_run->add_option("PIPELINE", task_pipeline)->required();
+  task_run->add_option("TASK", task_name)->required();
+  task_run->add_option("--date", task_date, "Logical date YYYY-MM-DD");
+  std::string runs_show;
+  auto* runs = app.add_subcommand("runs", "Pipeline run history; `runs show RUN_ID` for attempts and logs");
+  auto* runs_show_cmd = runs->add_subcommand("show", "A run's task attempts and their logs");
+  runs_show_cmd->add_option("RUN_ID", runs_show)->required();
+  std::string export_pipeline, export_out;
+  auto* export_cmd = app.add_subcommand("export", "Export to other tools");
+  auto* airflow = export_cmd->add_subcommand("airflow", "Write an Airflow DAG file for a pipeline");
+  export_cmd->require_subcommand(1);
+  airflow->add_option("PIPELINE", export_pipeline)->required();
+  airflow->add_option("--out", export_out, "Output file (default: <project>/airflow/PIPELINE.py)");
+
   cli::CrunchbaseCommand cb;
   auto* crunchbase = app.add_subcommand(
       "crunchbase",
@@ -193,6 +223,20 @@ int main(int argc, char** argv) {
     status = cli::RunQuery(g, query);
   } else if (*gc) {
     status = cli::RunGc(g, gc_dry_run);
+  } else if (*run_cmd) {
+    if (run.pipeline.empty() && run.resume.empty()) {
+      std::cerr << "error: name a PIPELINE, or --resume RUN_ID\n";
+      return 2;
+    }
+    status = cli::RunPipeline(g, run);
+  } else if (*backfill) {
+    status = cli::RunBackfill(g, run);
+  } else if (*task_cmd) {
+    return cli::RunTaskCommand(g, task_pipeline, task_name, task_date);
+  } else if (*runs) {
+    status = cli::RunRuns(g, runs_show);
+  } else if (*export_cmd) {
+    status = cli::RunExportAirflow(g, export_pipeline, export_out);
   } else if (*docs) {
     status = cli::RunDocs(g, docs_out);
   } else if (*build_cmd) {

@@ -66,6 +66,26 @@ CREATE TABLE IF NOT EXISTS loads(
   host TEXT NOT NULL,
   snapshot_id INTEGER,
   message TEXT);
+CREATE TABLE IF NOT EXISTS runs(
+  run_id TEXT PRIMARY KEY,
+  pipeline TEXT NOT NULL,
+  logical_date TEXT NOT NULL,
+  started_at TEXT NOT NULL,
+  finished_at TEXT,
+  status TEXT NOT NULL);
+CREATE UNIQUE INDEX IF NOT EXISTS runs_one_running ON runs(pipeline, logical_date)
+  WHERE status = 'running';
+CREATE TABLE IF NOT EXISTS task_runs(
+  run_id TEXT NOT NULL,
+  task TEXT NOT NULL,
+  attempt INTEGER NOT NULL,
+  started_at TEXT NOT NULL,
+  finished_at TEXT,
+  status TEXT NOT NULL,
+  exit_code INTEGER NOT NULL DEFAULT 0,
+  millis INTEGER NOT NULL DEFAULT 0,
+  log_path TEXT NOT NULL DEFAULT '',
+  PRIMARY KEY(run_id, task, attempt));
 )sql";
 
 std::string NowIso() {
@@ -442,6 +462,76 @@ StatusOr<std::vector<LoadRecord>> Catalog::Loads() {
     WS_ASSIGN_OR_RETURN(bool row, s.Step());
     if (!row) break;
     out.push_back({s.Int(0), s.Text(1), s.Text(2), s.Int(3), s.Text(4), s.Int(5)});
+  }
+  return out;
+}
+
+Status Catalog::BeginRun(const RunRecord& run) {
+  Stmt s(db_,
+         "INSERT INTO runs(run_id, pipeline, logical_date, started_at, status) "
+         "VALUES(?, ?, ?, ?, 'running')");
+  s.Bind(1, run.run_id).Bind(2, run.pipeline).Bind(3, run.logical_date).Bind(4, NowIso());
+  Status st = s.Run();
+  if (!st.ok() && MessageOf(st).find("UNIQUE") != std::string_view::npos) {
+    return absl::AlreadyExistsError(StrCat("pipeline ", run.pipeline, " is already running for ",
+                                           run.logical_date));
+  }
+  return st;
+}
+
+Status Catalog::FinishRun(const std::string& run_id, const std::string& status) {
+  Stmt s(db_, "UPDATE runs SET status = ?, finished_at = ? WHERE run_id = ?");
+  s.Bind(1, status).Bind(2, NowIso()).Bind(3, run_id);
+  return s.Run();
+}
+
+Status Catalog::RecordAttempt(const TaskAttempt& a) {
+  Stmt s(db_,
+         "INSERT INTO task_runs(run_id, task, attempt, started_at, finished_at, status, exit_code, "
+         "millis, log_path) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(run_id, task, attempt) "
+         "DO UPDATE SET finished_at = excluded.finished_at, status = excluded.status, "
+         "exit_code = excluded.exit_code, millis = excluded.millis");
+  s.Bind(1, a.run_id).Bind(2, a.task).Bind(3, static_cast<int64_t>(a.attempt));
+  s.Bind(4, a.started_at.empty() ? NowIso() : a.started_at).Bind(5, a.finished_at);
+  s.Bind(6, a.status).Bind(7, static_cast<int64_t>(a.exit_code));
+  s.Bind(8, static_cast<int64_t>(a.seconds * 1000)).Bind(9, a.log_path);
+  return s.Run();
+}
+
+StatusOr<std::vector<RunRecord>> Catalog::Runs(const std::string& pipeline) {
+  Stmt s(db_,
+         "SELECT run_id, pipeline, logical_date, started_at, COALESCE(finished_at, ''), status "
+         "FROM runs WHERE ? = '' OR pipeline = ? ORDER BY started_at, run_id");
+  s.Bind(1, pipeline).Bind(2, pipeline);
+  std::vector<RunRecord> out;
+  while (true) {
+    WS_ASSIGN_OR_RETURN(bool row, s.Step());
+    if (!row) break;
+    out.push_back({s.Text(0), s.Text(1), s.Text(2), s.Text(3), s.Text(4), s.Text(5)});
+  }
+  return out;
+}
+
+StatusOr<std::vector<TaskAttempt>> Catalog::Attempts(const std::string& run_id) {
+  Stmt s(db_,
+         "SELECT run_id, task, attempt, started_at, COALESCE(finished_at, ''), status, exit_code, "
+         "millis, log_path FROM task_runs WHERE run_id = ? ORDER BY started_at, task, attempt");
+  s.Bind(1, run_id);
+  std::vector<TaskAttempt> out;
+  while (true) {
+    WS_ASSIGN_OR_RETURN(bool row, s.Step());
+    if (!row) break;
+    TaskAttempt a;
+    a.run_id = s.Text(0);
+    a.task = s.Text(1);
+    a.attempt = static_cast<int>(s.Int(2));
+    a.started_at = s.Text(3);
+    a.finished_at = s.Text(4);
+    a.status = s.Text(5);
+    a.exit_code = static_cast<int>(s.Int(6));
+    a.seconds = static_cast<double>(s.Int(7)) / 1000;
+    a.log_path = s.Text(8);
+    out.push_back(std::move(a));
   }
   return out;
 }

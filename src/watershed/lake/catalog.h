@@ -110,6 +110,20 @@ struct LoadRecord {
   int64_t snapshot_id = 0;
 };
 
+// Pipeline runs (orchestrate/): one row per run of a pipeline for a logical date, and one per
+// task attempt.
+struct RunRecord {
+  std::string run_id, pipeline, logical_date, started_at, finished_at, status;
+};
+struct TaskAttempt {
+  std::string run_id, task;
+  int attempt = 0;
+  std::string started_at, finished_at, status;  // running, ok, failed, retrying, skipped, timeout
+  int exit_code = 0;
+  double seconds = 0;
+  std::string log_path;
+};
+
 class Catalog {
  public:
   // Opens (creating if needed) the catalog database at `path`.
@@ -141,6 +155,14 @@ class Catalog {
   StatusOr<int64_t> BeginLoad(const std::string& name);
   Status FinishLoad(int64_t load_id, const std::string& status, const std::string& message);
   StatusOr<std::vector<LoadRecord>> Loads();
+
+  // Pipeline runs. BeginRun fails with kAlreadyExists while another run of the same pipeline and
+  // logical date is running (an interval never runs twice at the same time).
+  Status BeginRun(const RunRecord& run);
+  Status FinishRun(const std::string& run_id, const std::string& status);
+  Status RecordAttempt(const TaskAttempt& attempt);
+  StatusOr<std::vector<RunRecord>> Runs(const std::string& pipeline = "");
+  StatusOr<std::vector<TaskAttempt>> Attempts(const std::string& run_id);
 
   // One transaction: new snapshot + schema versions + files + cursors. Returns the snapshot id.
   // A table's schema is merged with the one committed meanwhile; a conflicting concurrent type

@@ -1,0 +1,170 @@
+// orchestrate/executor.cc — see executor.h.
+#include "watershed/orchestrate/executor.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <map>
+#include <set>
+#include <thread>
+
+#include "watershed/base/ids.h"
+
+namespace watershed::orchestrate {
+namespace {
+
+using SteadyClock = std::chrono::steady_clock;
+
+double Since(SteadyClock::time_point t) {
+  return std::chrono::duration<double>(SteadyClock::now() - t).count();
+}
+
+// Starts `argv` in a new process group with stdout and stderr to `log`.
+pid_t Spawn(const std::vector<std::string>& argv, const std::string& log) {
+  pid_t pid = fork();
+  if (pid != 0) return pid;
+  setpgid(0, 0);
+  int fd = open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  if (fd >= 0) {
+    dup2(fd, 1);
+    dup2(fd, 2);
+    close(fd);
+  }
+  std::vector<char*> args;
+  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  execv(args[0], args.data());
+  _exit(127);
+}
+
+struct Running {
+  pid_t pid;
+  int attempt;
+  SteadyClock::time_point started;
+  std::string log;
+  std::string started_iso;
+};
+
+}  // namespace
+
+StatusOr<RunOutcome> Execute(project::Project& project, const Pipeline& p,
+                             const RunOptions& options) {
+  namespace fs = std::filesystem;
+  WS_ASSIGN_OR_RETURN(lake::Catalog * catalog, project.catalog());
+  const auto start = SteadyClock::now();
+  RunOutcome outcome;
+  std::set<std::string> done;  // succeeded (in this run, or earlier when resuming)
+  std::string date = options.logical_date;
+  if (!options.resume_run_id.empty()) {
+    WS_ASSIGN_OR_RETURN(auto runs, catalog->Runs(p.name));
+    auto it = std::find_if(runs.begin(), runs.end(),
+                           [&](const lake::RunRecord& r) { return r.run_id == options.resume_run_id; });
+    if (it == runs.end()) {
+      return absl::NotFoundError(StrCat("no run ", options.resume_run_id, " of pipeline ", p.name,
+                                        " (see `watershed runs`)"));
+    }
+    date = it->logical_date;
+    WS_ASSIGN_OR_RETURN(auto attempts, catalog->Attempts(options.resume_run_id));
+    for (const auto& a : attempts) {
+      if (a.status == "ok") done.insert(a.task);
+    }
+  }
+  outcome.run_id = NewId(StrCat("run_", p.name));
+  WS_RETURN_IF_ERROR(catalog->BeginRun({outcome.run_id, p.name, date, "", "", "running"}));
+  const fs::path logs = fs::path(project.root()) / ".watershed" / "logs" / outcome.run_id;
+  std::error_code ec;
+  fs::create_directories(logs, ec);
+  const std::string binary = options.binary.empty() ? fs::read_symlink("/proc/self/exe", ec).string()
+                                                    : options.binary;
+  auto state = [&](const std::string& task, const std::string& s, int attempt) {
+    if (options.on_state) options.on_state(task, s, attempt);
+  };
+
+  std::map<std::string, TaskOutcome> results;
+  for (const std::string& t : done) results[t] = {t, "ok", 0, 0, ""};
+  std::map<std::string, Running> running;
+  std::map<std::string, std::pair<int, SteadyClock::time_point>> waiting;  // retry: attempt, when
+  std::map<std::string, int> attempts;
+  auto finished = [&](const std::string& t) { return results.contains(t); };
+
+  while (results.size() < p.tasks.size()) {
+    // Skip tasks whose upstream failed; start tasks whose upstream succeeded.
+    for (const Task& t : p.tasks) {
+      if (finished(t.name) || running.contains(t.name)) continue;
+      bool blocked = false, ready = true;
+      for (const std::string& a : t.after) {
+        if (finished(a) && results[a].status != "ok") blocked = true;
+        if (!finished(a) || results[a].status != "ok") ready = false;
+      }
+      if (blocked) {
+        results[t.name] = {t.name, "skipped", 0, 0, ""};
+        catalog->RecordAttempt({outcome.run_id, t.name, 0, "", "", "skipped", 0, 0, ""}).IgnoreError();
+        state(t.name, "skipped", 0);
+        continue;
+      }
+      if (!ready || static_cast<int>(running.size()) >= p.max_parallel) continue;
+      auto w = waiting.find(t.name);
+      if (w != waiting.end() && SteadyClock::now() < w->second.second) continue;
+      const int attempt = ++attempts[t.name];
+      waiting.erase(t.name);
+      const std::string log = (logs / StrCat(t.name, ".", attempt, ".log")).string();
+      std::vector<std::string> argv = {binary, "task", "run", p.name, t.name, "--date", date,
+                                       "--project", project.root(), "--quiet"};
+      pid_t pid = Spawn(argv, log);
+      running[t.name] = {pid, attempt, SteadyClock::now(), log, ""};
+      catalog->RecordAttempt({outcome.run_id, t.name, attempt, "", "", "running", 0, 0, log})
+          .IgnoreError();
+      state(t.name, "running", attempt);
+    }
+    // Reap finished tasks; kill the ones past their timeout.
+    for (auto it = running.begin(); it != running.end();) {
+      const Task& t = *p.Find(it->first);
+      Running& r = it->second;
+      int status = 0;
+      pid_t got = waitpid(r.pid, &status, WNOHANG);
+      bool timed_out = false;
+      if (got == 0 && Since(r.started) > p.TimeoutOf(t)) {
+        kill(-r.pid, SIGKILL);  // the whole process group
+        waitpid(r.pid, &status, 0);
+        got = r.pid;
+        timed_out = true;
+      }
+      if (got == 0) {
+        ++it;
+        continue;
+      }
+      const int code = timed_out ? -1 : WIFEXITED(status) ? WEXITSTATUS(status) : 128;
+      const double secs = Since(r.started);
+      std::string st = code == 0 ? "ok" : timed_out ? "timeout" : "failed";
+      const bool retry = code == kTransientExitCode && r.attempt <= p.RetriesOf(t);
+      if (retry) st = "retrying";
+      catalog->RecordAttempt({outcome.run_id, t.name, r.attempt, "", "", st, code, secs, r.log})
+          .IgnoreError();
+      state(t.name, st, r.attempt);
+      if (retry) {
+        const double wait = p.retry_backoff_seconds * (1 << std::min(r.attempt - 1, 16));
+        waiting[t.name] = {r.attempt, SteadyClock::now() +
+                                          std::chrono::milliseconds(static_cast<int64_t>(wait * 1000))};
+      } else {
+        results[t.name] = {t.name, st, r.attempt, secs, r.log};
+      }
+      it = running.erase(it);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  bool ok = true;
+  for (const Task& t : p.tasks) {
+    outcome.tasks.push_back(results[t.name]);
+    ok &= results[t.name].status == "ok";
+  }
+  outcome.status = ok ? "success" : "failed";
+  outcome.seconds = Since(start);
+  WS_RETURN_IF_ERROR(catalog->FinishRun(outcome.run_id, outcome.status));
+  return outcome;
+}
+
+}  // namespace watershed::orchestrate

@@ -1,0 +1,155 @@
+// orchestrate/pipeline.cc — see pipeline.h.
+#include "watershed/orchestrate/pipeline.h"
+
+#include <functional>
+#include <set>
+
+namespace watershed::orchestrate {
+
+const Task* Pipeline::Find(const std::string& task) const {
+  for (const Task& t : tasks) {
+    if (t.name == task) return &t;
+  }
+  return nullptr;
+}
+
+StatusOr<double> ParseDuration(std::string_view text) {
+  std::string s(text);
+  if (s.empty()) return absl::InvalidArgumentError("empty duration");
+  double unit = 1;
+  switch (s.back()) {
+    case 's': unit = 1; s.pop_back(); break;
+    case 'm': unit = 60; s.pop_back(); break;
+    case 'h': unit = 3600; s.pop_back(); break;
+    case 'd': unit = 86400; s.pop_back(); break;
+    default: break;
+  }
+  char* end = nullptr;
+  double v = std::strtod(s.c_str(), &end);
+  if (s.empty() || *end != '\0' || v < 0) {
+    return absl::InvalidArgumentError(
+        StrCat("'", text, "' is not a duration (examples: 30s, 5m, 2h, 1d)"));
+  }
+  return v * unit;
+}
+
+StatusOr<std::map<std::string, Pipeline>> ParsePipelines(const YAML::Node& node) {
+  std::map<std::string, Pipeline> out;
+  if (!node) return out;
+  try {
+    for (const auto& kv : node) {
+      Pipeline p;
+      p.name = kv.first.as<std::string>();
+      const YAML::Node& y = kv.second;
+      const std::string where = StrCat("pipelines.", p.name);
+      if (y["schedule"]) p.schedule = y["schedule"].as<std::string>();
+      if (y["retries"]) p.retries = y["retries"].as<int>();
+      if (y["retry_backoff"]) {
+        WS_ASSIGN_OR_RETURN(p.retry_backoff_seconds,
+                            ParseDuration(y["retry_backoff"].as<std::string>()));
+      }
+      if (y["timeout"]) {
+        WS_ASSIGN_OR_RETURN(p.timeout_seconds, ParseDuration(y["timeout"].as<std::string>()));
+      }
+      if (y["max_parallel"]) p.max_parallel = std::max(1, y["max_parallel"].as<int>());
+      if (!y["tasks"] || !y["tasks"].IsMap()) {
+        return absl::InvalidArgumentError(StrCat(where, ": needs tasks: {name: {type: ...}}"));
+      }
+      for (const auto& tk : y["tasks"]) {
+        Task t;
+        t.name = tk.first.as<std::string>();
+        for (const auto& field : tk.second) {
+          const std::string key = field.first.as<std::string>();
+          if (key == "type") {
+            t.type = field.second.as<std::string>();
+          } else if (key == "after") {
+            if (field.second.IsSequence()) {
+              for (const auto& a : field.second) t.after.push_back(a.as<std::string>());
+            } else {
+              t.after.push_back(field.second.as<std::string>());
+            }
+          } else if (key == "retries") {
+            t.retries = field.second.as<int>();
+          } else if (key == "timeout") {
+            WS_ASSIGN_OR_RETURN(t.timeout_seconds, ParseDuration(field.second.as<std::string>()));
+          } else if (field.second.IsSequence()) {
+            std::string joined;
+            for (const auto& v : field.second) joined += (joined.empty() ? "" : ",") + v.as<std::string>();
+            t.params[key] = joined;
+          } else {
+            t.params[key] = field.second.as<std::string>();
+          }
+        }
+        static const std::set<std::string> kTypes = {"crunchbase", "load", "build", "shell"};
+        if (!kTypes.contains(t.type)) {
+          return absl::InvalidArgumentError(StrCat(where, ".tasks.", t.name, ": type '", t.type,
+                                                   "' is not crunchbase, load, build or shell"));
+        }
+        if (t.type == "shell" && !t.params.contains("command")) {
+          return absl::InvalidArgumentError(StrCat(where, ".tasks.", t.name, ": needs command"));
+        }
+        if (t.type == "load" && (!t.params.contains("file") || !t.params.contains("table"))) {
+          return absl::InvalidArgumentError(StrCat(where, ".tasks.", t.name, ": needs file and table"));
+        }
+        p.tasks.push_back(std::move(t));
+      }
+      for (const Task& t : p.tasks) {
+        for (const std::string& a : t.after) {
+          if (p.Find(a) == nullptr) {
+            return absl::InvalidArgumentError(StrCat(where, ".tasks.", t.name,
+                                                     ": after names unknown task '", a, "'"));
+          }
+        }
+      }
+      // Cycles, named.
+      std::map<std::string, int> colour;
+      std::vector<std::string> stack;
+      std::string cycle;
+      std::function<bool(const std::string&)> visit = [&](const std::string& v) {
+        colour[v] = 1;
+        stack.push_back(v);
+        for (const std::string& u : p.Find(v)->after) {
+          if (colour[u] == 1) {
+            for (auto it = std::find(stack.begin(), stack.end(), u); it != stack.end(); ++it) {
+              cycle += *it + " -> ";
+            }
+            cycle += u;
+            return true;
+          }
+          if (colour[u] == 0 && visit(u)) return true;
+        }
+        stack.pop_back();
+        colour[v] = 2;
+        return false;
+      };
+      for (const Task& t : p.tasks) {
+        if (colour[t.name] == 0 && visit(t.name)) {
+          return absl::InvalidArgumentError(StrCat(where, ": tasks depend on each other in a cycle: ",
+                                                   cycle));
+        }
+      }
+      out[p.name] = std::move(p);
+    }
+  } catch (const YAML::Exception& e) {
+    return absl::InvalidArgumentError(StrCat("watershed.yml:", e.mark.line + 1, ": pipelines: ", e.msg));
+  }
+  return out;
+}
+
+std::vector<std::string> TopologicalOrder(const Pipeline& p) {
+  std::vector<std::string> order;
+  std::set<std::string> done;
+  while (order.size() < p.tasks.size()) {
+    for (const Task& t : p.tasks) {
+      if (done.contains(t.name)) continue;
+      if (std::all_of(t.after.begin(), t.after.end(),
+                      [&](const std::string& a) { return done.contains(a); })) {
+        order.push_back(t.name);
+        done.insert(t.name);
+      }
+    }
+  }
+  return order;
+}
+
+}  // namespace watershed::orchestrate

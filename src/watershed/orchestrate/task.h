@@ -1,0 +1,29 @@
+// orchestrate/task.h — what one task of a pipeline does, run in the current process.
+//
+// Owns: `watershed task run PIPELINE TASK --date D`: a `crunchbase` task runs the unloader with
+// the project's settings (params mode/collections override them), `load` loads `file` (with
+// `{{ date }}` replaced) into `table`, `build` builds the `select`ed models, `shell` runs
+// `command` with /bin/sh (`{{ date }}` replaced; its exit code is the task's). Does not own:
+// retries, timeouts or ordering (executor.h). Thread safety: one task per process.
+#pragma once
+
+#include <string>
+
+#include "watershed/base/status.h"
+#include "watershed/orchestrate/pipeline.h"
+#include "watershed/project/project.h"
+
+namespace watershed::orchestrate {
+
+// Runs `task`; returns its status. A shell task replaces the process (never returns on success
+// of exec).
+Status RunTask(project::Project& project, const Pipeline& pipeline, const Task& task,
+               const std::string& logical_date);
+
+std::string WithDate(std::string text, const std::string& logical_date);
+
+// Writes an Airflow DAG file for `pipeline`: its schedule, retries, dependencies, each task a
+// BashOperator calling `watershed task run`.
+std::string AirflowDag(const Pipeline& pipeline, const std::string& project_root);
+
+}  // namespace watershed::orchestrate

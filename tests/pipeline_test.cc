@@ -1,0 +1,166 @@
+// tests/pipeline_test.cc — running pipelines for real: each task a `watershed task run`
+// process. Ordering and parallelism, retries with backoff, terminal errors, timeouts killing
+// the process group, resume, backfill, and the Airflow export parsed as Python.
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "gtest/gtest.h"
+#include "watershed/base/test_util.h"
+#include "watershed/orchestrate/executor.h"
+#include "watershed/orchestrate/task.h"
+
+namespace watershed::orchestrate {
+namespace {
+
+class PipelineRun : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = testing_util::MakeTempDir();
+    ASSERT_TRUE(project::Project::Init(dir_ + "/p", "t").ok());
+  }
+  // Appends `yaml` (a pipelines: section) and runs `name`.
+  StatusOr<RunOutcome> Run(const std::string& yaml, const std::string& name,
+                           const std::string& resume = "", const std::string& date = "2026-01-01") {
+    if (!yaml.empty()) std::ofstream(dir_ + "/p/watershed.yml", std::ios::app) << yaml;
+    project_ = std::move(*project::Project::Open(dir_ + "/p"));
+    auto pipelines = ParsePipelines(project_->config().raw["pipelines"]);
+    if (!pipelines.ok()) return pipelines.status();
+    RunOptions o;
+    o.logical_date = date;
+    o.resume_run_id = resume;
+    o.binary = WS_BINARY;
+    return Execute(*project_, pipelines->at(name), o);
+  }
+  std::map<std::string, TaskOutcome> ByTask(const RunOutcome& o) {
+    std::map<std::string, TaskOutcome> m;
+    for (const auto& t : o.tasks) m[t.task] = t;
+    return m;
+  }
+  double Stamp(const std::string& file) {
+    std::ifstream in(dir_ + "/" + file);
+    double v = -1;
+    in >> v;
+    return v;
+  }
+  std::string dir_;
+  std::unique_ptr<project::Project> project_;
+};
+
+TEST_F(PipelineRun, IndependentTasksOverlapAndDependenciesWait) {
+  const std::string d = dir_;
+  auto r = Run(StrCat(R"(
+pipelines:
+  p:
+    max_parallel: 2
+    tasks:
+      a: {type: shell, command: "date +%s.%N > )", d, R"(/a.start; sleep 0.5; date +%s.%N > )", d, R"(/a.end"}
+      b: {type: shell, command: "date +%s.%N > )", d, R"(/b.start; sleep 0.5; date +%s.%N > )", d, R"(/b.end"}
+      c: {type: shell, command: "date +%s.%N > )", d, R"(/c.start", after: [a, b]}
+  serial:
+    max_parallel: 1
+    tasks:
+      x: {type: shell, command: "date +%s.%N > )", d, R"(/x.start; sleep 0.3; date +%s.%N > )", d, R"(/x.end"}
+      y: {type: shell, command: "date +%s.%N > )", d, R"(/y.start; sleep 0.3; date +%s.%N > )", d, R"(/y.end"}
+)"), "p");
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->status, "success");
+  EXPECT_LT(Stamp("a.start"), Stamp("b.end"));  // a and b ran at the same time
+  EXPECT_LT(Stamp("b.start"), Stamp("a.end"));
+  EXPECT_GE(Stamp("c.start"), std::max(Stamp("a.end"), Stamp("b.end")));  // c waited for both
+  auto s = Run("", "serial");
+  ASSERT_TRUE(s.ok());
+  const bool x_first = Stamp("x.start") < Stamp("y.start");
+  EXPECT_GE(x_first ? Stamp("y.start") : Stamp("x.start"),
+            x_first ? Stamp("x.end") : Stamp("y.end"));  // max_parallel 1: never together
+}
+
+TEST_F(PipelineRun, TransientFailuresRetryWithBackoffTerminalOnesDoNot) {
+  const std::string d = dir_;
+  auto r = Run(StrCat(R"(
+pipelines:
+  p:
+    retries: 3
+    retry_backoff: 0.2s
+    tasks:
+      flaky: {type: shell, command: "n=$(cat )", d, R"(/n 2>/dev/null || echo 0); echo $((n+1)) > )", d, R"(/n; date +%s.%N >> )", d, R"(/times; [ $n -ge 2 ] || exit 75"}
+      broken: {type: shell, command: "exit 3"}
+      after_broken: {type: shell, command: "true", after: [broken]}
+      sibling: {type: shell, command: "true"}
+)"), "p");
+  ASSERT_TRUE(r.ok()) << r.status();
+  auto t = ByTask(*r);
+  EXPECT_EQ(t["flaky"].status, "ok");
+  EXPECT_EQ(t["flaky"].attempts, 3);  // failed twice, passed the third time
+  EXPECT_EQ(t["broken"].status, "failed");
+  EXPECT_EQ(t["broken"].attempts, 1);  // a terminal error is not retried
+  EXPECT_EQ(t["after_broken"].status, "skipped");
+  EXPECT_EQ(t["sibling"].status, "ok");
+  EXPECT_EQ(r->status, "failed");
+  // Backoff doubles: 0.2 s, then 0.4 s between attempts.
+  std::ifstream times(d + "/times");
+  double t1, t2, t3;
+  times >> t1 >> t2 >> t3;
+  EXPECT_GE(t2 - t1, 0.2);
+  EXPECT_GE(t3 - t2, 0.4);
+  // The run and each attempt are in the catalog; resume reruns only what did not succeed.
+  auto attempts = (*project_->catalog())->Attempts(r->run_id);
+  ASSERT_TRUE(attempts.ok());
+  EXPECT_GE(attempts->size(), 6u);
+  std::ofstream(dir_ + "/p/watershed.yml", std::ios::app) << "";
+  auto resumed = Run("", "p", r->run_id);
+  ASSERT_TRUE(resumed.ok());
+  auto rt = ByTask(*resumed);
+  EXPECT_EQ(rt["flaky"].attempts, 0);  // already done: not run again
+  EXPECT_EQ(rt["broken"].attempts, 1);
+}
+
+TEST_F(PipelineRun, ATimeoutKillsTheTasksWholeProcessGroup) {
+  auto r = Run(R"(
+pipelines:
+  p:
+    tasks:
+      slow: {type: shell, command: "sleep 41.7 & sleep 41.7; wait", timeout: 0.5s}
+)", "p");
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(ByTask(*r)["slow"].status, "timeout");
+  usleep(200000);
+  EXPECT_NE(std::system("pgrep -f 'slee[p] 41.7' > /dev/null"), 0) << "a child survived";
+}
+
+TEST_F(PipelineRun, BackfillRunsEveryIntervalOnceAndAirflowExportParses) {
+  const std::string d = dir_;
+  std::string yaml = StrCat(R"(
+pipelines:
+  daily:
+    schedule: "every 2h"
+    retries: 1
+    tasks:
+      extract: {type: shell, command: "echo {{ date }} >> )", d, R"(/dates"}
+      report: {type: shell, command: "true", after: extract}
+)");
+  for (int day = 1; day <= 5; ++day) {
+    auto r = Run(day == 1 ? yaml : "", "daily", "", StrCat("2026-01-0", day));
+    ASSERT_TRUE(r.ok()) << r.status();
+    EXPECT_EQ(r->status, "success");
+  }
+  std::ifstream in(d + "/dates");
+  std::vector<std::string> dates;
+  for (std::string line; std::getline(in, line);) dates.push_back(line);
+  EXPECT_EQ(dates, (std::vector<std::string>{"2026-01-01", "2026-01-02", "2026-01-03",
+                                             "2026-01-04", "2026-01-05"}));
+  auto pipelines = ParsePipelines(project_->config().raw["pipelines"]);
+  const std::string py = AirflowDag(pipelines->at("daily"), dir_ + "/p");
+  testing_util::WriteFile(dir_, "dag.py", py);
+  EXPECT_NE(py.find("schedule=timedelta(hours=2)"), std::string::npos) << py;
+  EXPECT_NE(py.find("watershed task run daily extract --date {{ ds }}"), std::string::npos);
+  EXPECT_NE(py.find("task_0 >> task_1"), std::string::npos);
+  EXPECT_EQ(std::system(("python3 -c \"import ast,sys; ast.parse(open(sys.argv[1]).read())\" " +
+                         dir_ + "/dag.py")
+                            .c_str()),
+            0);
+}
+
+}  // namespace
+}  // namespace watershed::orchestrate
