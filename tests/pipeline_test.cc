@@ -1,9 +1,17 @@
 // tests/pipeline_test.cc — running pipelines for real: each task a `watershed task run`
 // process. Ordering and parallelism, retries with backoff, terminal errors, timeouts killing
 // the process group, resume, backfill, and the Airflow export parsed as Python.
+#include <signal.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include <chrono>
+#include <thread>
+
+#include <fcntl.h>
+
 #include <filesystem>
+#include <map>
 #include <fstream>
 
 #include "gtest/gtest.h"
@@ -160,6 +168,57 @@ pipelines:
                          dir_ + "/dag.py")
                             .c_str()),
             0);
+}
+
+// The scheduler catches up 30 daily intervals; killed with SIGKILL mid-way and restarted, it
+// finishes them with every interval succeeding exactly once.
+TEST_F(PipelineRun, ScheduledCatchUpSurvivesSigkillWithoutRunningAnIntervalTwice) {
+  const std::string d = dir_;
+  std::ofstream(d + "/p/watershed.yml", std::ios::app) << StrCat(R"(
+pipelines:
+  daily:
+    schedule: "every 1d"
+    start: 2026-10-01
+    tasks:
+      work: {type: shell, command: "echo {{ date }} >> )", d, R"(/done; sleep 0.05"}
+)");
+  auto scheduler = [&](bool kill_early) {
+    pid_t pid = fork();
+    if (pid == 0) {
+      int devnull = open("/dev/null", O_WRONLY);
+      dup2(devnull, 1);
+      dup2(devnull, 2);
+      execl(WS_BINARY, WS_BINARY, "scheduler", "--once", "--until", "2026-10-30T12:00:00Z",
+            "--project", (d + "/p").c_str(), static_cast<char*>(nullptr));
+      _exit(127);
+    }
+    int status = 0;
+    if (kill_early) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(900));
+      kill(pid, SIGKILL);
+    }
+    waitpid(pid, &status, 0);
+    return status;
+  };
+  scheduler(true);
+  project_ = std::move(*project::Project::Open(d + "/p"));
+  auto partial = (*project_->catalog())->Runs("daily");
+  ASSERT_TRUE(partial.ok());
+  EXPECT_LT(partial->size(), 30u) << "the kill came after the catch-up finished";
+  EXPECT_GT(partial->size(), 0u);
+  int status = scheduler(false);
+  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  auto runs = (*project_->catalog())->Runs("daily");
+  ASSERT_TRUE(runs.ok());
+  std::map<std::string, int> successes;
+  for (const auto& r : *runs) successes[r.logical_date] += r.status == "success";
+  ASSERT_EQ(successes.size(), 30u);  // 2026-10-01 .. 2026-10-30, nothing after --until
+  for (const auto& [date, n] : successes) EXPECT_EQ(n, 1) << date;
+  EXPECT_EQ(successes.begin()->first, "2026-10-01");
+  EXPECT_EQ(successes.rbegin()->first, "2026-10-30");
+  // A third pass finds nothing due.
+  scheduler(false);
+  EXPECT_EQ((*project_->catalog())->Runs("daily")->size(), runs->size());
 }
 
 }  // namespace

@@ -3,6 +3,8 @@
 
 #include <unistd.h>
 
+#include <atomic>
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -17,6 +19,7 @@
 #include "watershed/lake/reader.h"
 #include "watershed/project/project.h"
 #include "watershed/orchestrate/executor.h"
+#include "watershed/orchestrate/scheduler.h"
 #include "watershed/orchestrate/task.h"
 #include "watershed/base/retry.h"
 #include "watershed/transform/docs.h"
@@ -492,17 +495,38 @@ Status RunBackfill(const GlobalOptions& g, const RunCommand& c) {
   if (!from || !to || *from > *to) {
     return absl::InvalidArgumentError("--from and --to must be dates YYYY-MM-DD, from <= to");
   }
-  int failed = 0;
-  for (int64_t day = *from; day <= *to; ++day) {
-    orchestrate::RunOptions o;
-    o.logical_date = FormatDate(day);
-    WS_ASSIGN_OR_RETURN(auto outcome, orchestrate::Execute(*project, pipeline, o));
-    std::cout << o.logical_date << "  " << outcome.status << "  " << outcome.run_id << "\n";
-    failed += outcome.status != "success";
-  }
-  std::cout << (*to - *from + 1) << " intervals, " << failed << " failed\n";
+  orchestrate::SchedulerOptions o;
+  o.on_run = [](const std::string&, const std::string& date, const std::string& status) {
+    std::cout << date << "  " << status << "\n" << std::flush;
+  };
+  WS_ASSIGN_OR_RETURN(int failed, orchestrate::Backfill(*project, pipeline, *from, *to, o));
+  std::cout << (*to - *from + 1) << " intervals (those that had succeeded before were skipped), "
+            << failed << " failed\n";
   if (failed > 0) return absl::FailedPreconditionError(StrCat(failed, " interval(s) failed"));
   return absl::OkStatus();
+}
+
+namespace {
+std::atomic<bool> g_stop{false};
+}  // namespace
+
+Status RunSchedulerCommand(const GlobalOptions& g, bool once, const std::string& until) {
+  WS_ASSIGN_OR_RETURN(auto project, project::Project::Open(g.project));
+  orchestrate::SchedulerOptions o;
+  o.once = once;
+  if (!until.empty()) {
+    auto t = normalize::ParseTimestamp(until.size() == 10 ? until + "T00:00:00Z" : until);
+    if (!t) return absl::InvalidArgumentError(StrCat("--until '", until, "' is not a UTC time"));
+    o.until = *t / 1000000;
+  }
+  o.stop = &g_stop;
+  std::signal(SIGINT, [](int) { g_stop = true; });
+  std::signal(SIGTERM, [](int) { g_stop = true; });
+  o.on_run = [](const std::string& pipeline, const std::string& date, const std::string& status) {
+    std::cout << pipeline << "  " << date << "  " << status << "\n" << std::flush;
+  };
+  if (!once) std::cout << "scheduler running (Ctrl-C stops it)\n" << std::flush;
+  return orchestrate::RunScheduler(*project, o);
 }
 
 int RunTaskCommand(const GlobalOptions& g, const std::string& pipeline_name,

@@ -85,6 +85,7 @@ Status RunBackfill(const GlobalOptions& g, const RunCommand& c);
 int RunTaskCommand(const GlobalOptions& g, const std::string& pipeline, const std::string& task,
                    const std::string& date);
 Status RunRuns(const GlobalOptions& g, const std::string& show_run_id);
+Status RunSchedulerCommand(const GlobalOptions& g, bool once, const std::string& until);
 Status RunExportAirflow(const GlobalOptions& g, const std::string& pipeline, const std::string& out);
 
 }  // namespace watershed::cli

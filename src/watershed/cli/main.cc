@@ -131,6 +131,12 @@ int main(int argc, char** argv) {
   backfill->add_option("PIPELINE", run.pipeline, "The pipeline")->required();
   backfill->add_option("--from", run.from, "First logical date")->required();
   backfill->add_option("--to", run.to, "Last logical date")->required();
+  bool sched_once = false;
+  std::string sched_until;
+  auto* scheduler = app.add_subcommand(
+      "scheduler", "Run scheduled pipelines at their times, catching up missed intervals");
+  scheduler->add_flag("--once", sched_once, "Run what is due now, then exit");
+  scheduler->add_option("--until", sched_until, "Treat this UTC time as now (tests, catch-up)");
   std::string task_pipeline, task_name, task_date;
   auto* task_cmd = app.add_subcommand("task", "One task of a pipeline");
   auto* task_run = task_cmd->add_subcommand(
@@ -229,6 +235,8 @@ int main(int argc, char** argv) {
       return 2;
     }
     status = cli::RunPipeline(g, run);
+  } else if (*scheduler) {
+    status = cli::RunSchedulerCommand(g, sched_once, sched_until);
   } else if (*backfill) {
     status = cli::RunBackfill(g, run);
   } else if (*task_cmd) {

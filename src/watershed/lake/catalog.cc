@@ -2,7 +2,10 @@
 #include "watershed/lake/catalog.h"
 
 #include <sqlite3.h>
+#include <signal.h>
 #include <unistd.h>
+
+#include <cerrno>
 
 #include <chrono>
 #include <nlohmann/json.hpp>
@@ -72,7 +75,9 @@ CREATE TABLE IF NOT EXISTS runs(
   logical_date TEXT NOT NULL,
   started_at TEXT NOT NULL,
   finished_at TEXT,
-  status TEXT NOT NULL);
+  status TEXT NOT NULL,
+  pid INTEGER NOT NULL DEFAULT 0,
+  host TEXT NOT NULL DEFAULT '');
 CREATE UNIQUE INDEX IF NOT EXISTS runs_one_running ON runs(pipeline, logical_date)
   WHERE status = 'running';
 CREATE TABLE IF NOT EXISTS task_runs(
@@ -467,10 +472,27 @@ StatusOr<std::vector<LoadRecord>> Catalog::Loads() {
 }
 
 Status Catalog::BeginRun(const RunRecord& run) {
+  // A run left 'running' by a process that is gone (killed) is abandoned, not blocking.
+  {
+    Stmt q(db_, "SELECT run_id, pid, host FROM runs WHERE pipeline = ? AND logical_date = ? AND "
+                "status = 'running'");
+    q.Bind(1, run.pipeline).Bind(2, run.logical_date);
+    std::vector<std::string> stale;
+    while (true) {
+      WS_ASSIGN_OR_RETURN(bool row, q.Step());
+      if (!row) break;
+      const pid_t pid = static_cast<pid_t>(q.Int(1));
+      if (q.Text(2) == HostName() && (pid <= 0 || (kill(pid, 0) != 0 && errno != EPERM))) {
+        stale.push_back(q.Text(0));
+      }
+    }
+    for (const auto& id : stale) WS_RETURN_IF_ERROR(FinishRun(id, "abandoned"));
+  }
   Stmt s(db_,
-         "INSERT INTO runs(run_id, pipeline, logical_date, started_at, status) "
-         "VALUES(?, ?, ?, ?, 'running')");
+         "INSERT INTO runs(run_id, pipeline, logical_date, started_at, status, pid, host) "
+         "VALUES(?, ?, ?, ?, 'running', ?, ?)");
   s.Bind(1, run.run_id).Bind(2, run.pipeline).Bind(3, run.logical_date).Bind(4, NowIso());
+  s.Bind(5, static_cast<int64_t>(getpid())).Bind(6, HostName());
   Status st = s.Run();
   if (!st.ok() && MessageOf(st).find("UNIQUE") != std::string_view::npos) {
     return absl::AlreadyExistsError(StrCat("pipeline ", run.pipeline, " is already running for ",
@@ -496,6 +518,15 @@ Status Catalog::RecordAttempt(const TaskAttempt& a) {
   s.Bind(6, a.status).Bind(7, static_cast<int64_t>(a.exit_code));
   s.Bind(8, static_cast<int64_t>(a.seconds * 1000)).Bind(9, a.log_path);
   return s.Run();
+}
+
+Status Catalog::SetCursor(const std::string& source, const std::string& key,
+                         const std::string& value) {
+  Stmt up(db_,
+          "INSERT INTO cursors(source, key, value, snapshot_id) VALUES(?, ?, ?, 0) "
+          "ON CONFLICT(source, key) DO UPDATE SET value = excluded.value");
+  up.Bind(1, source).Bind(2, key).Bind(3, value);
+  return up.Run();
 }
 
 StatusOr<std::vector<RunRecord>> Catalog::Runs(const std::string& pipeline) {

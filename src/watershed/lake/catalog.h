@@ -160,6 +160,8 @@ class Catalog {
   // logical date is running (an interval never runs twice at the same time).
   Status BeginRun(const RunRecord& run);
   Status FinishRun(const std::string& run_id, const std::string& status);
+  // A cursor outside any data commit (the scheduler's last fired interval).
+  Status SetCursor(const std::string& source, const std::string& key, const std::string& value);
   Status RecordAttempt(const TaskAttempt& attempt);
   StatusOr<std::vector<RunRecord>> Runs(const std::string& pipeline = "");
   StatusOr<std::vector<TaskAttempt>> Attempts(const std::string& run_id);

@@ -1,0 +1,123 @@
+// orchestrate/scheduler.cc — see scheduler.h.
+#include "watershed/orchestrate/scheduler.h"
+
+#include <chrono>
+#include <set>
+#include <thread>
+
+#include "watershed/base/columns.h"
+#include "watershed/normalize/infer.h"
+#include "watershed/orchestrate/cron.h"
+
+namespace watershed::orchestrate {
+namespace {
+
+int64_t NowSeconds() {
+  return std::chrono::duration_cast<std::chrono::seconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+StatusOr<bool> AlreadySucceeded(lake::Catalog& catalog, const std::string& pipeline,
+                                const std::string& date) {
+  WS_ASSIGN_OR_RETURN(auto runs, catalog.Runs(pipeline));
+  for (const auto& r : runs) {
+    if (r.logical_date == date && r.status == "success") return true;
+  }
+  return false;
+}
+
+Status RunInterval(project::Project& project, const Pipeline& p, const std::string& date,
+                   const SchedulerOptions& options) {
+  WS_ASSIGN_OR_RETURN(lake::Catalog * catalog, project.catalog());
+  WS_ASSIGN_OR_RETURN(bool done, AlreadySucceeded(*catalog, p.name, date));
+  if (done) return absl::OkStatus();
+  RunOptions o;
+  o.logical_date = date;
+  o.binary = options.binary;
+  auto outcome = Execute(project, p, o);
+  if (options.on_run) {
+    options.on_run(p.name, date,
+                   outcome.ok() ? outcome->status : std::string(MessageOf(outcome.status())));
+  }
+  if (!outcome.ok() && outcome.status().code() != absl::StatusCode::kAlreadyExists) {
+    return outcome.status();
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+std::string LogicalDate(int64_t t) {
+  return t % 86400 == 0 ? FormatDate(t / 86400) : FormatUtc(t);
+}
+
+Status RunScheduler(project::Project& project, const SchedulerOptions& options) {
+  WS_ASSIGN_OR_RETURN(auto pipelines, ParsePipelines(project.config().raw["pipelines"]));
+  WS_ASSIGN_OR_RETURN(lake::Catalog * catalog, project.catalog());
+  struct Entry {
+    const Pipeline* pipeline;
+    Schedule schedule;
+    bool catchup = true;
+    int64_t last = 0;
+  };
+  std::vector<Entry> entries;
+  const YAML::Node& raw = project.config().raw["pipelines"];
+  for (const auto& [name, p] : pipelines) {
+    if (p.schedule.empty()) continue;
+    WS_ASSIGN_OR_RETURN(Schedule s, Schedule::Parse(p.schedule));
+    Entry e{&p, s};
+    if (raw[name]["catchup"]) e.catchup = raw[name]["catchup"].as<bool>();
+    WS_ASSIGN_OR_RETURN(auto cursor, catalog->GetCursor("scheduler", name));
+    if (cursor) {
+      e.last = std::stoll(*cursor);
+    } else if (raw[name]["start"]) {
+      auto start = normalize::ParseTimestamp(raw[name]["start"].as<std::string>() + "T00:00:00Z");
+      if (!start) {
+        return absl::InvalidArgumentError(
+            StrCat("pipelines.", name, ".start must be a date YYYY-MM-DD"));
+      }
+      e.last = *start / 1000000 - 1;
+    } else {
+      e.last = options.until ? options.until : NowSeconds();  // from now on
+    }
+    entries.push_back(e);
+  }
+  if (entries.empty()) {
+    return absl::NotFoundError("no pipeline in watershed.yml has a schedule: (cron or every N)");
+  }
+  while (options.stop == nullptr || !*options.stop) {
+    const int64_t now = options.until ? options.until : NowSeconds();
+    for (Entry& e : entries) {
+      std::vector<int64_t> due;
+      for (int64_t t = e.schedule.Next(e.last); t > 0 && t <= now; t = e.schedule.Next(t)) {
+        due.push_back(t);
+        if (due.size() > 100000) break;
+      }
+      if (!e.catchup && due.size() > 1) due.erase(due.begin(), due.end() - 1);
+      for (int64_t t : due) {
+        if (options.stop != nullptr && *options.stop) return absl::OkStatus();
+        WS_RETURN_IF_ERROR(RunInterval(project, *e.pipeline, LogicalDate(t), options));
+        e.last = t;
+        WS_RETURN_IF_ERROR(catalog->SetCursor("scheduler", e.pipeline->name, std::to_string(t)));
+      }
+    }
+    if (options.once) return absl::OkStatus();
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  }
+  return absl::OkStatus();
+}
+
+StatusOr<int> Backfill(project::Project& project, const Pipeline& pipeline, int64_t from_day,
+                       int64_t to_day, const SchedulerOptions& options) {
+  WS_ASSIGN_OR_RETURN(lake::Catalog * catalog, project.catalog());
+  int failed = 0;
+  for (int64_t day = from_day; day <= to_day; ++day) {
+    WS_RETURN_IF_ERROR(RunInterval(project, pipeline, FormatDate(day), options));
+    WS_ASSIGN_OR_RETURN(bool ok, AlreadySucceeded(*catalog, pipeline.name, FormatDate(day)));
+    failed += !ok;
+  }
+  return failed;
+}
+
+}  // namespace watershed::orchestrate

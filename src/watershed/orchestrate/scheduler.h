@@ -1,0 +1,40 @@
+// orchestrate/scheduler.h — `watershed scheduler` and `watershed backfill`: runs per interval.
+//
+// Owns: deciding which intervals of a scheduled pipeline are due (after the last one fired,
+// recorded as the catalog cursor `scheduler/<pipeline>`, or after the pipeline's `start:`),
+// catching up missed ones (`catchup: true`, the default) or only the newest (`false`), skipping
+// intervals that already have a successful run (so a restarted scheduler or backfill never runs
+// an interval twice), and running each through the executor. The logical date of an interval
+// is its start: "YYYY-MM-DD" at midnight, else "YYYY-MM-DDTHH:MM:SSZ".
+// Does not own: running tasks (executor.h). Thread safety: one scheduler per project.
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <string>
+
+#include "watershed/base/status.h"
+#include "watershed/orchestrate/executor.h"
+#include "watershed/orchestrate/pipeline.h"
+
+namespace watershed::orchestrate {
+
+std::string LogicalDate(int64_t interval_start);
+
+struct SchedulerOptions {
+  bool once = false;      // run what is due now, then return
+  int64_t until = 0;      // treat this moment (seconds, UTC) as "now" (0 = the clock)
+  std::atomic<bool>* stop = nullptr;
+  std::function<void(const std::string& pipeline, const std::string& date,
+                     const std::string& status)> on_run;
+  std::string binary;     // passed to the executor
+};
+
+Status RunScheduler(project::Project& project, const SchedulerOptions& options);
+
+// Runs `pipeline` once per logical date in [from, to] (days), skipping dates with a successful
+// run. Returns the number of intervals that failed.
+StatusOr<int> Backfill(project::Project& project, const Pipeline& pipeline, int64_t from_day,
+                       int64_t to_day, const SchedulerOptions& options);
+
+}  // namespace watershed::orchestrate
