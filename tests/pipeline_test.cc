@@ -14,6 +14,11 @@
 #include <map>
 #include <fstream>
 
+#include <httplib.h>
+
+#include <mutex>
+#include <nlohmann/json.hpp>
+
 #include "gtest/gtest.h"
 #include "watershed/base/test_util.h"
 #include "watershed/orchestrate/executor.h"
@@ -168,6 +173,36 @@ pipelines:
                          dir_ + "/dag.py")
                             .c_str()),
             0);
+}
+
+TEST_F(PipelineRun, AFailedTaskCallsTheWebhook) {
+  httplib::Server server;
+  std::mutex mu;
+  std::vector<std::string> bodies;
+  server.Post("/hook", [&](const httplib::Request& req, httplib::Response& res) {
+    std::lock_guard<std::mutex> lock(mu);
+    bodies.push_back(req.body);
+    res.set_content("ok", "text/plain");
+  });
+  const int port = server.bind_to_any_port("127.0.0.1");
+  std::thread serving([&] { server.listen_after_bind(); });
+  auto r = Run(StrCat(R"(
+pipelines:
+  p:
+    on_failure: {webhook: "http://127.0.0.1:)", port, R"(/hook"}
+    tasks:
+      good: {type: shell, command: "true"}
+      bad: {type: shell, command: "exit 4"}
+)"), "p");
+  server.stop();
+  serving.join();
+  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_EQ(bodies.size(), 1u);
+  auto event = nlohmann::json::parse(bodies[0]);
+  EXPECT_EQ(event["task"], "bad");
+  EXPECT_EQ(event["status"], "failed");
+  EXPECT_EQ(event["run_id"], r->run_id);
+  EXPECT_EQ(event["logical_date"], "2026-01-01");
 }
 
 // The scheduler catches up 30 daily intervals; killed with SIGKILL mid-way and restarted, it

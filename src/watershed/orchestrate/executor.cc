@@ -13,6 +13,10 @@
 #include <thread>
 
 #include "watershed/base/ids.h"
+#include "watershed/base/log.h"
+#include "watershed/sources/http/http_client.h"
+
+#include <nlohmann/json.hpp>
 
 namespace watershed::orchestrate {
 namespace {
@@ -39,6 +43,28 @@ pid_t Spawn(const std::vector<std::string>& argv, const std::string& log) {
   args.push_back(nullptr);
   execv(args[0], args.data());
   _exit(127);
+}
+
+// A task failed for good: an alarm event in the log, and the pipeline's webhook if it has one.
+void OnFailure(const Pipeline& p, const std::string& run_id, const std::string& date,
+               const std::string& task, const std::string& status, const std::string& log) {
+  LogError("alarm: pipeline task failed", {{"event", "alarm"}, {"pipeline", p.name},
+                                           {"run_id", run_id}, {"logical_date", date},
+                                           {"task", task}, {"status", status}, {"log", log}});
+  if (p.on_failure_webhook.empty()) return;
+  nlohmann::json body = {{"event", "task_failed"}, {"pipeline", p.name}, {"run_id", run_id},
+                         {"logical_date", date},   {"task", task},      {"status", status},
+                         {"log", log}};
+  sources::HttpClientOptions o;
+  o.retry.max_attempts = 3;
+  o.retry.initial_backoff = absl::Milliseconds(200);
+  sources::HttpClient client(o);
+  auto r = client.Send({"POST", p.on_failure_webhook, {}, body.dump()});
+  if (!r.ok() || r->status >= 300) {
+    LogWarn("on_failure webhook did not accept the event",
+            {{"pipeline", p.name}, {"status", r.ok() ? std::to_string(r->status)
+                                                     : std::string(MessageOf(r.status()))}});
+  }
 }
 
 struct Running {
@@ -151,6 +177,7 @@ StatusOr<RunOutcome> Execute(project::Project& project, const Pipeline& p,
                                           std::chrono::milliseconds(static_cast<int64_t>(wait * 1000))};
       } else {
         results[t.name] = {t.name, st, r.attempt, secs, r.log};
+        if (st != "ok") OnFailure(p, outcome.run_id, date, t.name, st, r.log);
       }
       it = running.erase(it);
     }

@@ -52,6 +52,9 @@ StatusOr<std::map<std::string, Pipeline>> ParsePipelines(const YAML::Node& node)
         WS_ASSIGN_OR_RETURN(p.timeout_seconds, ParseDuration(y["timeout"].as<std::string>()));
       }
       if (y["max_parallel"]) p.max_parallel = std::max(1, y["max_parallel"].as<int>());
+      if (y["on_failure"] && y["on_failure"]["webhook"]) {
+        p.on_failure_webhook = y["on_failure"]["webhook"].as<std::string>();
+      }
       if (!y["tasks"] || !y["tasks"].IsMap()) {
         return absl::InvalidArgumentError(StrCat(where, ": needs tasks: {name: {type: ...}}"));
       }

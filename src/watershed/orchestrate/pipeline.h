@@ -34,6 +34,7 @@ struct Pipeline {
   double retry_backoff_seconds = 5;  // doubles per attempt
   double timeout_seconds = 3600;
   int max_parallel = 4;
+  std::string on_failure_webhook;  // POSTed a JSON event when a task fails for good
   std::vector<Task> tasks;  // in declaration order
 
   const Task* Find(const std::string& task) const;
