@@ -175,6 +175,25 @@ pipelines:
             0);
 }
 
+TEST_F(PipelineRun, ParallelBackfillRunsEachIntervalOnce) {
+  const std::string d = dir_;
+  std::ofstream(d + "/p/watershed.yml", std::ios::app) << StrCat(R"(
+pipelines:
+  daily:
+    tasks:
+      work: {type: shell, command: "echo {{ date }} >> )", d, R"(/done; sleep 0.2"}
+)");
+  const std::string cmd = StrCat(WS_BINARY, " backfill daily --from 2026-03-01 --to 2026-03-06 "
+                                 "--parallel 3 --project ", d, "/p > /dev/null 2>&1");
+  ASSERT_EQ(std::system(cmd.c_str()), 0);
+  ASSERT_EQ(std::system(cmd.c_str()), 0);  // a second backfill skips what succeeded
+  std::ifstream in(d + "/done");
+  std::map<std::string, int> seen;
+  for (std::string line; std::getline(in, line);) ++seen[line];
+  ASSERT_EQ(seen.size(), 6u);
+  for (const auto& [date, n] : seen) EXPECT_EQ(n, 1) << date;
+}
+
 TEST_F(PipelineRun, AFailedTaskCallsTheWebhook) {
   httplib::Server server;
   std::mutex mu;

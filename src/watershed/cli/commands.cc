@@ -1,6 +1,8 @@
 // cli/commands.cc — see commands.h.
 #include "watershed/cli/commands.h"
 
+#include <fcntl.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -499,6 +501,47 @@ Status RunBackfill(const GlobalOptions& g, const RunCommand& c) {
   o.on_run = [](const std::string&, const std::string& date, const std::string& status) {
     std::cout << date << "  " << status << "\n" << std::flush;
   };
+  if (c.parallel > 1) {
+    // Intervals at once: each a `watershed run PIPELINE --date D` process (the catalog keeps
+    // any interval from running twice at the same time).
+    std::error_code ec;
+    const std::string self = std::filesystem::read_symlink("/proc/self/exe", ec).string();
+    std::map<pid_t, std::string> running;
+    int failed = 0;
+    auto reap = [&]() {
+      int status = 0;
+      pid_t pid = wait(&status);
+      if (pid <= 0) return;
+      const bool ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+      std::cout << running[pid] << "  " << (ok ? "success" : "failed") << "\n" << std::flush;
+      failed += !ok;
+      running.erase(pid);
+    };
+    for (int64_t day = *from; day <= *to; ++day) {
+      while (static_cast<int>(running.size()) >= c.parallel) reap();
+      const std::string date = FormatDate(day);
+      WS_ASSIGN_OR_RETURN(lake::Catalog * catalog, project->catalog());
+      WS_ASSIGN_OR_RETURN(auto runs, catalog->Runs(pipeline.name));
+      if (std::any_of(runs.begin(), runs.end(), [&](const lake::RunRecord& r) {
+            return r.logical_date == date && r.status == "success";
+          })) {
+        continue;  // done before
+      }
+      pid_t pid = fork();
+      if (pid == 0) {
+        int devnull = open("/dev/null", O_WRONLY);
+        dup2(devnull, 1);
+        execl(self.c_str(), self.c_str(), "run", pipeline.name.c_str(), "--date", date.c_str(),
+              "--project", project->root().c_str(), "--quiet", static_cast<char*>(nullptr));
+        _exit(127);
+      }
+      running[pid] = date;
+    }
+    while (!running.empty()) reap();
+    std::cout << (*to - *from + 1) << " intervals, " << failed << " failed\n";
+    if (failed > 0) return absl::FailedPreconditionError(StrCat(failed, " interval(s) failed"));
+    return absl::OkStatus();
+  }
   WS_ASSIGN_OR_RETURN(int failed, orchestrate::Backfill(*project, pipeline, *from, *to, o));
   std::cout << (*to - *from + 1) << " intervals (those that had succeeded before were skipped), "
             << failed << " failed\n";

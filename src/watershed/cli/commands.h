@@ -78,6 +78,7 @@ struct RunCommand {
   std::string date;    // YYYY-MM-DD; default today (UTC)
   std::string resume;  // a run id
   std::string from, to;  // backfill
+  int parallel = 1;       // backfill: intervals at once
 };
 Status RunPipeline(const GlobalOptions& g, const RunCommand& c);
 Status RunBackfill(const GlobalOptions& g, const RunCommand& c);

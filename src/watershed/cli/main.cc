@@ -131,6 +131,7 @@ int main(int argc, char** argv) {
   backfill->add_option("PIPELINE", run.pipeline, "The pipeline")->required();
   backfill->add_option("--from", run.from, "First logical date")->required();
   backfill->add_option("--to", run.to, "Last logical date")->required();
+  backfill->add_option("--parallel", run.parallel, "Intervals run at once (default 1)");
   bool sched_once = false;
   std::string sched_until;
   auto* scheduler = app.add_subcommand(
