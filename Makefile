@@ -32,6 +32,7 @@ demo: build
 bench: build
 	BUILD=$(BUILD) bench/normalize/run.sh
 	BUILD=$(BUILD) bench/crunchbase/run.sh
+	BUILD=$(BUILD) bench/scheduler/run.sh
 
 # Unit tests under AddressSanitizer + UndefinedBehaviorSanitizer.
 asan: setup

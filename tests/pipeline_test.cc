@@ -194,6 +194,32 @@ pipelines:
   for (const auto& [date, n] : seen) EXPECT_EQ(n, 1) << date;
 }
 
+TEST_F(PipelineRun, TheGlobalPoolLimitsTasksAcrossRunsAndNoopTasksJoin) {
+  const std::string d = dir_;
+  std::ofstream(d + "/p/watershed.yml", std::ios::app) << StrCat(R"(
+pool: {slots: 1}
+pipelines:
+  one:
+    tasks:
+      a: {type: shell, command: "date +%s.%N > )", d, R"(/one.start; sleep 0.4; date +%s.%N > )", d, R"(/one.end"}
+      b: {type: shell, command: "true"}
+      join: {type: noop, after: [a, b]}
+      done: {type: shell, command: "touch )", d, R"(/one.done", after: join}
+  two:
+    tasks:
+      a: {type: shell, command: "date +%s.%N > )", d, R"(/two.start; sleep 0.4; date +%s.%N > )", d, R"(/two.end"}
+)");
+  const std::string base = StrCat(WS_BINARY, " --project ", d, "/p run ");
+  const std::string both = StrCat("(", base, "one > /dev/null 2>&1 & ", base,
+                                  "two > /dev/null 2>&1 & wait)");
+  ASSERT_EQ(std::system(both.c_str()), 0);
+  const bool one_first = Stamp("one.start") < Stamp("two.start");
+  // One slot for the machine: the two runs' tasks never overlapped.
+  EXPECT_GE(one_first ? Stamp("two.start") : Stamp("one.start"),
+            one_first ? Stamp("one.end") : Stamp("two.end"));
+  EXPECT_TRUE(std::filesystem::exists(d + "/one.done"));  // the noop join let `done` run
+}
+
 TEST_F(PipelineRun, AFailedTaskCallsTheWebhook) {
   httplib::Server server;
   std::mutex mu;

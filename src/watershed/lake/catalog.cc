@@ -529,6 +529,14 @@ Status Catalog::SetCursor(const std::string& source, const std::string& key,
   return up.Run();
 }
 
+Status Catalog::RecordAttempts(const std::vector<TaskAttempt>& attempts) {
+  if (attempts.empty()) return absl::OkStatus();
+  Transaction txn(db_);
+  WS_RETURN_IF_ERROR(txn.Begin());
+  for (const TaskAttempt& a : attempts) WS_RETURN_IF_ERROR(RecordAttempt(a));
+  return txn.Commit();
+}
+
 StatusOr<std::vector<RunRecord>> Catalog::Runs(const std::string& pipeline) {
   Stmt s(db_,
          "SELECT run_id, pipeline, logical_date, started_at, COALESCE(finished_at, ''), status "

@@ -163,6 +163,8 @@ class Catalog {
   // A cursor outside any data commit (the scheduler's last fired interval).
   Status SetCursor(const std::string& source, const std::string& key, const std::string& value);
   Status RecordAttempt(const TaskAttempt& attempt);
+  // Several attempts in one transaction.
+  Status RecordAttempts(const std::vector<TaskAttempt>& attempts);
   StatusOr<std::vector<RunRecord>> Runs(const std::string& pipeline = "");
   StatusOr<std::vector<TaskAttempt>> Attempts(const std::string& run_id);
 

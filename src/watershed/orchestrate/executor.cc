@@ -3,6 +3,7 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/file.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -11,6 +12,8 @@
 #include <map>
 #include <set>
 #include <thread>
+
+#include <yaml-cpp/yaml.h>
 
 #include "watershed/base/ids.h"
 #include "watershed/base/log.h"
@@ -67,8 +70,49 @@ void OnFailure(const Pipeline& p, const std::string& run_id, const std::string& 
   }
 }
 
+// The global pool (`pool: {slots: N}` in watershed.yml): N lock files shared by every executor
+// on this machine; a task process runs only while its executor holds a slot. flock() locks
+// vanish with their process, so a killed executor never leaks a slot.
+class Pool {
+ public:
+  Pool(const std::string& dir, int slots) : dir_(dir), fds_(std::max(0, slots), -1) {
+    std::error_code ec;
+    std::filesystem::create_directories(dir, ec);
+  }
+  ~Pool() {
+    for (int fd : fds_) {
+      if (fd >= 0) close(fd);
+    }
+  }
+  bool unlimited() const { return fds_.empty(); }
+  // A free slot's index, or -1 when all are taken.
+  int TryAcquire() {
+    for (size_t i = 0; i < fds_.size(); ++i) {
+      if (fds_[i] >= 0) continue;
+      int fd = open(StrCat(dir_, "/slot-", i, ".lock").c_str(), O_RDWR | O_CREAT, 0644);
+      if (fd < 0) continue;
+      if (flock(fd, LOCK_EX | LOCK_NB) == 0) {
+        fds_[i] = fd;
+        return static_cast<int>(i);
+      }
+      close(fd);
+    }
+    return -1;
+  }
+  void Release(int slot) {
+    if (slot < 0 || fds_[slot] < 0) return;
+    close(fds_[slot]);  // closing drops the lock
+    fds_[slot] = -1;
+  }
+
+ private:
+  std::string dir_;
+  std::vector<int> fds_;
+};
+
 struct Running {
   pid_t pid;
+  int slot;
   int attempt;
   SteadyClock::time_point started;
   std::string log;
@@ -110,6 +154,9 @@ StatusOr<RunOutcome> Execute(project::Project& project, const Pipeline& p,
     if (options.on_state) options.on_state(task, s, attempt);
   };
 
+  const YAML::Node& pool_cfg = project.config().raw["pool"];
+  Pool pool((fs::path(project.root()) / ".watershed" / "pool").string(),
+            pool_cfg && pool_cfg["slots"] ? pool_cfg["slots"].as<int>() : 0);
   std::map<std::string, TaskOutcome> results;
   for (const std::string& t : done) results[t] = {t, "ok", 0, 0, ""};
   std::map<std::string, Running> running;
@@ -117,6 +164,7 @@ StatusOr<RunOutcome> Execute(project::Project& project, const Pipeline& p,
   std::map<std::string, int> attempts;
   auto finished = [&](const std::string& t) { return results.contains(t); };
 
+  std::vector<lake::TaskAttempt> noops;  // recorded together, once per pass
   while (results.size() < p.tasks.size()) {
     // Skip tasks whose upstream failed; start tasks whose upstream succeeded.
     for (const Task& t : p.tasks) {
@@ -132,16 +180,28 @@ StatusOr<RunOutcome> Execute(project::Project& project, const Pipeline& p,
         state(t.name, "skipped", 0);
         continue;
       }
-      if (!ready || static_cast<int>(running.size()) >= p.max_parallel) continue;
+      if (!ready) continue;
+      if (t.type == "noop") {  // a join point: done as soon as its upstream is
+        results[t.name] = {t.name, "ok", 1, 0, ""};
+        noops.push_back({outcome.run_id, t.name, 1, "", "", "ok", 0, 0, ""});
+        state(t.name, "ok", 1);
+        continue;
+      }
+      if (static_cast<int>(running.size()) >= p.max_parallel) continue;
       auto w = waiting.find(t.name);
       if (w != waiting.end() && SteadyClock::now() < w->second.second) continue;
+      const int slot = pool.unlimited() ? -1 : pool.TryAcquire();
+      if (!pool.unlimited() && slot < 0) {  // the global pool is full: wait for a slot
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+        break;
+      }
       const int attempt = ++attempts[t.name];
       waiting.erase(t.name);
       const std::string log = (logs / StrCat(t.name, ".", attempt, ".log")).string();
       std::vector<std::string> argv = {binary, "task", "run", p.name, t.name, "--date", date,
                                        "--project", project.root(), "--quiet"};
       pid_t pid = Spawn(argv, log);
-      running[t.name] = {pid, attempt, SteadyClock::now(), log, ""};
+      running[t.name] = {pid, slot, attempt, SteadyClock::now(), log, ""};
       catalog->RecordAttempt({outcome.run_id, t.name, attempt, "", "", "running", 0, 0, log})
           .IgnoreError();
       state(t.name, "running", attempt);
@@ -163,6 +223,7 @@ StatusOr<RunOutcome> Execute(project::Project& project, const Pipeline& p,
         ++it;
         continue;
       }
+      pool.Release(r.slot);
       const int code = timed_out ? -1 : WIFEXITED(status) ? WEXITSTATUS(status) : 128;
       const double secs = Since(r.started);
       std::string st = code == 0 ? "ok" : timed_out ? "timeout" : "failed";
@@ -181,7 +242,11 @@ StatusOr<RunOutcome> Execute(project::Project& project, const Pipeline& p,
       }
       it = running.erase(it);
     }
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    WS_RETURN_IF_ERROR(catalog->RecordAttempts(noops));
+    noops.clear();
+    if (!running.empty() || !waiting.empty()) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
   }
   bool ok = true;
   for (const Task& t : p.tasks) {

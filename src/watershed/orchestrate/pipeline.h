@@ -20,7 +20,7 @@ namespace watershed::orchestrate {
 
 struct Task {
   std::string name;
-  std::string type;  // crunchbase | load | build | shell
+  std::string type;  // crunchbase | load | build | shell | noop (a join point; runs nothing)
   std::map<std::string, std::string> params;  // type-specific (file, table, select, command...)
   std::vector<std::string> after;
   int retries = -1;              // -1: the pipeline's
