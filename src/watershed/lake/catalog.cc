@@ -255,8 +255,21 @@ StatusOr<std::unique_ptr<Catalog>> Catalog::Open(const std::string& path) {
   }
   sqlite3_busy_timeout(db, 30000);
   std::unique_ptr<Catalog> catalog(new Catalog(db));
-  WS_RETURN_IF_ERROR(Exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"));
-  WS_RETURN_IF_ERROR(Exec(db, kSchemaSql));
+  // Several processes may open a new catalog at once (parallel runs): the schema is created
+  // under the write lock (BEGIN IMMEDIATE waits for it), and a busy database is retried.
+  Status setup;
+  for (int attempt = 0; attempt < 100; ++attempt) {
+    setup = Exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;");
+    if (setup.ok()) {
+      Transaction txn(db);
+      setup = txn.Begin();
+      if (setup.ok()) setup = Exec(db, kSchemaSql);
+      if (setup.ok()) setup = txn.Commit();
+    }
+    if (setup.ok() || setup.code() != absl::StatusCode::kUnavailable) break;
+    usleep(50000);
+  }
+  WS_RETURN_IF_ERROR(Annotate(setup, StrCat("opening catalog ", path)));
   Stmt version(db, "SELECT value FROM meta WHERE key='format_version'");
   WS_ASSIGN_OR_RETURN(bool has, version.Step());
   if (!has) {
