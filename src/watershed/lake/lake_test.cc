@@ -63,7 +63,7 @@ struct Lake {
     CommitRequest req;
     req.operation = "load";
     req.summary = "{}";
-    req.tables.push_back({b.table, "", b.columns, partition_by});
+    req.tables.push_back({b.table, "", b.columns, partition_by, "", ""});
     req.added = *files;
     req.cursors = std::move(cursors);
     auto snap = catalog->Commit(req);
