@@ -3,6 +3,7 @@
 
 #include <fcntl.h>
 #include <sys/wait.h>
+#include <pwd.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -17,6 +18,7 @@
 #include "watershed/cli/output.h"
 #include "watershed/lake/gc.h"
 #include "watershed/normalize/infer.h"
+#include "watershed/observe/audit.h"
 #include "watershed/load/crunchbase.h"
 #include "watershed/lake/reader.h"
 #include "watershed/project/project.h"
@@ -629,6 +631,39 @@ Status RunExportAirflow(const GlobalOptions& g, const std::string& name, const s
   std::filesystem::create_directories(std::filesystem::path(path).parent_path(), ec);
   std::ofstream(path) << orchestrate::AirflowDag(pipeline, project->root());
   std::cout << "Wrote " << path << "\n";
+  return absl::OkStatus();
+}
+
+void AuditCommand(const GlobalOptions& g, int argc, char** argv, const Status& outcome) {
+  auto project = project::Project::Open(g.project);
+  if (!project.ok()) return;  // not in a project: nothing to audit into
+  std::string command;
+  for (int i = 1; i < argc; ++i) command += (i > 1 ? " " : "") + std::string(argv[i]);
+  const passwd* pw = getpwuid(geteuid());
+  observe::AuditLog log((*project)->root() + "/.watershed/audit.log");
+  log.Append({0, "", pw != nullptr ? pw->pw_name : std::to_string(geteuid()), "command", command,
+              outcome.ok() ? "ok" : StrCat("error: ", MessageOf(outcome))})
+      .IgnoreError();
+}
+
+Status RunAudit(const GlobalOptions& g, bool verify) {
+  WS_ASSIGN_OR_RETURN(auto project, project::Project::Open(g.project));
+  observe::AuditLog log(project->root() + "/.watershed/audit.log");
+  if (verify) {
+    WS_RETURN_IF_ERROR(log.Verify());
+    WS_ASSIGN_OR_RETURN(auto entries, log.Read());
+    std::cout << "audit log intact: " << entries.size() << " entries, hash chain verified ("
+              << log.path() << ")\n";
+    return absl::OkStatus();
+  }
+  WS_ASSIGN_OR_RETURN(auto entries, log.Read());
+  TextTable t;
+  t.header = {"seq", "time", "principal", "action", "target", "outcome"};
+  t.numeric = {true, false, false, false, false, false};
+  for (const auto& e : entries) {
+    t.rows.push_back({std::to_string(e.seq), e.time, e.principal, e.action, e.target, e.outcome});
+  }
+  Print(t, OutputFormat::kTable, std::cout);
   return absl::OkStatus();
 }
 

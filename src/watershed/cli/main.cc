@@ -158,6 +158,11 @@ int main(int argc, char** argv) {
   airflow->add_option("PIPELINE", export_pipeline)->required();
   airflow->add_option("--out", export_out, "Output file (default: <project>/airflow/PIPELINE.py)");
 
+  bool audit_verify = false;
+  auto* audit = app.add_subcommand("audit", "The audit log of commands (hash-chained)");
+  auto* audit_verify_cmd = audit->add_subcommand(
+      "verify", "Check the hash chain; names the first edited, inserted or removed entry");
+
   cli::CrunchbaseCommand cb;
   auto* crunchbase = app.add_subcommand(
       "crunchbase",
@@ -246,6 +251,9 @@ int main(int argc, char** argv) {
     status = cli::RunRuns(g, runs_show);
   } else if (*export_cmd) {
     status = cli::RunExportAirflow(g, export_pipeline, export_out);
+  } else if (*audit) {
+    audit_verify = audit_verify_cmd->parsed();
+    status = cli::RunAudit(g, audit_verify);
   } else if (*docs) {
     status = cli::RunDocs(g, docs_out);
   } else if (*build_cmd) {
@@ -261,6 +269,7 @@ int main(int argc, char** argv) {
     }
     status = emulators::crunchbase::Serve(emu);
   }
+  if (!*audit) cli::AuditCommand(g, argc, argv, status);
   if (!status.ok()) {
     std::cerr << "error: " << MessageOf(status) << "\n";
     return 1;
