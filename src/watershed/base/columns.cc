@@ -1,6 +1,7 @@
 // base/columns.cc — type names, widening rules, calendar arithmetic.
 #include "watershed/base/columns.h"
 
+#include <chrono>
 #include <cstdio>
 
 
@@ -96,6 +97,24 @@ std::string FormatTimestampMicros(int64_t micros) {
                 static_cast<long long>(rem / 1000000LL % 60),
                 static_cast<long long>(rem % 1000000LL));
   return buf;
+}
+
+std::string IsoUtc(int64_t micros, bool fraction) {
+  std::string s = FormatTimestampMicros(micros);
+  s[10] = 'T';
+  if (!fraction) s.resize(19);
+  return s + "Z";
+}
+
+int64_t NowMicros() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+std::string TodayUtc() {
+  const int64_t micros = NowMicros();
+  return FormatDate(micros / 86400000000LL);
 }
 
 }  // namespace watershed

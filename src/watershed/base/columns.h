@@ -93,5 +93,9 @@ int64_t DaysFromCivil(int64_t y, unsigned m, unsigned d);
 void CivilFromDays(int64_t days, int64_t* y, unsigned* m, unsigned* d);
 std::string FormatDate(int64_t days);               // "2026-11-24"
 std::string FormatTimestampMicros(int64_t micros);  // "2026-11-24 04:15:00.123456"
+// ISO 8601 in UTC: "2026-11-24T04:15:00.123456Z", or "2026-11-24T04:15:00Z" without fraction.
+std::string IsoUtc(int64_t micros, bool fraction = true);
+int64_t NowMicros();       // the wall clock, microseconds since 1970-01-01 UTC
+std::string TodayUtc();    // "2026-11-24"
 
 }  // namespace watershed

@@ -442,14 +442,6 @@ StatusOr<orchestrate::Pipeline> FindPipeline(project::Project& project, const st
   return it->second;
 }
 
-std::string TodayUtc() {
-  const int64_t days = std::chrono::duration_cast<std::chrono::hours>(
-                           std::chrono::system_clock::now().time_since_epoch())
-                           .count() /
-                       24;
-  return FormatDate(days);
-}
-
 Status PrintOutcome(const orchestrate::RunOutcome& o) {
   TextTable t;
   t.header = {"task", "status", "attempts", "seconds", "log"};

@@ -93,15 +93,6 @@ CREATE TABLE IF NOT EXISTS task_runs(
   PRIMARY KEY(run_id, task, attempt));
 )sql";
 
-std::string NowIso() {
-  auto now = std::chrono::system_clock::now();
-  int64_t micros =
-      std::chrono::duration_cast<std::chrono::microseconds>(now.time_since_epoch()).count();
-  std::string s = FormatTimestampMicros(micros);  // "YYYY-MM-DD HH:MM:SS.ffffff"
-  s[10] = 'T';
-  return s + "Z";
-}
-
 std::string HostName() {
   char buf[256] = {0};
   gethostname(buf, sizeof buf - 1);
@@ -459,7 +450,7 @@ StatusOr<std::optional<std::string>> Catalog::GetCursor(const std::string& sourc
 StatusOr<int64_t> Catalog::BeginLoad(const std::string& name) {
   Stmt s(db_,
          "INSERT INTO loads(name, started_at, status, pid, host) VALUES(?, ?, 'running', ?, ?)");
-  s.Bind(1, name).Bind(2, NowIso()).Bind(3, static_cast<int64_t>(getpid())).Bind(4, HostName());
+  s.Bind(1, name).Bind(2, IsoUtc(NowMicros())).Bind(3, static_cast<int64_t>(getpid())).Bind(4, HostName());
   WS_RETURN_IF_ERROR(s.Run());
   return sqlite3_last_insert_rowid(db_);
 }
@@ -467,7 +458,7 @@ StatusOr<int64_t> Catalog::BeginLoad(const std::string& name) {
 Status Catalog::FinishLoad(int64_t load_id, const std::string& status,
                            const std::string& message) {
   Stmt s(db_, "UPDATE loads SET status = ?, finished_at = ?, message = ? WHERE load_id = ?");
-  s.Bind(1, status).Bind(2, NowIso()).Bind(3, message).Bind(4, load_id);
+  s.Bind(1, status).Bind(2, IsoUtc(NowMicros())).Bind(3, message).Bind(4, load_id);
   return s.Run();
 }
 
@@ -504,7 +495,7 @@ Status Catalog::BeginRun(const RunRecord& run) {
   Stmt s(db_,
          "INSERT INTO runs(run_id, pipeline, logical_date, started_at, status, pid, host) "
          "VALUES(?, ?, ?, ?, 'running', ?, ?)");
-  s.Bind(1, run.run_id).Bind(2, run.pipeline).Bind(3, run.logical_date).Bind(4, NowIso());
+  s.Bind(1, run.run_id).Bind(2, run.pipeline).Bind(3, run.logical_date).Bind(4, IsoUtc(NowMicros()));
   s.Bind(5, static_cast<int64_t>(getpid())).Bind(6, HostName());
   Status st = s.Run();
   if (!st.ok() && MessageOf(st).find("UNIQUE") != std::string_view::npos) {
@@ -516,7 +507,7 @@ Status Catalog::BeginRun(const RunRecord& run) {
 
 Status Catalog::FinishRun(const std::string& run_id, const std::string& status) {
   Stmt s(db_, "UPDATE runs SET status = ?, finished_at = ? WHERE run_id = ?");
-  s.Bind(1, status).Bind(2, NowIso()).Bind(3, run_id);
+  s.Bind(1, status).Bind(2, IsoUtc(NowMicros())).Bind(3, run_id);
   return s.Run();
 }
 
@@ -527,7 +518,7 @@ Status Catalog::RecordAttempt(const TaskAttempt& a) {
          "DO UPDATE SET finished_at = excluded.finished_at, status = excluded.status, "
          "exit_code = excluded.exit_code, millis = excluded.millis");
   s.Bind(1, a.run_id).Bind(2, a.task).Bind(3, static_cast<int64_t>(a.attempt));
-  s.Bind(4, a.started_at.empty() ? NowIso() : a.started_at).Bind(5, a.finished_at);
+  s.Bind(4, a.started_at.empty() ? IsoUtc(NowMicros()) : a.started_at).Bind(5, a.finished_at);
   s.Bind(6, a.status).Bind(7, static_cast<int64_t>(a.exit_code));
   s.Bind(8, static_cast<int64_t>(a.seconds * 1000)).Bind(9, a.log_path);
   return s.Run();
@@ -593,7 +584,7 @@ StatusOr<int64_t> Catalog::Commit(const CommitRequest& req) {
   WS_RETURN_IF_ERROR(txn.Begin());
   Stmt snap(db_,
             "INSERT INTO snapshots(committed_at, operation, load_id, summary) VALUES(?, ?, ?, ?)");
-  snap.Bind(1, NowIso()).Bind(2, req.operation).Bind(3, req.load_id).Bind(4, req.summary);
+  snap.Bind(1, IsoUtc(NowMicros())).Bind(2, req.operation).Bind(3, req.load_id).Bind(4, req.summary);
   WS_RETURN_IF_ERROR(snap.Run());
   const int64_t snapshot_id = sqlite3_last_insert_rowid(db_);
 
@@ -679,7 +670,7 @@ StatusOr<int64_t> Catalog::Commit(const CommitRequest& req) {
     Stmt ld(db_,
             "UPDATE loads SET status = 'committed', snapshot_id = ?, finished_at = ? "
             "WHERE load_id = ?");
-    ld.Bind(1, snapshot_id).Bind(2, NowIso()).Bind(3, req.load_id);
+    ld.Bind(1, snapshot_id).Bind(2, IsoUtc(NowMicros())).Bind(3, req.load_id);
     WS_RETURN_IF_ERROR(ld.Run());
   }
   WS_RETURN_IF_ERROR(txn.Commit());

@@ -6,13 +6,6 @@
 namespace watershed::load {
 namespace {
 
-std::string TodayUtc() {
-  auto now = std::chrono::system_clock::now();
-  int64_t days =
-      std::chrono::duration_cast<std::chrono::hours>(now.time_since_epoch()).count() / 24;
-  return FormatDate(days);
-}
-
 const std::vector<ColumnSpec>& QuarantineColumns() {
   static const std::vector<ColumnSpec> kColumns = {
       {"_ws_load_id", ColumnType::kBigint}, {"target_table", ColumnType::kVarchar},

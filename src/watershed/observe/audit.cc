@@ -26,15 +26,6 @@ std::string Canonical(const AuditEntry& e, const std::string& prev) {
   return j.dump();
 }
 
-std::string NowIso() {
-  int64_t us = std::chrono::duration_cast<std::chrono::microseconds>(
-                   std::chrono::system_clock::now().time_since_epoch())
-                   .count();
-  std::string s = FormatTimestampMicros(us);
-  s[10] = 'T';
-  return s + "Z";
-}
-
 }  // namespace
 
 Status AuditLog::Append(AuditEntry e) {
@@ -64,7 +55,7 @@ Status AuditLog::Append(AuditEntry e) {
     }
   }
   e.seq = seq;
-  e.time = NowIso();
+  e.time = IsoUtc(NowMicros());
   e.target = RedactSecrets(e.target);
   e.outcome = RedactSecrets(e.outcome);
   const std::string hash = Sha256Hex(prev + Canonical(e, prev));

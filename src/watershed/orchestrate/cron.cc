@@ -127,10 +127,6 @@ int64_t Schedule::Next(int64_t after) const {
   return -1;
 }
 
-std::string FormatUtc(int64_t seconds) {
-  std::string s = FormatTimestampMicros(seconds * 1000000).substr(0, 19);
-  s[10] = 'T';
-  return s + "Z";
-}
+std::string FormatUtc(int64_t seconds) { return IsoUtc(seconds * 1000000, /*fraction=*/false); }
 
 }  // namespace watershed::orchestrate

@@ -11,14 +11,6 @@
 namespace watershed::packages {
 namespace {
 
-std::string NowIso() {
-  auto now = std::chrono::system_clock::now();
-  int64_t us = std::chrono::duration_cast<std::chrono::microseconds>(now.time_since_epoch()).count();
-  std::string s = FormatTimestampMicros(us);
-  s[10] = 'T';
-  return s + "Z";
-}
-
 Status WriteAll(std::FILE* f, const void* data, size_t n, const std::string& key) {
   if (n > 0 && std::fwrite(data, 1, n, f) != n) {
     return absl::UnavailableError(StrCat("writing raw package file ", key, " failed"));
@@ -60,7 +52,7 @@ Status PackageWriter::OpenPart() {
 Status PackageWriter::Add(std::string_view request, std::string_view body) {
   if (file_ == nullptr) WS_RETURN_IF_ERROR(OpenPart());
   std::string line = StrCat("{\"request\":", nlohmann::json(std::string(request)).dump(),
-                            ",\"received_at\":\"", NowIso(), "\",\"body\":", body, "}\n");
+                            ",\"received_at\":\"", IsoUtc(NowMicros()), "\",\"body\":", body, "}\n");
   std::string out(ZSTD_CStreamOutSize(), '\0');
   ZSTD_inBuffer in{line.data(), line.size(), 0};
   while (in.pos < in.size) {
@@ -97,7 +89,7 @@ Status PackageWriter::Seal() {
 Status PackageWriter::Finish() {
   WS_RETURN_IF_ERROR(Seal());
   nlohmann::json m = {{"format", 1}, {"source", source_}, {"load_id", load_id_},
-                      {"sealed_at", NowIso()}, {"parts", nlohmann::json::array()}};
+                      {"sealed_at", IsoUtc(NowMicros())}, {"parts", nlohmann::json::array()}};
   for (const Part& p : parts_) {
     m["parts"].push_back({{"key", p.key}, {"lines", p.lines}, {"bytes", p.bytes}});
   }

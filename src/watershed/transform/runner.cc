@@ -291,7 +291,7 @@ StatusOr<std::vector<ModelResult>> Build(project::Project& project, const BuildO
   std::map<std::string, std::set<std::string>> sources_by_target;
   for (int v : selected) {
     const Model& m = graph.models[v];
-    const MartTarget& t = targets[m.mart];
+    const MartTarget& t = targets.at(m.mart);
     if (t.type == "duckdb") continue;
     auto& sources = sources_by_target[t.target];
     sources.insert("schema:" + m.mart);
@@ -316,9 +316,9 @@ StatusOr<std::vector<ModelResult>> Build(project::Project& project, const BuildO
   }
 
   auto engine_for = [&](const Model& m) -> StatusOr<std::unique_ptr<Engine>> {
-    const MartTarget& t = targets[m.mart];
+    const MartTarget& t = targets.at(m.mart);
     for (const std::string& ref : m.refs) {
-      const MartTarget& r = targets[ref.substr(0, ref.find('.'))];
+      const MartTarget& r = targets.at(ref.substr(0, ref.find('.')));
       if (r.type != t.type || r.target != t.target) {
         return absl::InvalidArgumentError(StrCat(
             m.path, ": refs ", ref, ", which lives in another database; refs across databases "
@@ -358,7 +358,7 @@ StatusOr<std::vector<ModelResult>> Build(project::Project& project, const BuildO
       std::vector<std::future<ModelResult>> running;
       for (size_t j = i; j < runnable.size() && j < i + step; ++j) {
         const Model& m = graph.models[runnable[j]];
-        const bool redshift = targets[m.mart].type == "redshift";
+        const bool redshift = targets.at(m.mart).type == "redshift";
         running.push_back(std::async(std::launch::async, [&, &m = m, redshift] {
           auto engine = engine_for(m);
           if (!engine.ok()) {

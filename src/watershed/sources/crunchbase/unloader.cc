@@ -15,14 +15,6 @@ double NowSeconds() {
       .count();
 }
 
-std::string NowIso() {
-  auto now = std::chrono::system_clock::now();
-  int64_t secs = std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count();
-  std::string s = FormatTimestampMicros(secs * 1000000).substr(0, 19);
-  s[10] = 'T';
-  return s + "Z";
-}
-
 const TableKey kByUuid{"uuid", "latest_row"};
 const TableKey kByOrganization{"organization_uuid", "latest_load"};
 
@@ -143,8 +135,8 @@ Status Unloader::FullCollection(const std::string& collection, UnloadSummary* su
   std::string after_id = resuming ? state.value("after_id", "") : "";
   std::string max_updated = resuming ? state.value("max_updated", "") : "";
   std::string deleted_watermark =
-      state.value("deleted_watermark", resuming ? state.value("run_started", "") : NowIso());
-  const std::string run_started = resuming ? state.value("run_started", NowIso()) : NowIso();
+      state.value("deleted_watermark", resuming ? state.value("run_started", "") : IsoUtc(NowMicros(), /*fraction=*/false));
+  const std::string run_started = resuming ? state.value("run_started", IsoUtc(NowMicros(), /*fraction=*/false)) : IsoUtc(NowMicros(), /*fraction=*/false);
   // Entities updated exactly at the watermark were landed by the previous run already: the
   // cursor lists them so that `updated_at gte watermark` re-reads nothing.
   auto to_set = [](const nlohmann::json& j) {
