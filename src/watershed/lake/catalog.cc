@@ -325,9 +325,55 @@ StatusOr<Snapshot> Catalog::GetSnapshot(int64_t snapshot_id) {
   return Snapshot{s.Int(0), s.Text(1), s.Text(2), s.Int(3), s.Text(4)};
 }
 
+StatusOr<int64_t> Catalog::OldestSnapshot() {
+  Stmt s(db_, "SELECT value FROM meta WHERE key = 'expired_before'");
+  WS_ASSIGN_OR_RETURN(bool row, s.Step());
+  return row ? std::stoll(s.Text(0)) : int64_t{1};
+}
+
+Status Catalog::CheckNotExpired(int64_t snapshot) {
+  WS_ASSIGN_OR_RETURN(int64_t oldest, OldestSnapshot());
+  if (snapshot < oldest) {
+    return absl::FailedPreconditionError(
+        StrCat("snapshot ", snapshot, " has expired (the retention policy keeps snapshots from ",
+               oldest, " on; `watershed snapshots` lists them)"));
+  }
+  return absl::OkStatus();
+}
+
+StatusOr<std::vector<std::string>> Catalog::ExpireSnapshotsBefore(int64_t keep_from) {
+  Transaction tx(db_);
+  WS_RETURN_IF_ERROR(tx.Begin());
+  std::vector<std::string> keys;
+  {
+    Stmt s(db_, "SELECT key FROM data_files WHERE removed_snapshot IS NOT NULL AND removed_snapshot <= ?");
+    s.Bind(1, keep_from);
+    while (true) {
+      WS_ASSIGN_OR_RETURN(bool row, s.Step());
+      if (!row) break;
+      keys.push_back(s.Text(0));
+    }
+  }
+  for (const char* sql :
+       {"DELETE FROM column_stats WHERE file_id IN (SELECT file_id FROM data_files WHERE "
+        "removed_snapshot IS NOT NULL AND removed_snapshot <= ?1)",
+        "DELETE FROM data_files WHERE removed_snapshot IS NOT NULL AND removed_snapshot <= ?1",
+        "DELETE FROM snapshots WHERE snapshot_id < ?1",
+        "INSERT INTO meta(key, value) VALUES('expired_before', CAST(?1 AS TEXT)) "
+        "ON CONFLICT(key) DO UPDATE SET value = CAST(MAX(CAST(value AS INTEGER), ?1) AS TEXT)"}) {
+    Stmt s(db_, sql);
+    s.Bind(1, keep_from);
+    WS_RETURN_IF_ERROR(s.Run());
+  }
+  WS_RETURN_IF_ERROR(tx.Commit());
+  return keys;
+}
+
 StatusOr<std::vector<TableInfo>> Catalog::ListTables(int64_t snapshot) {
   if (snapshot == 0) {
     WS_ASSIGN_OR_RETURN(snapshot, LatestSnapshot());
+  } else {
+    WS_RETURN_IF_ERROR(CheckNotExpired(snapshot));
   }
   Stmt s(db_,
          "SELECT table_id, name, parent, partition_by, created_snapshot, key_column, key_mode "
@@ -356,6 +402,8 @@ StatusOr<std::optional<TableInfo>> Catalog::GetTable(const std::string& name) {
 StatusOr<TableState> Catalog::GetTableState(const std::string& name, int64_t snapshot) {
   if (snapshot == 0) {
     WS_ASSIGN_OR_RETURN(snapshot, LatestSnapshot());
+  } else {
+    WS_RETURN_IF_ERROR(CheckNotExpired(snapshot));
   }
   WS_ASSIGN_OR_RETURN(auto info, GetTable(name));
   if (!info || info->created_snapshot > snapshot) {
@@ -445,6 +493,18 @@ StatusOr<std::optional<std::string>> Catalog::GetCursor(const std::string& sourc
   WS_ASSIGN_OR_RETURN(bool row, s.Step());
   if (!row) return std::optional<std::string>();
   return std::optional<std::string>(s.Text(0));
+}
+
+StatusOr<std::map<std::string, std::string>> Catalog::Cursors(const std::string& source) {
+  Stmt s(db_, "SELECT key, value FROM cursors WHERE source = ?");
+  s.Bind(1, source);
+  std::map<std::string, std::string> out;
+  while (true) {
+    WS_ASSIGN_OR_RETURN(bool row, s.Step());
+    if (!row) break;
+    out[s.Text(0)] = s.Text(1);
+  }
+  return out;
 }
 
 StatusOr<int64_t> Catalog::BeginLoad(const std::string& name) {
@@ -657,6 +717,9 @@ StatusOr<int64_t> Catalog::Commit(const CommitRequest& req) {
             "UPDATE data_files SET removed_snapshot = ? WHERE key = ? AND removed_snapshot IS NULL");
     rm.Bind(1, snapshot_id).Bind(2, key);
     WS_RETURN_IF_ERROR(rm.Run());
+    if (sqlite3_changes(db_) != 1) {  // a concurrent commit (another compaction) removed it
+      return absl::AbortedError(StrCat("file ", key, " is no longer live; retry"));
+    }
   }
   for (const Cursor& c : req.cursors) {
     Stmt up(db_,

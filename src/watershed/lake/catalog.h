@@ -10,6 +10,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -150,6 +151,8 @@ class Catalog {
   StatusOr<std::vector<std::string>> AllFileKeys();
 
   StatusOr<std::optional<std::string>> GetCursor(const std::string& source, const std::string& key);
+  // Every cursor of `source`, key -> value.
+  StatusOr<std::map<std::string, std::string>> Cursors(const std::string& source);
 
   // Registers a running load (for gc: its files are not orphans while it runs).
   StatusOr<int64_t> BeginLoad(const std::string& name);
@@ -168,6 +171,13 @@ class Catalog {
   StatusOr<std::vector<RunRecord>> Runs(const std::string& pipeline = "");
   StatusOr<std::vector<TaskAttempt>> Attempts(const std::string& run_id);
 
+  // Snapshot expiry: forgets every snapshot before `keep_from` and the files that no snapshot
+  // from `keep_from` on can see (their rows and stats), in one transaction. Returns those files'
+  // storage keys for the caller to delete. Reading an expired snapshot is then an error.
+  StatusOr<std::vector<std::string>> ExpireSnapshotsBefore(int64_t keep_from);
+  // The oldest snapshot still readable (1 when nothing has expired).
+  StatusOr<int64_t> OldestSnapshot();
+
   // One transaction: new snapshot + schema versions + files + cursors. Returns the snapshot id.
   // A table's schema is merged with the one committed meanwhile; a conflicting concurrent type
   // change is kAborted (transient: retry the load).
@@ -175,6 +185,7 @@ class Catalog {
 
  private:
   explicit Catalog(sqlite3* db) : db_(db) {}
+  Status CheckNotExpired(int64_t snapshot);
   sqlite3* db_;
 };
 

@@ -3,6 +3,7 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <set>
 #include <unordered_map>
 
 namespace watershed::lake {
@@ -165,6 +166,44 @@ StatusOr<std::vector<DataFile>> LakeWriter::Write(const TableBatch& batch,
   }
   scan_->Set(nullptr);
   return files;
+}
+
+StatusOr<DataFile> LakeWriter::Rewrite(const std::string& table,
+                                       const std::vector<DataFile>& inputs,
+                                       const std::vector<ColumnSpec>& schema,
+                                       const std::string& stem) {
+  if (inputs.empty()) return absl::InvalidArgumentError("nothing to rewrite");
+  WS_ASSIGN_OR_RETURN(auto names, SplitTableName(table));
+  std::set<std::string> present;
+  std::string list;
+  for (const DataFile& f : inputs) {
+    for (const ColumnSpec& c : f.columns) present.insert(c.name);
+    WS_ASSIGN_OR_RETURN(std::string path, storage_->PathForRead(f.key));
+    list += StrCat(list.empty() ? "" : ", ", QuoteLiteral(path));
+  }
+  DataFile out;
+  out.table = table;
+  out.partition = inputs.front().partition;
+  out.key = StrCat(TableFolder(names.first, names.second), "/", out.partition, "/", stem, ".parquet");
+  std::string select;
+  for (const ColumnSpec& c : schema) {
+    if (!present.contains(c.name)) continue;
+    out.columns.push_back(c);
+    select += StrCat(select.empty() ? "" : ", ", "CAST(", QuoteIdent(c.name), " AS ",
+                     ColumnTypeSql(c.type), ") AS ", QuoteIdent(c.name));
+  }
+  WS_ASSIGN_OR_RETURN(std::string path, storage_->PathForWrite(out.key));
+  WS_RETURN_IF_ERROR(Annotate(
+      conn_->Execute(StrCat("COPY (SELECT ", select, " FROM read_parquet([", list,
+                            "], union_by_name = true, hive_partitioning = false)) TO ",
+                            QuoteLiteral(path),
+                            " (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 122880)")),
+      StrCat("compacting into ", out.key)));
+  WS_ASSIGN_OR_RETURN(out.stats, FooterStats(path, out.columns, &out.row_count));
+  std::error_code ec;
+  out.size_bytes = static_cast<int64_t>(std::filesystem::file_size(path, ec));
+  WS_RETURN_IF_ERROR(storage_->Publish(out.key));
+  return out;
 }
 
 }  // namespace watershed::lake

@@ -42,6 +42,12 @@ class LakeWriter {
   StatusOr<std::vector<DataFile>> Write(const TableBatch& batch, const std::string& partition_by,
                                         const std::string& ingest_date, const std::string& stem);
 
+  // Compaction: rewrites `inputs` (files of one partition of `table`) as one file `stem`.parquet
+  // in the same partition, with the columns of `schema` that any input has (cast to the
+  // schema's types). The inputs are left alone (the catalog commit retires them).
+  StatusOr<DataFile> Rewrite(const std::string& table, const std::vector<DataFile>& inputs,
+                             const std::vector<ColumnSpec>& schema, const std::string& stem);
+
  private:
   LakeWriter() = default;
   // Row count and per-column statistics, read back from the Parquet footer of `path`.

@@ -1,0 +1,585 @@
+// transform/realtime.cc — see realtime.h.
+#include "watershed/transform/realtime.h"
+
+#include <sqlite3.h>
+
+#include <cmath>
+#include <cstring>
+#include <filesystem>
+#include <limits>
+
+#include <nlohmann/json.hpp>
+#include <simdjson.h>
+
+#include "watershed/base/log.h"
+#include "watershed/base/strings.h"
+#include "watershed/normalize/infer.h"
+
+namespace watershed::transform {
+namespace {
+
+// A stable 64-bit hash (FNV-1a, then a murmur-style finalizer): the registers persist across
+// restarts, so the hash must not depend on the process.
+uint64_t StableHash(std::string_view s) {
+  uint64_t h = 1469598103934665603ull;
+  for (unsigned char c : s) {
+    h ^= c;
+    h *= 1099511628211ull;
+  }
+  h ^= h >> 33;
+  h *= 0xff51afd7ed558ccdull;
+  h ^= h >> 33;
+  h *= 0xc4ceb9fe1a85ec53ull;
+  h ^= h >> 33;
+  return h;
+}
+
+Status SqliteError(sqlite3* db, std::string_view what) {
+  return absl::InternalError(StrCat("real-time mart: ", what, ": ", sqlite3_errmsg(db)));
+}
+
+Status Exec(sqlite3* db, const std::string& sql) {
+  char* err = nullptr;
+  if (sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &err) != SQLITE_OK) {
+    std::string msg = err ? err : "unknown error";
+    sqlite3_free(err);
+    return absl::InternalError(StrCat("real-time mart: ", msg, " in: ", sql.substr(0, 200)));
+  }
+  return absl::OkStatus();
+}
+
+// A prepared statement that finalizes itself.
+class Stmt {
+ public:
+  Stmt(sqlite3* db, const std::string& sql) : db_(db) {
+    if (sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt_, nullptr) != SQLITE_OK) stmt_ = nullptr;
+  }
+  ~Stmt() { sqlite3_finalize(stmt_); }
+  bool ok() const { return stmt_ != nullptr; }
+  sqlite3_stmt* get() { return stmt_; }
+
+ private:
+  sqlite3* db_;
+  sqlite3_stmt* stmt_ = nullptr;
+};
+
+std::string Ident(std::string_view name) {
+  std::string out = "\"";
+  for (char c : name) {
+    if (c == '"') out += '"';
+    out += c;
+  }
+  return out + "\"";
+}
+
+std::string ColumnSuffix(std::string_view field) {
+  std::string out;
+  for (char c : field) out += (std::isalnum(static_cast<unsigned char>(c)) ? std::tolower(c) : '_');
+  return out;
+}
+
+std::string Pointer(std::string_view dotted) {
+  std::string out;
+  size_t start = 0;
+  while (start <= dotted.size()) {
+    size_t dot = dotted.find('.', start);
+    if (dot == std::string_view::npos) dot = dotted.size();
+    out += "/";
+    for (char c : dotted.substr(start, dot - start)) {
+      if (c == '~') out += "~0";
+      else if (c == '/') out += "~1";
+      else out += c;
+    }
+    start = dot + 1;
+  }
+  return out;
+}
+
+std::string Definition(const Accumulator& a) {
+  nlohmann::json j = {{"key", a.key}, {"time", a.time}, {"windows", a.window_names}};
+  for (const Measure& m : a.measures) j["measures"].push_back({m.kind, m.field});
+  return j.dump();
+}
+
+// The state of one (window, window_start, key) group.
+struct Partial {
+  int64_t count = 0;
+  std::vector<double> sum, min, max;
+  std::vector<HyperLogLog> hll;
+  explicit Partial(size_t measures)
+      : sum(measures, 0), min(measures, std::numeric_limits<double>::quiet_NaN()),
+        max(measures, std::numeric_limits<double>::quiet_NaN()), hll() {}
+};
+
+std::optional<double> NumberOf(simdjson::dom::element v) {
+  double d;
+  int64_t i;
+  uint64_t u;
+  std::string_view s;
+  if (!v.get(i)) return static_cast<double>(i);
+  if (!v.get(u)) return static_cast<double>(u);
+  if (!v.get(d)) return d;
+  if (!v.get(s)) {
+    if (auto x = normalize::ParseCanonicalDouble(s)) return *x;
+  }
+  return std::nullopt;
+}
+
+// A value as text for keys and distinct counting: strings as they are, others as JSON.
+std::optional<std::string> TextOf(simdjson::dom::element v) {
+  std::string_view s;
+  if (!v.get(s)) return std::string(s);
+  if (v.is_null()) return std::nullopt;
+  return simdjson::minify(v);
+}
+
+std::optional<int64_t> TimeOf(simdjson::dom::element v) {
+  std::string_view s;
+  if (!v.get(s)) return normalize::ParseTimestamp(s);
+  auto n = NumberOf(v);
+  if (!n) return std::nullopt;
+  double x = *n;
+  if (std::abs(x) < 1e11) return static_cast<int64_t>(x * 1e6);   // seconds
+  if (std::abs(x) < 1e14) return static_cast<int64_t>(x * 1e3);   // milliseconds
+  return static_cast<int64_t>(x);                                  // microseconds
+}
+
+int64_t FloorTo(int64_t t, int64_t w) {
+  int64_t q = t / w;
+  if (t % w != 0 && t < 0) --q;
+  return q * w;
+}
+
+}  // namespace
+
+void HyperLogLog::AddHash(uint64_t hash) {
+  size_t idx = hash >> (64 - kPrecision);
+  uint64_t rest = (hash << kPrecision) | (uint64_t{1} << (kPrecision - 1));
+  uint8_t rank = static_cast<uint8_t>(__builtin_clzll(rest) + 1);
+  if (static_cast<uint8_t>(registers_[idx]) < rank) registers_[idx] = static_cast<char>(rank);
+}
+
+void HyperLogLog::Merge(const HyperLogLog& other) {
+  for (size_t i = 0; i < kRegisters; ++i) {
+    if (static_cast<uint8_t>(other.registers_[i]) > static_cast<uint8_t>(registers_[i])) {
+      registers_[i] = other.registers_[i];
+    }
+  }
+}
+
+double HyperLogLog::Estimate() const {
+  const double m = static_cast<double>(kRegisters);
+  double sum = 0;
+  int zeros = 0;
+  for (char r : registers_) {
+    sum += std::ldexp(1.0, -static_cast<uint8_t>(r));
+    if (r == 0) ++zeros;
+  }
+  const double alpha = 0.7213 / (1 + 1.079 / m);
+  double e = alpha * m * m / sum;
+  if (e <= 2.5 * m && zeros > 0) e = m * std::log(m / zeros);  // linear counting for small sets
+  return e;
+}
+
+HyperLogLog HyperLogLog::FromBytes(std::string_view bytes) {
+  HyperLogLog h;
+  if (bytes.size() == kRegisters) h.registers_.assign(bytes);
+  return h;
+}
+
+StatusOr<std::vector<Accumulator>> ParseAccumulators(const load::StreamConfig& stream) {
+  std::vector<Accumulator> out;
+  const YAML::Node list = stream.settings ? stream.settings["accumulators"] : YAML::Node();
+  if (!list) return out;
+  if (!list.IsSequence()) {
+    return absl::InvalidArgumentError(StrCat("streams.", stream.name, ".accumulators: expected a list"));
+  }
+  int index = 0;
+  for (const YAML::Node& n : list) {
+    Accumulator a;
+    a.stream = stream.name;
+    std::string where = StrCat("streams.", stream.name, ".accumulators[", std::to_string(index++), "]");
+    try {
+      if (!n.IsMap() || !n["name"]) return absl::InvalidArgumentError(StrCat(where, ": needs a name"));
+      a.name = n["name"].as<std::string>();
+      where = StrCat("streams.", stream.name, ".accumulators.", a.name);
+      for (char c : a.name) {
+        if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_') {
+          return absl::InvalidArgumentError(StrCat(where, ": name may hold a-z, 0-9 and _ only"));
+        }
+      }
+      if (n["key"]) a.key = n["key"].as<std::string>();
+      if (n["time"]) a.time = n["time"].as<std::string>();
+      std::vector<std::string> windows = {"1m"};
+      if (n["windows"]) windows = n["windows"].as<std::vector<std::string>>();
+      for (const std::string& w : windows) {
+        auto d = load::ParseStreamDuration(w);
+        if (!d.ok() || *d < absl::Seconds(1)) {
+          return absl::InvalidArgumentError(StrCat(where, ".windows: '", w, "' is not a window of at least 1s (1m, 1h, ...)"));
+        }
+        a.window_names.push_back(w);
+        a.window_micros.push_back(absl::ToInt64Microseconds(*d));
+      }
+      a.measures.push_back({"count", "", "count"});
+      if (const YAML::Node ms = n["measures"]) {
+        for (const YAML::Node& m : ms) {
+          if (m.IsScalar() && m.as<std::string>() == "count") continue;
+          if (!m.IsMap() || m.size() != 1) {
+            return absl::InvalidArgumentError(StrCat(where, ".measures: each is count or {sum|min|max|distinct: field}"));
+          }
+          std::string kind = m.begin()->first.as<std::string>();
+          std::string field = m.begin()->second.as<std::string>();
+          if (kind != "sum" && kind != "min" && kind != "max" && kind != "distinct") {
+            return absl::InvalidArgumentError(StrCat(where, ".measures: '", kind, "' is not count, sum, min, max or distinct"));
+          }
+          a.measures.push_back({kind, field, StrCat(kind, "_", ColumnSuffix(field))});
+        }
+      }
+    } catch (const YAML::Exception& e) {
+      return absl::InvalidArgumentError(StrCat(where, ": ", e.what()));
+    }
+    out.push_back(std::move(a));
+  }
+  return out;
+}
+
+std::string RealtimeDbPath(const project::Project& project) {
+  return (std::filesystem::path(project.root()) / "marts" / "realtime.db").string();
+}
+
+StatusOr<std::unique_ptr<RealtimeMart>> RealtimeMart::Open(const project::Project& project,
+                                                           const std::string& stream,
+                                                           std::vector<Accumulator> accumulators) {
+  std::string path = RealtimeDbPath(project);
+  std::error_code ec;
+  std::filesystem::create_directories(std::filesystem::path(path).parent_path(), ec);
+  sqlite3* db = nullptr;
+  if (sqlite3_open(path.c_str(), &db) != SQLITE_OK) {
+    Status s = SqliteError(db, StrCat("opening ", path));
+    sqlite3_close(db);
+    return s;
+  }
+  std::unique_ptr<RealtimeMart> mart(new RealtimeMart(stream, std::move(accumulators), db));
+  sqlite3_busy_timeout(db, 30000);
+  WS_RETURN_IF_ERROR(Exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"));
+  WS_RETURN_IF_ERROR(Exec(db,
+      "BEGIN IMMEDIATE;"
+      "CREATE TABLE IF NOT EXISTS realtime_checkpoints(stream TEXT, partition TEXT, position TEXT,"
+      " PRIMARY KEY(stream, partition));"
+      "CREATE TABLE IF NOT EXISTS realtime_accumulators(table_name TEXT PRIMARY KEY, stream TEXT,"
+      " name TEXT, definition TEXT, columns TEXT);"
+      "COMMIT;"));
+  // A changed definition starts the stream's accumulators over (the writer rewinds the source).
+  bool reset = false;
+  for (const Accumulator& a : mart->accumulators_) {
+    Stmt q(db, "SELECT definition FROM realtime_accumulators WHERE table_name = ?");
+    if (!q.ok()) return SqliteError(db, "reading definitions");
+    sqlite3_bind_text(q.get(), 1, a.table().c_str(), -1, SQLITE_TRANSIENT);
+    bool found = sqlite3_step(q.get()) == SQLITE_ROW;
+    std::string def = found ? reinterpret_cast<const char*>(sqlite3_column_text(q.get(), 0)) : "";
+    if (!found || def != Definition(a)) reset = true;
+  }
+  {
+    Stmt q(db, "SELECT count(*) FROM realtime_accumulators WHERE stream = ?");
+    sqlite3_bind_text(q.get(), 1, stream.c_str(), -1, SQLITE_TRANSIENT);
+    if (sqlite3_step(q.get()) == SQLITE_ROW &&
+        sqlite3_column_int64(q.get(), 0) != static_cast<int64_t>(mart->accumulators_.size())) {
+      reset = true;
+    }
+  }
+  if (reset) {
+    std::string sql = "BEGIN IMMEDIATE;";
+    {
+      Stmt q(db, "SELECT table_name FROM realtime_accumulators WHERE stream = ?");
+      sqlite3_bind_text(q.get(), 1, stream.c_str(), -1, SQLITE_TRANSIENT);
+      while (sqlite3_step(q.get()) == SQLITE_ROW) {
+        sql += StrCat("DROP TABLE IF EXISTS ",
+                      Ident(reinterpret_cast<const char*>(sqlite3_column_text(q.get(), 0))), ";");
+      }
+    }
+    sql += StrCat("DELETE FROM realtime_accumulators WHERE stream = '", stream, "';");
+    sql += StrCat("DELETE FROM realtime_checkpoints WHERE stream = '", stream, "';");
+    for (const Accumulator& a : mart->accumulators_) {
+      std::string cols = "\"window\" TEXT, window_start INTEGER, key TEXT, count INTEGER";
+      nlohmann::json colnames = nlohmann::json::array();
+      for (size_t i = 1; i < a.measures.size(); ++i) {
+        const Measure& m = a.measures[i];
+        cols += StrCat(", ", Ident(m.column), m.kind == "distinct" ? " BLOB" : " REAL");
+        colnames.push_back(m.column);
+      }
+      sql += StrCat("DROP TABLE IF EXISTS ", Ident(a.table()), ";CREATE TABLE ", Ident(a.table()),
+                    "(", cols, ", updated_at INTEGER, PRIMARY KEY(\"window\", window_start, key));");
+      sql += StrCat("INSERT INTO realtime_accumulators VALUES('", a.table(), "', '", stream, "', '",
+                    a.name, "', '", Definition(a), "', '", colnames.dump(), "');");
+    }
+    sql += "COMMIT;";
+    WS_RETURN_IF_ERROR(Exec(db, sql));
+    if (!mart->accumulators_.empty()) {
+      LogInfo(StrCat("real-time mart: accumulators of stream ", stream,
+                     " (re)defined; they are rebuilt from the stream's retained events"));
+    }
+  }
+  return mart;
+}
+
+RealtimeMart::~RealtimeMart() { sqlite3_close(db_); }
+
+StatusOr<std::map<std::string, std::string>> RealtimeMart::Checkpoints() {
+  std::map<std::string, std::string> out;
+  if (accumulators_.empty()) return out;  // nothing to feed: never rewinds the writer
+  Stmt q(db_, "SELECT partition, position FROM realtime_checkpoints WHERE stream = ?");
+  if (!q.ok()) return SqliteError(db_, "reading checkpoints");
+  sqlite3_bind_text(q.get(), 1, stream_.c_str(), -1, SQLITE_TRANSIENT);
+  while (sqlite3_step(q.get()) == SQLITE_ROW) {
+    out[reinterpret_cast<const char*>(sqlite3_column_text(q.get(), 0))] =
+        reinterpret_cast<const char*>(sqlite3_column_text(q.get(), 1));
+  }
+  return out;
+}
+
+Status RealtimeMart::Apply(const std::vector<sources::Event>& events,
+                           const std::map<std::string, std::string>& checkpoints) {
+  if (accumulators_.empty()) return absl::OkStatus();
+  // Fold the batch in memory first: one group per (accumulator, window, start, key).
+  using GroupKey = std::tuple<size_t, size_t, int64_t, std::string>;
+  std::map<GroupKey, Partial> groups;
+  simdjson::dom::parser parser;
+  std::vector<std::string> pointers_key, pointers_time;
+  std::vector<std::vector<std::string>> pointers_field;
+  for (const Accumulator& a : accumulators_) {
+    pointers_key.push_back(a.key.empty() ? "" : Pointer(a.key));
+    pointers_time.push_back(a.time.empty() ? "" : Pointer(a.time));
+    std::vector<std::string> f;
+    for (const Measure& m : a.measures) f.push_back(m.field.empty() ? "" : Pointer(m.field));
+    pointers_field.push_back(std::move(f));
+  }
+  for (const sources::Event& e : events) {
+    simdjson::dom::element doc;
+    if (parser.parse(e.payload.data(), e.payload.size()).get(doc)) continue;  // quarantined by the lake
+    if (!doc.is_object()) continue;
+    for (size_t ai = 0; ai < accumulators_.size(); ++ai) {
+      const Accumulator& a = accumulators_[ai];
+      std::string key;
+      if (!a.key.empty()) {
+        simdjson::dom::element v;
+        if (!doc.at_pointer(pointers_key[ai]).get(v)) key = TextOf(v).value_or("");
+      }
+      int64_t t = e.arrived_micros;
+      if (!a.time.empty()) {
+        simdjson::dom::element v;
+        if (doc.at_pointer(pointers_time[ai]).get(v)) continue;  // no time: not counted
+        auto parsed = TimeOf(v);
+        if (!parsed) continue;
+        t = *parsed;
+      }
+      for (size_t wi = 0; wi < a.window_micros.size(); ++wi) {
+        GroupKey gk{ai, wi, FloorTo(t, a.window_micros[wi]), key};
+        auto it = groups.find(gk);
+        if (it == groups.end()) it = groups.emplace(gk, Partial(a.measures.size())).first;
+        Partial& p = it->second;
+        p.count++;
+        for (size_t mi = 1; mi < a.measures.size(); ++mi) {
+          const Measure& m = a.measures[mi];
+          simdjson::dom::element v;
+          if (doc.at_pointer(pointers_field[ai][mi]).get(v)) continue;
+          if (m.kind == "distinct") {
+            auto text = TextOf(v);
+            if (!text) continue;
+            if (p.hll.empty()) p.hll.resize(a.measures.size());
+            p.hll[mi].AddHash(StableHash(*text));
+            continue;
+          }
+          auto x = NumberOf(v);
+          if (!x) continue;
+          if (m.kind == "sum") p.sum[mi] += *x;
+          if (m.kind == "min" && !(p.min[mi] <= *x)) p.min[mi] = *x;
+          if (m.kind == "max" && !(p.max[mi] >= *x)) p.max[mi] = *x;
+        }
+      }
+    }
+  }
+
+  // Merge into the stored rows and record the positions, in one transaction.
+  WS_RETURN_IF_ERROR(Exec(db_, "BEGIN IMMEDIATE"));
+  auto fail = [&](Status s) {
+    Exec(db_, "ROLLBACK").IgnoreError();
+    return s;
+  };
+  const int64_t now = NowMicros();
+  std::vector<std::unique_ptr<Stmt>> selects, upserts;
+  for (const Accumulator& a : accumulators_) {
+    std::string cols = "count";
+    std::string marks = "?, ?, ?, ?";
+    for (size_t i = 1; i < a.measures.size(); ++i) {
+      cols += StrCat(", ", Ident(a.measures[i].column));
+      marks += ", ?";
+    }
+    selects.push_back(std::make_unique<Stmt>(db_,
+        StrCat("SELECT ", cols, " FROM ", Ident(a.table()),
+               " WHERE \"window\" = ? AND window_start = ? AND key = ?")));
+    upserts.push_back(std::make_unique<Stmt>(db_,
+        StrCat("INSERT OR REPLACE INTO ", Ident(a.table()), "(\"window\", window_start, key, ", cols,
+               ", updated_at) VALUES(", marks, ", ?)")));
+    if (!selects.back()->ok() || !upserts.back()->ok()) return fail(SqliteError(db_, "preparing"));
+  }
+  for (auto& [gk, p] : groups) {
+    const auto& [ai, wi, start, key] = gk;
+    const Accumulator& a = accumulators_[ai];
+    sqlite3_stmt* sel = selects[ai]->get();
+    sqlite3_reset(sel);
+    sqlite3_bind_text(sel, 1, a.window_names[wi].c_str(), -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(sel, 2, start);
+    sqlite3_bind_text(sel, 3, key.c_str(), static_cast<int>(key.size()), SQLITE_TRANSIENT);
+    int rc = sqlite3_step(sel);
+    if (rc == SQLITE_ROW) {  // merge the stored state into this batch's
+      p.count += sqlite3_column_int64(sel, 0);
+      for (size_t mi = 1; mi < a.measures.size(); ++mi) {
+        const Measure& m = a.measures[mi];
+        int col = static_cast<int>(mi);
+        if (sqlite3_column_type(sel, col) == SQLITE_NULL) continue;
+        if (m.kind == "distinct") {
+          const void* blob = sqlite3_column_blob(sel, col);
+          int n = sqlite3_column_bytes(sel, col);
+          if (p.hll.empty()) p.hll.resize(a.measures.size());
+          p.hll[mi].Merge(HyperLogLog::FromBytes(std::string_view(static_cast<const char*>(blob), n)));
+          continue;
+        }
+        double stored = sqlite3_column_double(sel, col);
+        if (m.kind == "sum") p.sum[mi] += stored;
+        if (m.kind == "min" && !(p.min[mi] <= stored)) p.min[mi] = stored;
+        if (m.kind == "max" && !(p.max[mi] >= stored)) p.max[mi] = stored;
+      }
+    } else if (rc != SQLITE_DONE) {
+      return fail(SqliteError(db_, "reading an accumulator"));
+    }
+    sqlite3_stmt* up = upserts[ai]->get();
+    sqlite3_reset(up);
+    sqlite3_bind_text(up, 1, a.window_names[wi].c_str(), -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(up, 2, start);
+    sqlite3_bind_text(up, 3, key.c_str(), static_cast<int>(key.size()), SQLITE_TRANSIENT);
+    sqlite3_bind_int64(up, 4, p.count);
+    int idx = 5;
+    for (size_t mi = 1; mi < a.measures.size(); ++mi, ++idx) {
+      const Measure& m = a.measures[mi];
+      if (m.kind == "distinct") {
+        if (p.hll.empty()) {
+          sqlite3_bind_null(up, idx);
+        } else {
+          const std::string& b = p.hll[mi].bytes();
+          sqlite3_bind_blob(up, idx, b.data(), static_cast<int>(b.size()), SQLITE_TRANSIENT);
+        }
+        continue;
+      }
+      double v = m.kind == "sum" ? p.sum[mi] : (m.kind == "min" ? p.min[mi] : p.max[mi]);
+      if (std::isnan(v)) sqlite3_bind_null(up, idx);
+      else sqlite3_bind_double(up, idx, v);
+    }
+    sqlite3_bind_int64(up, idx, now);
+    if (sqlite3_step(up) != SQLITE_DONE) return fail(SqliteError(db_, "writing an accumulator"));
+  }
+  Stmt cp(db_, "INSERT OR REPLACE INTO realtime_checkpoints(stream, partition, position) VALUES(?, ?, ?)");
+  if (!cp.ok()) return fail(SqliteError(db_, "preparing checkpoints"));
+  for (const auto& [partition, position] : checkpoints) {
+    sqlite3_reset(cp.get());
+    sqlite3_bind_text(cp.get(), 1, stream_.c_str(), -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(cp.get(), 2, partition.c_str(), -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(cp.get(), 3, position.c_str(), -1, SQLITE_TRANSIENT);
+    if (sqlite3_step(cp.get()) != SQLITE_DONE) return fail(SqliteError(db_, "writing checkpoints"));
+  }
+  selects.clear();
+  upserts.clear();
+  return Exec(db_, "COMMIT");
+}
+
+Status AttachRealtime(const project::Project& project, warehouse::Connection& conn) {
+  WS_RETURN_IF_ERROR(conn.Execute("CREATE SCHEMA IF NOT EXISTS realtime"));
+  std::string path = RealtimeDbPath(project);
+  if (!std::filesystem::exists(path)) return absl::OkStatus();
+  sqlite3* db = nullptr;
+  if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK) {
+    Status s = SqliteError(db, StrCat("opening ", path));
+    sqlite3_close(db);
+    return s;
+  }
+  sqlite3_busy_timeout(db, 30000);
+  struct Closer {
+    sqlite3* db;
+    ~Closer() { sqlite3_close(db); }
+  } closer{db};
+  // One read transaction: every table as of the same moment.
+  WS_RETURN_IF_ERROR(Exec(db, "BEGIN"));
+  std::vector<std::pair<std::string, std::vector<std::string>>> tables;
+  {
+    Stmt q(db, "SELECT table_name, columns FROM realtime_accumulators ORDER BY table_name");
+    if (!q.ok()) return absl::OkStatus();  // created but never defined
+    while (sqlite3_step(q.get()) == SQLITE_ROW) {
+      auto cols = nlohmann::json::parse(reinterpret_cast<const char*>(sqlite3_column_text(q.get(), 1)));
+      tables.emplace_back(reinterpret_cast<const char*>(sqlite3_column_text(q.get(), 0)),
+                          cols.get<std::vector<std::string>>());
+    }
+  }
+  for (const auto& [table, cols] : tables) {
+    std::vector<ColumnSpec> specs = {{"window", ColumnType::kVarchar},
+                                     {"window_start", ColumnType::kTimestamp},
+                                     {"key", ColumnType::kVarchar},
+                                     {"count", ColumnType::kBigint}};
+    for (const std::string& c : cols) {
+      specs.push_back({c, c.starts_with("distinct_") ? ColumnType::kBigint : ColumnType::kDouble});
+    }
+    specs.push_back({"updated_at", ColumnType::kTimestamp});
+    std::string ddl = StrCat("CREATE OR REPLACE TABLE realtime.", warehouse::QuoteIdent(table), "(");
+    for (size_t i = 0; i < specs.size(); ++i) {
+      ddl += StrCat(i ? ", " : "", warehouse::QuoteIdent(specs[i].name), " ",
+                    std::string(ColumnTypeSql(specs[i].type)));
+    }
+    WS_RETURN_IF_ERROR(conn.Execute(ddl + ")"));
+
+    TableBatch batch;
+    batch.table = table;
+    batch.columns = specs;
+    batch.data.resize(specs.size());
+    batch.arena = std::make_shared<StringArena>();
+    std::string sql = "SELECT \"window\", window_start, key, count";
+    for (const std::string& c : cols) sql += StrCat(", ", Ident(c));
+    sql += StrCat(", updated_at FROM ", Ident(table));
+    Stmt q(db, sql);
+    if (!q.ok()) return SqliteError(db, StrCat("reading ", table));
+    auto put_slot = [&](size_t col, std::optional<uint64_t> v) {
+      batch.data[col].slots.push_back(v.value_or(0));
+      batch.data[col].valid.push_back(v.has_value());
+    };
+    while (sqlite3_step(q.get()) == SQLITE_ROW) {
+      for (int col : {0, 2}) {
+        const char* t = reinterpret_cast<const char*>(sqlite3_column_text(q.get(), col));
+        batch.data[col].strings.push_back(batch.arena->Copy(t ? t : ""));
+        batch.data[col].valid.push_back(1);
+      }
+      put_slot(1, static_cast<uint64_t>(sqlite3_column_int64(q.get(), 1)));
+      put_slot(3, static_cast<uint64_t>(sqlite3_column_int64(q.get(), 3)));
+      for (size_t i = 0; i < cols.size(); ++i) {
+        int c = static_cast<int>(4 + i);
+        if (sqlite3_column_type(q.get(), c) == SQLITE_NULL) {
+          put_slot(c, std::nullopt);
+        } else if (cols[i].starts_with("distinct_")) {
+          const void* blob = sqlite3_column_blob(q.get(), c);
+          int n = sqlite3_column_bytes(q.get(), c);
+          double est = HyperLogLog::FromBytes(std::string_view(static_cast<const char*>(blob), n)).Estimate();
+          put_slot(c, static_cast<uint64_t>(std::llround(est)));
+        } else {
+          double d = sqlite3_column_double(q.get(), c);
+          uint64_t bits;
+          std::memcpy(&bits, &d, sizeof bits);
+          put_slot(c, bits);
+        }
+      }
+      put_slot(4 + cols.size(), static_cast<uint64_t>(sqlite3_column_int64(q.get(), 4 + cols.size())));
+      ++batch.num_rows;
+    }
+    if (batch.num_rows > 0) {
+      WS_RETURN_IF_ERROR(conn.AppendBatch(StrCat("realtime.", table), batch));
+    }
+  }
+  return Exec(db, "COMMIT");
+}
+
+}  // namespace watershed::transform
