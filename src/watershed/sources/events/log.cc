@@ -114,7 +114,7 @@ bool ForEachEvent(std::string_view body, uint32_t count, Fn&& fn) {
 
 Status ErrnoStatus(int err, std::string_view what, std::string_view path) {
   absl::StatusCode code = absl::StatusCode::kInternal;
-  if (err == ENOSPC || err == EDQUOT) code = absl::StatusCode::kResourceExhausted;
+  if (err == ENOSPC || err == EDQUOT || err == EFBIG) code = absl::StatusCode::kResourceExhausted;
   if (err == EACCES || err == EPERM) code = absl::StatusCode::kPermissionDenied;
   if (err == ENOENT) code = absl::StatusCode::kNotFound;
   return Status(code, StrCat(what, " ", path, ": ", strerror(err)));
@@ -813,10 +813,23 @@ Status EventLog::TruncateBefore(uint64_t offset) {
 }
 
 StatusOr<uint64_t> EventLog::PeekNextOffset(const std::string& dir) {
+  WS_ASSIGN_OR_RETURN(LogSummary summary, Peek(dir));
+  return summary.next_offset;
+}
+
+StatusOr<LogSummary> EventLog::Peek(const std::string& dir) {
+  LogSummary summary;
   std::error_code ec;
-  if (!std::filesystem::exists(dir, ec)) return uint64_t{0};
+  if (!std::filesystem::exists(dir, ec)) return summary;
   WS_ASSIGN_OR_RETURN(std::vector<SegmentFile> files, ListSegments(dir));
-  if (files.empty()) return uint64_t{0};
+  if (files.empty()) return summary;
+  summary.exists = true;
+  summary.start_offset = files.front().base_offset;
+  summary.segments = files.size();
+  for (const SegmentFile& f : files) {
+    uint64_t size = std::filesystem::file_size(f.path, ec);
+    if (!ec) summary.disk_bytes += size;
+  }
   const SegmentFile& file = files.back();
   int fd = ::open(file.path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return ErrnoStatus(errno, "opening event log segment", file.path);
@@ -843,7 +856,8 @@ StatusOr<uint64_t> EventLog::PeekNextOffset(const std::string& dir) {
   }
   ::close(fd);
   if (!status.ok()) return status;
-  return expected;
+  summary.next_offset = expected;
+  return summary;
 }
 
 }  // namespace watershed::sources

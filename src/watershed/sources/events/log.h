@@ -64,6 +64,15 @@ struct LoggedEvent {
   std::string_view payload;     // points into the caller's buffer given to Read
 };
 
+// What a log folder holds, read without opening it for writing (EventLog::Peek).
+struct LogSummary {
+  bool exists = false;        // the folder holds at least one segment
+  uint64_t start_offset = 0;  // oldest retained offset
+  uint64_t next_offset = 0;   // end of the last valid entry
+  uint64_t segments = 0;
+  uint64_t disk_bytes = 0;
+};
+
 class EventLog {
  public:
   // Limits, checked by Append (kInvalidArgument beyond them).
@@ -86,10 +95,11 @@ class EventLog {
   // Appends `events` (each one event's bytes, any bytes including newlines) as one entry and
   // returns once the entry is durable. A non-empty `idempotency_key` that was seen before
   // returns the original result with duplicate=true and appends nothing (after the original is
-  // durable). Errors: kInvalidArgument (no events, a key or batch over the limits),
-  // kResourceExhausted (the disk is full: nothing was appended, the log stays usable),
-  // kDataLoss (an fdatasync failed: this and every later Append fail; reopen the log — what
-  // was acknowledged before is safe), kInternal (other I/O failures; also sticky).
+  // durable). Errors: kInvalidArgument (no events, a key or batch over the limits);
+  // kResourceExhausted (disk full, file size limit) or kInternal (another write error): nothing
+  // was appended and the log stays usable; kDataLoss (an fdatasync failed) or kInternal (a
+  // partial write could not be cut off): this and every later Append fail until the log is
+  // reopened — what was acknowledged before is safe.
   StatusOr<AppendResult> Append(const std::vector<std::string_view>& events,
                                 std::string_view idempotency_key);
 
@@ -119,6 +129,8 @@ class EventLog {
   // `watershed streams` in another process): the end of the last valid entry of the last
   // segment. 0 when `dir` does not exist or holds no segment.
   static StatusOr<uint64_t> PeekNextOffset(const std::string& dir);
+  // The same plus the oldest offset, segment count and size (for `watershed streams`).
+  static StatusOr<LogSummary> Peek(const std::string& dir);
 
   struct Segment;  // internal: one segment file and its entry index
 

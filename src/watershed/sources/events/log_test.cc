@@ -2,6 +2,9 @@
 // temp folder.
 #include "watershed/sources/events/log.h"
 
+#include <signal.h>
+#include <sys/resource.h>
+
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -489,6 +492,60 @@ TEST(EventLogTest, PeekNextOffset) {
   auto peek = EventLog::PeekNextOffset(dir);  // while the log is open for writing
   ASSERT_TRUE(peek.ok()) << peek.status();
   EXPECT_EQ(*peek, 12u);
+}
+
+TEST(EventLogTest, FailedWriteIsCutOffAndTheLogStaysUsable) {
+  std::string dir = MakeTempDir();
+  auto log = EventLog::Open(dir, FastOptions());
+  ASSERT_TRUE(log.ok());
+  ASSERT_TRUE((*log)->Append({"one", "two"}, "").ok());
+  const uint64_t size = (*log)->disk_bytes();
+  std::string segment = SegmentFiles(dir).at(0);
+  // A file size limit makes the write stop part way (EFBIG), as a full disk would.
+  signal(SIGXFSZ, SIG_IGN);
+  struct rlimit old_limit;
+  ASSERT_EQ(getrlimit(RLIMIT_FSIZE, &old_limit), 0);
+  struct rlimit limit = old_limit;
+  limit.rlim_cur = size + 50;
+  ASSERT_EQ(setrlimit(RLIMIT_FSIZE, &limit), 0);
+  auto failed = (*log)->Append({std::string(500, 'b')}, "key-1");
+  const uint64_t size_after_failure = fs::file_size(segment);
+  ASSERT_EQ(setrlimit(RLIMIT_FSIZE, &old_limit), 0);
+  signal(SIGXFSZ, SIG_DFL);
+  ASSERT_FALSE(failed.ok());
+  EXPECT_EQ(failed.status().code(), absl::StatusCode::kResourceExhausted) << failed.status();
+  EXPECT_NE(std::string(MessageOf(failed.status())).find(segment), std::string::npos);
+  EXPECT_EQ(size_after_failure, size);  // the partial entry was cut off
+  EXPECT_EQ((*log)->next_offset(), 2u);
+  // The key was not taken; the retry is appended for real.
+  auto retry = (*log)->Append({std::string(500, 'b')}, "key-1");
+  ASSERT_TRUE(retry.ok()) << retry.status();
+  EXPECT_FALSE(retry->duplicate);
+  EXPECT_EQ(retry->first_offset, 2u);
+  log->reset();
+  auto reopened = EventLog::Open(dir, FastOptions());
+  ASSERT_TRUE(reopened.ok()) << reopened.status();
+  EXPECT_EQ((*reopened)->next_offset(), 3u);
+}
+
+TEST(EventLogTest, PeekSummarizesWithoutOpening) {
+  std::string dir = MakeTempDir();
+  LogOptions options = FastOptions();
+  options.segment_bytes = 100;
+  auto log = EventLog::Open(dir, options);
+  ASSERT_TRUE(log.ok());
+  for (int i = 0; i < 5; ++i) ASSERT_TRUE((*log)->Append({std::string(70, 'a')}, "").ok());
+  ASSERT_TRUE((*log)->TruncateBefore(2).ok());
+  auto summary = EventLog::Peek(dir);
+  ASSERT_TRUE(summary.ok()) << summary.status();
+  EXPECT_TRUE(summary->exists);
+  EXPECT_EQ(summary->start_offset, 2u);
+  EXPECT_EQ(summary->next_offset, 5u);
+  EXPECT_EQ(summary->segments, 3u);
+  EXPECT_EQ(summary->disk_bytes, (*log)->disk_bytes());
+  auto none = EventLog::Peek(dir + "/missing");
+  ASSERT_TRUE(none.ok());
+  EXPECT_FALSE(none->exists);
 }
 
 // ---- LogSource ----
