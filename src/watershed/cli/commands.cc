@@ -1,5 +1,7 @@
 // cli/commands.cc — see commands.h.
 #include "watershed/cli/commands.h"
+#include "watershed/server/streams.h"
+#include "watershed/server/server.h"
 
 #include <fcntl.h>
 #include <sys/wait.h>
@@ -656,6 +658,45 @@ Status RunAudit(const GlobalOptions& g, bool verify) {
     t.rows.push_back({std::to_string(e.seq), e.time, e.principal, e.action, e.target, e.outcome});
   }
   Print(t, OutputFormat::kTable, std::cout);
+  return absl::OkStatus();
+}
+
+Status RunServe(const GlobalOptions& g, const ServeCommand& c) {
+  server::ServeOptions o;
+  o.project_dir = g.project;
+  o.host = c.host;
+  o.port = c.port;
+  o.http_threads = c.threads;
+  const char* token = std::getenv("WATERSHED_TOKEN");
+  o.token = token ? token : "";
+  o.on_listening = [&](int port) {
+    std::cout << "listening on http://" << c.host << ":" << port << std::endl;
+  };
+  return server::Serve(o);
+}
+
+Status RunStreams(const GlobalOptions& g, const std::string& format) {
+  WS_ASSIGN_OR_RETURN(auto project, project::Project::Open(g.project));
+  WS_ASSIGN_OR_RETURN(OutputFormat f, ParseOutputFormat(format));
+  WS_ASSIGN_OR_RETURN(auto streams, server::StreamsStatus(*project));
+  if (streams.empty()) {
+    std::cout << "no streams: declare them under `streams:` in watershed.yml (docs/formats/streams.md)\n";
+    return absl::OkStatus();
+  }
+  TextTable t;
+  t.header = {"stream", "source", "table", "log_next", "lake_next", "lag", "events/s (1 min)",
+              "lake rows", "quarantined (1 h)", "last commit"};
+  t.numeric = {false, false, false, true, true, true, true, true, true, false};
+  auto num = [](int64_t v) { return v < 0 ? std::string("-") : std::to_string(v); };
+  for (const server::StreamStatus& s : streams) {
+    char rate[32];
+    std::snprintf(rate, sizeof rate, "%.1f", s.events_per_second);
+    t.rows.push_back({s.stream, s.source, s.table, num(s.next_offset), num(s.lake_offset),
+                      num(s.lag_events), rate, std::to_string(s.lake_rows),
+                      std::to_string(s.quarantined), s.last_commit.empty() ? "never" : s.last_commit});
+    t.nulls.push_back(std::vector<bool>(t.header.size(), false));
+  }
+  Print(t, f, std::cout);
   return absl::OkStatus();
 }
 

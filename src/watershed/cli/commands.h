@@ -91,6 +91,13 @@ Status RunSchedulerCommand(const GlobalOptions& g, bool once, const std::string&
 // The audit log (observe/audit.h): every command run in a project is recorded.
 void AuditCommand(const GlobalOptions& g, int argc, char** argv, const Status& outcome);
 Status RunAudit(const GlobalOptions& g, bool verify);
+struct ServeCommand {
+  std::string host = "127.0.0.1";
+  int port = 8080;
+  int threads = 8;
+};
+Status RunServe(const GlobalOptions& g, const ServeCommand& c);
+Status RunStreams(const GlobalOptions& g, const std::string& format);
 Status RunExportAirflow(const GlobalOptions& g, const std::string& pipeline, const std::string& out);
 
 }  // namespace watershed::cli

@@ -163,6 +163,21 @@ int main(int argc, char** argv) {
   auto* audit_verify_cmd = audit->add_subcommand(
       "verify", "Check the hash chain; names the first edited, inserted or removed entry");
 
+  cli::ServeCommand serve;
+  auto* serve_cmd = app.add_subcommand(
+      "serve",
+      "HTTP API: POST /v1/streams/{stream}/events (NDJSON or a JSON array; Authorization: Bearer "
+      "$WATERSHED_TOKEN; acknowledged once durable), GET /v1/streams, GET /metrics. Runs every "
+      "stream's lake writer and real-time mart until Ctrl-C");
+  serve_cmd->add_option("--port", serve.port, "Port (default 8080; 0 = a free one, printed)");
+  serve_cmd->add_option("--host", serve.host, "Address to listen on (default 127.0.0.1)");
+  serve_cmd->add_option("--threads", serve.threads, "HTTP worker threads (default 8)");
+
+  std::string streams_format = "table";
+  auto* streams_cmd = app.add_subcommand(
+      "streams", "Each stream's source, log and lake offsets, lag and throughput");
+  streams_cmd->add_option("--format", streams_format, "table, csv or json");
+
   cli::CrunchbaseCommand cb;
   auto* crunchbase = app.add_subcommand(
       "crunchbase",
@@ -258,6 +273,10 @@ int main(int argc, char** argv) {
     status = cli::RunDocs(g, docs_out);
   } else if (*build_cmd) {
     status = cli::RunBuild(g, build);
+  } else if (*serve_cmd) {
+    status = cli::RunServe(g, serve);
+  } else if (*streams_cmd) {
+    status = cli::RunStreams(g, streams_format);
   } else if (*crunchbase) {
     status = cli::RunCrunchbase(g, cb);
   } else if (*emulator) {

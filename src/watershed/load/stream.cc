@@ -178,10 +178,22 @@ Status StreamWriter::Rewind() {
       ++it;
     }
   }
-  if (auto n = seek.find("0"); n != seek.end() && IsNumber(n->second)) {
-    stats_.lake_position = std::stoull(n->second) + 1;
-  }
+  UpdatePositions();
   return source_->Seek(seek);
+}
+
+void StreamWriter::UpdatePositions() {
+  auto next = [](const std::map<std::string, std::string>& cp) -> uint64_t {
+    auto n = cp.find("0");
+    return n != cp.end() && IsNumber(n->second) ? std::stoull(n->second) + 1 : 0;
+  };
+  uint64_t lake = next(lake_checkpoints_);
+  uint64_t consumed = lake;
+  for (const auto& cp : consumer_checkpoints_) {
+    consumed = std::min(consumed, next(cp));
+  }
+  stats_.lake_position = lake;
+  stats_.consumed_position = consumed;
 }
 
 StatusOr<size_t> StreamWriter::RunBatch() {
@@ -249,9 +261,7 @@ StatusOr<size_t> StreamWriter::RunBatch() {
     }
     consumer_checkpoints_[i] = std::move(cps);
   }
-  if (auto n = lake_checkpoints_.find("0"); n != lake_checkpoints_.end() && IsNumber(n->second)) {
-    stats_.lake_position = std::stoull(n->second) + 1;
-  }
+  UpdatePositions();
   return events.size();
 }
 

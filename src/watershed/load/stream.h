@@ -78,6 +78,7 @@ struct StreamStats {
   std::atomic<int64_t> last_snapshot{0};
   std::atomic<int64_t> lag_events{0};     // behind the source's newest event, after the last poll
   std::atomic<uint64_t> lake_position{0}; // numeric sources: next position the lake wants
+  std::atomic<uint64_t> consumed_position{0};  // ...and that every consumer wants (retention)
 };
 
 class StreamWriter {
@@ -104,6 +105,7 @@ class StreamWriter {
       : project_(project), config_(std::move(config)), source_(source),
         consumers_(std::move(consumers)) {}
   Status Rewind();
+  void UpdatePositions();
   Status CommitToLake(const std::vector<const sources::Event*>& events,
                       const std::map<std::string, std::string>& checkpoints);
 

@@ -1,6 +1,8 @@
 // transform/runner.cc — see runner.h.
 #include "watershed/transform/runner.h"
 
+#include "watershed/transform/realtime.h"
+
 #include <chrono>
 #include <filesystem>
 #include <future>
@@ -259,6 +261,11 @@ StatusOr<MartSession> OpenMarts(project::Project& project, const std::string& us
     if (t.type != "duckdb") continue;
     WS_RETURN_IF_ERROR(s.conn->Execute(StrCat("ATTACH ", QuoteLiteral((dir / (mart + ".duckdb")).string()),
                                               " AS ", QuoteIdent(mart))));
+  }
+  if (use_mart == "realtime" && !targets.contains("realtime")) {  // the streams' accumulators
+    WS_RETURN_IF_ERROR(AttachRealtime(project, *s.conn));
+    WS_RETURN_IF_ERROR(s.conn->Execute("USE memory.realtime"));
+    return s;
   }
   if (!use_mart.empty()) {
     auto it = targets.find(use_mart);

@@ -1,0 +1,315 @@
+// server/server.cc — see server.h.
+#include "watershed/server/server.h"
+
+#include <csignal>
+#include <deque>
+#include <filesystem>
+#include <mutex>
+#include <thread>
+
+#include <httplib.h>
+#include <nlohmann/json.hpp>
+#include <simdjson.h>
+
+#include "watershed/base/log.h"
+#include "watershed/base/strings.h"
+#include "watershed/lake/maintenance.h"
+#include "watershed/load/stream.h"
+#include "watershed/project/project.h"
+#include "watershed/server/streams.h"
+#include "watershed/sources/events/log.h"
+#include "watershed/sources/events/log_source.h"
+#include "watershed/transform/realtime.h"
+
+namespace watershed::server {
+namespace {
+
+std::atomic<bool> g_signalled{false};
+void OnSignal(int) { g_signalled = true; }
+
+bool SameToken(std::string_view a, std::string_view b) {  // constant time in the token's length
+  if (a.size() != b.size()) return false;
+  unsigned char diff = 0;
+  for (size_t i = 0; i < a.size(); ++i) diff |= static_cast<unsigned char>(a[i] ^ b[i]);
+  return diff == 0;
+}
+
+void Json(httplib::Response& res, int status, const nlohmann::json& body) {
+  res.status = status;
+  res.set_content(body.dump() + "\n", "application/json");
+}
+
+void Error(httplib::Response& res, int status, const std::string& message) {
+  Json(res, status, {{"error", message}});
+}
+
+// Splits a request body into events: a JSON array's elements, or NDJSON lines (blank lines
+// skipped). Views point into `body` or `*storage`.
+Status SplitEvents(const std::string& body, std::vector<std::string>* storage,
+                   std::vector<std::string_view>* events) {
+  size_t i = 0;
+  while (i < body.size() && (body[i] == ' ' || body[i] == '\t' || body[i] == '\r' || body[i] == '\n')) ++i;
+  if (i < body.size() && body[i] == '[') {
+    simdjson::dom::parser parser;
+    simdjson::dom::array arr;
+    if (auto e = parser.parse(body).get_array().get(arr)) {
+      return absl::InvalidArgumentError(
+          StrCat("request body: not a valid JSON array (", simdjson::error_message(e),
+                 "); send a JSON array of events or NDJSON, one event per line"));
+    }
+    for (simdjson::dom::element element : arr) storage->push_back(simdjson::minify(element));
+    for (const std::string& e : *storage) events->push_back(e);
+    return absl::OkStatus();
+  }
+  std::string_view rest(body);
+  while (!rest.empty()) {
+    size_t nl = rest.find('\n');
+    std::string_view line = rest.substr(0, nl);
+    rest = nl == std::string_view::npos ? std::string_view() : rest.substr(nl + 1);
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    bool blank = line.find_first_not_of(" \t") == std::string_view::npos;
+    if (!blank) events->push_back(line);
+  }
+  return absl::OkStatus();
+}
+
+// Events per second over the last few seconds, from samples of a growing counter.
+class Rate {
+ public:
+  void Sample(uint64_t total) {
+    int64_t now = NowMicros();
+    samples_.emplace_back(now, total);
+    while (samples_.size() > 2 && now - samples_.front().first > 10'000'000) samples_.pop_front();
+  }
+  double PerSecond() const {
+    if (samples_.size() < 2) return 0;
+    double secs = (samples_.back().first - samples_.front().first) / 1e6;
+    return secs > 0 ? (samples_.back().second - samples_.front().second) / secs : 0;
+  }
+
+ private:
+  std::deque<std::pair<int64_t, uint64_t>> samples_;
+};
+
+struct Stream {
+  load::StreamConfig config;
+  std::unique_ptr<sources::EventLog> log;  // http streams
+  std::unique_ptr<sources::EventSource> source;
+  std::unique_ptr<project::Project> project;  // the writer thread's own
+  std::unique_ptr<transform::RealtimeMart> mart;
+  std::unique_ptr<load::StreamWriter> writer;
+  std::thread thread;
+  std::atomic<uint64_t> accepted{0}, requests{0}, throttled{0}, refused{0};
+  std::mutex rate_mu;
+  Rate ingest_rate, commit_rate;
+};
+
+}  // namespace
+
+Status Serve(const ServeOptions& options) {
+  if (options.token.empty()) {
+    return absl::FailedPreconditionError(
+        "no ingest token: set WATERSHED_TOKEN to the bearer token clients must send "
+        "(Authorization: Bearer <token>)");
+  }
+  RegisterSecret(options.token);
+  WS_ASSIGN_OR_RETURN(auto project, project::Project::Open(options.project_dir));
+  WS_ASSIGN_OR_RETURN(auto configs, load::ParseStreams(project->config().raw["streams"]));
+  if (configs.empty()) {
+    LogWarn("watershed.yml declares no streams: ingest answers 404 until `streams:` names some");
+  }
+
+  // Per stream: its source, its writer (with its own Project: a catalog serves one thread).
+  std::map<std::string, std::unique_ptr<Stream>> streams;
+  for (auto& [name, config] : configs) {
+    auto s = std::make_unique<Stream>();
+    s->config = config;
+    if (config.source == "http") {
+      sources::LogOptions lo;
+      lo.sync = config.sync == "fsync" ? sources::LogOptions::Sync::kEveryAppend
+                                       : sources::LogOptions::Sync::kGroupCommit;
+      lo.group_commit_interval = config.group_commit_interval;
+      WS_ASSIGN_OR_RETURN(s->log, sources::EventLog::Open(StreamLogDir(*project, name), lo));
+      s->source = std::make_unique<sources::LogSource>(s->log.get(), name);
+    } else {
+      WS_ASSIGN_OR_RETURN(s->source, MakeExternalSource(config));
+    }
+    WS_ASSIGN_OR_RETURN(s->project, project::Project::Open(project->root()));
+    WS_ASSIGN_OR_RETURN(auto accumulators, transform::ParseAccumulators(config));
+    std::vector<load::StreamConsumer*> consumers;
+    if (!accumulators.empty()) {
+      WS_ASSIGN_OR_RETURN(s->mart, transform::RealtimeMart::Open(*s->project, name, std::move(accumulators)));
+      consumers.push_back(s->mart.get());
+    }
+    WS_ASSIGN_OR_RETURN(s->writer, load::StreamWriter::Create(*s->project, config, s->source.get(), consumers));
+    streams.emplace(name, std::move(s));
+  }
+
+  std::atomic<bool> stop_workers{false};
+  for (auto& [name, s] : streams) {
+    Stream* raw = s.get();
+    raw->thread = std::thread([raw, &stop_workers] { raw->writer->Run(stop_workers).IgnoreError(); });
+  }
+
+  httplib::Server http;
+  const int threads = std::max(2, options.http_threads);
+  http.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
+  http.set_payload_max_length(options.max_body_bytes);
+  http.set_keep_alive_max_count(100000);
+
+  http.Post(R"(/v1/streams/([^/]+)/events)", [&](const httplib::Request& req, httplib::Response& res) {
+    std::string auth = req.get_header_value("Authorization");
+    if (!auth.starts_with("Bearer ") || !SameToken(std::string_view(auth).substr(7), options.token)) {
+      res.set_header("WWW-Authenticate", "Bearer");
+      return Error(res, 401, auth.empty() ? "missing Authorization: Bearer <token>" : "invalid token");
+    }
+    const std::string name = req.matches[1];
+    auto it = streams.find(name);
+    if (it == streams.end()) {
+      std::string known;
+      for (const auto& [n, s] : streams) known += StrCat(known.empty() ? "" : ", ", n);
+      return Error(res, 404, StrCat("no stream '", name, "' in watershed.yml (streams: ",
+                                    known.empty() ? "none" : known, ")"));
+    }
+    Stream& s = *it->second;
+    s.requests++;
+    if (!s.log) {
+      return Error(res, 409, StrCat("stream ", name, " reads from ", s.config.source,
+                                    "; send its events there, not to this server"));
+    }
+    const int64_t behind = static_cast<int64_t>(s.log->next_offset()) -
+                           static_cast<int64_t>(s.writer->stats().lake_position.load());
+    if (behind > s.config.max_lag_events) {
+      s.throttled++;
+      res.set_header("Retry-After", "1");
+      return Error(res, 429, StrCat("stream ", name, " is ", behind,
+                                    " events behind its lake writer; retry after 1 s"));
+    }
+    std::vector<std::string_view> events;
+    std::vector<std::string> storage;
+    Status split = SplitEvents(req.body, &storage, &events);
+    if (!split.ok()) {
+      s.refused++;
+      return Error(res, 400, std::string(split.message()));
+    }
+    if (events.empty()) {
+      s.refused++;
+      return Error(res, 400, "request body holds no events (send NDJSON lines or a JSON array)");
+    }
+    auto appended = s.log->Append(events, req.get_header_value("Idempotency-Key"));
+    if (!appended.ok()) {
+      const Status& st = appended.status();
+      int code = st.code() == absl::StatusCode::kInvalidArgument   ? 400
+                 : st.code() == absl::StatusCode::kResourceExhausted ? 507
+                                                                    : 500;
+      LogError(StrCat("stream ", name, ": append failed: ", st.ToString()));
+      return Error(res, code, std::string(st.message()));
+    }
+    if (!appended->duplicate) s.accepted += appended->count;
+    Json(res, 200, {{"stream", name},
+                    {"first_offset", appended->first_offset},
+                    {"count", appended->count},
+                    {"duplicate", appended->duplicate}});
+  });
+
+  http.Get("/v1/streams", [&](const httplib::Request&, httplib::Response& res) {
+    nlohmann::json out = nlohmann::json::array();
+    for (auto& [name, s] : streams) {
+      const load::StreamStats& st = s->writer->stats();
+      std::lock_guard<std::mutex> lock(s->rate_mu);
+      nlohmann::json j = {{"stream", name},
+                          {"source", s->config.source},
+                          {"table", s->config.table()},
+                          {"committed_events", st.events.load()},
+                          {"quarantined", st.quarantined.load()},
+                          {"lag_events", st.lag_events.load()},
+                          {"last_snapshot", st.last_snapshot.load()},
+                          {"commit_events_per_second", s->commit_rate.PerSecond()}};
+      if (s->log) {
+        j["next_offset"] = s->log->next_offset();
+        j["lake_offset"] = st.lake_position.load();
+        j["accepted_events"] = s->accepted.load();
+        j["ingest_events_per_second"] = s->ingest_rate.PerSecond();
+        j["throttled_requests"] = s->throttled.load();
+        j["log_bytes"] = s->log->disk_bytes();
+      }
+      out.push_back(j);
+    }
+    Json(res, 200, out);
+  });
+
+  http.Get("/metrics", [&](const httplib::Request&, httplib::Response& res) {
+    std::vector<StreamMetrics> metrics;
+    for (auto& [name, s] : streams) {
+      const load::StreamStats& st = s->writer->stats();
+      metrics.push_back({name, s->accepted.load(), st.events.load(), st.quarantined.load(),
+                         st.lag_events.load(), s->throttled.load(), s->requests.load()});
+    }
+    res.set_content(RenderMetrics(project->root(), metrics), "text/plain; version=0.0.4");
+  });
+
+  http.Get("/healthz", [](const httplib::Request&, httplib::Response& res) {
+    res.set_content("ok\n", "text/plain");
+  });
+
+  int port = options.port;
+  if (port == 0) {
+    port = http.bind_to_any_port(options.host);
+    if (port < 0) return absl::UnavailableError(StrCat("cannot listen on ", options.host));
+  } else if (!http.bind_to_port(options.host, port)) {
+    stop_workers = true;
+    for (auto& [name, s] : streams) s->thread.join();
+    return absl::UnavailableError(StrCat("cannot listen on ", options.host, ":", port,
+                                         " (in use? choose another with --port)"));
+  }
+  std::thread listener([&] { http.listen_after_bind(); });
+  if (options.on_listening) {
+    options.on_listening(port);
+  }
+  LogInfo(StrCat("serving on http://", options.host, ":", port, " — ", streams.size(),
+                 " stream(s); POST /v1/streams/<stream>/events, GET /v1/streams, GET /metrics"));
+
+  g_signalled = false;
+  auto old_int = std::signal(SIGINT, OnSignal);
+  auto old_term = std::signal(SIGTERM, OnSignal);
+
+  // Maintenance on this thread: rates every second; log retention, compaction and snapshot
+  // expiry every `every` seconds.
+  WS_ASSIGN_OR_RETURN(auto upkeep, project::Project::Open(project->root()));
+  int64_t last_upkeep = NowMicros();
+  while (!g_signalled && !(options.stop && options.stop->load())) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    for (auto& [name, s] : streams) {
+      std::lock_guard<std::mutex> lock(s->rate_mu);
+      s->ingest_rate.Sample(s->accepted.load());
+      s->commit_rate.Sample(s->writer->stats().events.load());
+    }
+    if (NowMicros() - last_upkeep < 10'000'000) continue;
+    last_upkeep = NowMicros();
+    for (auto& [name, s] : streams) {
+      const load::StreamStats& st = s->writer->stats();
+      if (s->log && st.consumed_position.load() > 0) {
+        Status t = s->log->TruncateBefore(st.consumed_position.load());
+        if (!t.ok()) LogWarn(StrCat("stream ", name, ": log retention: ", t.ToString()));
+      }
+      Status up = LakeUpkeep(*upkeep, s->config);
+      if (!up.ok()) LogWarn(StrCat("stream ", name, ": maintenance: ", up.ToString()));
+    }
+  }
+
+  LogInfo("stopping: finishing requests in flight and the writers' current batches");
+  http.stop();
+  listener.join();
+  stop_workers = true;
+  for (auto& [name, s] : streams) s->thread.join();
+  std::signal(SIGINT, old_int);
+  std::signal(SIGTERM, old_term);
+  for (auto& [name, s] : streams) {
+    const load::StreamStats& st = s->writer->stats();
+    LogInfo(StrCat("stream ", name, ": ", s->accepted.load(), " events accepted, ", st.events.load(),
+                   " committed to ", s->config.table(), ", ", st.quarantined.load(), " quarantined"));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace watershed::server

@@ -1,0 +1,40 @@
+// server/server.h — `watershed serve`: the HTTP API and the stream machinery behind it.
+//
+// Owns: the routes (docs/formats/streams.md has the wire format)
+//   POST /v1/streams/{stream}/events   NDJSON or a JSON array; bearer token; answered only once
+//                                      the events are durable in the stream's log
+//   GET  /v1/streams                   each stream's offsets, lag and throughput (JSON)
+//   GET  /metrics                      Prometheus text
+//   GET  /healthz                      "ok"
+// and the threads serving them: per stream one log (http streams) and one stream-to-lake writer
+// feeding the lake and the real-time mart, plus one maintenance thread (compaction, snapshot
+// expiry, log retention). Backpressure: while a stream's writer is more than max_lag_events
+// behind, ingest answers 429 with Retry-After instead of buffering. Stops cleanly on SIGINT or
+// SIGTERM (answers in flight finish; writers finish their batch). Does not own: the log format,
+// the writer or the mart (sources/events, load/stream.h, transform/realtime.h).
+// Thread safety: Serve() owns everything it starts.
+#pragma once
+
+#include <atomic>
+#include <string>
+
+#include "watershed/base/status.h"
+
+namespace watershed::server {
+
+struct ServeOptions {
+  std::string project_dir;      // "" = search upwards
+  std::string host = "127.0.0.1";
+  int port = 8080;
+  std::string token;            // bearer token every ingest request must carry (WATERSHED_TOKEN)
+  int http_threads = 8;
+  size_t max_body_bytes = size_t{64} << 20;
+  // Set to stop a running Serve() (tests); SIGINT/SIGTERM also stop it.
+  std::atomic<bool>* stop = nullptr;
+  // Called once the port is listening (tests; prints the address by default).
+  std::function<void(int port)> on_listening;
+};
+
+Status Serve(const ServeOptions& options);
+
+}  // namespace watershed::server

@@ -1,0 +1,115 @@
+// server/streams.cc — see streams.h.
+#include "watershed/server/streams.h"
+
+#include <filesystem>
+
+#include <nlohmann/json.hpp>
+
+#include "watershed/base/log.h"
+#include "watershed/base/strings.h"
+#include "watershed/lake/maintenance.h"
+#include "watershed/sources/events/log.h"
+
+namespace watershed::server {
+
+std::string StreamLogDir(const project::Project& project, const std::string& stream) {
+  return (std::filesystem::path(project.root()) / ".watershed" / "streams" / stream).string();
+}
+
+StatusOr<std::unique_ptr<sources::EventSource>> MakeExternalSource(const load::StreamConfig& config) {
+  return absl::UnimplementedError(StrCat("stream ", config.name, ": source ", config.source,
+                                         " is not available in this build"));
+}
+
+Status LakeUpkeep(project::Project& project, const load::StreamConfig& config) {
+  WS_ASSIGN_OR_RETURN(lake::Catalog * catalog, project.catalog());
+  WS_ASSIGN_OR_RETURN(auto table, catalog->GetTable(config.table()));
+  if (table) {
+    lake::CompactOptions co;
+    co.min_files = config.compact_min_files;
+    WS_ASSIGN_OR_RETURN(auto compacted, lake::CompactTable(*catalog, project.storage(), config.table(), co));
+    if (compacted.files_in > 0) {
+      LogInfo(StrCat("compacted ", config.table(), ": ", compacted.files_in, " files into ",
+                     compacted.files_out, " (", compacted.rows, " rows)"));
+    }
+  }
+  lake::ExpireOptions eo;
+  eo.max_age = config.snapshot_max_age;
+  eo.keep_last = config.keep_snapshots;
+  WS_ASSIGN_OR_RETURN(auto expired, lake::ExpireSnapshots(*catalog, project.storage(), eo));
+  if (expired.snapshots_expired > 0) {
+    LogInfo(StrCat("expired ", expired.snapshots_expired, " snapshots (", expired.files_deleted,
+                   " files); readable from snapshot ", expired.kept_from));
+  }
+  return absl::OkStatus();
+}
+
+StatusOr<std::vector<StreamStatus>> StreamsStatus(project::Project& project) {
+  WS_ASSIGN_OR_RETURN(auto configs, load::ParseStreams(project.config().raw["streams"]));
+  WS_ASSIGN_OR_RETURN(lake::Catalog * catalog, project.catalog());
+  WS_ASSIGN_OR_RETURN(std::vector<lake::Snapshot> snapshots, catalog->Snapshots());
+  const std::string minute_ago = IsoUtc(NowMicros() - 60'000'000);
+  const std::string hour_ago = IsoUtc(NowMicros() - 3600'000'000LL);
+  std::vector<StreamStatus> out;
+  for (const auto& [name, config] : configs) {
+    StreamStatus s;
+    s.stream = name;
+    s.source = config.source;
+    s.table = config.table();
+    WS_ASSIGN_OR_RETURN(auto cps, load::LakeCheckpoints(*catalog, name));
+    for (const auto& [p, pos] : cps) s.checkpoints.emplace_back(p, pos);
+    if (config.source == "http") {
+      WS_ASSIGN_OR_RETURN(sources::LogSummary log, sources::EventLog::Peek(StreamLogDir(project, name)));
+      s.next_offset = static_cast<int64_t>(log.next_offset);
+      s.log_bytes = static_cast<int64_t>(log.disk_bytes);
+      auto it = cps.find("0");
+      s.lake_offset = it == cps.end() ? 0 : std::stoll(it->second) + 1;
+      s.lag_events = std::max<int64_t>(0, s.next_offset - s.lake_offset);
+    }
+    auto state = catalog->GetTableState(config.table());
+    if (state.ok()) s.lake_rows = state->row_count;
+    int64_t recent = 0;
+    for (auto it = snapshots.rbegin(); it != snapshots.rend(); ++it) {
+      if (it->committed_at < hour_ago) break;
+      auto summary = nlohmann::json::parse(it->summary, nullptr, false);
+      if (!summary.is_object() || summary.value("stream", "") != name) continue;
+      if (s.last_commit.empty()) s.last_commit = it->committed_at;
+      if (it->committed_at >= minute_ago) recent += summary.value("events", int64_t{0});
+      s.quarantined += summary.value("quarantined", int64_t{0});
+    }
+    s.events_per_second = recent / 60.0;
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
+std::string RenderMetrics(const std::string& project_root, const std::vector<StreamMetrics>& streams) {
+  std::string out;
+  auto family = [&](const char* name, const char* type, const char* help, auto value) {
+    out += StrCat("# HELP ", name, " ", help, "\n# TYPE ", name, " ", type, "\n");
+    for (const StreamMetrics& m : streams) {
+      out += StrCat(name, "{stream=\"", m.stream, "\"} ", std::to_string(value(m)), "\n");
+    }
+  };
+  family("watershed_stream_events_accepted_total", "counter",
+         "Events acknowledged by ingest (durable in the stream's log).",
+         [](const StreamMetrics& m) { return m.accepted; });
+  family("watershed_stream_events_committed_total", "counter",
+         "Events committed to the lake by the stream writer.",
+         [](const StreamMetrics& m) { return m.committed; });
+  family("watershed_stream_events_quarantined_total", "counter",
+         "Malformed events sent to watershed.quarantine.",
+         [](const StreamMetrics& m) { return m.quarantined; });
+  family("watershed_stream_lag_events", "gauge",
+         "Events the stream writer has not committed yet.",
+         [](const StreamMetrics& m) { return m.lag; });
+  family("watershed_stream_requests_total", "counter", "Ingest requests received.",
+         [](const StreamMetrics& m) { return m.requests; });
+  family("watershed_stream_requests_throttled_total", "counter",
+         "Ingest requests answered 429 (backpressure).",
+         [](const StreamMetrics& m) { return m.throttled; });
+  (void)project_root;
+  return out;
+}
+
+}  // namespace watershed::server
