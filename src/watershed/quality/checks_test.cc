@@ -324,6 +324,96 @@ TEST_F(Checks, SelectionPicksATableOrANamespace) {
   EXPECT_EQ(j["blocking"], false);
 }
 
+class MartGate : public Checks {
+ protected:
+  void Model(const std::string& mart, const std::string& name, const std::string& sql) {
+    std::filesystem::create_directories(root_ + "/models/" + mart);
+    WriteFile(root_ + "/models/" + mart, name + ".sql", sql);
+  }
+  std::map<std::string, transform::ModelResult> Build() {
+    auto r = transform::Build(*project_, {});
+    EXPECT_TRUE(r.ok()) << r.status();
+    std::map<std::string, transform::ModelResult> out;
+    if (r.ok()) {
+      for (auto& m : *r) out[m.model] = m;
+    }
+    return out;
+  }
+  std::string Mart(const std::string& sql) {
+    auto s = transform::OpenMarts(*project_, "");
+    EXPECT_TRUE(s.ok()) << s.status();
+    if (!s.ok()) return "<none>";
+    auto r = s->conn->Query(sql);
+    EXPECT_TRUE(r.ok()) << r.status();
+    return r.ok() && r->row_count() ? r->GetString(0, 0) : "<none>";
+  }
+};
+
+TEST_F(MartGate, AMartFailingAnErrorCheckIsNotPublishedNorIsWhatRefsIt) {
+  Load("cb.orgs", R"({"uuid":"a","name":"A"}
+{"uuid":"b","name":"B"}
+{"uuid":"c","name":"C"}
+)");
+  Model("finance", "orgs", "{{ config(materialized='table') }} SELECT uuid, name FROM {{ source('cb', 'orgs') }}");
+  Model("finance", "names", "SELECT name FROM {{ ref('orgs') }}");  // a view
+  Model("analytics", "n", "{{ config(materialized='table') }} SELECT count(*) AS n FROM {{ ref('finance', 'orgs') }}");
+  Model("other", "one", "{{ config(materialized='table') }} SELECT count(*) AS n FROM {{ source('cb', 'orgs') }}");
+  Yaml(R"(checks:
+  finance.orgs:
+    - {unique: uuid}
+    - {not_null: name, severity: warn}
+)");
+  auto first = Build();
+  for (const auto& [model, r] : first) EXPECT_EQ(r.status, "ok") << model << ": " << r.message;
+  EXPECT_EQ(Mart("SELECT count(*) FROM finance.orgs"), "3");
+  EXPECT_EQ(Mart("SELECT count(*) FROM finance.names"), "3");
+  EXPECT_EQ(Mart("SELECT n FROM analytics.n"), "3");
+
+  // A duplicate uuid (and a NULL name, only a warning): finance is not published, nor analytics
+  // (built from it); other is.
+  Load("cb.orgs", R"({"uuid":"a","name":"A again"}
+{"uuid":"d","name":null}
+)");
+  auto second = Build();
+  EXPECT_EQ(second["finance.orgs"].status, "error");
+  EXPECT_NE(second["finance.orgs"].message.find("built, but mart finance was not published: error check(s) "
+                                                "failed: orgs__unique__uuid (fail: 2 rows share"),
+            std::string::npos)
+      << second["finance.orgs"].message;
+  EXPECT_EQ(second["finance.orgs"].message.find("not_null"), std::string::npos);  // warn only
+  EXPECT_EQ(second["finance.names"].status, "error");
+  EXPECT_EQ(second["analytics.n"].status, "error");
+  EXPECT_NE(second["analytics.n"].message.find("analytics.n refs finance.orgs of mart finance, which was not "
+                                               "published"),
+            std::string::npos)
+      << second["analytics.n"].message;
+  EXPECT_EQ(second["other.one"].status, "ok");
+  EXPECT_EQ(Mart("SELECT count(*) FROM finance.orgs"), "3");  // the previous build
+  EXPECT_EQ(Mart("SELECT n FROM analytics.n"), "3");
+  EXPECT_EQ(Mart("SELECT n FROM other.one"), "5");
+  // The checks ran (context build) and quarantined the duplicates.
+  auto history = History(*project_, "orgs__unique__uuid", 10);
+  ASSERT_TRUE(history.ok());
+  ASSERT_EQ(history->size(), 2u);
+  EXPECT_EQ((*history)[0].status, "fail");
+  EXPECT_EQ((*history)[1].status, "pass");
+  EXPECT_EQ(Lake("SELECT count(*) FROM quality.quarantine WHERE check_name = 'orgs__unique__uuid'")[0][0], "2");
+  // No staging copy is left behind.
+  for (const auto& e : std::filesystem::directory_iterator(root_ + "/marts/.staging")) {
+    EXPECT_TRUE(e.path().extension() == ".lock") << e.path();
+  }
+
+  // The check passes again once it is a warning: both marts are published.
+  std::string yml = testing_util::ReadFileBytes(root_ + "/watershed.yml");
+  yml.replace(yml.find("{unique: uuid}"), 14, "{unique: uuid, severity: warn}");
+  WriteFile(root_, "watershed.yml", yml);
+  Reopen();
+  auto third = Build();
+  for (const auto& [model, r] : third) EXPECT_EQ(r.status, "ok") << model << ": " << r.message;
+  EXPECT_EQ(Mart("SELECT count(*) FROM finance.orgs"), "5");
+  EXPECT_EQ(Mart("SELECT n FROM analytics.n"), "5");
+}
+
 TEST(ParseChecks, MessagesNameTheTableTheIndexAndTheProblem) {
   auto error = [](const std::string& yaml) {
     auto r = ParseChecks(YAML::Load(yaml)["checks"]);
