@@ -6,8 +6,11 @@
 
 #include <unistd.h>
 
+#include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <iostream>
 #include <sstream>
 
 #include <nlohmann/json.hpp>
@@ -412,6 +415,98 @@ TEST_F(MartGate, AMartFailingAnErrorCheckIsNotPublishedNorIsWhatRefsIt) {
   for (const auto& [model, r] : third) EXPECT_EQ(r.status, "ok") << model << ": " << r.message;
   EXPECT_EQ(Mart("SELECT count(*) FROM finance.orgs"), "5");
   EXPECT_EQ(Mart("SELECT n FROM analytics.n"), "5");
+}
+
+// The pipeline test below runs this test binary as its task processes: the executor starts
+// `<wrapper> task run PIPELINE TASK --date D --project ROOT --quiet`, and the wrapper runs this
+// binary with only this test selected, which then does what `watershed task run` does.
+TEST(TaskProcess, Child) {
+  if (std::getenv("WS_QUALITY_TASK_CHILD") == nullptr) GTEST_SKIP() << "only runs as a task process";
+  std::ifstream in("/proc/self/cmdline");
+  std::vector<std::string> args;
+  for (std::string a; std::getline(in, a, '\0');) args.push_back(a);
+  std::map<std::string, std::string> flags;
+  std::vector<std::string> positional;
+  for (size_t i = 1; i < args.size(); ++i) {
+    if (args[i].starts_with("--") && i + 1 < args.size() && !args[i + 1].starts_with("--")) {
+      flags[args[i]] = args[i + 1];
+      ++i;
+    } else if (!args[i].starts_with("--")) {
+      positional.push_back(args[i]);
+    }
+  }
+  ASSERT_EQ(positional.size(), 4u);  // task run PIPELINE TASK
+  Status s = [&]() -> Status {
+    WS_ASSIGN_OR_RETURN(auto project, project::Project::Open(flags["--project"]));
+    WS_ASSIGN_OR_RETURN(auto pipelines, orchestrate::ParsePipelines(project->config().raw["pipelines"]));
+    const orchestrate::Pipeline& p = pipelines.at(positional[2]);
+    return orchestrate::RunTask(*project, p, *p.Find(positional[3]), flags["--date"]);
+  }();
+  if (!s.ok()) std::cerr << "error: " << s << "\n";
+  std::cout.flush();
+  std::fflush(nullptr);
+  std::_Exit(s.ok() ? 0 : IsTransient(s) ? orchestrate::kTransientExitCode : 1);
+}
+
+TEST_F(Checks, AFailedErrorCheckTaskBlocksItsDownstreamAndIsNotRetried) {
+  Load("cb.orgs", kOrgs);
+  Load("cb.rounds", kRounds);
+  const std::string d = dir_;
+  Yaml(StrCat(R"(checks:
+  cb.orgs: [{unique: uuid}]
+  cb.rounds: [{relationships: {column: org_uuid, to: cb.orgs, field: uuid}, severity: warn}]
+pipelines:
+  p:
+    retries: 3
+    retry_backoff: 1s
+    tasks:
+      gate: {type: check, table: cb.orgs}
+      publish: {type: shell, command: "touch )", d, R"(/published", after: gate}
+      soft_gate: {type: check, table: cb.rounds, sample: 1}
+      report: {type: shell, command: "touch )", d, R"(/reported", after: soft_gate}
+)"));
+  const std::string self = std::filesystem::read_symlink("/proc/self/exe").string();
+  const std::string wrapper = WriteFile(
+      dir_, "watershed", StrCat("#!/bin/sh\nWS_QUALITY_TASK_CHILD=1 GTEST_FILTER=TaskProcess.Child exec ",
+                                self, " \"$@\"\n"));
+  std::filesystem::permissions(wrapper, std::filesystem::perms::owner_all);
+  auto pipelines = orchestrate::ParsePipelines(project_->config().raw["pipelines"]);
+  ASSERT_TRUE(pipelines.ok()) << pipelines.status();
+  orchestrate::RunOptions o;
+  o.logical_date = "2026-01-01";
+  o.binary = wrapper;
+  auto run = orchestrate::Execute(*project_, pipelines->at("p"), o);
+  ASSERT_TRUE(run.ok()) << run.status();
+  std::map<std::string, orchestrate::TaskOutcome> by_task;
+  for (const auto& t : run->tasks) by_task[t.task] = t;
+  EXPECT_EQ(run->status, "failed");
+  EXPECT_EQ(by_task["gate"].status, "failed");
+  EXPECT_EQ(by_task["gate"].attempts, 1);  // failed data is terminal: no retry
+  EXPECT_EQ(by_task["publish"].status, "skipped");
+  EXPECT_EQ(by_task["soft_gate"].status, "ok");
+  EXPECT_EQ(by_task["report"].status, "ok");
+  EXPECT_FALSE(std::filesystem::exists(dir_ + "/published"));
+  EXPECT_TRUE(std::filesystem::exists(dir_ + "/reported"));
+  const std::string log = testing_util::ReadFileBytes(by_task["gate"].log_path);
+  EXPECT_NE(log.find("orgs__unique__uuid"), std::string::npos) << log;
+  EXPECT_NE(log.find("blocking (severity error): orgs__unique__uuid"), std::string::npos) << log;
+  auto soft = History(*project_, "rounds__relationships__org_uuid", 5);
+  ASSERT_TRUE(soft.ok());
+  ASSERT_EQ(soft->size(), 1u);
+  EXPECT_EQ((*soft)[0].status, "warn");
+  EXPECT_EQ((*soft)[0].quarantined, 1);  // sample: 1
+
+  // The same task in this process: a terminal status, not a transient one.
+  Reopen();
+  const orchestrate::Pipeline& p = pipelines->at("p");
+  Status s = orchestrate::RunTask(*project_, p, *p.Find("gate"), "2026-01-01");
+  EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition) << s;
+  EXPECT_FALSE(IsTransient(s));
+  EXPECT_TRUE(orchestrate::RunTask(*project_, p, *p.Find("soft_gate"), "2026-01-01").ok());
+  auto bad = orchestrate::ParsePipelines(YAML::Load("p: {tasks: {a: {type: chek}}}"));
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(MessageOf(bad.status()).find("is not crunchbase, load, build, check, shell or noop"),
+            std::string::npos);
 }
 
 TEST(ParseChecks, MessagesNameTheTableTheIndexAndTheProblem) {
