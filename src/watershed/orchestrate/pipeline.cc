@@ -83,8 +83,8 @@ StatusOr<std::map<std::string, Pipeline>> ParsePipelines(const YAML::Node& node)
             t.params[key] = field.second.as<std::string>();
           }
         }
-        static const std::set<std::string> kTypes = {"crunchbase", "load", "build", "check",
-                                                     "shell", "noop"};
+        static const std::set<std::string> kTypes = {"crunchbase", "load",  "build",
+                                                     "check",      "shell", "noop"};
         if (!kTypes.contains(t.type)) {
           return absl::InvalidArgumentError(
               StrCat(where, ".tasks.", t.name, ": type '", t.type,

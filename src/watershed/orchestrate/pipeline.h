@@ -1,8 +1,8 @@
 // orchestrate/pipeline.h — pipelines as DAGs of tasks, declared in watershed.yml.
 //
 // Owns: the `pipelines:` section (docs/formats/pipelines.md): tasks with a type (crunchbase,
-// load, build, check, shell), dependencies (`after:`), retries with exponential backoff, a timeout, a
-// parallelism limit and a schedule; validation (unknown dependencies and cycles are errors that
+// load, build, check, shell), dependencies (`after:`), retries with exponential backoff, a timeout,
+// a parallelism limit and a schedule; validation (unknown dependencies and cycles are errors that
 // name them); and the command each task runs (`watershed task run PIPELINE TASK --date D`, the
 // same call an external orchestrator makes). Does not own: running (executor.h).
 // Thread safety: values only.

@@ -68,8 +68,8 @@ Status RunTask(project::Project& project, const Pipeline& pipeline, const Task& 
     char* end = nullptr;
     const long n = std::strtol(sample.c_str(), &end, 10);
     if (sample.empty() || *end != '\0' || n < 0) {
-      return absl::InvalidArgumentError(StrCat("task ", task.name, ": sample '", sample,
-                                               "' is not a number of rows >= 0"));
+      return absl::InvalidArgumentError(
+          StrCat("task ", task.name, ": sample '", sample, "' is not a number of rows >= 0"));
     }
     selection.sample_rows = static_cast<int>(n);
     selection.context = StrCat("task ", pipeline.name, ".", task.name);
@@ -77,7 +77,8 @@ Status RunTask(project::Project& project, const Pipeline& pipeline, const Task& 
     WS_RETURN_IF_ERROR(quality::PrintReport(report, "table", std::cout));
     std::cout << std::flush;
     // Failed data is not transient: kFailedPrecondition exits 1, never the retried 75.
-    if (report.blocking()) return absl::FailedPreconditionError(StrCat(task.name, ": ", report.Summary()));
+    if (report.blocking())
+      return absl::FailedPreconditionError(StrCat(task.name, ": ", report.Summary()));
     return absl::OkStatus();
   }
   // crunchbase

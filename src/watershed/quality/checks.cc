@@ -8,9 +8,8 @@
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
-#include <set>
-
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "watershed/base/ids.h"
 #include "watershed/base/log.h"
@@ -26,7 +25,7 @@ using warehouse::QuoteLiteral;
 
 const std::vector<std::string>& Types() {
   static const std::vector<std::string> kTypes = {
-      "not_null", "unique",        "accepted_values", "range",          "regex", "row_count",
+      "not_null",  "unique",        "accepted_values", "range",          "regex", "row_count",
       "freshness", "relationships", "schema",          "volume_anomaly", "sql"};
   return kTypes;
 }
@@ -42,12 +41,27 @@ std::optional<double> ParseAge(std::string s) {
   if (s.empty()) return std::nullopt;
   double unit = 1;
   switch (s.back()) {
-    case 's': s.pop_back(); break;
-    case 'm': unit = 60; s.pop_back(); break;
-    case 'h': unit = 3600; s.pop_back(); break;
-    case 'd': unit = 86400; s.pop_back(); break;
-    case 'w': unit = 7 * 86400; s.pop_back(); break;
-    default: break;
+    case 's':
+      s.pop_back();
+      break;
+    case 'm':
+      unit = 60;
+      s.pop_back();
+      break;
+    case 'h':
+      unit = 3600;
+      s.pop_back();
+      break;
+    case 'd':
+      unit = 86400;
+      s.pop_back();
+      break;
+    case 'w':
+      unit = 7 * 86400;
+      s.pop_back();
+      break;
+    default:
+      break;
   }
   char* end = nullptr;
   const double v = std::strtod(s.c_str(), &end);
@@ -73,15 +87,25 @@ bool IsNumber(const std::string& s) {
 std::string CanonicalType(std::string t) {
   std::string out;
   for (char c : t) {
-    if (c != ' ' || (!out.empty() && out.back() != ' ')) out.push_back(static_cast<char>(std::toupper(c)));
+    if (c != ' ' || (!out.empty() && out.back() != ' '))
+      out.push_back(static_cast<char>(std::toupper(c)));
   }
   while (!out.empty() && out.back() == ' ') out.pop_back();
   static const std::map<std::string, std::string> kAliases = {
-      {"STRING", "VARCHAR"},     {"TEXT", "VARCHAR"},     {"INT8", "BIGINT"},
-      {"INT64", "BIGINT"},       {"LONG", "BIGINT"},      {"INT", "INTEGER"},
-      {"INT4", "INTEGER"},       {"INT32", "INTEGER"},    {"FLOAT8", "DOUBLE"},
-      {"BOOL", "BOOLEAN"},       {"TIMESTAMP WITH TIME ZONE", "TIMESTAMPTZ"},
-      {"DATETIME", "TIMESTAMP"}, {"FLOAT4", "FLOAT"},     {"REAL", "FLOAT"}};
+      {"STRING", "VARCHAR"},
+      {"TEXT", "VARCHAR"},
+      {"INT8", "BIGINT"},
+      {"INT64", "BIGINT"},
+      {"LONG", "BIGINT"},
+      {"INT", "INTEGER"},
+      {"INT4", "INTEGER"},
+      {"INT32", "INTEGER"},
+      {"FLOAT8", "DOUBLE"},
+      {"BOOL", "BOOLEAN"},
+      {"TIMESTAMP WITH TIME ZONE", "TIMESTAMPTZ"},
+      {"DATETIME", "TIMESTAMP"},
+      {"FLOAT4", "FLOAT"},
+      {"REAL", "FLOAT"}};
   auto it = kAliases.find(out);
   return it == kAliases.end() ? out : it->second;
 }
@@ -97,7 +121,8 @@ bool TypeMatches(const std::string& expected, const std::string& actual) {
 
 class Parser {
  public:
-  Parser(std::string table, size_t index, const YAML::Node& item) : table_(std::move(table)), item_(item) {
+  Parser(std::string table, size_t index, const YAML::Node& item)
+      : table_(std::move(table)), item_(item) {
     const int line = item.Mark().line;
     where_ = StrCat("watershed.yml", line >= 0 ? StrCat(":", line + 1) : std::string(), ": checks.",
                     table_, "[", index, "]");
@@ -223,7 +248,8 @@ class Parser {
       WS_RETURN_IF_ERROR(Known(spec, {"column", "pattern"}));
       WS_ASSIGN_OR_RETURN(std::string col, Column(spec));
       c.columns = {col};
-      if (!spec["pattern"] || !spec["pattern"].IsScalar()) return Bad("needs pattern: (a regular expression)");
+      if (!spec["pattern"] || !spec["pattern"].IsScalar())
+        return Bad("needs pattern: (a regular expression)");
       c.pattern = spec["pattern"].as<std::string>();
     } else if (t == "row_count") {
       if (!spec.IsMap()) return Bad("needs {min: N, max: N} (either or both)");
@@ -243,7 +269,8 @@ class Parser {
       WS_RETURN_IF_ERROR(Known(spec, {"column", "max_age"}));
       WS_ASSIGN_OR_RETURN(std::string col, Column(spec));
       c.columns = {col};
-      if (!spec["max_age"] || !spec["max_age"].IsScalar()) return Bad("needs max_age: (e.g. 36h, 2d)");
+      if (!spec["max_age"] || !spec["max_age"].IsScalar())
+        return Bad("needs max_age: (e.g. 36h, 2d)");
       auto age = ParseAge(spec["max_age"].as<std::string>());
       if (!age) {
         return Bad(StrCat("max_age '", spec["max_age"].as<std::string>(),
@@ -254,7 +281,8 @@ class Parser {
       WS_RETURN_IF_ERROR(Known(spec, {"column", "to", "field"}));
       WS_ASSIGN_OR_RETURN(std::string col, Column(spec));
       c.columns = {col};
-      if (!spec["to"] || !spec["to"].IsScalar()) return Bad("needs to: (the table holding the keys)");
+      if (!spec["to"] || !spec["to"].IsScalar())
+        return Bad("needs to: (the table holding the keys)");
       c.to_table = spec["to"].as<std::string>();
       if (c.to_table.find('.') == std::string::npos || c.to_table.front() == '.' ||
           c.to_table.back() == '.') {
@@ -286,7 +314,8 @@ class Parser {
     } else if (t == "sql") {
       if (!spec.IsScalar()) return Bad("sql: takes a SELECT returning the failing rows");
       c.sql = spec.as<std::string>();
-      while (!c.sql.empty() && (std::isspace(static_cast<unsigned char>(c.sql.back())) || c.sql.back() == ';')) {
+      while (!c.sql.empty() &&
+             (std::isspace(static_cast<unsigned char>(c.sql.back())) || c.sql.back() == ';')) {
         c.sql.pop_back();
       }
       if (c.sql.empty()) return Bad("sql is empty");
@@ -317,7 +346,8 @@ std::string FailingSql(const Check& c) {
   std::vector<std::string> cols;
   for (const auto& col : c.columns) cols.push_back(QuoteIdent(col));
   const std::string col = cols.empty() ? "" : cols[0];
-  if (c.type == "not_null") return StrCat("SELECT * FROM ", rel, " WHERE ", Join(cols, " IS NULL OR "), " IS NULL");
+  if (c.type == "not_null")
+    return StrCat("SELECT * FROM ", rel, " WHERE ", Join(cols, " IS NULL OR "), " IS NULL");
   if (c.type == "unique") {
     return StrCat("SELECT * EXCLUDE (_ws_check_n) FROM (SELECT *, count(*) OVER (PARTITION BY ",
                   Join(cols, ", "), ") AS _ws_check_n FROM ", rel, " WHERE ",
@@ -336,18 +366,21 @@ std::string FailingSql(const Check& c) {
     return StrCat("SELECT * FROM ", rel, " WHERE ", Join(out, " OR "));
   }
   if (c.type == "regex") {
-    return StrCat("SELECT * FROM ", rel, " WHERE ", col, " IS NOT NULL AND NOT regexp_full_match(CAST(",
-                  col, " AS VARCHAR), ", QuoteLiteral(c.pattern), ")");
+    return StrCat("SELECT * FROM ", rel, " WHERE ", col,
+                  " IS NOT NULL AND NOT regexp_full_match(CAST(", col, " AS VARCHAR), ",
+                  QuoteLiteral(c.pattern), ")");
   }
   if (c.type == "relationships") {
     return StrCat("SELECT ws_child.* FROM ", rel, " AS ws_child WHERE ws_child.", col,
                   " IS NOT NULL AND NOT EXISTS (SELECT 1 FROM ", Relation(c.to_table),
-                  " AS ws_parent WHERE ws_parent.", QuoteIdent(c.to_field), " = ws_child.", col, ")");
+                  " AS ws_parent WHERE ws_parent.", QuoteIdent(c.to_field), " = ws_child.", col,
+                  ")");
   }
   // sql: {{ this }} is the checked table.
   std::string sql = c.sql;
   for (const std::string token : {"{{ this }}", "{{this}}"}) {
-    for (size_t pos; (pos = sql.find(token)) != std::string::npos;) sql.replace(pos, token.size(), rel);
+    for (size_t pos; (pos = sql.find(token)) != std::string::npos;)
+      sql.replace(pos, token.size(), rel);
   }
   return sql;
 }
@@ -359,12 +392,14 @@ std::string FailureMessage(const Check& c, int64_t n) {
   if (c.type == "unique") {
     return StrCat(rows, " share their (", Join(c.columns, ", "), ") with another row");
   }
-  if (c.type == "accepted_values") return StrCat(rows, " with ", col, " not in [", Join(c.values, ", "), "]");
+  if (c.type == "accepted_values")
+    return StrCat(rows, " with ", col, " not in [", Join(c.values, ", "), "]");
   if (c.type == "range") {
     return StrCat(rows, " with ", col, " outside [", c.min.value_or("-inf"), ", ",
                   c.max.value_or("inf"), "]");
   }
-  if (c.type == "regex") return StrCat(rows, " with ", col, " not matching ", QuoteLiteral(c.pattern));
+  if (c.type == "regex")
+    return StrCat(rows, " with ", col, " not matching ", QuoteLiteral(c.pattern));
   if (c.type == "relationships") {
     return StrCat(rows, " with ", col, " not found in ", c.to_table, ".", c.to_field);
   }
@@ -391,7 +426,8 @@ class ResultsDb {
         " check_name TEXT NOT NULL, table_name TEXT NOT NULL, check_type TEXT NOT NULL,"
         " severity TEXT NOT NULL, status TEXT NOT NULL, failing_rows INTEGER, observed INTEGER,"
         " quarantined INTEGER NOT NULL, message TEXT NOT NULL, seconds REAL NOT NULL);"
-        "CREATE INDEX IF NOT EXISTS check_results_by_table ON check_results(table_name, check_type);"
+        "CREATE INDEX IF NOT EXISTS check_results_by_table ON check_results(table_name, "
+        "check_type);"
         "CREATE INDEX IF NOT EXISTS check_results_by_check ON check_results(check_name)"));
     return r;
   }
@@ -410,11 +446,12 @@ class ResultsDb {
   // Row counts recorded by the newest `n` volume_anomaly results of `table` that ran.
   StatusOr<std::vector<int64_t>> TrailingCounts(const std::string& table, int n) {
     sqlite3_stmt* st = nullptr;
-    if (sqlite3_prepare_v2(db_,
-                           "SELECT observed FROM check_results WHERE table_name = ? AND check_type = "
-                           "'volume_anomaly' AND status != 'error' AND observed IS NOT NULL "
-                           "ORDER BY rowid DESC LIMIT ?",
-                           -1, &st, nullptr) != SQLITE_OK) {
+    if (sqlite3_prepare_v2(
+            db_,
+            "SELECT observed FROM check_results WHERE table_name = ? AND check_type = "
+            "'volume_anomaly' AND status != 'error' AND observed IS NOT NULL "
+            "ORDER BY rowid DESC LIMIT ?",
+            -1, &st, nullptr) != SQLITE_OK) {
       return Error(sqlite3_errmsg(db_));
     }
     sqlite3_bind_text(st, 1, table.c_str(), -1, SQLITE_TRANSIENT);
@@ -437,10 +474,14 @@ class ResultsDb {
       return s;
     }
     for (const CheckResult& r : report.results) {
-      auto text = [&](int i, const std::string& v) { sqlite3_bind_text(st, i, v.c_str(), -1, SQLITE_TRANSIENT); };
+      auto text = [&](int i, const std::string& v) {
+        sqlite3_bind_text(st, i, v.c_str(), -1, SQLITE_TRANSIENT);
+      };
       auto num = [&](int i, int64_t v) {
-        if (v < 0) sqlite3_bind_null(st, i);
-        else sqlite3_bind_int64(st, i, v);
+        if (v < 0)
+          sqlite3_bind_null(st, i);
+        else
+          sqlite3_bind_int64(st, i, v);
       };
       text(1, report.run_id);
       text(2, report.run_at);
@@ -469,11 +510,12 @@ class ResultsDb {
 
   StatusOr<std::vector<CheckResult>> History(const std::string& name, int limit) {
     sqlite3_stmt* st = nullptr;
-    if (sqlite3_prepare_v2(db_,
-                           "SELECT check_name, table_name, check_type, severity, status, "
-                           "failing_rows, observed, quarantined, message, seconds FROM check_results "
-                           "WHERE check_name = ? ORDER BY rowid DESC LIMIT ?",
-                           -1, &st, nullptr) != SQLITE_OK) {
+    if (sqlite3_prepare_v2(
+            db_,
+            "SELECT check_name, table_name, check_type, severity, status, "
+            "failing_rows, observed, quarantined, message, seconds FROM check_results "
+            "WHERE check_name = ? ORDER BY rowid DESC LIMIT ?",
+            -1, &st, nullptr) != SQLITE_OK) {
       return Error(sqlite3_errmsg(db_));
     }
     sqlite3_bind_text(st, 1, name.c_str(), -1, SQLITE_TRANSIENT);
@@ -548,16 +590,19 @@ CheckResult Evaluate(warehouse::Connection& conn, const Check& c, int sample_row
     const std::string rel = Relation(c.table);
     if (RowLevel(c.type)) {
       const std::string failing = FailingSql(c);
-      WS_ASSIGN_OR_RETURN(auto count, conn.Query(StrCat("SELECT count(*) FROM (", failing, ") AS ws_failing")));
+      WS_ASSIGN_OR_RETURN(auto count,
+                          conn.Query(StrCat("SELECT count(*) FROM (", failing, ") AS ws_failing")));
       r.failing_rows = count.GetInt64(0, 0);
       if (r.failing_rows == 0) return absl::OkStatus();
       failed = true;
       r.message = FailureMessage(c, r.failing_rows);
       if (sample_rows > 0) {
-        WS_ASSIGN_OR_RETURN(auto rows, conn.Query(StrCat("SELECT CAST(to_json(ws_row) AS VARCHAR) FROM (SELECT * FROM (",
-                                                         failing, ") AS ws_failing LIMIT ", sample_rows,
-                                                         ") AS ws_row")));
-        for (size_t i = 0; i < rows.row_count(); ++i) mine.push_back({c.name, c.table, rows.GetString(0, i)});
+        WS_ASSIGN_OR_RETURN(
+            auto rows,
+            conn.Query(StrCat("SELECT CAST(to_json(ws_row) AS VARCHAR) FROM (SELECT * FROM (",
+                              failing, ") AS ws_failing LIMIT ", sample_rows, ") AS ws_row")));
+        for (size_t i = 0; i < rows.row_count(); ++i)
+          mine.push_back({c.name, c.table, rows.GetString(0, i)});
       }
       return absl::OkStatus();
     }
@@ -587,13 +632,15 @@ CheckResult Evaluate(warehouse::Connection& conn, const Check& c, int sample_row
       mean /= static_cast<double>(history.size());
       const double off = mean > 0 ? (static_cast<double>(n) - mean) / mean : (n > 0 ? INFINITY : 0);
       failed = std::fabs(off) > c.tolerance;
-      r.message = fmt::format("{} rows vs mean {:.1f} of the last {} run(s) ({}{:.0f}%; tolerance {:.0f}%)",
-                              n, mean, history.size(), off >= 0 ? "+" : "", off * 100, c.tolerance * 100);
+      r.message =
+          fmt::format("{} rows vs mean {:.1f} of the last {} run(s) ({}{:.0f}%; tolerance {:.0f}%)",
+                      n, mean, history.size(), off >= 0 ? "+" : "", off * 100, c.tolerance * 100);
       return absl::OkStatus();
     }
     if (c.type == "freshness") {
       const std::string col = QuoteIdent(c.columns[0]);
-      WS_ASSIGN_OR_RETURN(auto res, conn.Query(StrCat("SELECT epoch_us(max(CAST(", col, " AS TIMESTAMP))) FROM ", rel)));
+      WS_ASSIGN_OR_RETURN(auto res, conn.Query(StrCat("SELECT epoch_us(max(CAST(", col,
+                                                      " AS TIMESTAMP))) FROM ", rel)));
       if (res.IsNull(0, 0)) {
         failed = true;
         r.message = StrCat("no values in ", c.columns[0]);
@@ -603,7 +650,8 @@ CheckResult Evaluate(warehouse::Connection& conn, const Check& c, int sample_row
       const double age = static_cast<double>(NowMicros() - newest) / 1e6;
       failed = age > c.max_age_seconds;
       r.message = StrCat("newest ", c.columns[0], " is ", IsoUtc(newest, false), ", ",
-                         HumanSeconds(std::max(0.0, age)), " old (allowed ", HumanSeconds(c.max_age_seconds), ")");
+                         HumanSeconds(std::max(0.0, age)), " old (allowed ",
+                         HumanSeconds(c.max_age_seconds), ")");
       return absl::OkStatus();
     }
     // schema
@@ -668,8 +716,8 @@ Status WriteQuarantine(project::Project& project, const CheckReport& report, int
     b.data.resize(b.columns.size());
     b.num_rows = samples.size();
     for (const Sample& x : samples) {
-      for (auto [col, text] : {std::pair{0, &x.check}, std::pair{1, &x.table}, std::pair{2, &report.run_id},
-                               std::pair{4, &x.row_json}}) {
+      for (auto [col, text] : {std::pair{0, &x.check}, std::pair{1, &x.table},
+                               std::pair{2, &report.run_id}, std::pair{4, &x.row_json}}) {
         b.data[col].strings.push_back(b.arena->Copy(*text));
         b.data[col].valid.push_back(1);
       }
@@ -692,7 +740,9 @@ Status WriteQuarantine(project::Project& project, const CheckReport& report, int
   if (!s.ok()) {
     for (const auto& f : files) project.storage().Delete(f.key).IgnoreError();
   }
-  catalog->FinishLoad(load_id, s.ok() ? "committed" : "failed", s.ok() ? "" : std::string(MessageOf(s)))
+  catalog
+      ->FinishLoad(load_id, s.ok() ? "committed" : "failed",
+                   s.ok() ? "" : std::string(MessageOf(s)))
       .IgnoreError();
   return s;
 }
@@ -710,14 +760,18 @@ StatusOr<CheckReport> Run(project::Project& project, warehouse::Connection& conn
     report.results.push_back(Evaluate(conn, c, options.sample_rows, *db, unavailable, &samples));
     const CheckResult& r = report.results.back();
     if (r.status != "pass") {
-      LogInfo("check did not pass", {{"run_id", report.run_id}, {"check", r.check}, {"table", r.table},
-                                     {"status", r.status}, {"message", r.message}});
+      LogInfo("check did not pass", {{"run_id", report.run_id},
+                                     {"check", r.check},
+                                     {"table", r.table},
+                                     {"status", r.status},
+                                     {"message", r.message}});
     }
   }
   if (!samples.empty()) {
     Status q = WriteQuarantine(project, report, run_at, samples);
     if (!q.ok()) {
-      LogWarn("failing rows were not quarantined", {{"run_id", report.run_id}, {"error", std::string(MessageOf(q))}});
+      LogWarn("failing rows were not quarantined",
+              {{"run_id", report.run_id}, {"error", std::string(MessageOf(q))}});
       for (auto& r : report.results) {
         if (r.quarantined > 0) {
           r.quarantined = 0;
@@ -750,11 +804,13 @@ StatusOr<std::vector<Check>> ParseChecks(const YAML::Node& node) {
       where = StrCat("watershed.yml: checks.", table);
       const size_t dot = table.find('.');
       if (dot == std::string::npos || dot == 0 || dot + 1 == table.size()) {
-        return absl::InvalidArgumentError(StrCat(
-            where, ": '", table, "' is not a table name (ns.table for the lake, mart.model for marts)"));
+        return absl::InvalidArgumentError(
+            StrCat(where, ": '", table,
+                   "' is not a table name (ns.table for the lake, mart.model for marts)"));
       }
       if (!kv.second.IsSequence()) {
-        return absl::InvalidArgumentError(StrCat(where, ": must be a list of checks ([{not_null: id}, ...])"));
+        return absl::InvalidArgumentError(
+            StrCat(where, ": must be a list of checks ([{not_null: id}, ...])"));
       }
       for (size_t i = 0; i < kv.second.size(); ++i) {
         Parser p(table, i, kv.second[i]);
@@ -789,7 +845,8 @@ std::vector<Check> Select(const std::vector<Check>& checks, const std::string& s
 }
 
 bool CheckReport::blocking() const {
-  return std::any_of(results.begin(), results.end(), [](const CheckResult& r) { return r.blocking(); });
+  return std::any_of(results.begin(), results.end(),
+                     [](const CheckResult& r) { return r.blocking(); });
 }
 
 std::string CheckReport::Summary() const {
@@ -802,8 +859,9 @@ std::string CheckReport::Summary() const {
     error += r.status == "error";
     if (r.blocking()) blocking.push_back(r.check);
   }
-  std::string s = StrCat(results.size(), results.size() == 1 ? " check: " : " checks: ", pass, " passed, ",
-                         warn, " warned, ", fail, " failed, ", error, " could not run");
+  std::string s =
+      StrCat(results.size(), results.size() == 1 ? " check: " : " checks: ", pass, " passed, ",
+             warn, " warned, ", fail, " failed, ", error, " could not run");
   if (!blocking.empty()) s += StrCat("; blocking (severity error): ", Join(blocking, ", "));
   return s;
 }
@@ -823,8 +881,9 @@ StatusOr<CheckReport> RunChecks(project::Project& project, const CheckSelection&
     }
     std::set<std::string> tables;
     for (const Check& c : all) tables.insert(c.table);
-    return absl::NotFoundError(StrCat("no checks declared for '", selection.table, "' (tables with checks: ",
-                                      Join(std::vector<std::string>(tables.begin(), tables.end()), ", "), ")"));
+    return absl::NotFoundError(
+        StrCat("no checks declared for '", selection.table, "' (tables with checks: ",
+               Join(std::vector<std::string>(tables.begin(), tables.end()), ", "), ")"));
   }
   WS_ASSIGN_OR_RETURN(auto db, warehouse::Database::Open(""));
   WS_ASSIGN_OR_RETURN(auto conn, db->Connect());
@@ -839,8 +898,8 @@ StatusOr<CheckReport> RunChecks(project::Project& project, const CheckSelection&
   for (const auto& e : fs::directory_iterator(fs::path(project.root()) / "marts", ec)) {
     if (!e.is_regular_file() || e.path().extension() != ".duckdb") continue;
     const std::string mart = e.path().stem().string();
-    Status s = conn->Execute(StrCat("ATTACH ", QuoteLiteral(e.path().string()), " AS ", QuoteIdent(mart),
-                                    " (READ_ONLY)"));
+    Status s = conn->Execute(StrCat("ATTACH ", QuoteLiteral(e.path().string()), " AS ",
+                                    QuoteIdent(mart), " (READ_ONLY)"));
     if (!s.ok()) unavailable[mart] = StrCat("mart ", mart, " cannot be opened: ", MessageOf(s));
   }
   return Run(project, *conn, chosen, selection, unavailable);
@@ -850,16 +909,17 @@ Status PrintReport(const CheckReport& report, const std::string& format, std::os
   if (format == "json") {
     nlohmann::json results = nlohmann::json::array();
     for (const CheckResult& r : report.results) {
-      results.push_back({{"table", r.table},
-                         {"check", r.check},
-                         {"type", r.type},
-                         {"severity", std::string(SeverityName(r.severity))},
-                         {"status", r.status},
-                         {"failing_rows", r.failing_rows < 0 ? nlohmann::json() : nlohmann::json(r.failing_rows)},
-                         {"observed", r.observed < 0 ? nlohmann::json() : nlohmann::json(r.observed)},
-                         {"quarantined", r.quarantined},
-                         {"message", r.message},
-                         {"seconds", r.seconds}});
+      results.push_back(
+          {{"table", r.table},
+           {"check", r.check},
+           {"type", r.type},
+           {"severity", std::string(SeverityName(r.severity))},
+           {"status", r.status},
+           {"failing_rows", r.failing_rows < 0 ? nlohmann::json() : nlohmann::json(r.failing_rows)},
+           {"observed", r.observed < 0 ? nlohmann::json() : nlohmann::json(r.observed)},
+           {"quarantined", r.quarantined},
+           {"message", r.message},
+           {"seconds", r.seconds}});
     }
     out << nlohmann::json{{"run_id", report.run_id},
                           {"run_at", report.run_at},
@@ -873,7 +933,8 @@ Status PrintReport(const CheckReport& report, const std::string& format, std::os
   if (format != "table") {
     return absl::InvalidArgumentError(StrCat("--format ", format, ": use table or json"));
   }
-  std::vector<std::vector<std::string>> rows = {{"table", "check", "severity", "status", "failing rows", "message"}};
+  std::vector<std::vector<std::string>> rows = {
+      {"table", "check", "severity", "status", "failing rows", "message"}};
   for (const CheckResult& r : report.results) {
     // One line per check: DuckDB's caret diagram dropped, other line breaks as spaces.
     std::string message = r.message.substr(0, r.message.find("\n\nLINE "));
@@ -890,14 +951,17 @@ Status PrintReport(const CheckReport& report, const std::string& format, std::os
     for (size_t i = 0; i < rows[k].size(); ++i) {
       const std::string& cell = rows[k][i];
       const std::string pad(width[i] - cell.size(), ' ');
-      if (i == 4) line += pad + cell;  // numbers right-aligned
-      else line += i + 1 == rows[k].size() ? cell : cell + pad;
+      if (i == 4)
+        line += pad + cell;  // numbers right-aligned
+      else
+        line += i + 1 == rows[k].size() ? cell : cell + pad;
       if (i + 1 < rows[k].size()) line += "  ";
     }
     out << line << "\n";
     if (k == 0) {
       std::string rule;
-      for (size_t i = 0; i < width.size(); ++i) rule += std::string(width[i], '-') + (i + 1 < width.size() ? "  " : "");
+      for (size_t i = 0; i < width.size(); ++i)
+        rule += std::string(width[i], '-') + (i + 1 < width.size() ? "  " : "");
       out << rule << "\n";
     }
   }
@@ -905,7 +969,8 @@ Status PrintReport(const CheckReport& report, const std::string& format, std::os
   return absl::OkStatus();
 }
 
-Status CheckCommand(project::Project& project, const CheckCommandOptions& options, std::ostream& out) {
+Status CheckCommand(project::Project& project, const CheckCommandOptions& options,
+                    std::ostream& out) {
   if (options.all && !options.table.empty() && options.table != "all") {
     return absl::InvalidArgumentError("give a TABLE or --all, not both");
   }
@@ -923,8 +988,8 @@ Status CheckCommand(project::Project& project, const CheckCommandOptions& option
   return absl::OkStatus();
 }
 
-StatusOr<std::vector<CheckResult>> History(const project::Project& project, const std::string& check_name,
-                                           int limit) {
+StatusOr<std::vector<CheckResult>> History(const project::Project& project,
+                                           const std::string& check_name, int limit) {
   std::error_code ec;
   fs::create_directories(fs::path(project.config().catalog_path).parent_path(), ec);
   WS_ASSIGN_OR_RETURN(auto db, ResultsDb::Open(project.config().catalog_path));

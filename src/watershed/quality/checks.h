@@ -9,6 +9,8 @@
 // Thread safety: functions are reentrant; a connection passed in is used by this thread only.
 #pragma once
 
+#include <yaml-cpp/yaml.h>
+
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -16,8 +18,6 @@
 #include <string>
 #include <utility>
 #include <vector>
-
-#include <yaml-cpp/yaml.h>
 
 #include "watershed/base/status.h"
 #include "watershed/project/project.h"
@@ -39,17 +39,17 @@ struct Check {
   std::string type;   // not_null unique accepted_values range regex row_count freshness
                       // relationships schema volume_anomaly sql
   Severity severity = Severity::kError;
-  std::vector<std::string> columns;  // not_null, unique (composite); one column for the others
-  std::vector<std::string> values;   // accepted_values
+  std::vector<std::string> columns;     // not_null, unique (composite); one column for the others
+  std::vector<std::string> values;      // accepted_values
   std::optional<std::string> min, max;  // range (SQL literal text), row_count (integers)
   std::string pattern;                  // regex (the whole value must match)
   double max_age_seconds = 0;           // freshness
   std::string to_table, to_field;       // relationships
   std::vector<std::pair<std::string, std::string>> schema;  // schema: column -> type ("" = any)
-  bool schema_exact = false;            // schema: other columns (except _ws_*) fail
-  int runs = 5;                         // volume_anomaly: trailing runs compared against
-  double tolerance = 0.5;               // volume_anomaly: allowed fraction off the mean
-  std::string sql;                      // sql: a SELECT returning the failing rows
+  bool schema_exact = false;  // schema: other columns (except _ws_*) fail
+  int runs = 5;               // volume_anomaly: trailing runs compared against
+  double tolerance = 0.5;     // volume_anomaly: allowed fraction off the mean
+  std::string sql;            // sql: a SELECT returning the failing rows
 };
 
 // Parses the `checks:` node of watershed.yml (absent: no checks). Errors name the line, the
@@ -68,7 +68,9 @@ struct CheckResult {
   std::string message;
   double seconds = 0;
   // An error-severity check that failed or could not run: blocks downstream and publishing.
-  bool blocking() const { return severity == Severity::kError && (status == "fail" || status == "error"); }
+  bool blocking() const {
+    return severity == Severity::kError && (status == "fail" || status == "error");
+  }
 };
 
 struct CheckReport {
@@ -94,8 +96,7 @@ StatusOr<CheckReport> RunChecks(project::Project& project, const CheckSelection&
 // Runs `checks` on `conn`, which the caller prepared so that every checked table resolves
 // (`ns.table`, `mart.model`). Quarantines samples and records the results in the catalog.
 StatusOr<CheckReport> RunChecksOn(project::Project& project, warehouse::Connection& conn,
-                                  const std::vector<Check>& checks,
-                                  const CheckSelection& options);
+                                  const std::vector<Check>& checks, const CheckSelection& options);
 
 // The checks `selection` picks out of `checks`.
 std::vector<Check> Select(const std::vector<Check>& checks, const std::string& selection);

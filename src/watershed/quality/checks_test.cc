@@ -11,9 +11,8 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
-#include <sstream>
-
 #include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "gtest/gtest.h"
 #include "watershed/base/retry.h"
@@ -179,8 +178,9 @@ TEST_F(Checks, EveryTypePassesAndFailsWithTheExactFailingCount) {
       << r["wrong_schema"].message;
   EXPECT_NE(r["wrong_schema"].message.find("missing column no_such"), std::string::npos);
   EXPECT_NE(r["exact_schema_extra"].message.find("unexpected column name"), std::string::npos);
-  EXPECT_NE(r["orgs__freshness__updated_at"].message.find("newest updated_at is 2020-01-04T00:00:00Z"),
-            std::string::npos)
+  EXPECT_NE(
+      r["orgs__freshness__updated_at"].message.find("newest updated_at is 2020-01-04T00:00:00Z"),
+      std::string::npos)
       << r["orgs__freshness__updated_at"].message;
   EXPECT_TRUE(last_.blocking());
 }
@@ -205,7 +205,8 @@ TEST_F(Checks, SeverityWarnDoesNotBlockErrorDoes) {
   std::ostringstream out2;
   Status s = CheckCommand(*project_, {}, out2);
   EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition) << s;
-  EXPECT_NE(MessageOf(s).find("blocking (severity error): orgs__not_null__name"), std::string::npos) << s;
+  EXPECT_NE(MessageOf(s).find("blocking (severity error): orgs__not_null__name"), std::string::npos)
+      << s;
   EXPECT_FALSE(IsTransient(s));
   // The table: a header, a rule, one line per check, the summary.
   std::vector<std::string> lines;
@@ -213,9 +214,11 @@ TEST_F(Checks, SeverityWarnDoesNotBlockErrorDoes) {
   for (std::string line; std::getline(in, line);) lines.push_back(line);
   ASSERT_EQ(lines.size(), 6u) << out2.str();
   EXPECT_TRUE(lines[0].starts_with("table    check")) << lines[0];
-  EXPECT_NE(lines[0].find("severity  status  failing rows  message"), std::string::npos) << lines[0];
+  EXPECT_NE(lines[0].find("severity  status  failing rows  message"), std::string::npos)
+      << lines[0];
   EXPECT_NE(lines[4].find("orgs__not_null__name"), std::string::npos);
-  EXPECT_NE(lines[4].find("error     fail               1  1 row with NULL in name"), std::string::npos)
+  EXPECT_NE(lines[4].find("error     fail               1  1 row with NULL in name"),
+            std::string::npos)
       << lines[4];
 }
 
@@ -230,12 +233,15 @@ TEST_F(Checks, FailingRowsAreQuarantinedWithTheCheckName) {
   auto r = Run();
   EXPECT_EQ(r["orgs__unique__uuid"].quarantined, 2);
   EXPECT_EQ(r["orgs__range__employees"].quarantined, 2);  // warn failures are sampled too
-  auto rows = Lake("SELECT check_name, table_name, run_id, json_extract_string(row_json, '$.uuid'), "
-                   "CAST(json_extract(row_json, '$.employees') AS BIGINT) FROM quality.quarantine "
-                   "ORDER BY 1, 4, 5");
+  auto rows = Lake(
+      "SELECT check_name, table_name, run_id, json_extract_string(row_json, '$.uuid'), "
+      "CAST(json_extract(row_json, '$.employees') AS BIGINT) FROM quality.quarantine "
+      "ORDER BY 1, 4, 5");
   ASSERT_EQ(rows.size(), 4u);
-  EXPECT_EQ(rows[0], (std::vector<std::string>{"orgs__range__employees", "cb.orgs", last_.run_id, "b", "-5"}));
-  EXPECT_EQ(rows[1], (std::vector<std::string>{"orgs__range__employees", "cb.orgs", last_.run_id, "c", "1000000"}));
+  EXPECT_EQ(rows[0], (std::vector<std::string>{"orgs__range__employees", "cb.orgs", last_.run_id,
+                                               "b", "-5"}));
+  EXPECT_EQ(rows[1], (std::vector<std::string>{"orgs__range__employees", "cb.orgs", last_.run_id,
+                                               "c", "1000000"}));
   EXPECT_EQ(rows[2][0], "orgs__unique__uuid");
   EXPECT_EQ(rows[2][3], "b");
   EXPECT_EQ(rows[3][3], "b");
@@ -268,7 +274,8 @@ TEST_F(Checks, CustomSqlErrorIsReportedWithDuckDbsMessage) {
   EXPECT_EQ(r["orgs__regex__email"].status, "error");
   EXPECT_EQ(r["orgs__not_null__no_such_column"].status, "error");
   EXPECT_NE(r["orgs__not_null__no_such_column"].message.find("no_such_column"), std::string::npos);
-  EXPECT_NE(last_.Summary().find("0 passed, 0 warned, 0 failed, 4 could not run"), std::string::npos)
+  EXPECT_NE(last_.Summary().find("0 passed, 0 warned, 0 failed, 4 could not run"),
+            std::string::npos)
       << last_.Summary();
 }
 
@@ -283,7 +290,7 @@ TEST_F(Checks, VolumeAnomalyComparesWithTheTrailingRuns) {
   EXPECT_EQ(first[name].status, "pass");
   EXPECT_EQ(first[name].observed, 4);
   EXPECT_EQ(first[name].message, "4 rows; no earlier runs recorded yet");
-  EXPECT_EQ(Run()[name].status, "pass");  // 4 vs mean 4
+  EXPECT_EQ(Run()[name].status, "pass");        // 4 vs mean 4
   Load("cb.orgs", std::string(kOrgs) + kOrgs);  // 12 rows: +200% against 4
   auto spike = Run();
   EXPECT_EQ(spike[name].status, "fail") << spike[name].message;
@@ -314,11 +321,13 @@ TEST_F(Checks, SelectionPicksATableOrANamespace) {
   EXPECT_EQ(Run("all").size(), 2u);
   auto missing = RunChecks(*project_, {.table = "cb.nothing"});
   EXPECT_EQ(missing.status().code(), absl::StatusCode::kNotFound);
-  EXPECT_NE(MessageOf(missing.status()).find("tables with checks: cb.orgs, cb.rounds"), std::string::npos);
+  EXPECT_NE(MessageOf(missing.status()).find("tables with checks: cb.orgs, cb.rounds"),
+            std::string::npos);
   std::ostringstream out;
   EXPECT_EQ(CheckCommand(*project_, {.table = "cb.orgs", .all = true}, out).code(),
             absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(CheckCommand(*project_, {.format = "xml"}, out).code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(CheckCommand(*project_, {.format = "xml"}, out).code(),
+            absl::StatusCode::kInvalidArgument);
   ASSERT_TRUE(CheckCommand(*project_, {.all = true, .format = "json"}, out).ok());
   auto j = nlohmann::json::parse(out.str());
   EXPECT_EQ(j["results"].size(), 2u);
@@ -357,10 +366,14 @@ TEST_F(MartGate, AMartFailingAnErrorCheckIsNotPublishedNorIsWhatRefsIt) {
 {"uuid":"b","name":"B"}
 {"uuid":"c","name":"C"}
 )");
-  Model("finance", "orgs", "{{ config(materialized='table') }} SELECT uuid, name FROM {{ source('cb', 'orgs') }}");
+  Model("finance", "orgs",
+        "{{ config(materialized='table') }} SELECT uuid, name FROM {{ source('cb', 'orgs') }}");
   Model("finance", "names", "SELECT name FROM {{ ref('orgs') }}");  // a view
-  Model("analytics", "n", "{{ config(materialized='table') }} SELECT count(*) AS n FROM {{ ref('finance', 'orgs') }}");
-  Model("other", "one", "{{ config(materialized='table') }} SELECT count(*) AS n FROM {{ source('cb', 'orgs') }}");
+  Model(
+      "analytics", "n",
+      "{{ config(materialized='table') }} SELECT count(*) AS n FROM {{ ref('finance', 'orgs') }}");
+  Model("other", "one",
+        "{{ config(materialized='table') }} SELECT count(*) AS n FROM {{ source('cb', 'orgs') }}");
   Yaml(R"(checks:
   finance.orgs:
     - {unique: uuid}
@@ -379,15 +392,17 @@ TEST_F(MartGate, AMartFailingAnErrorCheckIsNotPublishedNorIsWhatRefsIt) {
 )");
   auto second = Build();
   EXPECT_EQ(second["finance.orgs"].status, "error");
-  EXPECT_NE(second["finance.orgs"].message.find("built, but mart finance was not published: error check(s) "
-                                                "failed: orgs__unique__uuid (fail: 2 rows share"),
+  EXPECT_NE(second["finance.orgs"].message.find(
+                "built, but mart finance was not published: error check(s) "
+                "failed: orgs__unique__uuid (fail: 2 rows share"),
             std::string::npos)
       << second["finance.orgs"].message;
   EXPECT_EQ(second["finance.orgs"].message.find("not_null"), std::string::npos);  // warn only
   EXPECT_EQ(second["finance.names"].status, "error");
   EXPECT_EQ(second["analytics.n"].status, "error");
-  EXPECT_NE(second["analytics.n"].message.find("analytics.n refs finance.orgs of mart finance, which was not "
-                                               "published"),
+  EXPECT_NE(second["analytics.n"].message.find(
+                "analytics.n refs finance.orgs of mart finance, which was not "
+                "published"),
             std::string::npos)
       << second["analytics.n"].message;
   EXPECT_EQ(second["other.one"].status, "ok");
@@ -400,7 +415,9 @@ TEST_F(MartGate, AMartFailingAnErrorCheckIsNotPublishedNorIsWhatRefsIt) {
   ASSERT_EQ(history->size(), 2u);
   EXPECT_EQ((*history)[0].status, "fail");
   EXPECT_EQ((*history)[1].status, "pass");
-  EXPECT_EQ(Lake("SELECT count(*) FROM quality.quarantine WHERE check_name = 'orgs__unique__uuid'")[0][0], "2");
+  EXPECT_EQ(
+      Lake("SELECT count(*) FROM quality.quarantine WHERE check_name = 'orgs__unique__uuid'")[0][0],
+      "2");
   // No staging copy is left behind.
   for (const auto& e : std::filesystem::directory_iterator(root_ + "/marts/.staging")) {
     EXPECT_TRUE(e.path().extension() == ".lock") << e.path();
@@ -421,7 +438,8 @@ TEST_F(MartGate, AMartFailingAnErrorCheckIsNotPublishedNorIsWhatRefsIt) {
 // `<wrapper> task run PIPELINE TASK --date D --project ROOT --quiet`, and the wrapper runs this
 // binary with only this test selected, which then does what `watershed task run` does.
 TEST(TaskProcess, Child) {
-  if (std::getenv("WS_QUALITY_TASK_CHILD") == nullptr) GTEST_SKIP() << "only runs as a task process";
+  if (std::getenv("WS_QUALITY_TASK_CHILD") == nullptr)
+    GTEST_SKIP() << "only runs as a task process";
   std::ifstream in("/proc/self/cmdline");
   std::vector<std::string> args;
   for (std::string a; std::getline(in, a, '\0');) args.push_back(a);
@@ -438,7 +456,8 @@ TEST(TaskProcess, Child) {
   ASSERT_EQ(positional.size(), 4u);  // task run PIPELINE TASK
   Status s = [&]() -> Status {
     WS_ASSIGN_OR_RETURN(auto project, project::Project::Open(flags["--project"]));
-    WS_ASSIGN_OR_RETURN(auto pipelines, orchestrate::ParsePipelines(project->config().raw["pipelines"]));
+    WS_ASSIGN_OR_RETURN(auto pipelines,
+                        orchestrate::ParsePipelines(project->config().raw["pipelines"]));
     const orchestrate::Pipeline& p = pipelines.at(positional[2]);
     return orchestrate::RunTask(*project, p, *p.Find(positional[3]), flags["--date"]);
   }();
@@ -461,14 +480,17 @@ pipelines:
     retry_backoff: 1s
     tasks:
       gate: {type: check, table: cb.orgs}
-      publish: {type: shell, command: "touch )", d, R"(/published", after: gate}
+      publish: {type: shell, command: "touch )",
+              d, R"(/published", after: gate}
       soft_gate: {type: check, table: cb.rounds, sample: 1}
-      report: {type: shell, command: "touch )", d, R"(/reported", after: soft_gate}
+      report: {type: shell, command: "touch )",
+              d, R"(/reported", after: soft_gate}
 )"));
   const std::string self = std::filesystem::read_symlink("/proc/self/exe").string();
-  const std::string wrapper = WriteFile(
-      dir_, "watershed", StrCat("#!/bin/sh\nWS_QUALITY_TASK_CHILD=1 GTEST_FILTER=TaskProcess.Child exec ",
-                                self, " \"$@\"\n"));
+  const std::string wrapper =
+      WriteFile(dir_, "watershed",
+                StrCat("#!/bin/sh\nWS_QUALITY_TASK_CHILD=1 GTEST_FILTER=TaskProcess.Child exec ",
+                       self, " \"$@\"\n"));
   std::filesystem::permissions(wrapper, std::filesystem::perms::owner_all);
   auto pipelines = orchestrate::ParsePipelines(project_->config().raw["pipelines"]);
   ASSERT_TRUE(pipelines.ok()) << pipelines.status();
@@ -518,29 +540,35 @@ TEST(ParseChecks, MessagesNameTheTableTheIndexAndTheProblem) {
   auto has = [](const std::string& message, const std::string& part) {
     EXPECT_NE(message.find(part), std::string::npos) << "'" << part << "' not in: " << message;
   };
-  std::string m = error("checks:\n  cb.orgs:\n    - {not_null: id}\n    - {acepted_values: {column: s}}\n");
+  std::string m =
+      error("checks:\n  cb.orgs:\n    - {not_null: id}\n    - {acepted_values: {column: s}}\n");
   has(m, "watershed.yml:4: checks.cb.orgs[1]");
   has(m, "unknown key 'acepted_values'");
   has(error("checks: {cb.orgs: [{accepted_values: {column: s}}]}"),
       "checks.cb.orgs[0] (accepted_values): needs values: [a, b, ...]");
   has(error("checks: {cb.orgs: [{range: {column: x}}]}"), "(range): needs min:, max: or both");
-  has(error("checks: {cb.orgs: [{range: {column: x, mn: 1}}]}"), "unknown option 'mn' (allowed: column, max, min)");
+  has(error("checks: {cb.orgs: [{range: {column: x, mn: 1}}]}"),
+      "unknown option 'mn' (allowed: column, max, min)");
   has(error("checks: {cb.orgs: [{sql: 'select 1'}]}"), "(sql): a sql check needs a name:");
-  has(error("checks: {cb.orgs: [{not_null: id, severity: fatal}]}"), "severity 'fatal' is not warn or error");
+  has(error("checks: {cb.orgs: [{not_null: id, severity: fatal}]}"),
+      "severity 'fatal' is not warn or error");
   has(error("checks: {orgs: [{not_null: id}]}"), "checks.orgs: 'orgs' is not a table name");
   has(error("checks: {cb.orgs: [{not_null: id}, {not_null: id}]}"),
       "checks.cb.orgs[1] (not_null): a check named 'orgs__not_null__id' already exists");
-  has(error("checks: {cb.orgs: [{freshness: {column: t, max_age: 2x}}]}"), "max_age '2x' is not a duration");
+  has(error("checks: {cb.orgs: [{freshness: {column: t, max_age: 2x}}]}"),
+      "max_age '2x' is not a duration");
   has(error("checks: {cb.orgs: [{row_count: {min: -1}}]}"), "min '-1' is not a whole number");
   has(error("checks: {cb.orgs: [{not_null: id, unique: id}]}"), "has two check types");
   has(error("checks: {cb.orgs: [{severity: warn}]}"), "checks.cb.orgs[0]: no check type");
   has(error("checks: {cb.orgs: {not_null: id}}"), "checks.cb.orgs: must be a list of checks");
-  has(error("checks: {cb.orgs: [{relationships: {column: a, to: orgs}}]}"), "to 'orgs' is not a table name");
+  has(error("checks: {cb.orgs: [{relationships: {column: a, to: orgs}}]}"),
+      "to 'orgs' is not a table name");
   has(error("checks: {cb.orgs: [{volume_anomaly: {runs: 0}}]}"), "runs must be at least 1");
   has(error("checks: {cb.orgs: [{schema: {columns: {}}}]}"), "(schema): needs columns:");
   has(error("checks: {cb.orgs: [{not_null: []}]}"), "(not_null): needs columns");
   has(error("checks: {cb.orgs: [{volume_anomaly: {tolerance: abc}}]}"), "checks.cb.orgs[0]");
-  auto ok = ParseChecks(YAML::Load("checks: {m.x: [{volume_anomaly: ~}, {unique: [a, b], name: k, severity: warn}]}")["checks"]);
+  auto ok = ParseChecks(YAML::Load(
+      "checks: {m.x: [{volume_anomaly: ~}, {unique: [a, b], name: k, severity: warn}]}")["checks"]);
   ASSERT_TRUE(ok.ok()) << ok.status();
   EXPECT_EQ((*ok)[0].name, "x__volume_anomaly");
   EXPECT_EQ((*ok)[0].runs, 5);

@@ -281,7 +281,8 @@ StatusOr<std::unique_ptr<MartStaging>> StageGatedMarts(
   for (const std::string& mart : gated) {
     const std::string lock = (dir / (mart + ".lock")).string();
     const int fd = open(lock.c_str(), O_CREAT | O_RDWR | O_CLOEXEC, 0644);
-    if (fd < 0) return absl::UnavailableError(StrCat("cannot open ", lock, ": ", std::strerror(errno)));
+    if (fd < 0)
+      return absl::UnavailableError(StrCat("cannot open ", lock, ": ", std::strerror(errno)));
     if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
       close(fd);
       return absl::UnavailableError(
@@ -299,7 +300,8 @@ StatusOr<std::unique_ptr<MartStaging>> StageGatedMarts(
       if (fs::exists(final_file.string() + ".wal")) {  // fold the log in, so the copy is whole
         WS_ASSIGN_OR_RETURN(auto db, warehouse::Database::Open(final_file.string()));
         WS_ASSIGN_OR_RETURN(auto conn, db->Connect());
-        WS_RETURN_IF_ERROR(Annotate(conn->Execute("CHECKPOINT"), StrCat("checkpointing ", final_file.string())));
+        WS_RETURN_IF_ERROR(
+            Annotate(conn->Execute("CHECKPOINT"), StrCat("checkpointing ", final_file.string())));
       }
       fs::copy_file(final_file, copy, fs::copy_options::overwrite_existing, ec);
       if (ec) {
@@ -348,7 +350,8 @@ Status PublishStaged(project::Project& project, warehouse::Connection& conn, con
       if (blocked.contains(m.mart) || !staging.files.contains(m.mart)) continue;
       for (const std::string& ref : m.refs) {
         if (blocked.contains(MartOf(ref))) {
-          blocked[m.mart] = StrCat(m.id(), " refs ", ref, " of mart ", MartOf(ref), ", which was not published");
+          blocked[m.mart] =
+              StrCat(m.id(), " refs ", ref, " of mart ", MartOf(ref), ", which was not published");
           grew = true;
           break;
         }
@@ -357,7 +360,8 @@ Status PublishStaged(project::Project& project, warehouse::Connection& conn, con
   }
   const fs::path marts = fs::path(project.root()) / "marts";
   for (const auto& [mart, file] : staging.files) {
-    WS_RETURN_IF_ERROR(conn.Execute(StrCat("CHECKPOINT ", QuoteIdent(mart), "; DETACH ", QuoteIdent(mart))));
+    WS_RETURN_IF_ERROR(
+        conn.Execute(StrCat("CHECKPOINT ", QuoteIdent(mart), "; DETACH ", QuoteIdent(mart))));
     if (blocked.contains(mart)) {
       LogWarn("mart not published", {{"mart", mart}, {"reason", blocked[mart]}});
       continue;
@@ -367,8 +371,8 @@ Status PublishStaged(project::Project& project, warehouse::Connection& conn, con
     fs::remove(final_file.string() + ".wal", ec);  // folded into the copy when it was staged
     fs::rename(file, final_file, ec);
     if (ec) {
-      return absl::UnavailableError(StrCat("publishing mart ", mart, ": cannot rename ", file, " to ",
-                                           final_file.string(), ": ", ec.message()));
+      return absl::UnavailableError(StrCat("publishing mart ", mart, ": cannot rename ", file,
+                                           " to ", final_file.string(), ": ", ec.message()));
     }
   }
   for (int v : selected) {
@@ -437,7 +441,8 @@ StatusOr<MartSession> OpenMarts(project::Project& project, const std::string& us
     auto file = mart_files.find(mart);
     const std::string path =
         file != mart_files.end() ? file->second : (dir / (mart + ".duckdb")).string();
-    WS_RETURN_IF_ERROR(s.conn->Execute(StrCat("ATTACH ", QuoteLiteral(path), " AS ", QuoteIdent(mart))));
+    WS_RETURN_IF_ERROR(
+        s.conn->Execute(StrCat("ATTACH ", QuoteLiteral(path), " AS ", QuoteIdent(mart))));
   }
   if (!use_mart.empty()) {
     auto it = targets.find(use_mart);
@@ -559,7 +564,8 @@ StatusOr<std::vector<ModelResult>> Build(project::Project& project, const BuildO
     }
   }
   if (!staging->files.empty()) {
-    WS_RETURN_IF_ERROR(PublishStaged(project, *session.conn, graph, selected, *staging, checks, results));
+    WS_RETURN_IF_ERROR(
+        PublishStaged(project, *session.conn, graph, selected, *staging, checks, results));
   }
   std::vector<ModelResult> out;
   for (int v : order) out.push_back(results[v]);
