@@ -661,6 +661,11 @@ Status RunAudit(const GlobalOptions& g, bool verify) {
   return absl::OkStatus();
 }
 
+Status RunCheck(const GlobalOptions& g, const quality::CheckCommandOptions& c) {
+  WS_ASSIGN_OR_RETURN(auto project, project::Project::Open(g.project));
+  return quality::CheckCommand(*project, c, std::cout);
+}
+
 Status RunServe(const GlobalOptions& g, const ServeCommand& c) {
   server::ServeOptions o;
   o.project_dir = g.project;

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "watershed/base/status.h"
+#include "watershed/quality/checks.h"
 #include "watershed/load/loader.h"
 
 namespace watershed::cli {
@@ -91,6 +92,8 @@ Status RunSchedulerCommand(const GlobalOptions& g, bool once, const std::string&
 // The audit log (observe/audit.h): every command run in a project is recorded.
 void AuditCommand(const GlobalOptions& g, int argc, char** argv, const Status& outcome);
 Status RunAudit(const GlobalOptions& g, bool verify);
+Status RunCheck(const GlobalOptions& g, const quality::CheckCommandOptions& c);
+
 struct ServeCommand {
   std::string host = "127.0.0.1";
   int port = 8080;

@@ -8,6 +8,7 @@
 #include "watershed/base/log.h"
 #include "emulators/crunchbase/server.h"
 #include "watershed/cli/commands.h"
+#include "watershed/quality/checks.h"
 
 namespace {
 
@@ -163,6 +164,18 @@ int main(int argc, char** argv) {
   auto* audit_verify_cmd = audit->add_subcommand(
       "verify", "Check the hash chain; names the first edited, inserted or removed entry");
 
+  quality::CheckCommandOptions check;
+  auto* check_cmd = app.add_subcommand(
+      "check",
+      "Run the data quality checks declared under `checks:` in watershed.yml and print a results "
+      "table; fails when a check of severity error fails (failing rows go to quality.quarantine)");
+  check_cmd->add_option("table", check.table,
+                        "A table, model or namespace/mart prefix (default: every check)");
+  check_cmd->add_flag("--all", check.all, "Run every check");
+  check_cmd->add_option("--sample", check.sample_rows,
+                        "Failing rows kept per check in quality.quarantine (default 100)");
+  check_cmd->add_option("--format", check.format, "table or json");
+
   cli::ServeCommand serve;
   auto* serve_cmd = app.add_subcommand(
       "serve",
@@ -273,6 +286,8 @@ int main(int argc, char** argv) {
     status = cli::RunDocs(g, docs_out);
   } else if (*build_cmd) {
     status = cli::RunBuild(g, build);
+  } else if (*check_cmd) {
+    status = cli::RunCheck(g, check);
   } else if (*serve_cmd) {
     status = cli::RunServe(g, serve);
   } else if (*streams_cmd) {

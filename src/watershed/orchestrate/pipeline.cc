@@ -83,11 +83,12 @@ StatusOr<std::map<std::string, Pipeline>> ParsePipelines(const YAML::Node& node)
             t.params[key] = field.second.as<std::string>();
           }
         }
-        static const std::set<std::string> kTypes = {"crunchbase", "load", "build", "shell",
-                                                     "noop"};
+        static const std::set<std::string> kTypes = {"crunchbase", "load",  "build",
+                                                     "check",      "shell", "noop"};
         if (!kTypes.contains(t.type)) {
-          return absl::InvalidArgumentError(StrCat(where, ".tasks.", t.name, ": type '", t.type,
-                                                   "' is not crunchbase, load, build, shell or noop"));
+          return absl::InvalidArgumentError(
+              StrCat(where, ".tasks.", t.name, ": type '", t.type,
+                     "' is not crunchbase, load, build, check, shell or noop"));
         }
         if (t.type == "shell" && !t.params.contains("command")) {
           return absl::InvalidArgumentError(StrCat(where, ".tasks.", t.name, ": needs command"));

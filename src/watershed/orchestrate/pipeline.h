@@ -1,8 +1,8 @@
 // orchestrate/pipeline.h — pipelines as DAGs of tasks, declared in watershed.yml.
 //
 // Owns: the `pipelines:` section (docs/formats/pipelines.md): tasks with a type (crunchbase,
-// load, build, shell), dependencies (`after:`), retries with exponential backoff, a timeout, a
-// parallelism limit and a schedule; validation (unknown dependencies and cycles are errors that
+// load, build, check, shell), dependencies (`after:`), retries with exponential backoff, a timeout,
+// a parallelism limit and a schedule; validation (unknown dependencies and cycles are errors that
 // name them); and the command each task runs (`watershed task run PIPELINE TASK --date D`, the
 // same call an external orchestrator makes). Does not own: running (executor.h).
 // Thread safety: values only.
@@ -20,7 +20,7 @@ namespace watershed::orchestrate {
 
 struct Task {
   std::string name;
-  std::string type;  // crunchbase | load | build | shell | noop (a join point; runs nothing)
+  std::string type;  // crunchbase | load | build | check | shell | noop (a join point)
   std::map<std::string, std::string> params;  // type-specific (file, table, select, command...)
   std::vector<std::string> after;
   int retries = -1;              // -1: the pipeline's

@@ -3,8 +3,11 @@
 
 #include <unistd.h>
 
+#include <iostream>
+
 #include "watershed/load/crunchbase.h"
 #include "watershed/load/loader.h"
+#include "watershed/quality/checks.h"
 #include "watershed/transform/runner.h"
 
 namespace watershed::orchestrate {
@@ -56,6 +59,26 @@ Status RunTask(project::Project& project, const Pipeline& pipeline, const Task& 
       failed += r.status != "ok";
     }
     if (failed > 0) return absl::FailedPreconditionError(StrCat(failed, " model(s) did not build"));
+    return absl::OkStatus();
+  }
+  if (task.type == "check") {
+    quality::CheckSelection selection;
+    selection.table = param("table", "all");
+    const std::string sample = param("sample", std::to_string(quality::kDefaultSampleRows));
+    char* end = nullptr;
+    const long n = std::strtol(sample.c_str(), &end, 10);
+    if (sample.empty() || *end != '\0' || n < 0) {
+      return absl::InvalidArgumentError(
+          StrCat("task ", task.name, ": sample '", sample, "' is not a number of rows >= 0"));
+    }
+    selection.sample_rows = static_cast<int>(n);
+    selection.context = StrCat("task ", pipeline.name, ".", task.name);
+    WS_ASSIGN_OR_RETURN(quality::CheckReport report, quality::RunChecks(project, selection));
+    WS_RETURN_IF_ERROR(quality::PrintReport(report, "table", std::cout));
+    std::cout << std::flush;
+    // Failed data is not transient: kFailedPrecondition exits 1, never the retried 75.
+    if (report.blocking())
+      return absl::FailedPreconditionError(StrCat(task.name, ": ", report.Summary()));
     return absl::OkStatus();
   }
   // crunchbase

@@ -2,7 +2,9 @@
 //
 // Owns: `watershed task run PIPELINE TASK --date D`: a `crunchbase` task runs the unloader with
 // the project's settings (params mode/collections override them), `load` loads `file` (with
-// `{{ date }}` replaced) into `table`, `build` builds the `select`ed models, `shell` runs
+// `{{ date }}` replaced) into `table`, `build` builds the `select`ed models, `check` runs the
+// data quality checks of `table` (default: all; a failed error-severity check fails the task
+// terminally, so its downstream is skipped and it is not retried), `shell` runs
 // `command` with /bin/sh (`{{ date }}` replaced; its exit code is the task's). Does not own:
 // retries, timeouts or ordering (executor.h). Thread safety: one task per process.
 #pragma once

@@ -1,17 +1,24 @@
 // transform/runner.cc — see runner.h.
 #include "watershed/transform/runner.h"
 
-#include "watershed/transform/realtime.h"
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <filesystem>
 #include <future>
 #include <set>
 
 #include <yaml-cpp/yaml.h>
 
+#include "watershed/base/log.h"
 #include "watershed/lake/reader.h"
+#include "watershed/quality/checks.h"
 #include "watershed/transform/graph.h"
+#include "watershed/transform/realtime.h"
 #include "watershed/warehouse/postgres/postgres.h"
 
 namespace watershed::transform {
@@ -210,6 +217,174 @@ ModelResult RunModel(Engine& e, const Model& m, bool full_refresh, bool redshift
   return r;
 }
 
+// ---- publishing gated by checks ----------------------------------------------------------
+
+std::string MartOf(const std::string& name) { return name.substr(0, name.find('.')); }
+
+// DuckDB marts built in a copy (`marts/.staging/<mart>.<pid>.duckdb`) and published by renaming
+// it over `marts/<mart>.duckdb` once their checks pass. Holds `marts/.staging/<mart>.lock`
+// (flock) for the build, so two builds never stage the same mart; whatever was not published
+// is deleted when this goes away.
+struct MartStaging {
+  std::map<std::string, std::string> files;  // mart -> staging copy
+  std::vector<int> locks;
+  MartStaging() = default;
+  MartStaging(const MartStaging&) = delete;
+  MartStaging& operator=(const MartStaging&) = delete;
+  ~MartStaging() {
+    std::error_code ec;
+    for (const auto& [mart, file] : files) {
+      fs::remove(file, ec);
+      fs::remove(file + ".wal", ec);
+    }
+    for (int fd : locks) close(fd);
+  }
+};
+
+StatusOr<std::unique_ptr<MartStaging>> StageGatedMarts(
+    project::Project& project, const Graph& graph, const std::vector<int>& selected,
+    const std::map<std::string, MartTarget>& targets, const std::vector<quality::Check>& checks) {
+  auto staging = std::make_unique<MartStaging>();
+  auto duckdb_mart = [&](const std::string& mart) {
+    auto it = targets.find(mart);
+    return it != targets.end() && it->second.type == "duckdb";
+  };
+  std::set<std::string> built, gated;
+  for (int v : selected) built.insert(graph.models[v].mart);
+  for (const quality::Check& c : checks) {
+    const std::string mart = MartOf(c.table);
+    if (c.severity == quality::Severity::kError && built.contains(mart) && duckdb_mart(mart)) {
+      gated.insert(mart);
+    }
+  }
+  // A mart whose models read a gated mart is gated too: it must not publish what it built from
+  // a mart that may not be published.
+  for (bool grew = !gated.empty(); grew;) {
+    grew = false;
+    for (int v : selected) {
+      const Model& m = graph.models[v];
+      if (gated.contains(m.mart) || !duckdb_mart(m.mart)) continue;
+      for (const std::string& ref : m.refs) {
+        if (gated.contains(MartOf(ref))) {
+          gated.insert(m.mart);
+          grew = true;
+          break;
+        }
+      }
+    }
+  }
+  if (gated.empty()) return staging;
+  const fs::path marts = fs::path(project.root()) / "marts";
+  const fs::path dir = marts / ".staging";
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) return absl::UnavailableError(StrCat("cannot create ", dir.string(), ": ", ec.message()));
+  for (const std::string& mart : gated) {
+    const std::string lock = (dir / (mart + ".lock")).string();
+    const int fd = open(lock.c_str(), O_CREAT | O_RDWR | O_CLOEXEC, 0644);
+    if (fd < 0)
+      return absl::UnavailableError(StrCat("cannot open ", lock, ": ", std::strerror(errno)));
+    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+      close(fd);
+      return absl::UnavailableError(
+          StrCat("mart ", mart, " is being built by another process (", lock, " is locked)"));
+    }
+    staging->locks.push_back(fd);
+    // Copies left by builds that died are stale: this process holds the mart's lock.
+    for (const auto& e : fs::directory_iterator(dir, ec)) {
+      const std::string name = e.path().filename().string();
+      if (name.starts_with(mart + ".") && name != mart + ".lock") fs::remove(e.path(), ec);
+    }
+    const fs::path final_file = marts / (mart + ".duckdb");
+    const std::string copy = (dir / StrCat(mart, ".", getpid(), ".duckdb")).string();
+    if (fs::exists(final_file)) {
+      if (fs::exists(final_file.string() + ".wal")) {  // fold the log in, so the copy is whole
+        WS_ASSIGN_OR_RETURN(auto db, warehouse::Database::Open(final_file.string()));
+        WS_ASSIGN_OR_RETURN(auto conn, db->Connect());
+        WS_RETURN_IF_ERROR(
+            Annotate(conn->Execute("CHECKPOINT"), StrCat("checkpointing ", final_file.string())));
+      }
+      fs::copy_file(final_file, copy, fs::copy_options::overwrite_existing, ec);
+      if (ec) {
+        return absl::UnavailableError(
+            StrCat("cannot copy ", final_file.string(), " to ", copy, ": ", ec.message()));
+      }
+    }
+    staging->files[mart] = copy;
+  }
+  return staging;
+}
+
+// Runs the checks of every staged mart on the build's connection (which sees the copies under
+// the marts' names), then publishes the marts whose error checks passed and whose refs were
+// published; the models of the others become errors.
+Status PublishStaged(project::Project& project, warehouse::Connection& conn, const Graph& graph,
+                     const std::vector<int>& selected, MartStaging& staging,
+                     const std::vector<quality::Check>& checks, std::vector<ModelResult>& results) {
+  std::map<std::string, std::string> blocked;  // mart -> why it is not published
+  for (const auto& [mart, file] : staging.files) {
+    std::vector<quality::Check> mine;
+    for (const quality::Check& c : checks) {
+      if (MartOf(c.table) == mart) mine.push_back(c);
+    }
+    if (mine.empty()) continue;
+    quality::CheckSelection options;
+    options.context = "build";
+    auto report = quality::RunChecksOn(project, conn, mine, options);
+    if (!report.ok()) {
+      blocked[mart] = StrCat("its checks could not run: ", MessageOf(report.status()));
+      continue;
+    }
+    std::vector<std::string> failed;
+    for (const quality::CheckResult& r : report->results) {
+      if (r.blocking()) failed.push_back(StrCat(r.check, " (", r.status, ": ", r.message, ")"));
+    }
+    if (failed.empty()) continue;
+    std::string why = "error check(s) failed: ";
+    for (size_t i = 0; i < failed.size(); ++i) why += (i ? "; " : "") + failed[i];
+    blocked[mart] = why;
+  }
+  for (bool grew = !blocked.empty(); grew;) {
+    grew = false;
+    for (int v : selected) {
+      const Model& m = graph.models[v];
+      if (blocked.contains(m.mart) || !staging.files.contains(m.mart)) continue;
+      for (const std::string& ref : m.refs) {
+        if (blocked.contains(MartOf(ref))) {
+          blocked[m.mart] =
+              StrCat(m.id(), " refs ", ref, " of mart ", MartOf(ref), ", which was not published");
+          grew = true;
+          break;
+        }
+      }
+    }
+  }
+  const fs::path marts = fs::path(project.root()) / "marts";
+  for (const auto& [mart, file] : staging.files) {
+    WS_RETURN_IF_ERROR(
+        conn.Execute(StrCat("CHECKPOINT ", QuoteIdent(mart), "; DETACH ", QuoteIdent(mart))));
+    if (blocked.contains(mart)) {
+      LogWarn("mart not published", {{"mart", mart}, {"reason", blocked[mart]}});
+      continue;
+    }
+    const fs::path final_file = marts / (mart + ".duckdb");
+    std::error_code ec;
+    fs::remove(final_file.string() + ".wal", ec);  // folded into the copy when it was staged
+    fs::rename(file, final_file, ec);
+    if (ec) {
+      return absl::UnavailableError(StrCat("publishing mart ", mart, ": cannot rename ", file,
+                                           " to ", final_file.string(), ": ", ec.message()));
+    }
+  }
+  for (int v : selected) {
+    auto it = blocked.find(graph.models[v].mart);
+    if (it == blocked.end() || results[v].status != "ok") continue;
+    results[v].status = "error";
+    results[v].message = StrCat("built, but mart ", it->first, " was not published: ", it->second);
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 StatusOr<std::map<std::string, MartTarget>> MartTargets(project::Project& project) {
@@ -245,6 +420,11 @@ StatusOr<std::map<std::string, MartTarget>> MartTargets(project::Project& projec
 }
 
 StatusOr<MartSession> OpenMarts(project::Project& project, const std::string& use_mart) {
+  return OpenMarts(project, use_mart, {});
+}
+
+StatusOr<MartSession> OpenMarts(project::Project& project, const std::string& use_mart,
+                                const std::map<std::string, std::string>& mart_files) {
   MartSession s;
   WS_ASSIGN_OR_RETURN(s.db, warehouse::Database::Open(""));
   WS_ASSIGN_OR_RETURN(s.conn, s.db->Connect());
@@ -259,8 +439,11 @@ StatusOr<MartSession> OpenMarts(project::Project& project, const std::string& us
   fs::create_directories(dir, ec);
   for (const auto& [mart, t] : targets) {
     if (t.type != "duckdb") continue;
-    WS_RETURN_IF_ERROR(s.conn->Execute(StrCat("ATTACH ", QuoteLiteral((dir / (mart + ".duckdb")).string()),
-                                              " AS ", QuoteIdent(mart))));
+    auto file = mart_files.find(mart);
+    const std::string path =
+        file != mart_files.end() ? file->second : (dir / (mart + ".duckdb")).string();
+    WS_RETURN_IF_ERROR(
+        s.conn->Execute(StrCat("ATTACH ", QuoteLiteral(path), " AS ", QuoteIdent(mart))));
   }
   if (use_mart == "realtime" && !targets.contains("realtime")) {  // the streams' accumulators
     WS_RETURN_IF_ERROR(AttachRealtime(project, *s.conn));
@@ -292,7 +475,11 @@ StatusOr<std::vector<ModelResult>> Build(project::Project& project, const BuildO
   WS_ASSIGN_OR_RETURN(Graph graph, BuildGraph(std::move(models)));
   WS_ASSIGN_OR_RETURN(auto selected, Select(graph, options.select));
   WS_ASSIGN_OR_RETURN(auto targets, MartTargets(project));
-  WS_ASSIGN_OR_RETURN(MartSession session, OpenMarts(project, ""));
+  WS_ASSIGN_OR_RETURN(auto checks, quality::ProjectChecks(project));
+  // Declared before the session: its staging files outlive the session's hold on them.
+  WS_ASSIGN_OR_RETURN(std::unique_ptr<MartStaging> staging,
+                      StageGatedMarts(project, graph, selected, targets, checks));
+  WS_ASSIGN_OR_RETURN(MartSession session, OpenMarts(project, "", staging->files));
 
   // PostgreSQL/Redshift marts: schemas, and the lake tables their selected models read.
   std::map<std::string, std::set<std::string>> sources_by_target;
@@ -381,6 +568,10 @@ StatusOr<std::vector<ModelResult>> Build(project::Project& project, const BuildO
         failed[v] = results[v].status != "ok";
       }
     }
+  }
+  if (!staging->files.empty()) {
+    WS_RETURN_IF_ERROR(
+        PublishStaged(project, *session.conn, graph, selected, *staging, checks, results));
   }
   std::vector<ModelResult> out;
   for (int v : order) out.push_back(results[v]);

@@ -6,7 +6,12 @@
 // (CREATE OR REPLACE: readers never see half a table) and incremental (delete + insert on the
 // unique key, in one transaction; `--full-refresh` rebuilds). A failing model is reported with
 // its file and DuckDB's message; its downstream models are skipped; other branches still build.
-// Also opening a mart for `watershed query --mart`. Does not own: the graph (graph.h).
+// Also opening a mart for `watershed query --mart`. Publishing is gated by checks (quality/):
+// a DuckDB mart with error-severity checks on its models (or whose models ref such a mart) is
+// built in a copy of its file under `marts/.staging/`, its checks run on the copy, and only when
+// none fails is the copy renamed over `marts/<mart>.duckdb` (readers see the old mart or the new
+// one); otherwise the copy is dropped and the mart's models are reported as errors.
+// PostgreSQL/Redshift marts are not gated. Does not own: the graph (graph.h), checks (quality/).
 // Thread safety: one build at a time per project (DuckDB locks the mart files).
 #pragma once
 
@@ -49,11 +54,13 @@ struct MartTarget {
 StatusOr<std::map<std::string, MartTarget>> MartTargets(project::Project& project);
 
 // A DuckDB with the project's DuckDB marts attached (and `USE <mart>`) and the lake's tables as
-// views.
+// views. `mart_files` attaches other files under some marts' names (the build's staging copies).
 struct MartSession {
   std::unique_ptr<warehouse::Database> db;
   std::unique_ptr<warehouse::Connection> conn;
 };
 StatusOr<MartSession> OpenMarts(project::Project& project, const std::string& use_mart);
+StatusOr<MartSession> OpenMarts(project::Project& project, const std::string& use_mart,
+                                const std::map<std::string, std::string>& mart_files);
 
 }  // namespace watershed::transform
