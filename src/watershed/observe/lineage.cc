@@ -1288,9 +1288,29 @@ void Trace(Store& store, LineageTree& t, const TraceOptions& o, int level,
     t.truncated = true;
     return;
   }
+  // One child per neighbour; its strongest edge first (DIRECT sorts before INDIRECT), the
+  // others listed with it.
+  std::vector<std::pair<std::string, std::vector<EdgeRow>>> grouped;
   for (const EdgeRow& e : edges) {
+    const std::string& other = up ? e.from : e.to;
+    auto it = std::find_if(grouped.begin(), grouped.end(),
+                           [&](const auto& g) { return g.first == other; });
+    if (it == grouped.end()) {
+      grouped.push_back({other, {e}});
+    } else {
+      it->second.push_back(e);
+    }
+  }
+  for (auto& [other, group] : grouped) {
+    std::stable_sort(group.begin(), group.end(), [](const EdgeRow& a, const EdgeRow& b) {
+      return a.transformation < b.transformation;
+    });
+    const EdgeRow& e = group[0];
     LineageTree child;
-    child.node = up ? e.from : e.to;
+    for (size_t i = 1; i < group.size(); ++i) {
+      child.also.push_back(StrCat(group[i].transformation, " ", group[i].subtype));
+    }
+    child.node = other;
     auto info = store.Node(child.node);
     child.kind = info ? (info->kind == "input" ? "column" : info->kind) : "column";
     child.data_type = info ? info->data_type : "";
@@ -1318,6 +1338,7 @@ void FormatTree(const LineageTree& t, const std::string& prefix, bool last, bool
     out += "  [";
     out += t.transformation == "TABLE" ? "table-level" : t.transformation;
     if (!t.subtype.empty()) out += StrCat(" ", t.subtype);
+    for (const std::string& a : t.also) out += StrCat(" + ", a);
     out += StrCat(", ", t.edge_kind, " ", t.via, "]");
   }
   if (t.cycle) out += "  (cycle)";
@@ -1334,7 +1355,7 @@ json TreeJson(const LineageTree& t) {
   if (!t.data_type.empty()) j["type"] = t.data_type;
   if (!t.edge_kind.empty()) {
     j["edge"] = {{"kind", t.edge_kind}, {"transformation", t.transformation},
-                 {"subtype", t.subtype}, {"via", t.via}};
+                 {"subtype", t.subtype}, {"via", t.via}, {"also", t.also}};
   }
   if (t.cycle) j["cycle"] = true;
   if (t.truncated) j["truncated"] = true;

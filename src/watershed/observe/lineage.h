@@ -132,6 +132,7 @@ struct LineageTree {
   std::string transformation;  // DIRECT / INDIRECT
   std::string subtype;
   std::string via;        // the model or lake table that recorded the edge
+  std::vector<std::string> also;  // further edges to the same node: "INDIRECT FILTER"
   bool cycle = false;     // already on the path: not expanded
   bool truncated = false;  // the depth limit stopped here (more edges exist)
   std::vector<LineageTree> children;
