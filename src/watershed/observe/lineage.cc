@@ -13,9 +13,8 @@
 #include <functional>
 #include <map>
 #include <mutex>
-#include <set>
-
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "watershed/base/log.h"
 #include "watershed/base/strings.h"
@@ -35,9 +34,12 @@ enum DirectKind { kNoDirect = -1, kIdentity = 0, kTransformation = 1, kAggregati
 
 const char* DirectName(int d) {
   switch (d) {
-    case kIdentity: return "IDENTITY";
-    case kTransformation: return "TRANSFORMATION";
-    default: return "AGGREGATION";
+    case kIdentity:
+      return "IDENTITY";
+    case kTransformation:
+      return "TRANSFORMATION";
+    default:
+      return "AGGREGATION";
   }
 }
 
@@ -137,7 +139,8 @@ class Analyzer {
       const std::string op = Str(node, "setop_type");
       Relation out = left;
       if (op == "EXCEPT" || op == "INTERSECT") {
-        for (const Column& c : right.columns) AddAll(sink, c.deps, Ctx{nullptr, nullptr, 0, "FILTER"});
+        for (const Column& c : right.columns)
+          AddAll(sink, c.deps, Ctx{nullptr, nullptr, 0, "FILTER"});
       } else if (op == "UNION_BY_NAME") {
         for (const Column& c : right.columns) {
           auto it = std::find_if(out.columns.begin(), out.columns.end(),
@@ -262,7 +265,8 @@ class Analyzer {
     Expr(Field(node, "qualify"), filter, sink, sink);
     const json& groups = Field(node, "group_expressions");
     if (groups.is_array()) {
-      for (const json& g : groups) Positional(g, Ctx{&scope, &env, kIdentity, "GROUP_BY"}, out, sink);
+      for (const json& g : groups)
+        Positional(g, Ctx{&scope, &env, kIdentity, "GROUP_BY"}, out, sink);
     }
     Modifiers(node, scope, &env, out, sink);
     return out;
@@ -652,7 +656,8 @@ std::optional<std::vector<std::pair<std::string, std::string>>> Describe(
   auto r = conn.Query(StrCat("DESCRIBE ", what));
   if (!r.ok()) return std::nullopt;
   std::vector<std::pair<std::string, std::string>> out;
-  for (size_t i = 0; i < r->row_count(); ++i) out.emplace_back(r->GetString(0, i), r->GetString(1, i));
+  for (size_t i = 0; i < r->row_count(); ++i)
+    out.emplace_back(r->GetString(0, i), r->GetString(1, i));
   return out;
 }
 
@@ -757,7 +762,8 @@ class Store {
     return absl::OkStatus();
   }
   Status Error(const char* what) {
-    return absl::UnavailableError(StrCat("lineage: ", path_, ": ", what, ": ", sqlite3_errmsg(db_)));
+    return absl::UnavailableError(
+        StrCat("lineage: ", path_, ": ", what, ": ", sqlite3_errmsg(db_)));
   }
 
   // Replaces everything `owner` recorded (when `replace`) with `nodes` and `edges`, in one
@@ -818,8 +824,9 @@ class Store {
   }
 
   std::optional<NodeRow> Node(const std::string& node) {
-    Stmt q(db_, "SELECT node, dataset, field, kind, data_type, owner FROM lineage_nodes WHERE "
-                "node = ?");
+    Stmt q(db_,
+           "SELECT node, dataset, field, kind, data_type, owner FROM lineage_nodes WHERE "
+           "node = ?");
     if (!q.ok()) return std::nullopt;
     q.Bind(1, node);
     if (q.Step() != SQLITE_ROW) return std::nullopt;
@@ -943,7 +950,8 @@ size_t EditDistance(const std::string& a, const std::string& b) {
   for (size_t i = 1; i <= a.size(); ++i) {
     cur[0] = i;
     for (size_t j = 1; j <= b.size(); ++j) {
-      cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      cur[j] =
+          std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1)});
     }
     std::swap(prev, cur);
   }
@@ -996,11 +1004,11 @@ StatusOr<ModelLineage> AnalyzeModelSql(warehouse::Connection& conn, const std::s
   if (ast.is_discarded() || (Field(ast, "error").is_boolean() && Field(ast, "error").get<bool>()) ||
       !statements.is_array() || statements.size() != 1) {
     out.column_level = false;
-    out.note = StrCat("DuckDB could not parse the SQL for lineage: ",
-                      ast.is_discarded() ? "no AST"
-                      : !Str(ast, "error_message").empty()
-                          ? Str(ast, "error_message")
-                          : "expected exactly one SELECT statement");
+    out.note =
+        StrCat("DuckDB could not parse the SQL for lineage: ",
+               ast.is_discarded()                   ? "no AST"
+               : !Str(ast, "error_message").empty() ? Str(ast, "error_message")
+                                                    : "expected exactly one SELECT statement");
   }
   WS_ASSIGN_OR_RETURN(std::set<std::string> aggregates, AggregateNames(conn));
   Analyzer a(schemas, aggregates);
@@ -1056,8 +1064,8 @@ std::optional<std::string> JsonPathOf(const std::vector<LakeTableSchema>& tables
   };
   std::string base = column;
   // A variant column `<col>__v_<type>` holds the values of <col>'s path of another type.
-  static const char* kTypes[] = {"boolean", "bigint", "double", "decimal", "date", "timestamp",
-                                 "varchar"};
+  static const char* kTypes[] = {"boolean", "bigint",    "double", "decimal",
+                                 "date",    "timestamp", "varchar"};
   for (const char* type : kTypes) {
     const std::string suffix = StrCat("__v_", type);
     if (base.size() > suffix.size() && base.ends_with(suffix)) {
@@ -1071,7 +1079,8 @@ std::optional<std::string> JsonPathOf(const std::vector<LakeTableSchema>& tables
   if (pos != std::string::npos && pos + 2 < base.size()) {
     const std::string k = base.substr(pos + 2);
     const std::string stem = base.substr(0, pos);
-    const bool digits = std::all_of(k.begin(), k.end(), [](char c) { return std::isdigit(static_cast<unsigned char>(c)); });
+    const bool digits = std::all_of(
+        k.begin(), k.end(), [](char c) { return std::isdigit(static_cast<unsigned char>(c)); });
     if (digits && std::stoi(k) >= 2 &&
         (IsSystemColumn(stem) || stem == "ingest_date" || has(stem))) {
       base = stem;
@@ -1118,17 +1127,17 @@ Status RecordModelBuilds(project::Project& project, warehouse::Connection& conn,
           .IgnoreError();
       continue;
     }
-    SchemaLookup lookup = [&](const std::vector<std::string>& parts)
-        -> std::optional<std::vector<std::string>> {
+    SchemaLookup lookup =
+        [&](const std::vector<std::string>& parts) -> std::optional<std::vector<std::string>> {
       if (auto d = DescribeParts(conn, parts)) {
         std::vector<std::string> cols;
         for (const auto& [name, type] : *d) cols.push_back(name);
         return cols;
       }
       bool lake = false;
-      const std::string dataset = DatasetName(parts.size() == 3 ? parts[0] : "",
-                                              parts.size() >= 2 ? parts[parts.size() - 2] : "",
-                                              parts.back(), &lake);
+      const std::string dataset =
+          DatasetName(parts.size() == 3 ? parts[0] : "",
+                      parts.size() >= 2 ? parts[parts.size() - 2] : "", parts.back(), &lake);
       std::vector<std::string> known = store->Fields(dataset);
       if (known.empty()) return std::nullopt;
       return known;
@@ -1278,10 +1287,9 @@ void Trace(Store& store, LineageTree& t, const TraceOptions& o, int level,
       }
     }
   }
-  edges.erase(std::remove_if(edges.begin(), edges.end(),
-                             [&](const EdgeRow& e) {
-                               return !o.indirect && e.transformation == "INDIRECT";
-                             }),
+  edges.erase(std::remove_if(
+                  edges.begin(), edges.end(),
+                  [&](const EdgeRow& e) { return !o.indirect && e.transformation == "INDIRECT"; }),
               edges.end());
   if (edges.empty()) return;
   if (o.depth > 0 && level >= o.depth) {
@@ -1354,8 +1362,11 @@ json TreeJson(const LineageTree& t) {
   json j = {{"node", t.node}, {"kind", t.kind}};
   if (!t.data_type.empty()) j["type"] = t.data_type;
   if (!t.edge_kind.empty()) {
-    j["edge"] = {{"kind", t.edge_kind}, {"transformation", t.transformation},
-                 {"subtype", t.subtype}, {"via", t.via}, {"also", t.also}};
+    j["edge"] = {{"kind", t.edge_kind},
+                 {"transformation", t.transformation},
+                 {"subtype", t.subtype},
+                 {"via", t.via},
+                 {"also", t.also}};
   }
   if (t.cycle) j["cycle"] = true;
   if (t.truncated) j["truncated"] = true;
@@ -1369,8 +1380,8 @@ json TreeJson(const LineageTree& t) {
 StatusOr<LineageTree> TraceLineage(project::Project& project, const std::string& node,
                                    const TraceOptions& options) {
   if (options.depth < 0) {
-    return absl::InvalidArgumentError(StrCat("--depth must be 0 (no limit) or more, not ",
-                                             options.depth));
+    return absl::InvalidArgumentError(
+        StrCat("--depth must be 0 (no limit) or more, not ", options.depth));
   }
   WS_ASSIGN_OR_RETURN(auto store, Store::Open(project.config().catalog_path));
   auto info = store->Node(node);
@@ -1386,10 +1397,10 @@ StatusOr<LineageTree> TraceLineage(project::Project& project, const std::string&
       if (scored[i].first > std::max<size_t>(3, node.size() / 2)) break;
       hint += (hint.empty() ? "" : ", ") + scored[i].second;
     }
-    return absl::NotFoundError(StrCat(
-        "lineage: no column or table named '", node, "' was recorded",
-        hint.empty() ? std::string(" (lineage is recorded by loads and builds)")
-                     : StrCat("; did you mean ", hint, "?")));
+    return absl::NotFoundError(
+        StrCat("lineage: no column or table named '", node, "' was recorded",
+               hint.empty() ? std::string(" (lineage is recorded by loads and builds)")
+                            : StrCat("; did you mean ", hint, "?")));
   }
   LineageTree tree;
   tree.node = node;

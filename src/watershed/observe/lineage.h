@@ -41,13 +41,13 @@ struct InputField {
 
 struct OutputColumn {
   std::string name;
-  std::string data_type;            // DuckDB's type when the query could be described; else ""
-  std::vector<InputField> inputs;   // direct and column-specific indirect (CASE WHEN, window)
+  std::string data_type;           // DuckDB's type when the query could be described; else ""
+  std::vector<InputField> inputs;  // direct and column-specific indirect (CASE WHEN, window)
 };
 
 struct ModelLineage {
-  std::string model;                     // "finance.fact_investment"
-  std::vector<OutputColumn> columns;     // in output order
+  std::string model;                       // "finance.fact_investment"
+  std::vector<OutputColumn> columns;       // in output order
   std::vector<InputField> dataset_inputs;  // INDIRECT inputs of every row: WHERE, JOIN, GROUP BY
   std::map<std::string, std::string> input_datasets;  // every table the SQL reads -> lake/model
   bool column_level = true;  // false: DuckDB could not parse it; only input_datasets are known
@@ -96,7 +96,7 @@ struct ModelBuild {
   std::string sql;           // compiled with lake tables as "memory"."ns"."table"
   std::string materialized;  // view, table, incremental, snapshot
   bool ok = true;
-  std::string error;         // when !ok
+  std::string error;  // when !ok
   double seconds = 0;
 };
 
@@ -128,13 +128,13 @@ struct LineageTree {
   std::string kind;       // json, lake, model, dataset
   std::string data_type;  // when known
   // The edge from the parent to this node (empty at the root).
-  std::string edge_kind;  // load, model
+  std::string edge_kind;       // load, model
   std::string transformation;  // DIRECT / INDIRECT
   std::string subtype;
-  std::string via;        // the model or lake table that recorded the edge
+  std::string via;                // the model or lake table that recorded the edge
   std::vector<std::string> also;  // further edges to the same node: "INDIRECT FILTER"
-  bool cycle = false;     // already on the path: not expanded
-  bool truncated = false;  // the depth limit stopped here (more edges exist)
+  bool cycle = false;             // already on the path: not expanded
+  bool truncated = false;         // the depth limit stopped here (more edges exist)
   std::vector<LineageTree> children;
 };
 

@@ -2,12 +2,12 @@
 // load lineage from normalized names, and the example Crunchbase project traced end to end.
 #include "watershed/observe/lineage.h"
 
+#include <gtest/gtest.h>
+
 #include <filesystem>
 #include <fstream>
-#include <set>
-
-#include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "watershed/base/test_util.h"
 #include "watershed/load/session.h"
@@ -31,7 +31,8 @@ class ModelSqlTest : public ::testing::Test {
     ASSERT_TRUE(conn.ok());
     conn_ = std::move(*conn);
     // Lake tables live in the in-memory catalog; marts are attached databases, as in a build.
-    ASSERT_TRUE(conn_->Execute(R"sql(
+    ASSERT_TRUE(conn_
+                    ->Execute(R"sql(
       CREATE SCHEMA crunchbase;
       CREATE TABLE crunchbase.orgs (_ws_id BIGINT, uuid VARCHAR, name VARCHAR, rank_org BIGINT,
                                     flag BOOLEAN, updated_at TIMESTAMP);
@@ -41,12 +42,13 @@ class ModelSqlTest : public ::testing::Test {
                                       announced_on DATE, kind VARCHAR);
       ATTACH ':memory:' AS finance;
       CREATE TABLE finance.dim (uuid VARCHAR, sk VARCHAR, country VARCHAR);
-    )sql").ok());
+    )sql")
+                    .ok());
   }
 
   ModelLineage Analyze(const std::string& sql) {
-    SchemaLookup lookup = [this](const std::vector<std::string>& parts)
-        -> std::optional<std::vector<std::string>> {
+    SchemaLookup lookup =
+        [this](const std::vector<std::string>& parts) -> std::optional<std::vector<std::string>> {
       std::string name;
       for (const auto& p : parts) name += (name.empty() ? "" : ".") + warehouse::QuoteIdent(p);
       auto r = conn_->Query("DESCRIBE " + name);
@@ -135,8 +137,8 @@ TEST_F(ModelSqlTest, JoinsRecordJoinKeysAsIndirect) {
   ASSERT_TRUE(l.column_level) << l.note;
   EXPECT_EQ(In(l, "country"), Set{"finance.dim.country DIRECT/IDENTITY"});
   EXPECT_EQ(In(l, "sk"), Set{"finance.dim.sk DIRECT/TRANSFORMATION"});
-  EXPECT_EQ(DatasetIn(l), (Set{"finance.dim.uuid INDIRECT/JOIN",
-                               "crunchbase.rounds.org_uuid INDIRECT/JOIN"}));
+  EXPECT_EQ(DatasetIn(l),
+            (Set{"finance.dim.uuid INDIRECT/JOIN", "crunchbase.rounds.org_uuid INDIRECT/JOIN"}));
   EXPECT_EQ(l.input_datasets.at("finance.dim"), "model");
 }
 
@@ -160,11 +162,10 @@ TEST_F(ModelSqlTest, CorrelatedScalarSubquery) {
          WHERE l._ws_parent_id = o._ws_id AND l.location_type = 'country') AS country
        FROM "memory"."crunchbase"."orgs" o)");
   ASSERT_TRUE(l.column_level) << l.note;
-  EXPECT_EQ(In(l, "country"),
-            (Set{"crunchbase.orgs__locations.value DIRECT/AGGREGATION",
-                 "crunchbase.orgs__locations._ws_parent_id INDIRECT/FILTER",
-                 "crunchbase.orgs__locations.location_type INDIRECT/FILTER",
-                 "crunchbase.orgs._ws_id INDIRECT/FILTER"}));
+  EXPECT_EQ(In(l, "country"), (Set{"crunchbase.orgs__locations.value DIRECT/AGGREGATION",
+                                   "crunchbase.orgs__locations._ws_parent_id INDIRECT/FILTER",
+                                   "crunchbase.orgs__locations.location_type INDIRECT/FILTER",
+                                   "crunchbase.orgs._ws_id INDIRECT/FILTER"}));
 }
 
 TEST_F(ModelSqlTest, StarExpandsToTheInputsColumns) {
@@ -240,16 +241,26 @@ TEST_F(ModelSqlTest, UnknownInputTableIsNamed) {
 
 TEST(JsonPathTest, InvertsTheNormalizersNames) {
   const std::vector<LakeTableSchema> tables = {
-      {"cb.orgs", "",
-       {{"_ws_id", ColumnType::kBigint}, {"uuid", ColumnType::kVarchar},
-        {"funding_total__value_usd", ColumnType::kDecimal}, {"rank", ColumnType::kBigint},
-        {"rank__v_varchar", ColumnType::kVarchar}, {"_ws_id__2", ColumnType::kVarchar},
-        {"Name", ColumnType::kVarchar}, {"name__2", ColumnType::kVarchar},
+      {"cb.orgs",
+       "",
+       {{"_ws_id", ColumnType::kBigint},
+        {"uuid", ColumnType::kVarchar},
+        {"funding_total__value_usd", ColumnType::kDecimal},
+        {"rank", ColumnType::kBigint},
+        {"rank__v_varchar", ColumnType::kVarchar},
+        {"_ws_id__2", ColumnType::kVarchar},
+        {"Name", ColumnType::kVarchar},
+        {"name__2", ColumnType::kVarchar},
         {"first-name", ColumnType::kVarchar}}},
-      {"cb.orgs__categories", "cb.orgs",
-       {{"_ws_id", ColumnType::kBigint}, {"_ws_parent_id", ColumnType::kBigint},
-        {"uuid", ColumnType::kVarchar}, {"value", ColumnType::kVarchar}}},
-      {"cb.orgs__tags", "cb.orgs", {{"_ws_idx", ColumnType::kBigint}, {"value", ColumnType::kVarchar}}},
+      {"cb.orgs__categories",
+       "cb.orgs",
+       {{"_ws_id", ColumnType::kBigint},
+        {"_ws_parent_id", ColumnType::kBigint},
+        {"uuid", ColumnType::kVarchar},
+        {"value", ColumnType::kVarchar}}},
+      {"cb.orgs__tags",
+       "cb.orgs",
+       {{"_ws_idx", ColumnType::kBigint}, {"value", ColumnType::kVarchar}}},
       {"cb.orgs__categories__aliases", "cb.orgs__categories", {{"value", ColumnType::kVarchar}}},
   };
   auto path = [&](const std::string& t, const std::string& c) {
@@ -307,19 +318,21 @@ class ExampleProjectTest : public ::testing::Test {
     for (int i = 0; i < 3; ++i) {
       const std::string org = "org-" + std::to_string(i);
       add("crunchbase.organizations",
-          R"({"uuid":")" + org + R"(","identifier":{"uuid":")" + org +
-              R"(","value":"Org )" + std::to_string(i) +
-              R"(","entity_def_id":"organization"},"name":"Org )" + std::to_string(i) +
+          R"({"uuid":")" + org + R"(","identifier":{"uuid":")" + org + R"(","value":"Org )" +
+              std::to_string(i) + R"(","entity_def_id":"organization"},"name":"Org )" +
+              std::to_string(i) +
               R"(","short_description":"d","categories":[{"uuid":"c1","value":"Fintech"}],
                 "location_identifiers":[{"uuid":"l1","value":"France","location_type":"country"}],
                 "funding_total":{"value":1000,"currency":"USD","value_usd":1000},
-                "founder_identifiers":[{"uuid":"p-)" + std::to_string(i) + R"(","value":"P"}],
-                "rank_org":)" + std::to_string(i + 1) +
-              R"(,"operating_status":"active","updated_at":"2024-01-0)" + std::to_string(i + 1) +
-              R"(T00:00:00Z"})");
+                "founder_identifiers":[{"uuid":"p-)" +
+              std::to_string(i) + R"(","value":"P"}],
+                "rank_org":)" +
+              std::to_string(i + 1) + R"(,"operating_status":"active","updated_at":"2024-01-0)" +
+              std::to_string(i + 1) + R"(T00:00:00Z"})");
       add("crunchbase.funding_rounds",
-          R"({"uuid":"fr-)" + std::to_string(i) + R"(","funded_organization_identifier":{"uuid":")" +
-              org + R"(","value":"Org"},"announced_on":"2024-02-0)" + std::to_string(i + 1) +
+          R"({"uuid":"fr-)" + std::to_string(i) +
+              R"(","funded_organization_identifier":{"uuid":")" + org +
+              R"(","value":"Org"},"announced_on":"2024-02-0)" + std::to_string(i + 1) +
               R"(","investment_type":"seed","money_raised":{"value":5000,"currency":"USD",
                 "value_usd":5000.5},"updated_at":"2024-02-01T00:00:00Z"})");
       add("crunchbase.investments",
@@ -371,11 +384,11 @@ TEST_F(ExampleProjectTest, MartMoneyColumnTracesBackToCrunchbaseJson) {
 
   auto up = TraceLineage(*project_, "finance.fact_funding_round.amount_usd", {});
   ASSERT_TRUE(up.ok()) << up.status();
-  EXPECT_EQ(Chain(*up), (std::vector<std::string>{
-                            "finance.fact_funding_round.amount_usd",
-                            "finance.stg_funding_rounds.amount_usd",
-                            "crunchbase.funding_rounds.money_raised__value_usd",
-                            "json:crunchbase.funding_rounds:$.money_raised.value_usd"}))
+  EXPECT_EQ(Chain(*up),
+            (std::vector<std::string>{"finance.fact_funding_round.amount_usd",
+                                      "finance.stg_funding_rounds.amount_usd",
+                                      "crunchbase.funding_rounds.money_raised__value_usd",
+                                      "json:crunchbase.funding_rounds:$.money_raised.value_usd"}))
       << FormatLineageTree(*up);
   EXPECT_EQ(up->children[0].subtype, "IDENTITY");
   EXPECT_EQ(up->children[0].children[0].subtype, "TRANSFORMATION");  // the CAST
@@ -408,16 +421,16 @@ TEST_F(ExampleProjectTest, MartMoneyColumnTracesBackToCrunchbaseJson) {
   EXPECT_TRUE(shallow->children[0].truncated);
 
   std::string text;
-  ASSERT_TRUE(LineageCommand(*project_, "finance.fact_funding_round.amount_usd", {}, "json", &text)
-                  .ok());
+  ASSERT_TRUE(
+      LineageCommand(*project_, "finance.fact_funding_round.amount_usd", {}, "json", &text).ok());
   auto j = nlohmann::json::parse(text);
   EXPECT_EQ(j["children"][0]["node"], "finance.stg_funding_rounds.amount_usd");
   EXPECT_EQ(j["children"][0]["edge"]["transformation"], "DIRECT");
-  ASSERT_TRUE(LineageCommand(*project_, "finance.fact_funding_round.amount_usd", {}, "tree", &text)
-                  .ok());
+  ASSERT_TRUE(
+      LineageCommand(*project_, "finance.fact_funding_round.amount_usd", {}, "tree", &text).ok());
   EXPECT_NE(text.find("└─ finance.stg_funding_rounds.amount_usd"), std::string::npos) << text;
-  EXPECT_FALSE(LineageCommand(*project_, "finance.fact_funding_round.amount_usd", {}, "xml", &text)
-                   .ok());
+  EXPECT_FALSE(
+      LineageCommand(*project_, "finance.fact_funding_round.amount_usd", {}, "xml", &text).ok());
 }
 
 TEST_F(ExampleProjectTest, LakeColumnTracesDownstreamToMarts) {
@@ -445,8 +458,7 @@ TEST_F(ExampleProjectTest, UnknownColumnSuggestsCloseNames) {
   auto t = TraceLineage(*project_, "finance.fact_funding_round.amount_us", {});
   ASSERT_FALSE(t.ok());
   EXPECT_EQ(t.status().code(), absl::StatusCode::kNotFound);
-  EXPECT_NE(t.status().message().find("'finance.fact_funding_round.amount_us'"),
-            std::string::npos);
+  EXPECT_NE(t.status().message().find("'finance.fact_funding_round.amount_us'"), std::string::npos);
   EXPECT_NE(t.status().message().find("finance.fact_funding_round.amount_usd"), std::string::npos)
       << t.status();
   EXPECT_FALSE(TraceLineage(*project_, "finance.fact_funding_round.amount_usd",

@@ -4,11 +4,11 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <cstring>
 #include <filesystem>
 #include <map>
 #include <random>
 #include <set>
-#include <cstring>
 
 #include "absl/time/time.h"
 #include "watershed/base/log.h"
@@ -59,7 +59,9 @@ json InputFields(const std::string& ns, const std::vector<InputField>& inputs) {
   for (const InputField& f : inputs) {
     json& g = grouped[{f.dataset, f.field}];
     if (g.is_null()) {
-      g = {{"namespace", ns}, {"name", f.dataset}, {"field", f.field},
+      g = {{"namespace", ns},
+           {"name", f.dataset},
+           {"field", f.field},
            {"transformations", json::array()}};
     }
     g["transformations"].push_back(Transformation(f));
@@ -113,13 +115,15 @@ class Checker {
   void Format(const json& v, const std::string& path, bool (*ok)(std::string_view),
               const char* name) {
     if (!String(v, path)) return;
-    if (!ok(v.get<std::string>())) Fail(path, StrCat("'", v.get<std::string>(), "' is not a ", name));
+    if (!ok(v.get<std::string>()))
+      Fail(path, StrCat("'", v.get<std::string>(), "' is not a ", name));
   }
 
   // BaseFacet: _producer and _schemaURL, both URIs.
   bool BaseFacet(const json& f, const std::string& path) {
     if (!Object(f, path)) return false;
-    if (const json* p = Required(f, "_producer", path)) Format(*p, path + "/_producer", IsUri, "uri");
+    if (const json* p = Required(f, "_producer", path))
+      Format(*p, path + "/_producer", IsUri, "uri");
     if (const json* s = Required(f, "_schemaURL", path)) {
       Format(*s, path + "/_schemaURL", IsUri, "uri");
     }
@@ -189,8 +193,8 @@ class Checker {
           if (!Object(t, kp)) return;
           if (const json* type = Required(t, "type", kp)) {
             if (String(*type, kp + "/type") && *type != "DIRECT" && *type != "INDIRECT") {
-              Fail(kp + "/type", StrCat("'", type->get<std::string>(),
-                                        "' is not DIRECT or INDIRECT"));
+              Fail(kp + "/type",
+                   StrCat("'", type->get<std::string>(), "' is not DIRECT or INDIRECT"));
             }
           }
           OptionalString(t, "subtype", kp);
@@ -209,7 +213,8 @@ class Checker {
     for (const auto& [name, out] : fields->items()) {
       const std::string op = StrCat(path, "/fields/", name);
       if (!Object(out, op)) return;
-      if (const json* in = Required(out, "inputFields", op)) InputFieldList(*in, op + "/inputFields");
+      if (const json* in = Required(out, "inputFields", op))
+        InputFieldList(*in, op + "/inputFields");
       OptionalString(out, "transformationDescription", op);
       OptionalString(out, "transformationType", op);
     }
@@ -272,8 +277,8 @@ bool IsUuid(std::string_view s) {
 // RFC 3339 date-time: full-date "T" partial-time [.frac] ("Z" / ("+"|"-") HH ":" MM).
 bool IsDateTime(std::string_view s) {
   if (s.size() < 20 || !IsDigits(s, 0, 4) || s[4] != '-' || !IsDigits(s, 5, 2) || s[7] != '-' ||
-      !IsDigits(s, 8, 2) || (s[10] != 'T' && s[10] != 't') || !IsDigits(s, 11, 2) ||
-      s[13] != ':' || !IsDigits(s, 14, 2) || s[16] != ':' || !IsDigits(s, 17, 2)) {
+      !IsDigits(s, 8, 2) || (s[10] != 'T' && s[10] != 't') || !IsDigits(s, 11, 2) || s[13] != ':' ||
+      !IsDigits(s, 14, 2) || s[16] != ':' || !IsDigits(s, 17, 2)) {
     return false;
   }
   const int year = Num(s, 0, 4), month = Num(s, 5, 2), day = Num(s, 8, 2);
@@ -318,7 +323,8 @@ bool IsUri(std::string_view s) {
       continue;
     }
     if (c == '#' && ++hashes > 1) return false;
-    if (!std::isalnum(static_cast<unsigned char>(c)) && kAllowed.find(c) == std::string_view::npos) {
+    if (!std::isalnum(static_cast<unsigned char>(c)) &&
+        kAllowed.find(c) == std::string_view::npos) {
       return false;
     }
   }
@@ -329,7 +335,8 @@ Status ValidateRunEvent(const json& event) {
   Checker c;
   if (!c.Object(event, "")) return c.status;
   // BaseEvent
-  if (const json* t = c.Required(event, "eventTime", "")) c.Format(*t, "/eventTime", IsDateTime, "date-time");
+  if (const json* t = c.Required(event, "eventTime", ""))
+    c.Format(*t, "/eventTime", IsDateTime, "date-time");
   if (const json* p = c.Required(event, "producer", "")) c.Format(*p, "/producer", IsUri, "uri");
   if (const json* s = c.Required(event, "schemaURL", "")) c.Format(*s, "/schemaURL", IsUri, "uri");
   // RunEvent
@@ -343,7 +350,8 @@ Status ValidateRunEvent(const json& event) {
   }
   if (const json* run = c.Required(event, "run", "")) {
     if (c.Object(*run, "/run")) {
-      if (const json* id = c.Required(*run, "runId", "/run")) c.Format(*id, "/run/runId", IsUuid, "uuid");
+      if (const json* id = c.Required(*run, "runId", "/run"))
+        c.Format(*id, "/run/runId", IsUuid, "uuid");
       if (const json* f = c.Optional(*run, "facets")) c.Facets(*f, "/run/facets", "run");
     }
   }
@@ -368,8 +376,8 @@ Status ValidateRunEvent(const json& event) {
 }
 
 OpenLineageNames NamesFor(const project::Project& project) {
-  std::string base = StrCat("watershed://", project.config().name.empty() ? "project"
-                                                                          : project.config().name);
+  std::string base =
+      StrCat("watershed://", project.config().name.empty() ? "project" : project.config().name);
   try {
     const YAML::Node& raw = project.config().raw;
     if (raw["lineage"] && raw["lineage"]["openlineage"] &&
@@ -541,8 +549,8 @@ Status OpenLineageSink::Emit(const json& event) {
     if (!parent.empty()) std::filesystem::create_directories(parent, ec);
     const int fd = ::open(target_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
     if (fd < 0) {
-      return absl::UnavailableError(StrCat("openlineage: cannot open ", target_, ": ",
-                                           std::strerror(errno)));
+      return absl::UnavailableError(
+          StrCat("openlineage: cannot open ", target_, ": ", std::strerror(errno)));
     }
     const std::string line = body + "\n";
     const ssize_t n = ::write(fd, line.data(), line.size());
@@ -565,9 +573,9 @@ Status OpenLineageSink::Emit(const json& event) {
   if (!token_.empty()) request.headers.push_back({"Authorization", StrCat("Bearer ", token_)});
   WS_ASSIGN_OR_RETURN(sources::HttpResponse response, client.Send(request));
   if (response.status < 200 || response.status >= 300) {
-    return absl::FailedPreconditionError(
-        StrCat("openlineage: POST ", target_, " answered HTTP ", response.status, ": ",
-               response.body.substr(0, 200)));
+    return absl::FailedPreconditionError(StrCat("openlineage: POST ", target_, " answered HTTP ",
+                                                response.status, ": ",
+                                                response.body.substr(0, 200)));
   }
   return absl::OkStatus();
 }

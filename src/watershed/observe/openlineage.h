@@ -13,10 +13,9 @@
 
 #include <memory>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "watershed/base/status.h"
 #include "watershed/observe/lineage.h"

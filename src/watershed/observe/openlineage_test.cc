@@ -13,13 +13,12 @@
 #ifndef CPPHTTPLIB_BROTLI_SUPPORT
 #define CPPHTTPLIB_BROTLI_SUPPORT
 #endif
+#include <gtest/gtest.h>
 #include <httplib.h>
 
 #include <filesystem>
 #include <fstream>
 #include <thread>
-
-#include <gtest/gtest.h>
 
 #include "watershed/base/test_util.h"
 
@@ -176,7 +175,8 @@ TEST(FormatsTest, UuidDateTimeUri) {
 ModelLineage SampleLineage() {
   ModelLineage l;
   l.model = "finance.fact";
-  l.columns = {{"amount_usd", "DECIMAL(18,4)",
+  l.columns = {{"amount_usd",
+                "DECIMAL(18,4)",
                 {{"finance.stg", "amount_usd", "DIRECT", "IDENTITY"},
                  {"finance.stg", "amount_usd", "INDIRECT", "FILTER"}}},
                {"n", "BIGINT", {}}};
@@ -216,8 +216,12 @@ TEST(EventsTest, ModelEventsAreValidAndCarryColumnLineage) {
 TEST(EventsTest, LoadEventsMapLakeColumnsToJsonPaths) {
   const OpenLineageNames names{"watershed://demo", "watershed://demo", "watershed://demo/json"};
   const std::vector<LakeTableSchema> tables = {
-      {"cb.orgs", "", {{"_ws_id", ColumnType::kBigint}, {"funding__value_usd", ColumnType::kDecimal}}},
-      {"cb.orgs__tags", "cb.orgs", {{"_ws_parent_id", ColumnType::kBigint}, {"value", ColumnType::kVarchar}}}};
+      {"cb.orgs",
+       "",
+       {{"_ws_id", ColumnType::kBigint}, {"funding__value_usd", ColumnType::kDecimal}}},
+      {"cb.orgs__tags",
+       "cb.orgs",
+       {{"_ws_parent_id", ColumnType::kBigint}, {"value", ColumnType::kVarchar}}}};
   json e = LoadRunEvent(names, "COMPLETE", NewUuid(), NowMicros(), 7, tables);
   EXPECT_EQ(Problem(e), "");
   ASSERT_EQ(e["inputs"].size(), 1u);
@@ -227,9 +231,9 @@ TEST(EventsTest, LoadEventsMapLakeColumnsToJsonPaths) {
   EXPECT_EQ(e["outputs"][0]["facets"]["columnLineage"]["fields"]["funding__value_usd"]
              ["inputFields"][0]["field"],
             "$.funding.value_usd");
-  EXPECT_EQ(e["outputs"][1]["facets"]["columnLineage"]["fields"]["value"]["inputFields"][0]
-             ["field"],
-            "$.tags[*]");
+  EXPECT_EQ(
+      e["outputs"][1]["facets"]["columnLineage"]["fields"]["value"]["inputFields"][0]["field"],
+      "$.tags[*]");
   EXPECT_FALSE(e["outputs"][0]["facets"]["columnLineage"]["fields"].contains("_ws_id"));
 }
 
@@ -273,8 +277,8 @@ TEST(SinkTest, UrlSinkPostsEventsAndReportsRejections) {
   std::thread t([&] { server.listen_after_bind(); });
   while (!server.is_running()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
 
-  auto sink = OpenLineageSink::ToUrl(StrCat("http://127.0.0.1:", port, "/api/v1/lineage"),
-                                     "tok-123", 5);
+  auto sink =
+      OpenLineageSink::ToUrl(StrCat("http://127.0.0.1:", port, "/api/v1/lineage"), "tok-123", 5);
   Status s = sink->Emit(ValidEvent());
   EXPECT_TRUE(s.ok()) << s;
   auto rejecting = OpenLineageSink::ToUrl(StrCat("http://127.0.0.1:", port, "/reject"), "", 5);
