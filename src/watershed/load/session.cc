@@ -3,6 +3,9 @@
 
 #include <chrono>
 
+#include "watershed/base/log.h"
+#include "watershed/observe/lineage.h"
+
 namespace watershed::load {
 namespace {
 
@@ -188,6 +191,13 @@ StatusOr<int64_t> LoadSession::Commit(const std::vector<lake::Cursor>& cursors,
   commit.added = pending_files_;
   commit.cursors = cursors;
   WS_ASSIGN_OR_RETURN(int64_t snapshot, catalog_.Commit(commit));
+  // Column lineage (lake column <- JSON path) of the tables this commit wrote; never fails it.
+  std::vector<observe::LakeTableSchema> written;
+  for (const lake::TableUpdate& t : commit.tables) written.push_back({t.name, t.parent, t.columns});
+  if (Status s = observe::RecordLoadLineage(project_, load_id_, snapshot, written); !s.ok()) {
+    LogWarn("lineage: not recorded", {{"load_id", std::to_string(load_id_)},
+                                      {"error", std::string(MessageOf(s))}});
+  }
   pending_files_.clear();
   for (const auto& [table, rows] : pending_rows_) committed_rows_[table] += rows;
   pending_rows_.clear();

@@ -16,6 +16,7 @@
 
 #include "watershed/base/log.h"
 #include "watershed/lake/reader.h"
+#include "watershed/observe/lineage.h"
 #include "watershed/quality/checks.h"
 #include "watershed/transform/graph.h"
 #include "watershed/transform/realtime.h"
@@ -568,6 +569,17 @@ StatusOr<std::vector<ModelResult>> Build(project::Project& project, const BuildO
         failed[v] = results[v].status != "ok";
       }
     }
+  }
+  // Column lineage and OpenLineage events for what ran (observe/lineage.h); never fails a build.
+  std::vector<observe::ModelBuild> builds;
+  for (int v : order) {
+    if (results[v].status == "skipped") continue;
+    const Model& m = graph.models[v];
+    builds.push_back({m.id(), m.path, Compile(m), m.materialized(), results[v].status == "ok",
+                      results[v].message, results[v].seconds});
+  }
+  if (Status s = observe::RecordModelBuilds(project, *session.conn, builds); !s.ok()) {
+    LogWarn("lineage: not recorded", {{"error", std::string(MessageOf(s))}});
   }
   if (!staging->files.empty()) {
     WS_RETURN_IF_ERROR(
