@@ -11,8 +11,8 @@
 #include <string>
 #include <vector>
 
-#include "watershed/base/columns.h"
 #include "tests/moto.h"
+#include "watershed/base/columns.h"
 
 namespace watershed::observe {
 namespace {
@@ -100,19 +100,19 @@ TEST_F(CloudWatchTest, MoreThanOneBatchIsStoredAndReadBack) {
 
   // GetMetricStatistics: sums and counts per metric match what was sent.
   for (const auto& [key, want] : expected) {
-    StatusOr<std::string> xml = AwsQueryCall(
-        *client_, moto_->config(), kCloudWatchService, "GetMetricStatistics", "2010-08-01",
-        {{"Namespace", "Watershed/Test"},
-         {"MetricName", key.first},
-         {"Dimensions.member.1.Name", "Env"},
-         {"Dimensions.member.1.Value", "test"},
-         {"Dimensions.member.2.Name", "Stream"},
-         {"Dimensions.member.2.Value", key.second},
-         {"StartTime", IsoUtc(now - 3600LL * 1000000, false)},
-         {"EndTime", IsoUtc(now + 3600LL * 1000000, false)},
-         {"Period", "60"},
-         {"Statistics.member.1", "Sum"},
-         {"Statistics.member.2", "SampleCount"}});
+    StatusOr<std::string> xml = AwsQueryCall(*client_, moto_->config(), kCloudWatchService,
+                                             "GetMetricStatistics", "2010-08-01",
+                                             {{"Namespace", "Watershed/Test"},
+                                              {"MetricName", key.first},
+                                              {"Dimensions.member.1.Name", "Env"},
+                                              {"Dimensions.member.1.Value", "test"},
+                                              {"Dimensions.member.2.Name", "Stream"},
+                                              {"Dimensions.member.2.Value", key.second},
+                                              {"StartTime", IsoUtc(now - 3600LL * 1000000, false)},
+                                              {"EndTime", IsoUtc(now + 3600LL * 1000000, false)},
+                                              {"Period", "60"},
+                                              {"Statistics.member.1", "Sum"},
+                                              {"Statistics.member.2", "SampleCount"}});
     ASSERT_TRUE(xml.ok()) << xml.status();
     double sum = 0;
     double count = 0;
@@ -130,7 +130,8 @@ TEST_F(CloudWatchTest, InvalidDatumsAreRefusedBeforeSending) {
   for (int i = 0; i < 31; ++i) many.dimensions[StrCat("d", i)] = "v";
   MetricDatum empty_dim{.name = "Dim", .dimensions = {{"Stream", ""}}, .value = 1};
   const auto& aws = moto_->config();
-  EXPECT_EQ(PutMetricData(*client_, aws, "W", {ok, nan}).code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(PutMetricData(*client_, aws, "W", {ok, nan}).code(),
+            absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(PutMetricData(*client_, aws, "W", {many}).code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(PutMetricData(*client_, aws, "W", {empty_dim}).code(),
             absl::StatusCode::kInvalidArgument);
@@ -157,12 +158,12 @@ TEST_F(CloudWatchTest, WrongSecretIsRefused) {
 }
 
 TEST(CloudWatchParamsTest, QueryParametersFollowTheApi) {
-  sources::AwsQueryParams params = PutMetricDataParams(
-      "NS", {MetricDatum{.name = "M",
-                         .dimensions = {{"A", "1"}},
-                         .value = 2.5,
-                         .unit = "Seconds",
-                         .timestamp_micros = 1700000000123456}});
+  sources::AwsQueryParams params =
+      PutMetricDataParams("NS", {MetricDatum{.name = "M",
+                                             .dimensions = {{"A", "1"}},
+                                             .value = 2.5,
+                                             .unit = "Seconds",
+                                             .timestamp_micros = 1700000000123456}});
   sources::AwsQueryParams want = {{"Namespace", "NS"},
                                   {"MetricData.member.1.MetricName", "M"},
                                   {"MetricData.member.1.Dimensions.member.1.Name", "A"},

@@ -76,7 +76,8 @@ TEST_F(KafkaTest, ConsumesEverythingThenResumesExactlyAfterSeek) {
   constexpr int kMessages = 30000;
   std::vector<KafkaMessage> messages;
   for (int i = 0; i < kMessages; ++i) {
-    messages.push_back({.partition = i % 3, .key = StrCat("k", i), .value = StrCat("{\"i\":", i, "}")});
+    messages.push_back(
+        {.partition = i % 3, .key = StrCat("k", i), .value = StrCat("{\"i\":", i, "}")});
   }
   Status produced = KafkaProduce(cluster_.brokers(), "clicks", messages);
   ASSERT_TRUE(produced.ok()) << produced;
@@ -87,7 +88,8 @@ TEST_F(KafkaTest, ConsumesEverythingThenResumesExactlyAfterSeek) {
   EXPECT_EQ((*source)->Partitions(), (std::vector<int32_t>{0, 1, 2}));
 
   // Nothing read yet: each partition is 10,000 behind.
-  for (const PartitionLag& lag : (*source)->Lag()) EXPECT_EQ(lag.events_behind, 10000) << lag.partition;
+  for (const PartitionLag& lag : (*source)->Lag())
+    EXPECT_EQ(lag.events_behind, 10000) << lag.partition;
 
   // Read 12,000, checkpoint, and keep reading to the end with the same source.
   std::vector<Seen> first = ReadN(**source, 12000, 1000);
@@ -174,16 +176,17 @@ TEST_F(KafkaTest, ChosenPartitionsOnlyAndBadInput) {
   auto no_broker = KafkaSource::Create(
       {.brokers = "127.0.0.1:1", .topic = "orders", .metadata_timeout = absl::Seconds(2)});
   EXPECT_EQ(no_broker.status().code(), absl::StatusCode::kUnavailable) << no_broker.status();
-  auto bad_setting = KafkaSource::Create({.brokers = cluster_.brokers(),
-                                          .topic = "orders",
-                                          .config = {{"sasl.password", "hunter2-secret"},
-                                                     {"no.such.property", "1"}}});
+  auto bad_setting = KafkaSource::Create(
+      {.brokers = cluster_.brokers(),
+       .topic = "orders",
+       .config = {{"sasl.password", "hunter2-secret"}, {"no.such.property", "1"}}});
   ASSERT_EQ(bad_setting.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(std::string(MessageOf(bad_setting.status())).find("hunter2-secret"), std::string::npos);
 
-  auto from_yaml = KafkaSourceFromYaml(YAML::Load(StrCat(
-      "{brokers: '", cluster_.brokers(), "', topic: orders, partitions: [0, 1], config: "
-      "{fetch.wait.max.ms: '50'}}")));
+  auto from_yaml =
+      KafkaSourceFromYaml(YAML::Load(StrCat("{brokers: '", cluster_.brokers(),
+                                            "', topic: orders, partitions: [0, 1], config: "
+                                            "{fetch.wait.max.ms: '50'}}")));
   ASSERT_TRUE(from_yaml.ok()) << from_yaml.status();
   EXPECT_EQ((*from_yaml)->Partitions(), (std::vector<int32_t>{0, 1}));
   EXPECT_EQ(ReadN(**from_yaml, 60, 100).size(), 60u);
@@ -191,10 +194,9 @@ TEST_F(KafkaTest, ChosenPartitionsOnlyAndBadInput) {
             absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(KafkaSourceFromYaml(YAML::Load("{topic: y}")).status().code(),
             absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(KafkaSourceFromYaml(YAML::Load("{brokers: x, topic: y, partitions: [a]}"))
-                .status()
-                .code(),
-            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(
+      KafkaSourceFromYaml(YAML::Load("{brokers: x, topic: y, partitions: [a]}")).status().code(),
+      absl::StatusCode::kInvalidArgument);
 }
 
 }  // namespace

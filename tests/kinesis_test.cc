@@ -31,9 +31,9 @@ class KinesisTest : public ::testing::Test {
   }
 
   void CreateStream(const std::string& name, int shards) {
-    StatusOr<std::string> answer = AwsJsonCall(
-        *client_, moto_->config(), kKinesisService, "Kinesis_20131202", "CreateStream",
-        StrCat("{\"StreamName\":\"", name, "\",\"ShardCount\":", shards, "}"));
+    StatusOr<std::string> answer =
+        AwsJsonCall(*client_, moto_->config(), kKinesisService, "Kinesis_20131202", "CreateStream",
+                    StrCat("{\"StreamName\":\"", name, "\",\"ShardCount\":", shards, "}"));
     ASSERT_TRUE(answer.ok()) << answer.status();
   }
 
@@ -48,8 +48,9 @@ class KinesisTest : public ::testing::Test {
   }
 
   // Polls until `count` events arrived or a poll brings nothing for a while.
-  static std::vector<std::tuple<std::string, std::string, std::string>> ReadAll(
-      EventSource& source, size_t count, size_t batch) {
+  static std::vector<std::tuple<std::string, std::string, std::string>> ReadAll(EventSource& source,
+                                                                                size_t count,
+                                                                                size_t batch) {
     std::vector<std::tuple<std::string, std::string, std::string>> out;
     int empty_polls = 0;
     while (out.size() < count && empty_polls < 50) {
@@ -241,17 +242,16 @@ TEST_F(KinesisTest, FactoryReadsYamlWithEnvironmentFallback) {
     if (it == env.end()) return std::nullopt;
     return it->second;
   };
-  auto source = KinesisSourceFromYaml(YAML::Load("{stream_name: fromyaml, records_per_call: 5}"),
-                                      getenv);
+  auto source =
+      KinesisSourceFromYaml(YAML::Load("{stream_name: fromyaml, records_per_call: 5}"), getenv);
   ASSERT_TRUE(source.ok()) << source.status();
   auto got = ReadAll(**source, 1, 10);
   ASSERT_EQ(got.size(), 1u);
   EXPECT_EQ(std::get<2>(got[0]), "{\"a\":1}");
 
-  EXPECT_EQ(KinesisSourceFromYaml(YAML::Load("{stream_name: x, shards: 3}"), getenv)
-                .status()
-                .code(),
-            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(
+      KinesisSourceFromYaml(YAML::Load("{stream_name: x, shards: 3}"), getenv).status().code(),
+      absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(KinesisSourceFromYaml(YAML::Load("{region: eu-west-1}"), getenv).status().code(),
             absl::StatusCode::kInvalidArgument);
 }

@@ -192,22 +192,20 @@ class MotoServer {
     auto client = QuickClient();
     constexpr char kVersion[] = "2010-05-08";
     constexpr char kUser[] = "watershed-test";
-    WS_RETURN_IF_ERROR(sources::AwsQueryCall(*client, config_, sources::kIamService,
-                                             "CreateUser", kVersion, {{"UserName", kUser}})
+    WS_RETURN_IF_ERROR(sources::AwsQueryCall(*client, config_, sources::kIamService, "CreateUser",
+                                             kVersion, {{"UserName", kUser}})
                            .status());
     const std::string policy =
         R"({"Version":"2012-10-17","Statement":[{"Effect":"Allow",)"
         R"("Action":["kinesis:*","cloudwatch:*","monitoring:*"],"Resource":"*"}]})";
-    WS_RETURN_IF_ERROR(sources::AwsQueryCall(*client, config_, sources::kIamService,
-                                             "PutUserPolicy", kVersion,
-                                             {{"UserName", kUser},
-                                              {"PolicyName", "watershed-test"},
-                                              {"PolicyDocument", policy}})
-                           .status());
+    WS_RETURN_IF_ERROR(
+        sources::AwsQueryCall(
+            *client, config_, sources::kIamService, "PutUserPolicy", kVersion,
+            {{"UserName", kUser}, {"PolicyName", "watershed-test"}, {"PolicyDocument", policy}})
+            .status());
     WS_ASSIGN_OR_RETURN(std::string body,
                         sources::AwsQueryCall(*client, config_, sources::kIamService,
-                                              "CreateAccessKey", kVersion,
-                                              {{"UserName", kUser}}));
+                                              "CreateAccessKey", kVersion, {{"UserName", kUser}}));
     std::vector<std::string> ids = sources::XmlElementTexts(body, "AccessKeyId");
     std::vector<std::string> secrets = sources::XmlElementTexts(body, "SecretAccessKey");
     if (ids.size() != 1 || secrets.size() != 1) {

@@ -83,8 +83,8 @@ Status PutMetricData(sources::HttpClient& client, const sources::AwsConfig& aws,
         sources::AwsQueryCall(client, aws, sources::kCloudWatchService, "PutMetricData",
                               "2010-08-01", PutMetricDataParams(ns, batch));
     if (!answer.ok()) {
-      return Annotate(answer.status(), StrCat("namespace ", ns, ", datums ", begin, "..",
-                                              end - 1, " (", begin, " already stored)"));
+      return Annotate(answer.status(), StrCat("namespace ", ns, ", datums ", begin, "..", end - 1,
+                                              " (", begin, " already stored)"));
     }
     begin = end;
   }

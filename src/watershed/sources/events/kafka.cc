@@ -15,8 +15,7 @@ namespace {
 
 bool IsSecretKey(std::string_view key) {
   const std::string lower = ToLower(key);
-  return lower.find("password") != std::string::npos ||
-         lower.find("secret") != std::string::npos ||
+  return lower.find("password") != std::string::npos || lower.find("secret") != std::string::npos ||
          lower.find("sasl.oauthbearer") != std::string::npos;
 }
 
@@ -130,13 +129,13 @@ StatusOr<std::unique_ptr<KafkaSource>> KafkaSource::Create(KafkaOptions options)
   // Metadata: which partitions exist.
   rd_kafka_topic_t* rkt = rd_kafka_topic_new(impl->rk, options.topic.c_str(), nullptr);
   const rd_kafka_metadata_t* metadata = nullptr;
-  rd_kafka_resp_err_t err = rd_kafka_metadata(
-      impl->rk, 0, rkt, &metadata,
-      static_cast<int>(absl::ToInt64Milliseconds(options.metadata_timeout)));
+  rd_kafka_resp_err_t err =
+      rd_kafka_metadata(impl->rk, 0, rkt, &metadata,
+                        static_cast<int>(absl::ToInt64Milliseconds(options.metadata_timeout)));
   rd_kafka_topic_destroy(rkt);
   if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
     return Status(CodeOf(err) == absl::StatusCode::kNotFound ? absl::StatusCode::kNotFound
-                                                              : absl::StatusCode::kUnavailable,
+                                                             : absl::StatusCode::kUnavailable,
                   StrCat(what, ": metadata from ", options.brokers, ": ", rd_kafka_err2str(err)));
   }
   std::set<int32_t> existing;
@@ -149,12 +148,12 @@ StatusOr<std::unique_ptr<KafkaSource>> KafkaSource::Create(KafkaOptions options)
   }
   rd_kafka_metadata_destroy(metadata);
   if (topic_err != RD_KAFKA_RESP_ERR_NO_ERROR || existing.empty()) {
-    return Status(topic_err == RD_KAFKA_RESP_ERR_NO_ERROR ? absl::StatusCode::kNotFound
-                                                          : CodeOf(topic_err),
-                  StrCat(what, ": topic not available: ",
-                         rd_kafka_err2str(topic_err == RD_KAFKA_RESP_ERR_NO_ERROR
-                                              ? RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART
-                                              : topic_err)));
+    return Status(
+        topic_err == RD_KAFKA_RESP_ERR_NO_ERROR ? absl::StatusCode::kNotFound : CodeOf(topic_err),
+        StrCat(what, ": topic not available: ",
+               rd_kafka_err2str(topic_err == RD_KAFKA_RESP_ERR_NO_ERROR
+                                    ? RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART
+                                    : topic_err)));
   }
   if (options.partitions.empty()) {
     impl->partitions.assign(existing.begin(), existing.end());
@@ -190,7 +189,7 @@ Status KafkaSource::Seek(const std::map<std::string, std::string>& checkpoints) 
                            partition, "'"));
     }
     if (next.count(static_cast<int32_t>(*p)) == 0) continue;  // not read by this source
-    if (position.empty()) continue;                          // nothing consumed yet
+    if (position.empty()) continue;                           // nothing consumed yet
     std::optional<int64_t> offset = ParseOffset(position);
     if (!offset.has_value() || *offset == INT64_MAX) {
       return Status(absl::StatusCode::kInvalidArgument,
@@ -236,7 +235,8 @@ StatusOr<std::vector<Event>> KafkaSource::Poll(size_t max_events, absl::Duration
       const std::string text = rd_kafka_message_errstr(message);
       rd_kafka_message_destroy(message);
       if (err == RD_KAFKA_RESP_ERR__PARTITION_EOF) continue;
-      if (err == RD_KAFKA_RESP_ERR_OFFSET_OUT_OF_RANGE || err == RD_KAFKA_RESP_ERR__AUTO_OFFSET_RESET) {
+      if (err == RD_KAFKA_RESP_ERR_OFFSET_OUT_OF_RANGE ||
+          err == RD_KAFKA_RESP_ERR__AUTO_OFFSET_RESET) {
         LogWarn("kafka offset out of range, resuming at the oldest retained offset",
                 {{"source", Describe()}, {"error", text}});
         continue;
@@ -304,9 +304,10 @@ Status KafkaProduce(const std::string& brokers, const std::string& topic,
                     const std::vector<KafkaMessage>& messages,
                     const std::map<std::string, std::string>& config, absl::Duration timeout) {
   const std::string what = StrCat("kafka produce ", topic);
-  std::vector<std::pair<std::string, std::string>> settings = {
-      {"bootstrap.servers", brokers}, {"client.id", "watershed"}, {"acks", "all"},
-      {"linger.ms", "5"}};
+  std::vector<std::pair<std::string, std::string>> settings = {{"bootstrap.servers", brokers},
+                                                               {"client.id", "watershed"},
+                                                               {"acks", "all"},
+                                                               {"linger.ms", "5"}};
   for (const auto& [key, value] : config) settings.emplace_back(key, value);
   WS_ASSIGN_OR_RETURN(Conf conf, MakeConf(what, settings));
   DeliveryCounts counts;
@@ -391,11 +392,11 @@ StatusOr<std::unique_ptr<KafkaSource>> KafkaSourceFromYaml(const YAML::Node& nod
     }
   } catch (const YAML::Exception& e) {
     return Status(absl::StatusCode::kInvalidArgument,
-                  StrCat("kafka settings: ", e.mark.line + 1, ":", e.mark.column + 1, ": ",
-                         e.msg));
+                  StrCat("kafka settings: ", e.mark.line + 1, ":", e.mark.column + 1, ": ", e.msg));
   }
   if (options.brokers.empty() || options.topic.empty()) {
-    return Status(absl::StatusCode::kInvalidArgument, "kafka settings: brokers and topic are required");
+    return Status(absl::StatusCode::kInvalidArgument,
+                  "kafka settings: brokers and topic are required");
   }
   return KafkaSource::Create(std::move(options));
 }

@@ -27,9 +27,9 @@
 namespace watershed::sources {
 
 struct KafkaOptions {
-  std::string brokers;               // bootstrap.servers: "host:9092,host2:9092"
+  std::string brokers;  // bootstrap.servers: "host:9092,host2:9092"
   std::string topic;
-  std::vector<int32_t> partitions;   // empty = every partition in the topic's metadata
+  std::vector<int32_t> partitions;  // empty = every partition in the topic's metadata
   // Extra librdkafka properties (security.protocol, sasl.*, fetch.max.bytes, ...), applied
   // last. Values of keys containing "password", "secret" or "key" are treated as secrets.
   std::map<std::string, std::string> config;

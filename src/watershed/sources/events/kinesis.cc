@@ -86,12 +86,10 @@ Status KinesisSource::ListShards() {
   std::string next_token;
   simdjson::dom::parser parser;
   do {
-    const std::string body =
-        next_token.empty()
-            ? StrCat("{\"StreamName\":", JsonString(options_.stream_name), "}")
-            : StrCat("{\"NextToken\":", JsonString(next_token), "}");
-    WS_ASSIGN_OR_RETURN(std::string answer,
-                        Retry(CallPolicy(), options_.clock, [&](int) {
+    const std::string body = next_token.empty()
+                                 ? StrCat("{\"StreamName\":", JsonString(options_.stream_name), "}")
+                                 : StrCat("{\"NextToken\":", JsonString(next_token), "}");
+    WS_ASSIGN_OR_RETURN(std::string answer, Retry(CallPolicy(), options_.clock, [&](int) {
                           return AwsJsonCall(*client_, options_.aws, kKinesisService, kTarget,
                                              "ListShards", body);
                         }));
@@ -109,9 +107,8 @@ Status KinesisSource::ListShards() {
       listed.emplace(id);
     }
     std::string_view token;
-    next_token = doc["NextToken"].get_string().get(token) == simdjson::SUCCESS
-                     ? std::string(token)
-                     : std::string();
+    next_token = doc["NextToken"].get_string().get(token) == simdjson::SUCCESS ? std::string(token)
+                                                                               : std::string();
   } while (!next_token.empty());
 
   for (auto it = shards_.begin(); it != shards_.end();) {
@@ -138,12 +135,11 @@ Status KinesisSource::ListShards() {
 
 Status KinesisSource::Seek(const std::map<std::string, std::string>& checkpoints) {
   for (const auto& [partition, position] : checkpoints) {
-    if (!position.empty() &&
-        !std::all_of(position.begin(), position.end(),
-                     [](char c) { return c >= '0' && c <= '9'; })) {
+    if (!position.empty() && !std::all_of(position.begin(), position.end(),
+                                          [](char c) { return c >= '0' && c <= '9'; })) {
       return Status(absl::StatusCode::kInvalidArgument,
-                    StrCat(Describe(), ": checkpoint of ", partition, " is not a sequence number: '",
-                           position, "'"));
+                    StrCat(Describe(), ": checkpoint of ", partition,
+                           " is not a sequence number: '", position, "'"));
     }
   }
   checkpoints_ = checkpoints;
@@ -194,10 +190,11 @@ StatusOr<bool> KinesisSource::Fetch(Shard& shard) {
         std::clamp(shard.throttle_backoff * 2, options_.throttle_initial_backoff,
                    options_.throttle_max_backoff);
     shard.next_call = options_.clock->Now() + shard.throttle_backoff;
-    LogDebug("kinesis shard throttled", {{"source", Describe()},
-                                         {"shard", shard.id},
-                                         {"error", std::string(MessageOf(status))},
-                                         {"backoff", absl::FormatDuration(shard.throttle_backoff)}});
+    LogDebug("kinesis shard throttled",
+             {{"source", Describe()},
+              {"shard", shard.id},
+              {"error", std::string(MessageOf(status))},
+              {"backoff", absl::FormatDuration(shard.throttle_backoff)}});
   };
   if (shard.iterator.empty()) {
     Status status = AcquireIterator(shard);
@@ -392,8 +389,8 @@ StatusOr<std::vector<KinesisPutResult>> KinesisPutRecords(
       }
       body += "]}";
       WS_ASSIGN_OR_RETURN(std::string answer, Retry(policy, Clock::Real(), [&](int) {
-                            return AwsJsonCall(client, aws, kKinesisService, kTarget,
-                                               "PutRecords", body);
+                            return AwsJsonCall(client, aws, kKinesisService, kTarget, "PutRecords",
+                                               body);
                           }));
       simdjson::dom::element doc;
       simdjson::dom::array answers;
@@ -442,10 +439,9 @@ StatusOr<std::unique_ptr<KinesisSource>> KinesisSourceFromYaml(const YAML::Node&
     return Status(absl::StatusCode::kInvalidArgument,
                   "kinesis settings must be a map with at least stream_name");
   }
-  static const std::set<std::string> kKnown = {"stream_name",   "region",
-                                               "endpoint",      "access_key_id",
-                                               "secret_access_key", "session_token",
-                                               "records_per_call"};
+  static const std::set<std::string> kKnown = {
+      "stream_name",       "region",        "endpoint",        "access_key_id",
+      "secret_access_key", "session_token", "records_per_call"};
   for (const auto& entry : node) {
     const std::string key = entry.first.as<std::string>("");
     if (kKnown.count(key) == 0) {

@@ -74,7 +74,7 @@ class KinesisSource : public EventSource {
   KinesisOptions options_;
   std::unique_ptr<HttpClient> client_;
   std::map<std::string, std::unique_ptr<Shard>> shards_;  // by shard id
-  std::map<std::string, std::string> checkpoints_;         // from the last Seek
+  std::map<std::string, std::string> checkpoints_;        // from the last Seek
   std::deque<std::string> handed_out_;  // payloads of the last Poll (Event::payload views)
   absl::Time last_list_;
   bool relist_due_ = false;
@@ -93,10 +93,9 @@ struct KinesisPutResult {
 // Puts `records` in order of batches (<= 500 records and <= 5 MiB each); records the service
 // failed (throttling, internal errors) are retried up to 8 times with back-off. Returns where
 // each record went, in input order, or the first error.
-StatusOr<std::vector<KinesisPutResult>> KinesisPutRecords(HttpClient& client,
-                                                          const AwsConfig& aws,
-                                                          const std::string& stream_name,
-                                                          const std::vector<KinesisRecord>& records);
+StatusOr<std::vector<KinesisPutResult>> KinesisPutRecords(
+    HttpClient& client, const AwsConfig& aws, const std::string& stream_name,
+    const std::vector<KinesisRecord>& records);
 
 // The bytes of a GetRecords "Data" field: base64-decoded, or the field itself when it is not
 // valid base64.

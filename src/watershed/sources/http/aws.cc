@@ -67,8 +67,7 @@ HttpRequest SignedPost(const AwsConfig& config, const AwsService& service) {
   const std::string region =
       service.endpoint_prefix == "iam" && config.endpoint.empty() ? "us-east-1" : config.region;
   request.aws_sigv4 = StrCat("aws:amz:", region, ":", service.signing_name);
-  request.aws_credentials = {config.access_key_id, config.secret_access_key,
-                             config.session_token};
+  request.aws_credentials = {config.access_key_id, config.secret_access_key, config.session_token};
   return request;
 }
 
@@ -128,7 +127,8 @@ StatusOr<AwsConfig> AwsConfigFromYaml(const YAML::Node& node, const EnvLookup& g
     config.region = NonEmptyEnv(getenv, "AWS_REGION")
                         .value_or(NonEmptyEnv(getenv, "AWS_DEFAULT_REGION").value_or(""));
   }
-  if (config.endpoint.empty()) config.endpoint = NonEmptyEnv(getenv, "AWS_ENDPOINT_URL").value_or("");
+  if (config.endpoint.empty())
+    config.endpoint = NonEmptyEnv(getenv, "AWS_ENDPOINT_URL").value_or("");
   if (config.access_key_id.empty()) {
     config.access_key_id = NonEmptyEnv(getenv, "AWS_ACCESS_KEY_ID").value_or("");
     config.secret_access_key = NonEmptyEnv(getenv, "AWS_SECRET_ACCESS_KEY").value_or("");
@@ -173,8 +173,8 @@ StatusOr<std::string> AwsQueryCall(HttpClient& client, const AwsConfig& config,
   request.body = StrCat("Action=", PercentEncode(action, kUnreserved),
                         "&Version=", PercentEncode(version, kUnreserved));
   for (const auto& [name, value] : params) {
-    request.body += StrCat("&", PercentEncode(name, kUnreserved), "=",
-                           PercentEncode(value, kUnreserved));
+    request.body +=
+        StrCat("&", PercentEncode(name, kUnreserved), "=", PercentEncode(value, kUnreserved));
   }
   return Finish(client.Send(request), StrCat(service.name, " ", action));
 }
@@ -200,9 +200,8 @@ Status AwsErrorStatus(std::string_view what, int http_status, std::string_view b
       std::string_view text;
       if (doc["__type"].get(text) == simdjson::SUCCESS ||
           doc["code"].get(text) == simdjson::SUCCESS) {
-        code = std::string(text.substr(text.find('#') == std::string_view::npos
-                                           ? 0
-                                           : text.find('#') + 1));
+        code = std::string(
+            text.substr(text.find('#') == std::string_view::npos ? 0 : text.find('#') + 1));
       }
       if (doc["message"].get(text) == simdjson::SUCCESS ||
           doc["Message"].get(text) == simdjson::SUCCESS) {
@@ -246,11 +245,16 @@ std::vector<std::string> XmlElementTexts(std::string_view xml, std::string_view 
       }
       std::string_view entity = raw.substr(i + 1, semi - i - 1);
       std::optional<uint32_t> cp;
-      if (entity == "amp") cp = '&';
-      else if (entity == "lt") cp = '<';
-      else if (entity == "gt") cp = '>';
-      else if (entity == "quot") cp = '"';
-      else if (entity == "apos") cp = '\'';
+      if (entity == "amp")
+        cp = '&';
+      else if (entity == "lt")
+        cp = '<';
+      else if (entity == "gt")
+        cp = '>';
+      else if (entity == "quot")
+        cp = '"';
+      else if (entity == "apos")
+        cp = '\'';
       else if (entity.size() > 1 && entity[0] == '#') {
         uint32_t v = 0;
         bool hex = entity[1] == 'x' || entity[1] == 'X';

@@ -33,8 +33,8 @@
 namespace watershed::sources {
 
 struct AwsConfig {
-  std::string region;             // "eu-west-1"
-  std::string endpoint;           // "http://127.0.0.1:PORT"; empty = the service's AWS endpoint
+  std::string region;    // "eu-west-1"
+  std::string endpoint;  // "http://127.0.0.1:PORT"; empty = the service's AWS endpoint
   std::string access_key_id;
   std::string secret_access_key;  // secret
   std::string session_token;      // optional; secret
@@ -53,14 +53,14 @@ struct AwsConfig {
 // Keys and secret are taken together: from the node when it names access_key_id, else from the
 // environment. Other keys are ignored (a stream's settings map holds the source's own keys
 // beside these). Missing region or credentials, a non-scalar value or an endpoint that is not
-// http(s)://: kInvalidArgument naming what is wrong (never a secret). The secret and token are registered with the logger at once.
-StatusOr<AwsConfig> AwsConfigFromYaml(const YAML::Node& node,
-                                      const EnvLookup& getenv = RealGetenv);
+// http(s)://: kInvalidArgument naming what is wrong (never a secret). The secret and token are
+// registered with the logger at once.
+StatusOr<AwsConfig> AwsConfigFromYaml(const YAML::Node& node, const EnvLookup& getenv = RealGetenv);
 
 // One AWS service: its name in messages, its SigV4 signing name and its endpoint prefix.
 struct AwsService {
-  std::string_view name;            // "kinesis", "cloudwatch"
-  std::string_view signing_name;    // "kinesis", "monitoring"
+  std::string_view name;             // "kinesis", "cloudwatch"
+  std::string_view signing_name;     // "kinesis", "monitoring"
   std::string_view endpoint_prefix;  // "kinesis", "monitoring"
 };
 inline constexpr AwsService kKinesisService{"kinesis", "kinesis", "kinesis"};

@@ -265,9 +265,9 @@ StatusOr<HttpResponse> HttpClient::Send(const HttpRequest& request) {
   if (aws_signed) {
     const AwsCredentials& credentials = request.aws_credentials;
     if (!request.aws_sigv4.starts_with("aws:amz:") || HasLineBreak(request.aws_sigv4)) {
-      return fail(absl::StatusCode::kInvalidArgument,
-                  StrCat("aws_sigv4 must look like aws:amz:REGION:SERVICE, not '",
-                         request.aws_sigv4, "'"));
+      return fail(
+          absl::StatusCode::kInvalidArgument,
+          StrCat("aws_sigv4 must look like aws:amz:REGION:SERVICE, not '", request.aws_sigv4, "'"));
     }
     if (credentials.access_key_id.empty() || credentials.secret_access_key.empty()) {
       return fail(absl::StatusCode::kInvalidArgument,
