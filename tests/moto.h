@@ -2,7 +2,8 @@
 //
 // Owns: one `moto_server -H 127.0.0.1 -p PORT` child per MotoServer on a free loopback port
 // (its own process group, output in a temp folder), waiting for GET /moto-api/ to answer, and
-// stopping it (SIGTERM to its group, then SIGKILL) at destruction. With verify_signatures, the
+// stopping it (SIGTERM to its group, then SIGKILL) at destruction; a watchdog process stops it
+// when the test process dies. With verify_signatures, the
 // server starts with INITIAL_NO_AUTH_ACTION_COUNT=3: the first three calls (unverified) create
 // an IAM user "watershed-test" with an inline policy allowing kinesis:*, cloudwatch:* and
 // monitoring:* (moto names CloudWatch actions after the signing name) and an access key; every
@@ -13,7 +14,9 @@
 #pragma once
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -123,28 +126,52 @@ class MotoServer {
     return port;
   }
 
+  // Forks a watchdog that leads a new process group and forks the server. The watchdog stops
+  // the group when the pipe from this process closes (this process died: no leftover server),
+  // and exits when the server exits (so WaitReady sees a failed start).
   bool Spawn(const std::string& binary, const Options& options) {
     const std::string log = dir_ + "/moto.log";
     const std::string port = std::to_string(port_);
+    int fds[2];
+    if (::pipe2(fds, O_CLOEXEC) != 0) return false;
     pid_t pid = ::fork();
-    if (pid < 0) return false;
+    if (pid < 0) {
+      ::close(fds[0]);
+      ::close(fds[1]);
+      return false;
+    }
     if (pid == 0) {
       ::setpgid(0, 0);
-      std::FILE* out = std::freopen(log.c_str(), "a", stdout);
-      std::FILE* err = std::freopen(log.c_str(), "a", stderr);
-      (void)out;
-      (void)err;
-      if (options.verify_signatures) {
-        ::setenv("INITIAL_NO_AUTH_ACTION_COUNT", "3", 1);
-      } else {
-        ::unsetenv("INITIAL_NO_AUTH_ACTION_COUNT");
+      ::close(fds[1]);
+      pid_t server = ::fork();
+      if (server == 0) {
+        std::FILE* out = std::freopen(log.c_str(), "a", stdout);
+        std::FILE* err = std::freopen(log.c_str(), "a", stderr);
+        (void)out;
+        (void)err;
+        if (options.verify_signatures) {
+          ::setenv("INITIAL_NO_AUTH_ACTION_COUNT", "3", 1);
+        } else {
+          ::unsetenv("INITIAL_NO_AUTH_ACTION_COUNT");
+        }
+        ::execlp(binary.c_str(), binary.c_str(), "-H", "127.0.0.1", "-p", port.c_str(),
+                 static_cast<char*>(nullptr));
+        std::_Exit(127);
       }
-      ::execlp(binary.c_str(), binary.c_str(), "-H", "127.0.0.1", "-p", port.c_str(),
-               static_cast<char*>(nullptr));
-      std::_Exit(127);
+      while (server > 0) {
+        pollfd p{.fd = fds[0], .events = POLLIN, .revents = 0};
+        if (::poll(&p, 1, 200) > 0) break;  // EOF: the test process is gone or stopping us
+        int wstatus = 0;
+        if (::waitpid(server, &wstatus, WNOHANG) == server) std::_Exit(1);
+      }
+      ::signal(SIGTERM, SIG_IGN);
+      ::kill(0, SIGTERM);
+      std::_Exit(0);
     }
+    ::close(fds[0]);
     ::setpgid(pid, pid);  // also from the parent: no race with kill() below
     pid_ = pid;
+    watchdog_pipe_ = fds[1];
     return true;
   }
 
@@ -171,6 +198,10 @@ class MotoServer {
   }
 
   void Stop() {
+    if (watchdog_pipe_ >= 0) {
+      ::close(watchdog_pipe_);
+      watchdog_pipe_ = -1;
+    }
     if (pid_ <= 0) return;
     ::kill(-pid_, SIGTERM);
     for (int i = 0; i < 50; ++i) {
@@ -219,6 +250,7 @@ class MotoServer {
   std::string dir_;
   int port_ = 0;
   pid_t pid_ = 0;
+  int watchdog_pipe_ = -1;  // write end; closing it (or dying) stops the server
   sources::AwsConfig config_;
 };
 
