@@ -2,8 +2,9 @@
 //
 // Owns: one `moto_server -H 127.0.0.1 -p PORT` child per MotoServer on a free loopback port
 // (its own process group, output in a temp folder), waiting for GET /moto-api/ to answer, and
-// stopping it (SIGTERM to its group, then SIGKILL) at destruction; a watchdog process stops it
-// when the test process dies. With verify_signatures, the
+// stopping it at destruction: a watchdog process (leader of the server's process group) sends
+// SIGTERM to the group and reaps the server when the pipe from the test closes, which also
+// happens when the test process dies. With verify_signatures, the
 // server starts with INITIAL_NO_AUTH_ACTION_COUNT=3: the first three calls (unverified) create
 // an IAM user "watershed-test" with an inline policy allowing kinesis:*, cloudwatch:* and
 // monitoring:* (moto names CloudWatch actions after the signing name) and an access key; every
@@ -165,7 +166,15 @@ class MotoServer {
         if (::waitpid(server, &wstatus, WNOHANG) == server) std::_Exit(1);
       }
       ::signal(SIGTERM, SIG_IGN);
-      ::kill(0, SIGTERM);
+      ::kill(0, SIGTERM);  // the whole group: the server and anything it started
+      for (int i = 0; i < 50; ++i) {
+        int wstatus = 0;
+        if (::waitpid(server, &wstatus, WNOHANG) == server) std::_Exit(0);
+        ::usleep(100 * 1000);
+      }
+      ::kill(server, SIGKILL);
+      int wstatus = 0;
+      ::waitpid(server, &wstatus, 0);  // reaped here, never left a zombie
       std::_Exit(0);
     }
     ::close(fds[0]);
@@ -199,12 +208,11 @@ class MotoServer {
 
   void Stop() {
     if (watchdog_pipe_ >= 0) {
-      ::close(watchdog_pipe_);
+      ::close(watchdog_pipe_);  // the watchdog stops and reaps the server, then exits
       watchdog_pipe_ = -1;
     }
     if (pid_ <= 0) return;
-    ::kill(-pid_, SIGTERM);
-    for (int i = 0; i < 50; ++i) {
+    for (int i = 0; i < 70; ++i) {
       int wstatus = 0;
       if (::waitpid(pid_, &wstatus, WNOHANG) == pid_) {
         pid_ = 0;
