@@ -3,6 +3,7 @@
 #include "watershed/sources/http/http_client.h"
 
 #include <curl/curl.h>
+#include <openssl/evp.h>
 
 #include <algorithm>
 #include <cctype>
@@ -234,6 +235,15 @@ StatusOr<HttpResponse> HttpClient::Send(const HttpRequest& request) {
     }
   }
   CollectUrlSecrets(request.url, secrets);
+  const bool aws_signed = !request.aws_sigv4.empty();
+  if (aws_signed) {
+    if (!request.aws_credentials.secret_access_key.empty()) {
+      secrets.push_back(request.aws_credentials.secret_access_key);
+    }
+    if (!request.aws_credentials.session_token.empty()) {
+      secrets.push_back(request.aws_credentials.session_token);
+    }
+  }
   for (const std::string& secret : secrets) RegisterSecret(secret);
   std::sort(secrets.begin(), secrets.end(),
             [](const std::string& a, const std::string& b) { return a.size() > b.size(); });
@@ -252,8 +262,27 @@ StatusOr<HttpResponse> HttpClient::Send(const HttpRequest& request) {
   if (method != "GET" && method != "POST") {
     return fail(absl::StatusCode::kInvalidArgument, "unsupported method (GET or POST only)");
   }
+  if (aws_signed) {
+    const AwsCredentials& credentials = request.aws_credentials;
+    if (!request.aws_sigv4.starts_with("aws:amz:") || HasLineBreak(request.aws_sigv4)) {
+      return fail(
+          absl::StatusCode::kInvalidArgument,
+          StrCat("aws_sigv4 must look like aws:amz:REGION:SERVICE, not '", request.aws_sigv4, "'"));
+    }
+    if (credentials.access_key_id.empty() || credentials.secret_access_key.empty()) {
+      return fail(absl::StatusCode::kInvalidArgument,
+                  "AWS signing needs an access key id and a secret access key");
+    }
+    if (HasLineBreak(credentials.access_key_id) ||
+        credentials.access_key_id.find(':') != std::string::npos ||
+        HasLineBreak(credentials.session_token)) {
+      return fail(absl::StatusCode::kInvalidArgument,
+                  "AWS access key id or session token has a line break or ':'");
+    }
+  }
   Slist header_list;
   bool has_content_type = false;
+  bool has_content_sha = false;
   for (const auto& [name, value] : request.headers) {
     if (name.empty() || HasLineBreak(name) || name.find(':') != std::string::npos) {
       return fail(absl::StatusCode::kInvalidArgument, "invalid header name");
@@ -263,6 +292,7 @@ StatusOr<HttpResponse> HttpClient::Send(const HttpRequest& request) {
                   StrCat("header ", name, " has a line break in its value"));
     }
     if (ToLower(name) == "content-type") has_content_type = true;
+    if (ToLower(name) == "x-amz-content-sha256") has_content_sha = true;
     // "Name;" is curl's spelling of a header with an empty value ("Name:" would remove it).
     if (!Append(header_list, value.empty() ? StrCat(name, ";") : StrCat(name, ": ", value))) {
       return fail(absl::StatusCode::kInternal, "out of memory building headers");
@@ -272,8 +302,21 @@ StatusOr<HttpResponse> HttpClient::Send(const HttpRequest& request) {
     if (!has_content_type && !Append(header_list, "Content-Type: application/json")) {
       return fail(absl::StatusCode::kInternal, "out of memory building headers");
     }
-    // No "Expect: 100-continue" round trip for large bodies.
-    if (!Append(header_list, "Expect:")) {
+    // No "Expect: 100-continue" round trip for large bodies. Not when signing: curl would sign
+    // the removed header without sending it, and the signature would not match.
+    if (!aws_signed && !Append(header_list, "Expect:")) {
+      return fail(absl::StatusCode::kInternal, "out of memory building headers");
+    }
+  }
+  if (aws_signed) {
+    // S3 refuses a signed request without it; every other service accepts it.
+    if (!has_content_sha &&
+        !Append(header_list, StrCat("x-amz-content-sha256: ", Sha256Hex(request.body)))) {
+      return fail(absl::StatusCode::kInternal, "out of memory building headers");
+    }
+    if (!request.aws_credentials.session_token.empty() &&
+        !Append(header_list,
+                StrCat("X-Amz-Security-Token: ", request.aws_credentials.session_token))) {
       return fail(absl::StatusCode::kInternal, "out of memory building headers");
     }
   }
@@ -304,6 +347,13 @@ StatusOr<HttpResponse> HttpClient::Send(const HttpRequest& request) {
   curl_easy_setopt(curl, CURLOPT_WRITEDATA, &transfer);
   curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, &OnHeader);
   curl_easy_setopt(curl, CURLOPT_HEADERDATA, &transfer);
+  if (aws_signed) {
+    // Reset when the handle goes back to the pool (curl_easy_reset), so no later call inherits
+    // the credentials.
+    curl_easy_setopt(curl, CURLOPT_AWS_SIGV4, request.aws_sigv4.c_str());
+    curl_easy_setopt(curl, CURLOPT_USERNAME, request.aws_credentials.access_key_id.c_str());
+    curl_easy_setopt(curl, CURLOPT_PASSWORD, request.aws_credentials.secret_access_key.c_str());
+  }
   if (method == "POST") {
     curl_easy_setopt(curl, CURLOPT_POST, 1L);
     curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE,
@@ -431,6 +481,20 @@ std::optional<absl::Duration> ParseRetryAfter(std::string_view value, absl::Time
   const time_t when = curl_getdate(text.c_str(), nullptr);
   if (when == -1) return std::nullopt;
   return std::max(absl::ZeroDuration(), absl::FromTimeT(when) - now);
+}
+
+std::string Sha256Hex(std::string_view data) {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int length = 0;
+  EVP_Digest(data.data(), data.size(), digest, &length, EVP_sha256(), nullptr);
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(length * 2);
+  for (unsigned int i = 0; i < length; ++i) {
+    out.push_back(kHex[digest[i] >> 4]);
+    out.push_back(kHex[digest[i] & 0xf]);
+  }
+  return out;
 }
 
 }  // namespace watershed::sources

@@ -4,6 +4,8 @@
 // transient ones (429, 5xx, timeouts, connection resets, truncated bodies) with exponential
 // backoff and jitter — honouring Retry-After when present — and waiting on a RateLimiter before
 // every attempt. Secrets given in `secret_headers` are sent but never appear in errors or logs.
+// Optionally signs a request with AWS Signature Version 4 (libcurl computes the signature for
+// every attempt, so retries carry a fresh date); the secret key and session token are secrets.
 // This is the only file that wraps libcurl.
 // Outcome mapping (per attempt):
 //   curl timeout                                    -> kDeadlineExceeded, retried
@@ -37,11 +39,24 @@
 
 namespace watershed::sources {
 
+// Credentials for AWS Signature Version 4.
+struct AwsCredentials {
+  std::string access_key_id;      // "AKIA..."; not a secret, but never logged either
+  std::string secret_access_key;  // secret
+  std::string session_token;      // optional (temporary credentials); secret
+};
+
 struct HttpRequest {
   std::string method = "GET";                                // GET or POST
   std::string url;                                           // full URL
   std::vector<std::pair<std::string, std::string>> headers;  // sent as given
   std::string body;                                          // POST body (JSON)
+  // AWS SigV4 signing: "aws:amz:REGION:SERVICE" (libcurl's CURLOPT_AWS_SIGV4 syntax), empty =
+  // unsigned. A signed request also carries "x-amz-content-sha256: <hex SHA-256 of the body>"
+  // (unless the request sets that header itself) and, with a session token,
+  // "X-Amz-Security-Token"; both are signed. Signed POSTs keep curl's own Expect handling.
+  std::string aws_sigv4;
+  AwsCredentials aws_credentials;  // used only when aws_sigv4 is set; key id and secret required
 };
 
 struct HttpResponse {
@@ -90,8 +105,9 @@ class HttpClient {
   // Between attempts it sleeps on options.clock for the policy's back-off (seeded per call), or
   // for Retry-After (429/5xx; capped at 2 * max_backoff) when the server sent one.
   // Invalid requests (method other than GET/POST, a header with a line break, a bad URL or
-  // scheme) fail with kInvalidArgument and are not retried. POST bodies are sent with
-  // "Content-Type: application/json" unless the request sets its own.
+  // scheme, aws_sigv4 without a key id or secret) fail with kInvalidArgument and are not
+  // retried. POST bodies are sent with "Content-Type: application/json" unless the request sets
+  // its own.
   StatusOr<HttpResponse> Send(const HttpRequest& request);
 
   const HttpStats& stats() const { return stats_; }
@@ -114,5 +130,8 @@ std::string RedactUrl(std::string_view url);
 // The wait a Retry-After header asks for: delay-seconds ("120") or an HTTP-date ("Wed, 21 Oct
 // 2015 07:28:00 GMT", measured from `now`; a past date means zero). nullopt when unparseable.
 std::optional<absl::Duration> ParseRetryAfter(std::string_view value, absl::Time now);
+
+// Lower-case hex SHA-256 of `data` (the x-amz-content-sha256 value).
+std::string Sha256Hex(std::string_view data);
 
 }  // namespace watershed::sources
