@@ -666,6 +666,16 @@ Status RunCheck(const GlobalOptions& g, const quality::CheckCommandOptions& c) {
   return quality::CheckCommand(*project, c, std::cout);
 }
 
+Status RunLineage(const GlobalOptions& g, const std::string& node,
+                  const observe::TraceOptions& options, const std::string& format) {
+  WS_ASSIGN_OR_RETURN(auto project, project::Project::Open(g.project));
+  std::string out;
+  WS_RETURN_IF_ERROR(observe::LineageCommand(*project, node, options, format, &out));
+  std::cout << out;
+  if (!out.empty() && out.back() != '\n') std::cout << "\n";
+  return absl::OkStatus();
+}
+
 Status RunServe(const GlobalOptions& g, const ServeCommand& c) {
   server::ServeOptions o;
   o.project_dir = g.project;

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "watershed/base/status.h"
+#include "watershed/observe/lineage.h"
 #include "watershed/quality/checks.h"
 #include "watershed/load/loader.h"
 
@@ -93,6 +94,9 @@ Status RunSchedulerCommand(const GlobalOptions& g, bool once, const std::string&
 void AuditCommand(const GlobalOptions& g, int argc, char** argv, const Status& outcome);
 Status RunAudit(const GlobalOptions& g, bool verify);
 Status RunCheck(const GlobalOptions& g, const quality::CheckCommandOptions& c);
+
+Status RunLineage(const GlobalOptions& g, const std::string& node,
+                  const observe::TraceOptions& options, const std::string& format);
 
 struct ServeCommand {
   std::string host = "127.0.0.1";

@@ -8,6 +8,7 @@
 #include "watershed/base/log.h"
 #include "emulators/crunchbase/server.h"
 #include "watershed/cli/commands.h"
+#include "watershed/observe/lineage.h"
 #include "watershed/quality/checks.h"
 
 namespace {
@@ -176,6 +177,21 @@ int main(int argc, char** argv) {
                         "Failing rows kept per check in quality.quarantine (default 100)");
   check_cmd->add_option("--format", check.format, "table or json");
 
+  std::string lineage_node, lineage_format = "tree";
+  bool lineage_up = false, lineage_down = false;
+  observe::TraceOptions lineage;
+  auto* lineage_cmd = app.add_subcommand(
+      "lineage",
+      "Column lineage: where NODE comes from (--upstream, the default) or what it feeds "
+      "(--downstream). NODE is mart.model.column, ns.table.column, a dataset, or "
+      "json:<table>:$.path");
+  lineage_cmd->add_option("node", lineage_node, "e.g. finance.fact_funding_round.amount_usd")->required();
+  lineage_cmd->add_flag("--upstream", lineage_up, "Trace to the sources (default)");
+  lineage_cmd->add_flag("--downstream", lineage_down, "Trace to everything it feeds");
+  lineage_cmd->add_option("--depth", lineage.depth, "Levels to follow (default 0 = all)");
+  lineage_cmd->add_flag("--indirect", lineage.indirect, "Also follow joins, filters and grouping");
+  lineage_cmd->add_option("--format", lineage_format, "tree or json");
+
   cli::ServeCommand serve;
   auto* serve_cmd = app.add_subcommand(
       "serve",
@@ -286,6 +302,13 @@ int main(int argc, char** argv) {
     status = cli::RunDocs(g, docs_out);
   } else if (*build_cmd) {
     status = cli::RunBuild(g, build);
+  } else if (*lineage_cmd) {
+    if (lineage_up && lineage_down) {
+      std::cerr << "error: choose --upstream or --downstream, not both\n";
+      return 2;
+    }
+    lineage.direction = lineage_down ? observe::Direction::kDownstream : observe::Direction::kUpstream;
+    status = cli::RunLineage(g, lineage_node, lineage, lineage_format);
   } else if (*check_cmd) {
     status = cli::RunCheck(g, check);
   } else if (*serve_cmd) {

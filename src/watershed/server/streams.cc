@@ -8,6 +8,8 @@
 #include "watershed/base/log.h"
 #include "watershed/base/strings.h"
 #include "watershed/lake/maintenance.h"
+#include "watershed/sources/events/kafka.h"
+#include "watershed/sources/events/kinesis.h"
 #include "watershed/sources/events/log.h"
 
 namespace watershed::server {
@@ -17,8 +19,26 @@ std::string StreamLogDir(const project::Project& project, const std::string& str
 }
 
 StatusOr<std::unique_ptr<sources::EventSource>> MakeExternalSource(const load::StreamConfig& config) {
-  return absl::UnimplementedError(StrCat("stream ", config.name, ": source ", config.source,
-                                         " is not available in this build"));
+  const YAML::Node settings = config.settings[config.source];
+  if (!settings) {
+    return absl::InvalidArgumentError(StrCat("streams.", config.name, ": source ", config.source,
+                                             " needs a `", config.source,
+                                             ":` section (docs/formats/stream-sources.md)"));
+  }
+  auto annotate = [&](const Status& s) {
+    return Status(s.code(), StrCat("streams.", config.name, ".", config.source, ": ", std::string(s.message())));
+  };
+  if (config.source == "kinesis") {
+    auto src = sources::KinesisSourceFromYaml(settings);
+    if (!src.ok()) return annotate(src.status());
+    return std::unique_ptr<sources::EventSource>(std::move(*src));
+  }
+  if (config.source == "kafka") {
+    auto src = sources::KafkaSourceFromYaml(settings);
+    if (!src.ok()) return annotate(src.status());
+    return std::unique_ptr<sources::EventSource>(std::move(*src));
+  }
+  return absl::InvalidArgumentError(StrCat("stream ", config.name, ": unknown source ", config.source));
 }
 
 Status LakeUpkeep(project::Project& project, const load::StreamConfig& config) {
