@@ -24,7 +24,7 @@ Status FieldError(const std::string& alarm, std::string_view field, std::string_
 }
 
 std::optional<std::string> Scalar(const YAML::Node& n) {
-  if (!n.IsScalar()) return std::nullopt;
+  if (!n || !n.IsScalar()) return std::nullopt;
   return n.Scalar();
 }
 
