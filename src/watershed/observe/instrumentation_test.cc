@@ -6,8 +6,11 @@
 
 #include <fstream>
 
+#include "emulators/crunchbase/server.h"
 #include "gtest/gtest.h"
+#include "watershed/base/clock.h"
 #include "watershed/base/test_util.h"
+#include "watershed/load/crunchbase.h"
 #include "watershed/load/session.h"
 #include "watershed/observe/alarms.h"
 #include "watershed/observe/audit.h"
@@ -107,6 +110,41 @@ TEST_F(InstrumentationTest, LoadSessionCountsRecordsBytesAndSessions) {
   m = Stored(*p);
   EXPECT_EQ(Value(m, "watershed_load_sessions_total", {{"status", "failed"}}), 1);
   EXPECT_EQ(Value(m, "watershed_records_read_total", {{"table", "cb.orgs"}}), 4);
+}
+
+TEST_F(InstrumentationTest, CrunchbaseUnloadCountsApiRequestsAndRetries) {
+  emulators::crunchbase::EmulatorOptions eo;
+  eo.num_orgs = 60;
+  eo.seed = 3;
+  eo.fault_rate = 0.3;  // some requests fail and are retried
+  auto emulator = emulators::crunchbase::Emulator::Start(eo);
+  ASSERT_TRUE(emulator.ok()) << emulator.status();
+  auto p = OpenProject("");
+  ASSERT_NE(p, nullptr);
+  FakeClock clock;  // back-off sleeps take no time
+  load::CrunchbaseRun run;
+  run.api.base_url = (*emulator)->base_url();
+  run.api.api_key = eo.api_key;
+  run.api.requests_per_minute = 0;
+  run.api.max_attempts = 20;
+  run.api.clock = &clock;
+  run.unload.page_size = 10;
+  run.unload.collections = {"organizations"};
+  run.session.threads = 1;
+  auto result = load::RunCrunchbase(*p, run);
+  ASSERT_TRUE(result.ok()) << result.status();
+  ASSERT_GT(result->requests, 6u);  // 6 search pages at least
+
+  auto m = Stored(*p);
+  const MetricLabels cb = {{"source", "crunchbase"}};
+  EXPECT_EQ(Value(m, "watershed_api_requests_total", cb), static_cast<double>(result->requests));
+  if (result->retries > 0) {
+    EXPECT_EQ(Value(m, "watershed_api_retries_total", cb), static_cast<double>(result->retries));
+  }
+  EXPECT_GT(Value(m, "watershed_api_response_bytes_total", cb), 0);
+  EXPECT_EQ(Value(m, "watershed_records_written_total",
+                  {{"layer", "lake"}, {"table", "crunchbase.organizations"}}),
+            60);
 }
 
 constexpr char kPipelines[] = R"(pipelines:
