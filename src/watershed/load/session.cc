@@ -27,8 +27,8 @@ observe::Counter& RecordsRead(const std::string& table) {
 void FlushMetricsOrWarn(project::Project& project, int64_t load_id) {
   Status s = observe::FlushMetrics(project);
   if (!s.ok()) {
-    LogWarn("metrics not stored", {{"load_id", std::to_string(load_id)},
-                                   {"error", std::string(MessageOf(s))}});
+    LogWarn("metrics not stored",
+            {{"load_id", std::to_string(load_id)}, {"error", std::string(MessageOf(s))}});
   }
 }
 
@@ -222,11 +222,13 @@ StatusOr<int64_t> LoadSession::Commit(const std::vector<lake::Cursor>& cursors,
   std::map<std::string, int64_t> bytes;
   for (const lake::DataFile& f : pending_files_) bytes[f.table] += f.size_bytes;
   for (const auto& [table, rows] : pending_rows_) {
-    observe::metrics::Counter("watershed_records_written_total", {{"layer", "lake"}, {"table", table}})
+    observe::metrics::Counter("watershed_records_written_total",
+                              {{"layer", "lake"}, {"table", table}})
         .Inc(static_cast<double>(rows));
   }
   for (const auto& [table, n] : bytes) {
-    observe::metrics::Counter("watershed_written_bytes_total", {{"layer", "lake"}, {"table", table}})
+    observe::metrics::Counter("watershed_written_bytes_total",
+                              {{"layer", "lake"}, {"table", table}})
         .Inc(static_cast<double>(n));
   }
   observe::metrics::Histogram("watershed_load_commit_duration_seconds")

@@ -1,15 +1,15 @@
 // observe/alarms.cc — see alarms.h.
 #include "watershed/observe/alarms.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <array>
 #include <cmath>
 #include <limits>
 #include <map>
-#include <set>
-
-#include <fmt/format.h>
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "watershed/base/columns.h"
 #include "watershed/base/log.h"
@@ -43,8 +43,8 @@ StatusOr<AlarmSpec> ParseOne(const std::string& name, const YAML::Node& node) {
     return absl::InvalidArgumentError(
         StrCat("alarms.", name, ": must be a map with metric, comparison, threshold, window"));
   }
-  static const std::set<std::string> kFields = {"metric",    "labels",     "comparison",
-                                                "threshold", "window",     "statistic",
+  static const std::set<std::string> kFields = {"metric",    "labels",      "comparison",
+                                                "threshold", "window",      "statistic",
                                                 "webhook",   "description", "missing"};
   for (const auto& kv : node) {
     const std::string key = kv.first.IsScalar() ? kv.first.Scalar() : "?";
@@ -57,8 +57,9 @@ StatusOr<AlarmSpec> ParseOne(const std::string& name, const YAML::Node& node) {
   // metric
   auto metric = Scalar(node["metric"]);
   if (!node["metric"] || !metric || metric->empty()) {
-    return FieldError(name, "metric", "required: the metric to watch, e.g. "
-                                      "watershed_task_failures_total");
+    return FieldError(name, "metric",
+                      "required: the metric to watch, e.g. "
+                      "watershed_task_failures_total");
   }
   for (size_t i = 0; i < metric->size(); ++i) {
     const char c = (*metric)[i];
@@ -83,9 +84,9 @@ StatusOr<AlarmSpec> ParseOne(const std::string& name, const YAML::Node& node) {
     return FieldError(name, "comparison", "required: one of >, >=, <, <=, ==, !=");
   }
   static const std::vector<std::pair<std::string, Comparison>> kComparisons = {
-      {">", Comparison::kGreater},     {">=", Comparison::kGreaterOrEqual},
-      {"<", Comparison::kLess},        {"<=", Comparison::kLessOrEqual},
-      {"==", Comparison::kEqual},      {"!=", Comparison::kNotEqual}};
+      {">", Comparison::kGreater}, {">=", Comparison::kGreaterOrEqual},
+      {"<", Comparison::kLess},    {"<=", Comparison::kLessOrEqual},
+      {"==", Comparison::kEqual},  {"!=", Comparison::kNotEqual}};
   auto c = std::find_if(kComparisons.begin(), kComparisons.end(),
                         [&](const auto& p) { return p.first == *cmp; });
   if (c == kComparisons.end()) {
@@ -120,8 +121,9 @@ StatusOr<AlarmSpec> ParseOne(const std::string& name, const YAML::Node& node) {
                           [&](const auto& p) { return st && p.first == *st; });
     if (s == kStats.end()) {
       return FieldError(name, "statistic",
-                        StrCat("'", st.value_or("?"), "' is not one of sum, max, min, avg, "
-                                                      "last, count"));
+                        StrCat("'", st.value_or("?"),
+                               "' is not one of sum, max, min, avg, "
+                               "last, count"));
     }
     a.statistic = s->second;
   }
@@ -227,14 +229,14 @@ StatusOr<AlarmResult> Evaluate(MetricStore& store, const AlarmSpec& a, int64_t n
     }
   }
   r.points = static_cast<int>(values.size());
-  const std::string what = StrCat(StatisticName(a.statistic), " of ", Selector(a), " over ",
-                                  a.window_text);
+  const std::string what =
+      StrCat(StatisticName(a.statistic), " of ", Selector(a), " over ", a.window_text);
   if (values.empty()) {
     MissingData missing = a.missing;
     if (missing == MissingData::kDefault) {
       WS_ASSIGN_OR_RETURN(auto type, TypeOfSample(store, a.metric));
-      missing = type && *type != MetricType::kGauge ? MissingData::kZero
-                                                    : MissingData::kInsufficientData;
+      missing =
+          type && *type != MetricType::kGauge ? MissingData::kZero : MissingData::kInsufficientData;
     }
     if (missing == MissingData::kInsufficientData) {
       r.state = AlarmState::kInsufficientData;
@@ -278,18 +280,17 @@ void Notify(project::Project& project, const AlarmResult& r, int64_t now) {
   const std::string state(AlarmStateName(r.state));
   const std::string previous = r.previous ? std::string(AlarmStateName(*r.previous)) : "";
   const std::string value = r.value ? FormatMetricValue(*r.value) : "";
-  LogFields fields = {{"event", "alarm"},         {"alarm", r.spec.name},
-                      {"state", state},           {"previous", previous},
-                      {"value", value},           {"reason", r.reason}};
+  LogFields fields = {{"event", "alarm"},     {"alarm", r.spec.name}, {"state", state},
+                      {"previous", previous}, {"value", value},       {"reason", r.reason}};
   if (r.state == AlarmState::kAlarm) {
     LogWarn("alarm state changed", fields);
   } else {
     LogInfo("alarm state changed", fields);
   }
   AuditLog audit(StrCat(project.root(), "/.watershed/audit.log"));
-  Status s = audit.Append({0, "", "watershed", "alarm", r.spec.name,
-                           StrCat(state, previous.empty() ? "" : StrCat(" (was ", previous, ")"),
-                                  ": ", r.reason)});
+  Status s = audit.Append(
+      {0, "", "watershed", "alarm", r.spec.name,
+       StrCat(state, previous.empty() ? "" : StrCat(" (was ", previous, ")"), ": ", r.reason)});
   if (!s.ok()) {
     LogWarn("alarm not written to the audit log",
             {{"alarm", r.spec.name}, {"error", std::string(MessageOf(s))}});
@@ -317,14 +318,16 @@ void Notify(project::Project& project, const AlarmResult& r, int64_t now) {
   o.request_timeout = absl::Seconds(10);
   o.connect_timeout = absl::Seconds(5);
   sources::HttpClient client(o);
-  auto resp = client.Send({"POST", r.spec.webhook, {},
+  auto resp = client.Send({"POST",
+                           r.spec.webhook,
+                           {},
                            body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)});
   if (!resp.ok() || resp->status >= 300) {
     LogWarn("alarm webhook did not accept the event",
             {{"alarm", r.spec.name},
              {"webhook", sources::RedactUrl(r.spec.webhook)},
-             {"status", resp.ok() ? std::to_string(resp->status)
-                                  : std::string(MessageOf(resp.status()))}});
+             {"status",
+              resp.ok() ? std::to_string(resp->status) : std::string(MessageOf(resp.status()))}});
   }
 }
 
@@ -449,8 +452,8 @@ StatusOr<std::vector<AlarmResult>> EvaluateAlarms(project::Project& project, int
   std::vector<AlarmResult> results;
   for (const AlarmSpec& a : specs) {
     WS_ASSIGN_OR_RETURN(AlarmResult r, Evaluate(*store, a, now_micros));
-    MetricStore::AlarmRow row{a.name, std::string(AlarmStateName(r.state)), r.value, now_micros,
-                              now_micros, r.reason};
+    MetricStore::AlarmRow row{
+        a.name, std::string(AlarmStateName(r.state)), r.value, now_micros, now_micros, r.reason};
     WS_ASSIGN_OR_RETURN(auto before, store->ExchangeAlarmRow(row));
     r.since_micros = now_micros;
     if (before) {
@@ -492,14 +495,10 @@ Status PrintAlarms(project::Project& project, std::string_view format, std::ostr
     nlohmann::json arr = nlohmann::json::array();
     for (const AlarmSpec& a : specs) {
       auto it = by_name.find(a.name);
-      nlohmann::json j = {{"name", a.name},
-                          {"metric", a.metric},
-                          {"labels", a.labels},
-                          {"condition", Condition(a)},
-                          {"threshold", a.threshold},
-                          {"state", nullptr},
-                          {"value", nullptr},
-                          {"since", nullptr},
+      nlohmann::json j = {{"name", a.name},           {"metric", a.metric},
+                          {"labels", a.labels},       {"condition", Condition(a)},
+                          {"threshold", a.threshold}, {"state", nullptr},
+                          {"value", nullptr},         {"since", nullptr},
                           {"reason", nullptr}};
       if (it != by_name.end()) {
         j["state"] = it->second.state;
@@ -511,7 +510,7 @@ Status PrintAlarms(project::Project& project, std::string_view format, std::ostr
       arr.push_back(std::move(j));
     }
     out << nlohmann::json{{"alarms", arr}}.dump(2, ' ', false,
-                                                 nlohmann::json::error_handler_t::replace)
+                                                nlohmann::json::error_handler_t::replace)
         << "\n";
     return absl::OkStatus();
   }

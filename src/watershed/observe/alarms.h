@@ -13,14 +13,14 @@
 // call uses its own database connection).
 #pragma once
 
+#include <yaml-cpp/yaml.h>
+
 #include <cstdint>
 #include <optional>
 #include <ostream>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <yaml-cpp/yaml.h>
 
 #include "watershed/base/status.h"
 #include "watershed/observe/metrics.h"
@@ -54,7 +54,7 @@ struct AlarmSpec {
   std::string window_text;  // as written, for messages
   Statistic statistic = Statistic::kSum;
   MissingData missing = MissingData::kDefault;
-  std::string webhook;      // http(s) URL, or empty
+  std::string webhook;  // http(s) URL, or empty
   std::string description;
 };
 

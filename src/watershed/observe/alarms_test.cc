@@ -18,10 +18,9 @@
 #include <chrono>
 #include <fstream>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <sstream>
 #include <thread>
-
-#include <nlohmann/json.hpp>
 
 #include "gtest/gtest.h"
 #include "watershed/base/columns.h"
@@ -137,9 +136,8 @@ class AlarmsTest : public ::testing::Test {
       hooks_.push_back(nlohmann::json::parse(req.body, nullptr, false));
       res.set_content("{}", "application/json");
     });
-    server_.Post("/broken", [](const httplib::Request&, httplib::Response& res) {
-      res.status = 404;
-    });
+    server_.Post("/broken",
+                 [](const httplib::Request&, httplib::Response& res) { res.status = 404; });
     port_ = server_.bind_to_any_port("127.0.0.1");
     ASSERT_GT(port_, 0);
     thread_ = std::thread([this] { server_.listen_after_bind(); });
@@ -258,8 +256,9 @@ TEST_F(AlarmsTest, EveryComparisonAndStatisticOverAWindow) {
   expect("no_count", AlarmState::kOk, 0);  // a counter that did not move: zero
   expect("no_count_strict", AlarmState::kInsufficientData, std::nullopt);
   expect("gauge_zero", AlarmState::kAlarm, 0);
-  EXPECT_NE(Find(*results, "sum_gt").reason.find("sum of test_failures_total{pipeline=p} over "
-                                                  "1h = 7 > 6"),
+  EXPECT_NE(Find(*results, "sum_gt")
+                .reason.find("sum of test_failures_total{pipeline=p} over "
+                             "1h = 7 > 6"),
             std::string::npos)
       << Find(*results, "sum_gt").reason;
   // First evaluation: only alarms that start in ALARM count as changed.
@@ -277,7 +276,8 @@ TEST_F(AlarmsTest, StateChangesNotifyWebhookAndAuditOnce) {
     comparison: ">"
     threshold: 0
     window: 1h
-    webhook: )", Hook(), "\n"));
+    webhook: )",
+                           Hook(), "\n"));
   ASSERT_NE(p, nullptr);
   // No failures: OK, stored silently.
   auto r1 = EvaluateAlarms(*p, kT0);
@@ -350,8 +350,7 @@ TEST_F(AlarmsTest, StateChangesNotifyWebhookAndAuditOnce) {
   EXPECT_NE(table.str().find("load_failures"), std::string::npos) << table.str();
   EXPECT_NE(table.str().find("OK"), std::string::npos);
   EXPECT_NE(table.str().find("sum > 0 over 1h"), std::string::npos) << table.str();
-  EXPECT_NE(table.str().find(IsoUtc(kT0 + 63 * kMinute, false)), std::string::npos)
-      << table.str();
+  EXPECT_NE(table.str().find(IsoUtc(kT0 + 63 * kMinute, false)), std::string::npos) << table.str();
   std::ostringstream json;
   ASSERT_TRUE(PrintAlarms(*p, "json", json, false).ok());
   auto j = nlohmann::json::parse(json.str());
@@ -360,8 +359,9 @@ TEST_F(AlarmsTest, StateChangesNotifyWebhookAndAuditOnce) {
   EXPECT_EQ(j["alarms"][0]["value"], 0);
   EXPECT_FALSE(PrintAlarms(*p, "xml", json, false).ok());
   // The alarm state shows in the metrics too.
-  EXPECT_NE(RenderPrometheus(*p).find("watershed_alarm_state{alarm=\"load_failures\",state=\"OK\"} 1"),
-            std::string::npos);
+  EXPECT_NE(
+      RenderPrometheus(*p).find("watershed_alarm_state{alarm=\"load_failures\",state=\"OK\"} 1"),
+      std::string::npos);
 }
 
 TEST_F(AlarmsTest, AFailingWebhookStillRecordsTheChange) {
@@ -379,8 +379,9 @@ TEST_F(AlarmsTest, AFailingWebhookStillRecordsTheChange) {
 }
 
 TEST_F(AlarmsTest, RemovedAlarmsLoseTheirStateAndBadYamlFailsEvaluation) {
-  auto p = OpenWith("alarms: {x: {metric: m, comparison: '<', threshold: 1, window: 1m, "
-                    "missing: zero}}");
+  auto p = OpenWith(
+      "alarms: {x: {metric: m, comparison: '<', threshold: 1, window: 1m, "
+      "missing: zero}}");
   ASSERT_NE(p, nullptr);
   ASSERT_TRUE(EvaluateAlarms(*p, kT0).ok());
   std::ostringstream before;

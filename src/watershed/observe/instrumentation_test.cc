@@ -85,9 +85,9 @@ TEST_F(InstrumentationTest, LoadSessionCountsRecordsBytesAndSessions) {
   EXPECT_EQ(Value(m, "watershed_records_read_total", {{"table", "cb.orgs"}}), 3);
   EXPECT_EQ(Value(m, "watershed_records_written_total", {{"layer", "lake"}, {"table", "cb.orgs"}}),
             2);
-  EXPECT_EQ(Value(m, "watershed_records_written_total",
-                  {{"layer", "lake"}, {"table", "cb.orgs__tags"}}),
-            2);
+  EXPECT_EQ(
+      Value(m, "watershed_records_written_total", {{"layer", "lake"}, {"table", "cb.orgs__tags"}}),
+      2);
   EXPECT_EQ(Value(m, "watershed_records_written_total",
                   {{"layer", "lake"}, {"table", "watershed.quarantine"}}),
             1);
@@ -187,8 +187,8 @@ TEST_F(InstrumentationTest, ExecutorCountsTasksAttemptsFailuresAndRuns) {
                   {{"pipeline", "daily"}, {"task", "bad"}, {"status", "failed"}}),
             1);
   EXPECT_EQ(Value(m, "watershed_task_duration_seconds_count", good), 1);
-  EXPECT_EQ(Value(m, "watershed_pipeline_runs_total", {{"pipeline", "daily"}, {"status", "failed"}}),
-            1);
+  EXPECT_EQ(
+      Value(m, "watershed_pipeline_runs_total", {{"pipeline", "daily"}, {"status", "failed"}}), 1);
   EXPECT_EQ(Value(m, "watershed_pipeline_run_duration_seconds_count", {{"pipeline", "daily"}}), 1);
 }
 
@@ -222,8 +222,9 @@ TEST_F(InstrumentationTest, SchedulerTickEvaluatesAlarmsOnTheRunsMetrics) {
 }
 
 TEST_F(InstrumentationTest, SchedulerRefusesABrokenAlarmsSection) {
-  auto p = OpenProject(StrCat(kPipelines, "alarms: {oops: {metric: m, comparison: '~', "
-                                          "threshold: 1, window: 1h}}\n"));
+  auto p = OpenProject(StrCat(kPipelines,
+                              "alarms: {oops: {metric: m, comparison: '~', "
+                              "threshold: 1, window: 1h}}\n"));
   ASSERT_NE(p, nullptr);
   orchestrate::SchedulerOptions o;
   o.once = true;

@@ -1,6 +1,7 @@
 // observe/metrics.cc — see metrics.h.
 #include "watershed/observe/metrics.h"
 
+#include <fmt/format.h>
 #include <sqlite3.h>
 #include <unistd.h>
 
@@ -9,11 +10,9 @@
 #include <cmath>
 #include <filesystem>
 #include <limits>
+#include <nlohmann/json.hpp>
 #include <set>
 #include <tuple>
-
-#include <fmt/format.h>
-#include <nlohmann/json.hpp>
 
 #include "watershed/base/columns.h"
 #include "watershed/base/log.h"
@@ -107,8 +106,9 @@ class Stmt {
   bool IsNull(int col) { return sqlite3_column_type(stmt_, col) == SQLITE_NULL; }
   std::string Text(int col) {
     const unsigned char* t = sqlite3_column_text(stmt_, col);
-    return t == nullptr ? "" : std::string(reinterpret_cast<const char*>(t),
-                                           sqlite3_column_bytes(stmt_, col));
+    return t == nullptr
+               ? ""
+               : std::string(reinterpret_cast<const char*>(t), sqlite3_column_bytes(stmt_, col));
   }
 
  private:
@@ -274,52 +274,82 @@ const std::vector<MetricSpec>& StandardMetrics() {
   using T = MetricType;
   static const std::vector<MetricSpec> kSpecs = {
       // Loads (load/session.cc) and other writers: label layer (lake, warehouse, mart), table.
-      {"watershed_records_read_total", T::kCounter,
-       "Records offered to a load, per root table (including those rejected).", {}},
-      {"watershed_records_written_total", T::kCounter,
-       "Rows committed, per layer and table (child tables and the quarantine included).", {}},
-      {"watershed_records_quarantined_total", T::kCounter,
-       "Records sent to the quarantine table, per target table.", {}},
-      {"watershed_records_late_total", T::kCounter,
-       "Records that arrived after their window closed, per stream or table.", {}},
-      {"watershed_written_bytes_total", T::kCounter,
-       "Bytes of data files committed, per layer and table.", {}},
-      {"watershed_load_commit_duration_seconds", T::kHistogram,
-       "Time to flush and commit one snapshot of a load session.", {}},
-      {"watershed_load_sessions_total", T::kCounter,
-       "Load sessions ended, per status (committed, empty, failed).", {}},
+      {"watershed_records_read_total",
+       T::kCounter,
+       "Records offered to a load, per root table (including those rejected).",
+       {}},
+      {"watershed_records_written_total",
+       T::kCounter,
+       "Rows committed, per layer and table (child tables and the quarantine included).",
+       {}},
+      {"watershed_records_quarantined_total",
+       T::kCounter,
+       "Records sent to the quarantine table, per target table.",
+       {}},
+      {"watershed_records_late_total",
+       T::kCounter,
+       "Records that arrived after their window closed, per stream or table.",
+       {}},
+      {"watershed_written_bytes_total",
+       T::kCounter,
+       "Bytes of data files committed, per layer and table.",
+       {}},
+      {"watershed_load_commit_duration_seconds",
+       T::kHistogram,
+       "Time to flush and commit one snapshot of a load session.",
+       {}},
+      {"watershed_load_sessions_total",
+       T::kCounter,
+       "Load sessions ended, per status (committed, empty, failed).",
+       {}},
       // Pipelines (orchestrate/executor.cc): labels pipeline, task, status.
-      {"watershed_task_attempts_total", T::kCounter,
+      {"watershed_task_attempts_total",
+       T::kCounter,
        "Task process attempts, per pipeline, task and status (ok, failed, timeout, retrying).",
        {}},
-      {"watershed_tasks_total", T::kCounter,
-       "Tasks finished, per pipeline, task and final status (ok, failed, timeout, skipped).", {}},
-      {"watershed_task_failures_total", T::kCounter,
-       "Tasks that failed for good (failed or timeout), per pipeline and task.", {}},
-      {"watershed_task_duration_seconds", T::kHistogram,
-       "Duration of one task attempt, per pipeline and task.", {}},
-      {"watershed_pipeline_runs_total", T::kCounter,
-       "Pipeline runs finished, per pipeline and status (success, failed).", {}},
-      {"watershed_pipeline_run_duration_seconds", T::kHistogram,
-       "Duration of one pipeline run, per pipeline.", {}},
+      {"watershed_tasks_total",
+       T::kCounter,
+       "Tasks finished, per pipeline, task and final status (ok, failed, timeout, skipped).",
+       {}},
+      {"watershed_task_failures_total",
+       T::kCounter,
+       "Tasks that failed for good (failed or timeout), per pipeline and task.",
+       {}},
+      {"watershed_task_duration_seconds",
+       T::kHistogram,
+       "Duration of one task attempt, per pipeline and task.",
+       {}},
+      {"watershed_pipeline_runs_total",
+       T::kCounter,
+       "Pipeline runs finished, per pipeline and status (success, failed).",
+       {}},
+      {"watershed_pipeline_run_duration_seconds",
+       T::kHistogram,
+       "Duration of one pipeline run, per pipeline.",
+       {}},
       // API sources (sources/crunchbase): label source.
       {"watershed_api_requests_total", T::kCounter, "HTTP requests sent to an API (attempts).", {}},
       {"watershed_api_retries_total", T::kCounter, "HTTP requests retried.", {}},
       {"watershed_api_throttled_total", T::kCounter, "HTTP 429 answers received.", {}},
-      {"watershed_api_response_bytes_total", T::kCounter, "HTTP response body bytes received.",
-       {}},
+      {"watershed_api_response_bytes_total", T::kCounter, "HTTP response body bytes received.", {}},
       // Streams (sources/events): label stream.
-      {"watershed_stream_lag_events", T::kGauge,
-       "Events behind the newest offset, per stream (and partition).", {}},
-      {"watershed_stream_lag_seconds", T::kGauge,
-       "Age of the newest event processed, per stream.", {}},
+      {"watershed_stream_lag_events",
+       T::kGauge,
+       "Events behind the newest offset, per stream (and partition).",
+       {}},
+      {"watershed_stream_lag_seconds",
+       T::kGauge,
+       "Age of the newest event processed, per stream.",
+       {}},
       {"watershed_stream_events_total", T::kCounter, "Events consumed, per stream.", {}},
       // Quality checks (quality/): labels table, check.
       {"watershed_checks_passed_total", T::kCounter, "Data quality checks that passed.", {}},
       {"watershed_checks_failed_total", T::kCounter, "Data quality checks that failed.", {}},
       // Transforms (transform/): label model.
-      {"watershed_model_build_duration_seconds", T::kHistogram,
-       "Time to build one model, per model.", {}},
+      {"watershed_model_build_duration_seconds",
+       T::kHistogram,
+       "Time to build one model, per model.",
+       {}},
   };
   return kSpecs;
 }
@@ -390,15 +420,16 @@ MetricRegistry::Family* MetricRegistry::FamilyFor(std::string_view raw_name, Met
     f.type = type;
     f.help = !help.empty() ? std::string(help) : spec != nullptr ? spec->help : "";
     if (type == MetricType::kHistogram) {
-      f.buckets = !buckets.empty()                                 ? std::move(buckets)
+      f.buckets = !buckets.empty()                            ? std::move(buckets)
                   : spec != nullptr && !spec->buckets.empty() ? spec->buckets
-                                                                   : DefaultDurationBuckets();
+                                                              : DefaultDurationBuckets();
     }
     it = families_.emplace(name, std::move(f)).first;
   }
   if (it->second.type != type) {
     LogWarn("metric used with two types; this use is not exposed",
-            {{"metric", name}, {"registered", std::string(MetricTypeName(it->second.type))},
+            {{"metric", name},
+             {"registered", std::string(MetricTypeName(it->second.type))},
              {"asked", std::string(MetricTypeName(type))}});
     return nullptr;
   }
@@ -504,10 +535,11 @@ std::vector<MetricPoint> MetricRegistry::TakeChanges(int64_t time_micros) {
         if (delta == 0) continue;
         MetricLabels l = labels;
         l["le"] = i < h->bounds().size() ? FormatMetricValue(h->bounds()[i]) : "+Inf";
-        points.push_back({time_micros, name, f.type, f.help, name + "_bucket", std::move(l), delta});
+        points.push_back(
+            {time_micros, name, f.type, f.help, name + "_bucket", std::move(l), delta});
       }
-      points.push_back({time_micros, name, f.type, f.help, name + "_sum", labels,
-                        sum - h->flushed_sum_});
+      points.push_back(
+          {time_micros, name, f.type, f.help, name + "_sum", labels, sum - h->flushed_sum_});
       points.push_back({time_micros, name, f.type, f.help, name + "_count", labels,
                         static_cast<double>(cum.back() - h->flushed_cumulative_.back())});
       pending_histograms_.push_back({h.get(), std::move(cum), sum});
@@ -691,8 +723,7 @@ StatusOr<std::vector<MetricFamily>> MetricStore::Aggregate(int64_t since_micros,
 }
 
 StatusOr<std::vector<MetricPoint>> MetricStore::Points(const std::string& sample,
-                                                       int64_t since_micros,
-                                                       int64_t until_micros) {
+                                                       int64_t since_micros, int64_t until_micros) {
   Stmt q(db_,
          "SELECT p.time_micros, p.family, f.type, p.labels, p.value FROM metric_points p "
          "JOIN metric_families f ON f.name = p.family "
@@ -769,8 +800,7 @@ StatusOr<std::vector<MetricStore::AlarmRow>> MetricStore::AlarmRows() {
   return out;
 }
 
-StatusOr<std::optional<MetricStore::AlarmRow>> MetricStore::ExchangeAlarmRow(
-    const AlarmRow& next) {
+StatusOr<std::optional<MetricStore::AlarmRow>> MetricStore::ExchangeAlarmRow(const AlarmRow& next) {
   Txn txn(db_);
   WS_RETURN_IF_ERROR(txn.Begin());
   std::optional<AlarmRow> before;
@@ -816,12 +846,18 @@ Status MetricStore::RetainAlarmRows(const std::vector<std::string>& keep) {
 
 StatusOr<std::vector<MetricFamily>> CatalogMetrics(project::Project& project) {
   WS_ASSIGN_OR_RETURN(lake::Catalog * catalog, project.catalog());
-  MetricFamily rows{"watershed_catalog_table_rows", MetricType::kGauge,
-                    "Rows of each lake table at the latest snapshot.", {}};
-  MetricFamily files{"watershed_catalog_table_files", MetricType::kGauge,
-                     "Live data files of each lake table at the latest snapshot.", {}};
-  MetricFamily bytes{"watershed_catalog_table_bytes", MetricType::kGauge,
-                     "Bytes of the live data files of each lake table.", {}};
+  MetricFamily rows{"watershed_catalog_table_rows",
+                    MetricType::kGauge,
+                    "Rows of each lake table at the latest snapshot.",
+                    {}};
+  MetricFamily files{"watershed_catalog_table_files",
+                     MetricType::kGauge,
+                     "Live data files of each lake table at the latest snapshot.",
+                     {}};
+  MetricFamily bytes{"watershed_catalog_table_bytes",
+                     MetricType::kGauge,
+                     "Bytes of the live data files of each lake table.",
+                     {}};
   WS_ASSIGN_OR_RETURN(auto tables, catalog->ListTables());
   for (const lake::TableInfo& t : tables) {
     auto state = catalog->GetTableState(t.name);
@@ -833,20 +869,24 @@ StatusOr<std::vector<MetricFamily>> CatalogMetrics(project::Project& project) {
         {files.name, {{"table", t.name}}, static_cast<double>(state->files.size())});
     bytes.samples.push_back({bytes.name, {{"table", t.name}}, static_cast<double>(size)});
   }
-  MetricFamily snapshot{"watershed_catalog_snapshot", MetricType::kGauge,
-                        "Id of the newest catalog snapshot.", {}};
+  MetricFamily snapshot{
+      "watershed_catalog_snapshot", MetricType::kGauge, "Id of the newest catalog snapshot.", {}};
   WS_ASSIGN_OR_RETURN(int64_t latest, catalog->LatestSnapshot());
   snapshot.samples.push_back({snapshot.name, {}, static_cast<double>(latest)});
-  MetricFamily loads{"watershed_catalog_loads", MetricType::kGauge,
-                     "Loads recorded in the catalog, per status.", {}};
+  MetricFamily loads{"watershed_catalog_loads",
+                     MetricType::kGauge,
+                     "Loads recorded in the catalog, per status.",
+                     {}};
   WS_ASSIGN_OR_RETURN(auto load_records, catalog->Loads());
   std::map<std::string, int64_t> by_status;
   for (const auto& l : load_records) ++by_status[l.status];
   for (const auto& [status, n] : by_status) {
     loads.samples.push_back({loads.name, {{"status", status}}, static_cast<double>(n)});
   }
-  MetricFamily runs{"watershed_catalog_runs", MetricType::kGauge,
-                    "Pipeline runs recorded in the catalog, per pipeline and status.", {}};
+  MetricFamily runs{"watershed_catalog_runs",
+                    MetricType::kGauge,
+                    "Pipeline runs recorded in the catalog, per pipeline and status.",
+                    {}};
   WS_ASSIGN_OR_RETURN(auto run_records, catalog->Runs());
   std::map<std::pair<std::string, std::string>, int64_t> by_run;
   for (const auto& r : run_records) ++by_run[{r.pipeline, r.status}];
@@ -854,8 +894,10 @@ StatusOr<std::vector<MetricFamily>> CatalogMetrics(project::Project& project) {
     runs.samples.push_back(
         {runs.name, {{"pipeline", key.first}, {"status", key.second}}, static_cast<double>(n)});
   }
-  MetricFamily alarms{"watershed_alarm_state", MetricType::kGauge,
-                      "1 for the current state of each alarm (OK, ALARM, INSUFFICIENT_DATA).", {}};
+  MetricFamily alarms{"watershed_alarm_state",
+                      MetricType::kGauge,
+                      "1 for the current state of each alarm (OK, ALARM, INSUFFICIENT_DATA).",
+                      {}};
   WS_ASSIGN_OR_RETURN(auto store, MetricStore::Open(project.config().catalog_path));
   WS_ASSIGN_OR_RETURN(auto alarm_rows, store->AlarmRows());
   for (const auto& r : alarm_rows) {
@@ -970,13 +1012,15 @@ void WriteMetrics(const std::vector<MetricFamily>& families, MetricsFormat forma
         } else {
           value = FormatMetricValue(s.value);
         }
-        arr.push_back({{"name", s.name}, {"family", f.name},
-                       {"type", std::string(MetricTypeName(f.type))}, {"labels", labels},
+        arr.push_back({{"name", s.name},
+                       {"family", f.name},
+                       {"type", std::string(MetricTypeName(f.type))},
+                       {"labels", labels},
                        {"value", value}});
       }
     }
     out << nlohmann::json{{"metrics", arr}}.dump(2, ' ', false,
-                                                  nlohmann::json::error_handler_t::replace)
+                                                 nlohmann::json::error_handler_t::replace)
         << "\n";
     return;
   }

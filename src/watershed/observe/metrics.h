@@ -184,8 +184,8 @@ class MetricRegistry {
     double sum;
   };
   std::vector<PendingHistogram> pending_histograms_;
-  std::string store_path_;               // guarded by flush_mu_
-  std::unique_ptr<MetricStore> store_;   // guarded by flush_mu_; opened at the first flush
+  std::string store_path_;              // guarded by flush_mu_
+  std::unique_ptr<MetricStore> store_;  // guarded by flush_mu_; opened at the first flush
 };
 
 // The process-wide registry. Never destroyed.
@@ -218,8 +218,7 @@ class MetricStore {
   Status Append(const std::vector<MetricPoint>& points);
   // Every series aggregated over all time up to `until_micros` (0 = no limit): counters and
   // histograms summed, gauges the latest value. Families in name order.
-  StatusOr<std::vector<MetricFamily>> Aggregate(int64_t since_micros = 0,
-                                                int64_t until_micros = 0);
+  StatusOr<std::vector<MetricFamily>> Aggregate(int64_t since_micros = 0, int64_t until_micros = 0);
   // The points of sample `sample` with since_micros < time <= until_micros, oldest first.
   StatusOr<std::vector<MetricPoint>> Points(const std::string& sample, int64_t since_micros,
                                             int64_t until_micros);
@@ -285,8 +284,7 @@ struct CloudWatchDatum {
 // sum of their deltas in the window (series without points are left out), gauges as their
 // latest value in the window. Buckets are not sent.
 StatusOr<std::vector<CloudWatchDatum>> CloudWatchDatums(project::Project& project,
-                                                        int64_t since_micros,
-                                                        int64_t until_micros);
+                                                        int64_t since_micros, int64_t until_micros);
 // `watershed metrics --push cloudwatch` sends the window since the previous push: read from and
 // stored to the catalog cursor ("metrics", "cloudwatch_pushed_micros"). PendingCloudWatchDatums
 // returns the datums and the window end; call MarkCloudWatchPushed(end) after PutMetricData
@@ -297,7 +295,7 @@ Status MarkCloudWatchPushed(project::Project& project, int64_t until_micros);
 
 // Helpers shared with alarms.cc and tests.
 std::string LabelsToJson(const MetricLabels& labels);  // {"a":"1","b":"2"} (keys sorted)
-MetricLabels LabelsFromJson(std::string_view json);     // {} when not an object
-std::string FormatMetricValue(double value);            // "3", "0.25", "+Inf", "NaN"
+MetricLabels LabelsFromJson(std::string_view json);    // {} when not an object
+std::string FormatMetricValue(double value);           // "3", "0.25", "+Inf", "NaN"
 
 }  // namespace watershed::observe

@@ -8,10 +8,9 @@
 
 #include <cstdio>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <sstream>
 #include <thread>
-
-#include <nlohmann/json.hpp>
 
 #include "gtest/gtest.h"
 #include "watershed/base/columns.h"
@@ -26,8 +25,8 @@ using testing_util::WriteFile;
 constexpr int64_t kT0 = 1'700'000'000'000'000;  // 2023-11-14T22:13:20Z
 constexpr int64_t kMinute = 60'000'000;
 
-const MetricSample* FindSample(const std::vector<MetricFamily>& families,
-                               const std::string& sample, const MetricLabels& labels) {
+const MetricSample* FindSample(const std::vector<MetricFamily>& families, const std::string& sample,
+                               const MetricLabels& labels) {
   for (const auto& f : families) {
     for (const auto& s : f.samples) {
       if (s.name == sample && s.labels == labels) return &s;
@@ -158,8 +157,7 @@ TEST(MetricRegistryTest, PromtoolAcceptsEveryKind) {
   MetricRegistry r;
   FillSmallRegistry(r);
   r.GetCounter("watershed_api_requests_total", {{"source", "crunchbase"}}).Inc(12);
-  r.GetHistogram("watershed_task_duration_seconds", {{"pipeline", "p"}, {"task", "a"}})
-      .Observe(3);
+  r.GetHistogram("watershed_task_duration_seconds", {{"pipeline", "p"}, {"task", "a"}}).Observe(3);
   r.GetHistogram("watershed_task_duration_seconds", {{"pipeline", "p"}, {"task", "b"}})
       .Observe(0.02);
   r.GetGauge("watershed_stream_lag_events", {{"stream", "clicks"}}).Set(-1);

@@ -77,7 +77,8 @@ void CountTask(const std::string& pipeline, const std::string& task, const std::
                             {{"pipeline", pipeline}, {"task", task}, {"status", status}})
       .Inc();
   if (status == "failed" || status == "timeout") {
-    observe::metrics::Counter("watershed_task_failures_total", {{"pipeline", pipeline}, {"task", task}})
+    observe::metrics::Counter("watershed_task_failures_total",
+                              {{"pipeline", pipeline}, {"task", task}})
         .Inc();
   }
 }
