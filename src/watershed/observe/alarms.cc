@@ -5,9 +5,11 @@
 
 #include <algorithm>
 #include <array>
+#include <chrono>
 #include <cmath>
 #include <limits>
 #include <map>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <set>
 
@@ -472,8 +474,29 @@ StatusOr<std::vector<AlarmResult>> EvaluateAlarms(project::Project& project, int
 Status MetricsTick(project::Project& project) {
   WS_RETURN_IF_ERROR(FlushMetrics(project));
   const YAML::Node& alarms = project.config().raw["alarms"];
-  if (!alarms || alarms.IsNull()) return absl::OkStatus();
-  return EvaluateAlarms(project, NowMicros()).status();
+  if (alarms && !alarms.IsNull()) {
+    WS_RETURN_IF_ERROR(EvaluateAlarms(project, NowMicros()).status());
+  }
+  int64_t retention = int64_t{30} * 86400 * 1000000;
+  const YAML::Node& m = project.config().raw["metrics"];
+  if (m && m.IsMap() && m["retention"]) {
+    auto r = ParseWindowMicros(m["retention"].IsScalar() ? m["retention"].Scalar() : "?");
+    if (!r.ok()) return Annotate(r.status(), "metrics.retention");
+    retention = *r;
+  }
+  // Retention: older points are rolled up (totals stay; old windows lose their detail).
+  static std::mutex mu;
+  static auto* last_compaction =
+      new std::map<std::string, std::chrono::steady_clock::time_point>();  // per catalog
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    const auto now = std::chrono::steady_clock::now();
+    auto [it, first] = last_compaction->try_emplace(project.config().catalog_path, now);
+    if (!first && now - it->second < std::chrono::hours(1)) return absl::OkStatus();
+    it->second = now;
+  }
+  WS_ASSIGN_OR_RETURN(auto store, MetricStore::Open(project.config().catalog_path));
+  return store->Compact(NowMicros() - retention).status();
 }
 
 Status PrintAlarms(project::Project& project, std::string_view format, std::ostream& out,

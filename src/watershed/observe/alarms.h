@@ -81,8 +81,9 @@ struct AlarmResult {
 // from watershed.yml lose their stored state.
 StatusOr<std::vector<AlarmResult>> EvaluateAlarms(project::Project& project, int64_t now_micros);
 
-// The scheduler's and the server's periodic hook: flushes this process's metrics, then
-// evaluates the alarms at the current time (nothing when there are none).
+// The scheduler's and the server's periodic hook: flushes this process's metrics, evaluates
+// the alarms at the current time (nothing when there are none) and, at most once an hour per
+// process and catalog, compacts metric points older than `metrics: {retention: 30d}` (the default).
 Status MetricsTick(project::Project& project);
 
 // `watershed alarms [--format table|json] [--evaluate]`: each alarm's name, state, value,

@@ -409,5 +409,31 @@ TEST_F(AlarmsTest, RemovedAlarmsLoseTheirStateAndBadYamlFailsEvaluation) {
   EXPECT_NE(std::string(MessageOf(s)).find("alarms.broken.threshold"), std::string::npos) << s;
 }
 
+TEST_F(AlarmsTest, MetricsTickCompactsPointsOlderThanTheRetention) {
+  auto p = OpenWith("metrics: {retention: 1h}");
+  ASSERT_NE(p, nullptr);
+  const int64_t now = NowMicros();
+  for (int i = 0; i < 4; ++i) {
+    Record(*p, now - (3 + i) * 60 * kMinute, "test_total", {}, 1);  // 3..6 hours old
+  }
+  Record(*p, now - kMinute, "test_total", {}, 10);
+  ASSERT_TRUE(MetricsTick(*p).ok());
+  auto store = MetricStore::Open(p->config().catalog_path);
+  ASSERT_TRUE(store.ok());
+  auto points = (*store)->Points("test_total", 0, now + kMinute);
+  ASSERT_TRUE(points.ok());
+  EXPECT_EQ(points->size(), 2u);  // the four old ones rolled into one, the recent one kept
+  auto all = (*store)->Aggregate();
+  ASSERT_TRUE(all.ok());
+  ASSERT_EQ(all->size(), 1u);
+  EXPECT_EQ((*all)[0].samples[0].value, 14);
+
+  std::ofstream(dir_ + "/watershed.yml") << "name: x\nmetrics: {retention: forever}\n";
+  auto bad = project::Project::Open(dir_);
+  ASSERT_TRUE(bad.ok());
+  Status s = MetricsTick(**bad);
+  EXPECT_NE(std::string(MessageOf(s)).find("metrics.retention"), std::string::npos) << s;
+}
+
 }  // namespace
 }  // namespace watershed::observe
