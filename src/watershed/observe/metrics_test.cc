@@ -258,6 +258,8 @@ class ProjectMetricsTest : public ::testing::Test {
  protected:
   void SetUp() override {
     dir_ = MakeTempDir();
+    // Whatever other tests left in the process registry goes elsewhere.
+    ASSERT_TRUE(ProcessMetrics().Flush(MakeTempDir() + "/scratch.db", 1).ok());
     ASSERT_TRUE(project::Project::Init(dir_, "metrics_test").ok());
     auto p = project::Project::Open(dir_);
     ASSERT_TRUE(p.ok()) << p.status();
@@ -273,13 +275,16 @@ TEST_F(ProjectMetricsTest, RendersStoredAndCatalogMetrics) {
   other.GetCounter("watershed_api_retries_total", {{"source", "crunchbase"}}).Inc(2);
   ASSERT_TRUE(other.Flush(project_->config().catalog_path, NowMicros()).ok());
   // This process's own registry is flushed by RenderPrometheus.
-  metrics::Counter("watershed_checks_failed_total", {{"table", "t"}, {"check", "not_null"}}).Inc();
+  metrics::Counter("watershed_checks_failed_total",
+                   {{"table", "t"}, {"check", "metrics_test_not_null"}})
+      .Inc();
   const std::string text = RenderPrometheus(*project_);
   EXPECT_NE(text.find("watershed_api_requests_total{source=\"crunchbase\"} 40\n"),
             std::string::npos)
       << text;
-  EXPECT_NE(text.find("watershed_checks_failed_total{check=\"not_null\",table=\"t\"} 1\n"),
-            std::string::npos)
+  EXPECT_NE(
+      text.find("watershed_checks_failed_total{check=\"metrics_test_not_null\",table=\"t\"} 1\n"),
+      std::string::npos)
       << text;
   EXPECT_NE(text.find("watershed_catalog_snapshot 0\n"), std::string::npos) << text;
   if (access("/usr/bin/promtool", X_OK) == 0) {
@@ -287,8 +292,9 @@ TEST_F(ProjectMetricsTest, RendersStoredAndCatalogMetrics) {
     EXPECT_EQ(code, 0) << out << text;
   }
   // Flushed once: rendering again does not count it twice.
-  EXPECT_NE(RenderPrometheus(*project_).find("watershed_checks_failed_total{check=\"not_null\","
-                                             "table=\"t\"} 1\n"),
+  EXPECT_NE(RenderPrometheus(*project_).find(
+                "watershed_checks_failed_total{check=\"metrics_test_not_null\","
+                "table=\"t\"} 1\n"),
             std::string::npos);
 
   std::ostringstream table, json;
