@@ -3,14 +3,15 @@
 //
 // Owns: the process registry (`metrics::Counter(name, labels).Inc()` and friends), the list of
 // standard Watershed metrics (StandardMetrics(): name, type, help, buckets), the tables
-// `metric_families` and `metric_points` in the catalog's SQLite file (docs/formats/metrics.md),
+// `metric_families`, `metric_points` and `alarm_state` (rows decided by alarms.h) in the
+// catalog's SQLite file (docs/formats/metrics.md),
 // aggregation of the points of every process (counters: sum of deltas; gauges: latest value),
 // metrics derived from the catalog (table rows, loads, runs, alarm states), and the output
 // formats: Prometheus text exposition 0.0.4, a table, JSON, and CloudWatch datums.
 // Watershed commands are short processes (each task is one), so each process flushes what
 // changed since its previous flush (counter deltas, gauge values) with a timestamp:
 // FlushMetrics(project) — called by load sessions after each commit, by the executor after each
-// task, by the scheduler after each tick, and by the CLI at exit.
+// task, by the scheduler after each tick, and (to be wired) by the CLI at exit.
 // Does not own: alarms (alarms.h), the CloudWatch API (cloudwatch.h), HTTP serving (server/).
 // Thread safety: the registry and every Counter/Gauge/Histogram are thread-safe; increments are
 // lock-free atomics. Looking a series up takes a mutex, so hot loops keep the reference (it stays
