@@ -2,12 +2,36 @@
 #include "watershed/load/session.h"
 
 #include <chrono>
+#include <unordered_map>
 
 #include "watershed/base/log.h"
 #include "watershed/observe/lineage.h"
+#include "watershed/observe/metrics.h"
 
 namespace watershed::load {
 namespace {
+
+// watershed_records_read_total{table}, looked up once per table and thread (it is bumped for
+// every record).
+observe::Counter& RecordsRead(const std::string& table) {
+  thread_local std::unordered_map<std::string, observe::Counter*> cache;
+  auto it = cache.find(table);
+  if (it == cache.end()) {
+    it = cache
+             .emplace(table, &observe::metrics::Counter("watershed_records_read_total",
+                                                        {{"table", table}}))
+             .first;
+  }
+  return *it->second;
+}
+
+void FlushMetricsOrWarn(project::Project& project, int64_t load_id) {
+  Status s = observe::FlushMetrics(project);
+  if (!s.ok()) {
+    LogWarn("metrics not stored",
+            {{"load_id", std::to_string(load_id)}, {"error", std::string(MessageOf(s))}});
+  }
+}
 
 const std::vector<ColumnSpec>& QuarantineColumns() {
   static const std::vector<ColumnSpec> kColumns = {
@@ -73,11 +97,13 @@ StatusOr<normalize::Normalizer*> LoadSession::NormalizerFor(const std::string& t
 
 Status LoadSession::AddJson(const std::string& table, std::string_view json, bool padded) {
   WS_ASSIGN_OR_RETURN(normalize::Normalizer * n, NormalizerFor(table));
+  RecordsRead(table).Inc();
   return n->AddJson(json, padded);
 }
 
 Status LoadSession::AddElement(const std::string& table, simdjson::dom::element value) {
   WS_ASSIGN_OR_RETURN(normalize::Normalizer * n, NormalizerFor(table));
+  RecordsRead(table).Inc();
   return n->AddElement(value);
 }
 
@@ -85,10 +111,12 @@ Status LoadSession::AddCsvRow(const std::string& table, const std::vector<std::s
                               const std::vector<std::string_view>& fields,
                               const std::vector<bool>& quoted) {
   WS_ASSIGN_OR_RETURN(normalize::Normalizer * n, NormalizerFor(table));
+  RecordsRead(table).Inc();
   return n->AddCsvRow(header, fields, quoted);
 }
 
 void LoadSession::Quarantine(const std::string& table, const BadRecord& r) {
+  observe::metrics::Counter("watershed_records_quarantined_total", {{"table", table}}).Inc();
   bad_.push_back({table, r.input, r.line, r.byte_offset, r.error, std::string(r.raw)});
   bad_bytes_ += r.raw.size() + r.error.size() + 64;
 }
@@ -167,6 +195,7 @@ Status LoadSession::Flush() {
 
 StatusOr<int64_t> LoadSession::Commit(const std::vector<lake::Cursor>& cursors,
                                       nlohmann::json summary) {
+  const auto started = std::chrono::steady_clock::now();
   WS_RETURN_IF_ERROR(Flush());
   if (pending_files_.empty() && cursors.empty()) return 0;
   lake::CommitRequest commit;
@@ -198,10 +227,25 @@ StatusOr<int64_t> LoadSession::Commit(const std::vector<lake::Cursor>& cursors,
     LogWarn("lineage: not recorded", {{"load_id", std::to_string(load_id_)},
                                       {"error", std::string(MessageOf(s))}});
   }
+  std::map<std::string, int64_t> bytes;
+  for (const lake::DataFile& f : pending_files_) bytes[f.table] += f.size_bytes;
+  for (const auto& [table, rows] : pending_rows_) {
+    observe::metrics::Counter("watershed_records_written_total",
+                              {{"layer", "lake"}, {"table", table}})
+        .Inc(static_cast<double>(rows));
+  }
+  for (const auto& [table, n] : bytes) {
+    observe::metrics::Counter("watershed_written_bytes_total",
+                              {{"layer", "lake"}, {"table", table}})
+        .Inc(static_cast<double>(n));
+  }
+  observe::metrics::Histogram("watershed_load_commit_duration_seconds")
+      .Observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
   pending_files_.clear();
   for (const auto& [table, rows] : pending_rows_) committed_rows_[table] += rows;
   pending_rows_.clear();
   committed_any_ = true;
+  FlushMetricsOrWarn(project_, load_id_);
   return snapshot;
 }
 
@@ -209,6 +253,10 @@ void LoadSession::Finish() {
   if (finished_) return;
   finished_ = true;
   if (!committed_any_) catalog_.FinishLoad(load_id_, "empty", "nothing to commit").IgnoreError();
+  observe::metrics::Counter("watershed_load_sessions_total",
+                            {{"status", committed_any_ ? "committed" : "empty"}})
+      .Inc();
+  FlushMetricsOrWarn(project_, load_id_);
 }
 
 void LoadSession::Abort(const Status& why) {
@@ -219,6 +267,9 @@ void LoadSession::Abort(const Status& why) {
   catalog_.FinishLoad(load_id_, committed_any_ ? "committed" : "failed",
                       std::string(MessageOf(why)))
       .IgnoreError();
+  // Counted as failed even after earlier commits: the session ended in an error.
+  observe::metrics::Counter("watershed_load_sessions_total", {{"status", "failed"}}).Inc();
+  FlushMetricsOrWarn(project_, load_id_);
 }
 
 }  // namespace watershed::load

@@ -17,6 +17,7 @@
 
 #include "watershed/base/ids.h"
 #include "watershed/base/log.h"
+#include "watershed/observe/metrics.h"
 #include "watershed/sources/http/http_client.h"
 
 #include <nlohmann/json.hpp>
@@ -67,6 +68,25 @@ void OnFailure(const Pipeline& p, const std::string& run_id, const std::string& 
     LogWarn("on_failure webhook did not accept the event",
             {{"pipeline", p.name}, {"status", r.ok() ? std::to_string(r->status)
                                                      : std::string(MessageOf(r.status()))}});
+  }
+}
+
+// A task's final status in the metrics (watershed_tasks_total, _task_failures_total).
+void CountTask(const std::string& pipeline, const std::string& task, const std::string& status) {
+  observe::metrics::Counter("watershed_tasks_total",
+                            {{"pipeline", pipeline}, {"task", task}, {"status", status}})
+      .Inc();
+  if (status == "failed" || status == "timeout") {
+    observe::metrics::Counter("watershed_task_failures_total",
+                              {{"pipeline", pipeline}, {"task", task}})
+        .Inc();
+  }
+}
+
+void FlushMetricsOrWarn(project::Project& project, const std::string& run_id) {
+  Status s = observe::FlushMetrics(project);
+  if (!s.ok()) {
+    LogWarn("metrics not stored", {{"run_id", run_id}, {"error", std::string(MessageOf(s))}});
   }
 }
 
@@ -176,6 +196,7 @@ StatusOr<RunOutcome> Execute(project::Project& project, const Pipeline& p,
       }
       if (blocked) {
         results[t.name] = {t.name, "skipped", 0, 0, ""};
+        CountTask(p.name, t.name, "skipped");
         catalog->RecordAttempt({outcome.run_id, t.name, 0, "", "", "skipped", 0, 0, ""}).IgnoreError();
         state(t.name, "skipped", 0);
         continue;
@@ -183,6 +204,7 @@ StatusOr<RunOutcome> Execute(project::Project& project, const Pipeline& p,
       if (!ready) continue;
       if (t.type == "noop") {  // a join point: done as soon as its upstream is
         results[t.name] = {t.name, "ok", 1, 0, ""};
+        CountTask(p.name, t.name, "ok");
         noops.push_back({outcome.run_id, t.name, 1, "", "", "ok", 0, 0, ""});
         state(t.name, "ok", 1);
         continue;
@@ -231,6 +253,12 @@ StatusOr<RunOutcome> Execute(project::Project& project, const Pipeline& p,
       if (retry) st = "retrying";
       catalog->RecordAttempt({outcome.run_id, t.name, r.attempt, "", "", st, code, secs, r.log})
           .IgnoreError();
+      observe::metrics::Counter("watershed_task_attempts_total",
+                                {{"pipeline", p.name}, {"task", t.name}, {"status", st}})
+          .Inc();
+      observe::metrics::Histogram("watershed_task_duration_seconds",
+                                  {{"pipeline", p.name}, {"task", t.name}})
+          .Observe(secs);
       state(t.name, st, r.attempt);
       if (retry) {
         const double wait = p.retry_backoff_seconds * (1 << std::min(r.attempt - 1, 16));
@@ -238,9 +266,11 @@ StatusOr<RunOutcome> Execute(project::Project& project, const Pipeline& p,
                                           std::chrono::milliseconds(static_cast<int64_t>(wait * 1000))};
       } else {
         results[t.name] = {t.name, st, r.attempt, secs, r.log};
+        CountTask(p.name, t.name, st);
         if (st != "ok") OnFailure(p, outcome.run_id, date, t.name, st, r.log);
       }
       it = running.erase(it);
+      FlushMetricsOrWarn(project, outcome.run_id);
     }
     WS_RETURN_IF_ERROR(catalog->RecordAttempts(noops));
     noops.clear();
@@ -256,6 +286,12 @@ StatusOr<RunOutcome> Execute(project::Project& project, const Pipeline& p,
   outcome.status = ok ? "success" : "failed";
   outcome.seconds = Since(start);
   WS_RETURN_IF_ERROR(catalog->FinishRun(outcome.run_id, outcome.status));
+  observe::metrics::Counter("watershed_pipeline_runs_total",
+                            {{"pipeline", p.name}, {"status", outcome.status}})
+      .Inc();
+  observe::metrics::Histogram("watershed_pipeline_run_duration_seconds", {{"pipeline", p.name}})
+      .Observe(outcome.seconds);
+  FlushMetricsOrWarn(project, outcome.run_id);
   return outcome;
 }
 

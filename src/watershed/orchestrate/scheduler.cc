@@ -6,11 +6,16 @@
 #include <thread>
 
 #include "watershed/base/columns.h"
+#include "watershed/base/log.h"
 #include "watershed/normalize/infer.h"
+#include "watershed/observe/alarms.h"
 #include "watershed/orchestrate/cron.h"
 
 namespace watershed::orchestrate {
 namespace {
+
+// Alarms are evaluated after a tick at most this often (and after every tick with --once).
+constexpr auto kAlarmInterval = std::chrono::seconds(10);
 
 int64_t NowSeconds() {
   return std::chrono::duration_cast<std::chrono::seconds>(
@@ -86,6 +91,9 @@ Status RunScheduler(project::Project& project, const SchedulerOptions& options) 
   if (entries.empty()) {
     return absl::NotFoundError("no pipeline in watershed.yml has a schedule: (cron or every N)");
   }
+  // A broken `alarms:` section stops the scheduler at once rather than at every tick.
+  WS_RETURN_IF_ERROR(observe::ParseAlarms(project.config().raw["alarms"]).status());
+  std::chrono::steady_clock::time_point last_alarms{};
   while (options.stop == nullptr || !*options.stop) {
     const int64_t now = options.until ? options.until : NowSeconds();
     for (Entry& e : entries) {
@@ -101,6 +109,12 @@ Status RunScheduler(project::Project& project, const SchedulerOptions& options) 
         e.last = t;
         WS_RETURN_IF_ERROR(catalog->SetCursor("scheduler", e.pipeline->name, std::to_string(t)));
       }
+    }
+    // Metrics of this process are stored and the alarms evaluated after the tick.
+    if (options.once || std::chrono::steady_clock::now() - last_alarms >= kAlarmInterval) {
+      last_alarms = std::chrono::steady_clock::now();
+      Status s = observe::MetricsTick(project);
+      if (!s.ok()) LogWarn("alarms not evaluated", {{"error", std::string(MessageOf(s))}});
     }
     if (options.once) return absl::OkStatus();
     std::this_thread::sleep_for(std::chrono::milliseconds(500));

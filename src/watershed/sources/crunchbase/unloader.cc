@@ -5,7 +5,9 @@
 #include <future>
 #include <set>
 
+#include "absl/cleanup/cleanup.h"
 #include "watershed/base/columns.h"
+#include "watershed/observe/metrics.h"
 
 namespace watershed::sources::crunchbase {
 namespace {
@@ -97,8 +99,23 @@ std::string EntityTable(const std::string& collection) {
 
 std::string CardTable(const std::string& card) { return StrCat("crunchbase.organization_", card); }
 
+void Unloader::PublishApiMetrics() {
+  const HttpStats& s = api_.http_stats();
+  auto publish = [](const char* name, uint64_t now, uint64_t* published) {
+    if (now <= *published) return;
+    observe::metrics::Counter(name, {{"source", "crunchbase"}})
+        .Inc(static_cast<double>(now - *published));
+    *published = now;
+  };
+  publish("watershed_api_requests_total", s.requests.load(), &published_requests_);
+  publish("watershed_api_retries_total", s.retries.load(), &published_retries_);
+  publish("watershed_api_throttled_total", s.throttled.load(), &published_throttled_);
+  publish("watershed_api_response_bytes_total", s.bytes.load(), &published_bytes_);
+}
+
 void Unloader::Report(const std::string& phase, int64_t pages, int64_t entities,
                       int64_t expected) {
+  PublishApiMetrics();
   if (!options_.on_progress) return;
   Progress p;
   p.phase = phase;
@@ -113,6 +130,7 @@ void Unloader::Report(const std::string& phase, int64_t pages, int64_t entities,
 
 StatusOr<UnloadSummary> Unloader::RunFull() {
   start_ = NowSeconds();
+  absl::Cleanup publish = [this] { PublishApiMetrics(); };  // also after an error
   UnloadSummary summary;
   for (const std::string& c : options_.collections) {
     WS_RETURN_IF_ERROR(Annotate(FullCollection(c, &summary), StrCat("crunchbase ", c)));
@@ -183,6 +201,7 @@ Status Unloader::FullCollection(const std::string& collection, UnloadSummary* su
     nlohmann::json s = {{"source", "crunchbase"}, {"collection", collection},
                         {"pages", pages},          {"entities", entities}};
     ++summary->checkpoints;
+    PublishApiMetrics();  // stored with the checkpoint's commit
     return sink_.Checkpoint(cursor_key, c.dump(), s);
   };
 
@@ -295,6 +314,7 @@ StatusOr<std::string> Unloader::Resolve(const std::string& org) {
 
 StatusOr<UnloadSummary> Unloader::RunSpecific() {
   start_ = NowSeconds();
+  absl::Cleanup publish = [this] { PublishApiMetrics(); };  // also after an error
   UnloadSummary summary;
   if (options_.orgs.empty()) {
     return absl::InvalidArgumentError(
@@ -375,6 +395,7 @@ StatusOr<UnloadSummary> Unloader::RunSpecific() {
       }
     }
     nlohmann::json s = {{"source", "crunchbase"}, {"mode", "specific"}, {"organization", org}};
+    PublishApiMetrics();
     WS_RETURN_IF_ERROR(
         sink_.Checkpoint(StrCat("organization:", r.entity.uuid), r.entity.updated_at, s));
     ++summary.checkpoints;

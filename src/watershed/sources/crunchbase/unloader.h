@@ -101,11 +101,16 @@ class Unloader {
   Status FullCollection(const std::string& collection, UnloadSummary* summary);
   StatusOr<std::string> Resolve(const std::string& org);
   void Report(const std::string& phase, int64_t pages, int64_t entities, int64_t expected);
+  // Adds what the API client counted since the last call to the process metrics
+  // (watershed_api_{requests,retries,throttled,response_bytes}_total{source="crunchbase"}).
+  void PublishApiMetrics();
 
   Api& api_;
   Sink& sink_;
   UnloadOptions options_;
   double start_ = 0;
+  uint64_t published_requests_ = 0, published_retries_ = 0, published_throttled_ = 0,
+           published_bytes_ = 0;
 };
 
 }  // namespace watershed::sources::crunchbase
