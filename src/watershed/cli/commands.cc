@@ -1,5 +1,9 @@
 // cli/commands.cc — see commands.h.
 #include "watershed/cli/commands.h"
+#include "watershed/sources/http/aws.h"
+#include "watershed/observe/cloudwatch.h"
+#include "watershed/observe/alarms.h"
+#include "watershed/observe/metrics.h"
 #include "watershed/server/streams.h"
 #include "watershed/server/server.h"
 
@@ -577,7 +581,9 @@ int RunTaskCommand(const GlobalOptions& g, const std::string& pipeline_name,
     if (task == nullptr) {
       return absl::NotFoundError(StrCat("pipeline ", pipeline_name, " has no task '", task_name, "'"));
     }
-    return orchestrate::RunTask(*project, pipeline, *task, date.empty() ? TodayUtc() : date);
+    Status ran = orchestrate::RunTask(*project, pipeline, *task, date.empty() ? TodayUtc() : date);
+    observe::FlushMetrics(*project).IgnoreError();
+    return ran;
   }();
   if (s.ok()) return 0;
   std::cerr << "error: " << MessageOf(s) << "\n";
@@ -634,6 +640,7 @@ void AuditCommand(const GlobalOptions& g, int argc, char** argv, const Status& o
   std::string command;
   for (int i = 1; i < argc; ++i) command += (i > 1 ? " " : "") + std::string(argv[i]);
   const passwd* pw = getpwuid(geteuid());
+  observe::FlushMetrics(**project).IgnoreError();  // what this process counted (metrics.h)
   observe::AuditLog log((*project)->root() + "/.watershed/audit.log");
   log.Append({0, "", pw != nullptr ? pw->pw_name : std::to_string(geteuid()), "command", command,
               outcome.ok() ? "ok" : StrCat("error: ", MessageOf(outcome))})
@@ -674,6 +681,32 @@ Status RunLineage(const GlobalOptions& g, const std::string& node,
   std::cout << out;
   if (!out.empty() && out.back() != '\n') std::cout << "\n";
   return absl::OkStatus();
+}
+
+Status RunMetrics(const GlobalOptions& g, const std::string& format, const std::string& push) {
+  WS_ASSIGN_OR_RETURN(auto project, project::Project::Open(g.project));
+  if (push.empty()) return observe::PrintMetrics(*project, format, std::cout);
+  if (push != "cloudwatch") {
+    return absl::InvalidArgumentError(StrCat("--push ", push, ": the only target is cloudwatch"));
+  }
+  const YAML::Node cw = project->config().raw["metrics"]["cloudwatch"];
+  WS_ASSIGN_OR_RETURN(sources::AwsConfig aws, sources::AwsConfigFromYaml(cw ? cw : YAML::Node()));
+  const std::string ns = cw && cw["namespace"] ? cw["namespace"].as<std::string>() : "Watershed";
+  WS_ASSIGN_OR_RETURN(auto pending, observe::PendingCloudWatchDatums(*project));
+  const std::vector<observe::MetricDatum>& datums = pending.first;
+  if (!datums.empty()) {
+    sources::HttpClient client({});
+    WS_RETURN_IF_ERROR(observe::PutMetricData(client, aws, ns, datums));
+  }
+  WS_RETURN_IF_ERROR(observe::MarkCloudWatchPushed(*project, pending.second));
+  std::cout << "pushed " << datums.size() << " datums to CloudWatch namespace " << ns << " ("
+            << (aws.endpoint.empty() ? "region " + aws.region : aws.endpoint) << ")\n";
+  return absl::OkStatus();
+}
+
+Status RunAlarms(const GlobalOptions& g, const std::string& format, bool evaluate) {
+  WS_ASSIGN_OR_RETURN(auto project, project::Project::Open(g.project));
+  return observe::PrintAlarms(*project, format, std::cout, evaluate);
 }
 
 Status RunServe(const GlobalOptions& g, const ServeCommand& c) {

@@ -98,6 +98,9 @@ Status RunCheck(const GlobalOptions& g, const quality::CheckCommandOptions& c);
 Status RunLineage(const GlobalOptions& g, const std::string& node,
                   const observe::TraceOptions& options, const std::string& format);
 
+Status RunMetrics(const GlobalOptions& g, const std::string& format, const std::string& push);
+Status RunAlarms(const GlobalOptions& g, const std::string& format, bool evaluate);
+
 struct ServeCommand {
   std::string host = "127.0.0.1";
   int port = 8080;

@@ -192,6 +192,23 @@ int main(int argc, char** argv) {
   lineage_cmd->add_flag("--indirect", lineage.indirect, "Also follow joins, filters and grouping");
   lineage_cmd->add_option("--format", lineage_format, "tree or json");
 
+  std::string metrics_format = "table", metrics_push;
+  auto* metrics_cmd = app.add_subcommand(
+      "metrics",
+      "Metrics of every task and layer (records, bytes, durations, API requests and retries, "
+      "stream lag, checks), as recorded in the catalog; --push cloudwatch sends what is new");
+  metrics_cmd->add_option("--format", metrics_format, "table, prometheus or json");
+  metrics_cmd->add_option("--push", metrics_push,
+                          "cloudwatch: PutMetricData the points since the last push (settings: "
+                          "metrics.cloudwatch in watershed.yml, AWS_* environment)");
+
+  std::string alarms_format = "table";
+  bool alarms_evaluate = false;
+  auto* alarms_cmd = app.add_subcommand("alarms", "The alarms of watershed.yml and their state");
+  alarms_cmd->add_option("--format", alarms_format, "table or json");
+  alarms_cmd->add_flag("--evaluate", alarms_evaluate,
+                       "Evaluate now (state changes go to the log, webhook and audit log)");
+
   cli::ServeCommand serve;
   auto* serve_cmd = app.add_subcommand(
       "serve",
@@ -309,6 +326,10 @@ int main(int argc, char** argv) {
     }
     lineage.direction = lineage_down ? observe::Direction::kDownstream : observe::Direction::kUpstream;
     status = cli::RunLineage(g, lineage_node, lineage, lineage_format);
+  } else if (*metrics_cmd) {
+    status = cli::RunMetrics(g, metrics_format, metrics_push);
+  } else if (*alarms_cmd) {
+    status = cli::RunAlarms(g, alarms_format, alarms_evaluate);
   } else if (*check_cmd) {
     status = cli::RunCheck(g, check);
   } else if (*serve_cmd) {

@@ -1054,12 +1054,12 @@ Status PrintMetrics(project::Project& project, std::string_view format, std::ost
 
 // ---- CloudWatch ----
 
-StatusOr<std::vector<CloudWatchDatum>> CloudWatchDatums(project::Project& project,
+StatusOr<std::vector<MetricDatum>> CloudWatchDatums(project::Project& project,
                                                         int64_t since_micros,
                                                         int64_t until_micros) {
   WS_ASSIGN_OR_RETURN(auto store, MetricStore::Open(project.config().catalog_path));
   WS_ASSIGN_OR_RETURN(auto families, store->Aggregate(since_micros, until_micros));
-  std::vector<CloudWatchDatum> out;
+  std::vector<MetricDatum> out;
   for (const MetricFamily& f : families) {
     for (const MetricSample& s : f.samples) {
       if (f.type == MetricType::kHistogram && EndsWith(s.name, "_bucket")) continue;
@@ -1070,7 +1070,7 @@ StatusOr<std::vector<CloudWatchDatum>> CloudWatchDatums(project::Project& projec
   return out;
 }
 
-StatusOr<std::pair<std::vector<CloudWatchDatum>, int64_t>> PendingCloudWatchDatums(
+StatusOr<std::pair<std::vector<MetricDatum>, int64_t>> PendingCloudWatchDatums(
     project::Project& project) {
   WS_RETURN_IF_ERROR(FlushMetrics(project));
   WS_ASSIGN_OR_RETURN(lake::Catalog * catalog, project.catalog());

@@ -31,6 +31,7 @@
 #include <vector>
 
 #include "watershed/base/status.h"
+#include "watershed/observe/cloudwatch.h"
 #include "watershed/project/project.h"
 
 struct sqlite3;
@@ -272,25 +273,18 @@ void WriteMetrics(const std::vector<MetricFamily>& families, MetricsFormat forma
 // `watershed metrics [--format prometheus|table|json]`.
 Status PrintMetrics(project::Project& project, std::string_view format, std::ostream& out);
 
-// The shape of CloudWatch's MetricDatum (observe/cloudwatch.h PutMetricData takes the same
-// fields). Dimensions are the labels; unit "Seconds", "Bytes" or "Count" from the name.
-struct CloudWatchDatum {
-  std::string name;
-  std::map<std::string, std::string> dimensions;
-  double value = 0;
-  std::string unit;
-  int64_t timestamp_micros = 0;
-};
+// CloudWatch datums (observe/cloudwatch.h): dimensions are the labels; unit "Seconds",
+// "Bytes" or "Count" from the name.
 // Datums for the window (since_micros, until_micros]: counters and histogram _sum/_count as the
 // sum of their deltas in the window (series without points are left out), gauges as their
 // latest value in the window. Buckets are not sent.
-StatusOr<std::vector<CloudWatchDatum>> CloudWatchDatums(project::Project& project,
+StatusOr<std::vector<MetricDatum>> CloudWatchDatums(project::Project& project,
                                                         int64_t since_micros, int64_t until_micros);
 // `watershed metrics --push cloudwatch` sends the window since the previous push: read from and
 // stored to the catalog cursor ("metrics", "cloudwatch_pushed_micros"). PendingCloudWatchDatums
 // returns the datums and the window end; call MarkCloudWatchPushed(end) after PutMetricData
 // succeeded.
-StatusOr<std::pair<std::vector<CloudWatchDatum>, int64_t>> PendingCloudWatchDatums(
+StatusOr<std::pair<std::vector<MetricDatum>, int64_t>> PendingCloudWatchDatums(
     project::Project& project);
 Status MarkCloudWatchPushed(project::Project& project, int64_t until_micros);
 

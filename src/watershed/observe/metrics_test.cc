@@ -319,7 +319,7 @@ TEST_F(ProjectMetricsTest, RendersStoredAndCatalogMetrics) {
   EXPECT_NE(std::string(MessageOf(s)).find("xml"), std::string::npos);
 }
 
-TEST_F(ProjectMetricsTest, CloudWatchDatumsCoverAWindow) {
+TEST_F(ProjectMetricsTest, MetricDatumsCoverAWindow) {
   const std::string db = project_->config().catalog_path;
   MetricRegistry r;
   r.GetCounter("watershed_written_bytes_total", {{"table", "t"}}).Inc(100);
@@ -340,7 +340,7 @@ TEST_F(ProjectMetricsTest, CloudWatchDatumsCoverAWindow) {
 
   auto everything = CloudWatchDatums(*project_, 0, kT0 + 5 * kMinute);
   ASSERT_TRUE(everything.ok());
-  std::map<std::string, CloudWatchDatum> by_name;
+  std::map<std::string, MetricDatum> by_name;
   for (const auto& d : *everything) by_name[d.name] = d;
   EXPECT_EQ(by_name.size(), 4u);  // bytes, lag, duration _sum and _count (no buckets)
   EXPECT_EQ(by_name["watershed_written_bytes_total"].value, 150);

@@ -15,6 +15,8 @@
 #include "watershed/base/strings.h"
 #include "watershed/lake/maintenance.h"
 #include "watershed/load/stream.h"
+#include "watershed/observe/alarms.h"
+#include "watershed/observe/metrics.h"
 #include "watershed/project/project.h"
 #include "watershed/server/streams.h"
 #include "watershed/sources/events/log.h"
@@ -102,6 +104,31 @@ struct Stream {
   std::atomic<uint64_t> accepted{0}, requests{0}, throttled{0}, refused{0};
   std::mutex rate_mu;
   Rate ingest_rate, commit_rate;
+
+  // Mirrors the counters into the metrics registry (observe/metrics.h) as deltas.
+  void PublishMetrics() {
+    const load::StreamStats& st = writer->stats();
+    const observe::MetricLabels labels = {{"stream", config.name}};
+    auto bump = [&](const char* name, uint64_t now, uint64_t& seen) {
+      if (now > seen) observe::metrics::Counter(name, labels).Inc(static_cast<double>(now - seen));
+      seen = now;
+    };
+    bump("watershed_stream_events_accepted_total", accepted.load(), seen_accepted);
+    bump("watershed_stream_events_total", st.events.load(), seen_committed);
+    bump("watershed_stream_events_quarantined_total", st.quarantined.load(), seen_quarantined);
+    bump("watershed_stream_requests_total", requests.load(), seen_requests);
+    bump("watershed_stream_requests_throttled_total", throttled.load(), seen_throttled);
+    observe::metrics::Gauge("watershed_stream_lag_events", labels)
+        .Set(static_cast<double>(log ? log->next_offset() - std::min<uint64_t>(log->next_offset(), st.lake_position.load())
+                                     : st.lag_events.load()));
+    int64_t last = st.last_commit_micros.load();
+    if (last > 0) {
+      observe::metrics::Gauge("watershed_stream_last_commit_age_seconds", labels)
+          .Set((NowMicros() - last) / 1e6);
+    }
+  }
+  uint64_t seen_accepted = 0, seen_committed = 0, seen_quarantined = 0, seen_requests = 0,
+           seen_throttled = 0;
 };
 
 }  // namespace
@@ -238,14 +265,14 @@ Status Serve(const ServeOptions& options) {
     Json(res, 200, out);
   });
 
+  // /metrics: everything recorded in the catalog's metric points plus this process's registry
+  // (flushed first). A Project serves one thread, so scrapes take turns on their own.
+  WS_ASSIGN_OR_RETURN(auto metrics_project, project::Project::Open(project->root()));
+  std::mutex metrics_mu;
   http.Get("/metrics", [&](const httplib::Request&, httplib::Response& res) {
-    std::vector<StreamMetrics> metrics;
-    for (auto& [name, s] : streams) {
-      const load::StreamStats& st = s->writer->stats();
-      metrics.push_back({name, s->accepted.load(), st.events.load(), st.quarantined.load(),
-                         st.lag_events.load(), s->throttled.load(), s->requests.load()});
-    }
-    res.set_content(RenderMetrics(project->root(), metrics), "text/plain; version=0.0.4");
+    std::lock_guard<std::mutex> lock(metrics_mu);
+    res.set_content(observe::RenderPrometheus(*metrics_project),
+                    "text/plain; version=0.0.4; charset=utf-8");
   });
 
   http.Get("/healthz", [](const httplib::Request&, httplib::Response& res) {
@@ -283,6 +310,7 @@ Status Serve(const ServeOptions& options) {
       std::lock_guard<std::mutex> lock(s->rate_mu);
       s->ingest_rate.Sample(s->accepted.load());
       s->commit_rate.Sample(s->writer->stats().events.load());
+      s->PublishMetrics();
     }
     if (NowMicros() - last_upkeep < 10'000'000) continue;
     last_upkeep = NowMicros();
@@ -294,6 +322,11 @@ Status Serve(const ServeOptions& options) {
       }
       Status up = LakeUpkeep(*upkeep, s->config);
       if (!up.ok()) LogWarn(StrCat("stream ", name, ": maintenance: ", up.ToString()));
+    }
+    {
+      std::lock_guard<std::mutex> lock(metrics_mu);
+      Status tick = observe::MetricsTick(*metrics_project);  // flush, alarms, retention
+      if (!tick.ok()) LogWarn(StrCat("metrics: ", tick.ToString()));
     }
   }
 

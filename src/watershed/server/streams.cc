@@ -103,33 +103,4 @@ StatusOr<std::vector<StreamStatus>> StreamsStatus(project::Project& project) {
   return out;
 }
 
-std::string RenderMetrics(const std::string& project_root, const std::vector<StreamMetrics>& streams) {
-  std::string out;
-  auto family = [&](const char* name, const char* type, const char* help, auto value) {
-    out += StrCat("# HELP ", name, " ", help, "\n# TYPE ", name, " ", type, "\n");
-    for (const StreamMetrics& m : streams) {
-      out += StrCat(name, "{stream=\"", m.stream, "\"} ", std::to_string(value(m)), "\n");
-    }
-  };
-  family("watershed_stream_events_accepted_total", "counter",
-         "Events acknowledged by ingest (durable in the stream's log).",
-         [](const StreamMetrics& m) { return m.accepted; });
-  family("watershed_stream_events_committed_total", "counter",
-         "Events committed to the lake by the stream writer.",
-         [](const StreamMetrics& m) { return m.committed; });
-  family("watershed_stream_events_quarantined_total", "counter",
-         "Malformed events sent to watershed.quarantine.",
-         [](const StreamMetrics& m) { return m.quarantined; });
-  family("watershed_stream_lag_events", "gauge",
-         "Events the stream writer has not committed yet.",
-         [](const StreamMetrics& m) { return m.lag; });
-  family("watershed_stream_requests_total", "counter", "Ingest requests received.",
-         [](const StreamMetrics& m) { return m.requests; });
-  family("watershed_stream_requests_throttled_total", "counter",
-         "Ingest requests answered 429 (backpressure).",
-         [](const StreamMetrics& m) { return m.throttled; });
-  (void)project_root;
-  return out;
-}
-
 }  // namespace watershed::server

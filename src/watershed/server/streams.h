@@ -3,8 +3,7 @@
 // Owns: where an http stream's log lives (`.watershed/streams/<stream>/`), building the
 // Kinesis/Kafka source a stream declares, the lake upkeep the server runs for each stream
 // (compaction of `stream.<name>`, snapshot expiry), each stream's status as another process
-// sees it (log offsets, lake checkpoint, lag, recent throughput from the catalog), and the
-// Prometheus text of /metrics. Thread safety: functions only; callers bring their own Project.
+// sees it (log offsets, lake checkpoint, lag, recent throughput from the catalog). Thread safety: functions only; callers bring their own Project.
 #pragma once
 
 #include <cstdint>
@@ -41,14 +40,5 @@ struct StreamStatus {
   std::vector<std::pair<std::string, std::string>> checkpoints;  // partition -> position
 };
 StatusOr<std::vector<StreamStatus>> StreamsStatus(project::Project& project);
-
-// Live counters of a running server, per stream.
-struct StreamMetrics {
-  std::string stream;
-  uint64_t accepted = 0, committed = 0, quarantined = 0;
-  int64_t lag = 0;
-  uint64_t throttled = 0, requests = 0;
-};
-std::string RenderMetrics(const std::string& project_root, const std::vector<StreamMetrics>& streams);
 
 }  // namespace watershed::server
