@@ -196,7 +196,7 @@ void StreamWriter::UpdatePositions() {
   stats_.consumed_position = consumed;
 }
 
-StatusOr<size_t> StreamWriter::RunBatch() {
+StatusOr<size_t> StreamWriter::RunBatch(const std::atomic<bool>* stop) {
   // Collect events until the batch is full or its time is up. Payloads are copied: a source's
   // views only live until its next Poll().
   std::vector<sources::Event> events;
@@ -205,9 +205,10 @@ StatusOr<size_t> StreamWriter::RunBatch() {
   const absl::Time deadline = absl::Now() + config_.batch_max_wait;
   while (events.size() < config_.batch_max_events) {
     absl::Duration left = deadline - absl::Now();
-    if (left <= absl::ZeroDuration()) break;
+    if (left <= absl::ZeroDuration() || (stop != nullptr && stop->load())) break;
     WS_ASSIGN_OR_RETURN(std::vector<sources::Event> got,
-                        source_->Poll(config_.batch_max_events - events.size(), left));
+                        source_->Poll(config_.batch_max_events - events.size(),
+                                      std::min(left, absl::Milliseconds(200))));
     for (sources::Event& e : got) {
       spans.emplace_back(arena.size(), e.payload.size());
       arena.append(e.payload);
@@ -309,7 +310,7 @@ Status StreamWriter::CommitToLake(const std::vector<const sources::Event*>& even
 Status StreamWriter::Run(const std::atomic<bool>& stop) {
   absl::Duration backoff = absl::Milliseconds(100);
   while (!stop.load()) {
-    auto n = RunBatch();
+    auto n = RunBatch(&stop);
     if (n.ok()) {
       backoff = absl::Milliseconds(100);
       continue;

@@ -90,9 +90,9 @@ class StreamWriter {
                                                         std::vector<StreamConsumer*> consumers);
   ~StreamWriter();
 
-  // One micro-batch: polls until batch_max_events or batch_max_wait, then commits. Returns the
-  // number of events read (0 = nothing new).
-  StatusOr<size_t> RunBatch();
+  // One micro-batch: polls until batch_max_events or batch_max_wait (or `stop` is set), then
+  // commits. Returns the number of events read (0 = nothing new).
+  StatusOr<size_t> RunBatch(const std::atomic<bool>* stop = nullptr);
   // Runs batches until `stop` is set; transient errors are retried with back-off and logged.
   Status Run(const std::atomic<bool>& stop);
 

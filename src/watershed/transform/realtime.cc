@@ -300,7 +300,7 @@ StatusOr<std::unique_ptr<RealtimeMart>> RealtimeMart::Open(const project::Projec
     sql += StrCat("DELETE FROM realtime_accumulators WHERE stream = '", stream, "';");
     sql += StrCat("DELETE FROM realtime_checkpoints WHERE stream = '", stream, "';");
     for (const Accumulator& a : mart->accumulators_) {
-      std::string cols = "\"window\" TEXT, window_start INTEGER, key TEXT, count INTEGER";
+      std::string cols = "window_size TEXT, window_start INTEGER, key TEXT, count INTEGER";
       nlohmann::json colnames = nlohmann::json::array();
       for (size_t i = 1; i < a.measures.size(); ++i) {
         const Measure& m = a.measures[i];
@@ -308,7 +308,7 @@ StatusOr<std::unique_ptr<RealtimeMart>> RealtimeMart::Open(const project::Projec
         colnames.push_back(m.column);
       }
       sql += StrCat("DROP TABLE IF EXISTS ", Ident(a.table()), ";CREATE TABLE ", Ident(a.table()),
-                    "(", cols, ", updated_at INTEGER, PRIMARY KEY(\"window\", window_start, key));");
+                    "(", cols, ", updated_at INTEGER, PRIMARY KEY(window_size, window_start, key));");
       sql += StrCat("INSERT INTO realtime_accumulators VALUES('", a.table(), "', '", stream, "', '",
                     a.name, "', '", Definition(a), "', '", colnames.dump(), "');");
     }
@@ -416,9 +416,9 @@ Status RealtimeMart::Apply(const std::vector<sources::Event>& events,
     }
     selects.push_back(std::make_unique<Stmt>(db_,
         StrCat("SELECT ", cols, " FROM ", Ident(a.table()),
-               " WHERE \"window\" = ? AND window_start = ? AND key = ?")));
+               " WHERE window_size = ? AND window_start = ? AND key = ?")));
     upserts.push_back(std::make_unique<Stmt>(db_,
-        StrCat("INSERT OR REPLACE INTO ", Ident(a.table()), "(\"window\", window_start, key, ", cols,
+        StrCat("INSERT OR REPLACE INTO ", Ident(a.table()), "(window_size, window_start, key, ", cols,
                ", updated_at) VALUES(", marks, ", ?)")));
     if (!selects.back()->ok() || !upserts.back()->ok()) return fail(SqliteError(db_, "preparing"));
   }
@@ -519,7 +519,7 @@ Status AttachRealtime(const project::Project& project, warehouse::Connection& co
     }
   }
   for (const auto& [table, cols] : tables) {
-    std::vector<ColumnSpec> specs = {{"window", ColumnType::kVarchar},
+    std::vector<ColumnSpec> specs = {{"window_size", ColumnType::kVarchar},
                                      {"window_start", ColumnType::kTimestamp},
                                      {"key", ColumnType::kVarchar},
                                      {"count", ColumnType::kBigint}};
@@ -539,7 +539,7 @@ Status AttachRealtime(const project::Project& project, warehouse::Connection& co
     batch.columns = specs;
     batch.data.resize(specs.size());
     batch.arena = std::make_shared<StringArena>();
-    std::string sql = "SELECT \"window\", window_start, key, count";
+    std::string sql = "SELECT window_size, window_start, key, count";
     for (const std::string& c : cols) sql += StrCat(", ", Ident(c));
     sql += StrCat(", updated_at FROM ", Ident(table));
     Stmt q(db, sql);

@@ -67,7 +67,7 @@ class RealtimeMart : public load::StreamConsumer {
   sqlite3* db_;
 };
 
-// Creates schema `realtime` in `conn` with one table per accumulator (window, window_start,
+// Creates schema `realtime` in `conn` with one table per accumulator (window_size, window_start,
 // key, count, sum_/min_/max_/distinct_ columns, updated_at), filled from the project's
 // real-time mart. A project without one gets the empty schema.
 Status AttachRealtime(const project::Project& project, warehouse::Connection& conn);

@@ -1,0 +1,406 @@
+// Event streaming end to end: `watershed serve` as a real process (SIGKILLed and restarted),
+// ingest over HTTP, the lake table stream.<name>, the real-time mart, Kinesis (moto_server with
+// signature checking) and Kafka (librdkafka's mock cluster) as sources.
+#include <librdkafka/rdkafka.h>
+#include <librdkafka/rdkafka_mock.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <thread>
+
+#include <gtest/gtest.h>
+#include <httplib.h>
+#include <nlohmann/json.hpp>
+
+#include "tests/moto.h"
+#include "watershed/base/test_util.h"
+#include "watershed/sources/events/kafka.h"
+#include "watershed/sources/events/kinesis.h"
+
+namespace {
+
+namespace fs = std::filesystem;
+using watershed::testing_util::MakeTempDir;
+using watershed::testing_util::WriteFile;
+
+constexpr char kToken[] = "test-token-0123456789";
+
+int FreePort() {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
+  socklen_t len = sizeof a;
+  getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+  close(fd);
+  return ntohs(a.sin_port);
+}
+
+struct Outcome {
+  int code = -1;
+  std::string out;
+};
+
+Outcome Watershed(const std::string& project, const std::string& args) {
+  Outcome r;
+  std::string cmd = std::string(WS_BINARY) + " --project " + project + " -q " + args + " 2>&1";
+  FILE* p = popen(cmd.c_str(), "r");
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
+  int status = pclose(p);
+  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return r;
+}
+
+// One number from a query (`--format csv`, header skipped); -1 when the query fails and
+// `may_fail` (a table that does not exist yet).
+int64_t QueryNumber(const std::string& project, const std::string& sql, const std::string& mart = "",
+                    bool may_fail = false) {
+  Outcome o = Watershed(project, "query --format csv " + (mart.empty() ? "" : "--mart " + mart + " ") +
+                                     "\"" + sql + "\"");
+  if (o.code != 0 && may_fail) return -1;
+  EXPECT_EQ(o.code, 0) << o.out;
+  if (o.code != 0) return -1;
+  size_t nl = o.out.find('\n');
+  if (nl == std::string::npos) return -1;
+  std::string v = o.out.substr(nl + 1);
+  while (!v.empty() && (v.back() == '\n' || v.back() == '\r')) v.pop_back();
+  if (v.empty()) return -1;
+  return static_cast<int64_t>(std::llround(std::stod(v)));
+}
+
+// `watershed serve` as a child process on a fixed port.
+class Server {
+ public:
+  Server(std::string project, int port) : project_(std::move(project)), port_(port) {}
+  ~Server() { Kill(); }
+
+  void Start() {
+    log_ = project_ + "/serve-" + std::to_string(starts_++) + ".log";
+    pid_ = fork();
+    if (pid_ == 0) {
+      setenv("WATERSHED_TOKEN", kToken, 1);
+      int fd = ::open(log_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+      dup2(fd, 1);
+      dup2(fd, 2);
+      execl(WS_BINARY, WS_BINARY, "--project", project_.c_str(), "serve", "--port",
+            std::to_string(port_).c_str(), static_cast<char*>(nullptr));
+      _exit(127);
+    }
+    httplib::Client c("127.0.0.1", port_);
+    for (int i = 0; i < 300; ++i) {
+      if (auto r = c.Get("/healthz"); r && r->status == 200) return;
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    ADD_FAILURE() << "watershed serve did not start; log:\n" << Log();
+  }
+  void Kill(int sig = SIGKILL) {
+    if (pid_ <= 0) return;
+    kill(pid_, sig);
+    int status;
+    waitpid(pid_, &status, 0);
+    pid_ = -1;
+  }
+  std::string Log() const {
+    std::ifstream in(log_);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+  }
+
+ private:
+  std::string project_;
+  int port_;
+  pid_t pid_ = -1;
+  int starts_ = 0;
+  std::string log_;
+};
+
+httplib::Headers Auth(const std::string& token = kToken) {
+  return {{"Authorization", "Bearer " + token}};
+}
+
+// Waits until the lake table holds `rows` rows (or the time is up); returns the last count.
+int64_t WaitForRows(const std::string& project, const std::string& table, int64_t rows,
+                    int seconds = 60) {
+  int64_t n = -1;
+  for (int i = 0; i < seconds * 4; ++i) {
+    n = QueryNumber(project, "SELECT count(*) FROM " + table, "", true);
+    if (n >= rows) return n;
+    std::this_thread::sleep_for(std::chrono::milliseconds(250));
+  }
+  return n;
+}
+
+std::string ClicksProject(const std::string& extra = "") {
+  std::string dir = MakeTempDir();
+  WriteFile(dir, "watershed.yml",
+            "name: streams\n"
+            "streams:\n"
+            "  clicks:\n"
+            "    batch: {max_wait: 200ms}\n"
+            "    accumulators:\n"
+            "      - name: by_page\n"
+            "        key: page\n"
+            "        windows: [1m, 1h]\n"
+            "        measures: [count, {sum: amount}, {min: amount}, {max: amount}, {distinct: user}]\n" +
+                extra);
+  return dir;
+}
+
+TEST(Stream, IngestNeedsTheTokenAndNamesBadRequests) {
+  std::string project = ClicksProject();
+  int port = FreePort();
+  Server server(project, port);
+  server.Start();
+  httplib::Client c("127.0.0.1", port);
+  auto none = c.Post("/v1/streams/clicks/events", "{\"a\":1}\n", "application/x-ndjson");
+  ASSERT_TRUE(none);
+  EXPECT_EQ(none->status, 401);
+  auto wrong = c.Post("/v1/streams/clicks/events", Auth("nope"), "{\"a\":1}\n", "application/x-ndjson");
+  ASSERT_TRUE(wrong);
+  EXPECT_EQ(wrong->status, 401);
+  EXPECT_EQ(wrong->body.find(kToken), std::string::npos);
+  auto unknown = c.Post("/v1/streams/nope/events", Auth(), "{\"a\":1}\n", "application/x-ndjson");
+  ASSERT_TRUE(unknown);
+  EXPECT_EQ(unknown->status, 404);
+  EXPECT_NE(unknown->body.find("clicks"), std::string::npos) << unknown->body;
+  auto bad_array = c.Post("/v1/streams/clicks/events", Auth(), "[{\"a\":1},", "application/json");
+  ASSERT_TRUE(bad_array);
+  EXPECT_EQ(bad_array->status, 400);
+  auto empty = c.Post("/v1/streams/clicks/events", Auth(), "\n\n", "application/x-ndjson");
+  ASSERT_TRUE(empty);
+  EXPECT_EQ(empty->status, 400);
+  auto ok = c.Post("/v1/streams/clicks/events", Auth(), "[{\"page\":\"a\"},{\"page\":\"b\"}]",
+                   "application/json");
+  ASSERT_TRUE(ok);
+  ASSERT_EQ(ok->status, 200) << ok->body;
+  auto j = nlohmann::json::parse(ok->body);
+  EXPECT_EQ(j["first_offset"], 0);
+  EXPECT_EQ(j["count"], 2);
+  EXPECT_EQ(WaitForRows(project, "stream.clicks", 2), 2);
+  // The audit log is not fed per request; the server's own start is audited at exit.
+  server.Kill(SIGTERM);
+}
+
+TEST(Stream, MalformedEventsAreQuarantinedWithStreamAndOffset) {
+  std::string project = ClicksProject();
+  int port = FreePort();
+  Server server(project, port);
+  server.Start();
+  httplib::Client c("127.0.0.1", port);
+  auto r = c.Post("/v1/streams/clicks/events", Auth(),
+                  "{\"page\":\"a\",\"amount\":1}\n{\"page\":\"b\",\n{\"page\":\"c\",\"amount\":3}\n",
+                  "application/x-ndjson");
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->status, 200) << r->body;
+  EXPECT_EQ(WaitForRows(project, "stream.clicks", 2), 2);
+  EXPECT_EQ(QueryNumber(project, "SELECT count(*) FROM watershed.quarantine WHERE input = "
+                                 "'stream clicks partition 0 position 1' AND line = 1"),
+            1);
+  // Offsets are stamped on the rows that landed.
+  EXPECT_EQ(QueryNumber(project, "SELECT sum(_ws_position) FROM stream.clicks"), 0 + 2);
+  // The real-time mart skipped the malformed event too.
+  EXPECT_EQ(QueryNumber(project, "SELECT sum(count) FROM clicks_by_page WHERE window_size = '1m'", "realtime"), 2);
+  server.Kill(SIGTERM);
+}
+
+TEST(Stream, BackpressureAnswers429WithRetryAfter) {
+  std::string project = MakeTempDir();
+  WriteFile(project, "watershed.yml",
+            "streams:\n  slow:\n    batch: {max_wait: 30s, max_events: 1000000}\n    max_lag_events: 100\n");
+  int port = FreePort();
+  Server server(project, port);
+  server.Start();
+  httplib::Client c("127.0.0.1", port);
+  std::string body;
+  for (int i = 0; i < 500; ++i) body += "{\"i\":" + std::to_string(i) + "}\n";
+  auto first = c.Post("/v1/streams/slow/events", Auth(), body, "application/x-ndjson");
+  ASSERT_TRUE(first);
+  EXPECT_EQ(first->status, 200);
+  auto second = c.Post("/v1/streams/slow/events", Auth(), body, "application/x-ndjson");
+  ASSERT_TRUE(second);
+  EXPECT_EQ(second->status, 429) << second->body;
+  EXPECT_EQ(second->get_header_value("Retry-After"), "1");
+  server.Kill(SIGTERM);
+  // The writer commits what was accepted when it stops; nothing throttled got in.
+  EXPECT_EQ(QueryNumber(project, "SELECT count(*) FROM stream.slow"), 500);
+}
+
+// The issue's crash test: 1,000,000 events sent in batches of 1,000 while the server is killed
+// with SIGKILL at random moments and restarted. A batch is retried with the same
+// Idempotency-Key until acknowledged. The lake must hold each event id exactly once, and the
+// real-time mart must agree with a recomputation from the lake.
+TEST(Stream, MillionEventsAcrossSigkillsLandExactlyOnce) {
+  std::string project = ClicksProject();
+  int port = FreePort();
+  Server server(project, port);
+  server.Start();
+
+  constexpr int kBatches = 1000, kPerBatch = 1000;
+  std::atomic<int> acked{0};
+  std::atomic<bool> done{false};
+  int64_t expected_sum = 0;
+  for (int64_t id = 0; id < int64_t{kBatches} * kPerBatch; ++id) expected_sum += id % 997;
+  std::thread client([&] {
+    httplib::Client c("127.0.0.1", port);
+    c.set_connection_timeout(1, 0);
+    c.set_read_timeout(10, 0);
+    std::string body;
+    for (int b = 0; b < kBatches; ++b) {
+      body.clear();
+      for (int i = 0; i < kPerBatch; ++i) {
+        int64_t id = int64_t{b} * kPerBatch + i;
+        body += "{\"id\":" + std::to_string(id) + ",\"page\":\"p" + std::to_string(id % 13) +
+                "\",\"user\":\"u" + std::to_string(id % 5000) + "\",\"amount\":" +
+                std::to_string(id % 997) + "}\n";
+      }
+      httplib::Headers h = Auth();
+      h.emplace("Idempotency-Key", "batch-" + std::to_string(b));
+      while (true) {
+        auto r = c.Post("/v1/streams/clicks/events", h, body, "application/x-ndjson");
+        if (r && r->status == 200) break;
+        std::this_thread::sleep_for(std::chrono::milliseconds(r && r->status == 429 ? 200 : 20));
+      }
+      acked++;
+    }
+    done = true;
+  });
+
+  std::mt19937 rng(20261124);
+  int kills = 0;
+  while (!done) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(300 + rng() % 1500));
+    if (done) break;
+    server.Kill(SIGKILL);
+    ++kills;
+    server.Start();
+  }
+  client.join();
+  EXPECT_GE(kills, 2) << "the client finished before the server was killed twice";
+  const int64_t total = int64_t{kBatches} * kPerBatch;
+  ASSERT_EQ(WaitForRows(project, "stream.clicks", total, 120), total) << server.Log();
+  // One more kill after the last ack: nothing acknowledged may be lost.
+  server.Kill(SIGKILL);
+  server.Start();
+  EXPECT_EQ(QueryNumber(project, "SELECT count(*) FROM stream.clicks"), total);
+  EXPECT_EQ(QueryNumber(project, "SELECT count(DISTINCT id) FROM stream.clicks"), total);
+  EXPECT_EQ(QueryNumber(project, "SELECT sum(amount) FROM stream.clicks"), expected_sum);
+  EXPECT_EQ(QueryNumber(project, "SELECT min(id) FROM stream.clicks"), 0);
+  EXPECT_EQ(QueryNumber(project, "SELECT max(id) FROM stream.clicks"), total - 1);
+
+  // Real-time accumulators = a recomputation from the lake (wait for the mart to catch up).
+  for (int i = 0; i < 120; ++i) {
+    if (QueryNumber(project, "SELECT sum(count) FROM clicks_by_page WHERE window_size = '1h'",
+                    "realtime", true) == total) {
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(250));
+  }
+  for (const char* window : {"1m", "1h"}) {
+    EXPECT_EQ(QueryNumber(project, std::string("SELECT sum(count) FROM clicks_by_page WHERE window_size = '") +
+                                       window + "'", "realtime"),
+              total);
+  }
+  // Per page and 1-minute window: count, sum, min, max equal the lake's GROUP BY.
+  const std::string mismatches =
+      "WITH lake AS (SELECT page AS key, time_bucket(INTERVAL 1 minute, _ws_arrived_at) AS ws,"
+      " count(*) AS c, sum(amount) AS s, min(amount) AS lo, max(amount) AS hi,"
+      " count(DISTINCT \"user\") AS d FROM stream.clicks GROUP BY ALL)"
+      " SELECT count(*) FROM lake FULL JOIN realtime.clicks_by_page r"
+      " ON r.window_size = '1m' AND r.key = lake.key AND r.window_start = lake.ws"
+      " WHERE (r.window_size IS NULL OR r.window_size = '1m') AND (lake.c IS DISTINCT FROM r.count"
+      " OR lake.s IS DISTINCT FROM r.sum_amount OR lake.lo IS DISTINCT FROM r.min_amount"
+      " OR lake.hi IS DISTINCT FROM r.max_amount"
+      " OR abs(lake.d - r.distinct_user) > 0.05 * lake.d + 2)";
+  EXPECT_EQ(QueryNumber(project, mismatches, "realtime"), 0);
+  Outcome streams = Watershed(project, "streams");
+  EXPECT_EQ(streams.code, 0) << streams.out;
+  EXPECT_NE(streams.out.find("clicks"), std::string::npos) << streams.out;
+  server.Kill(SIGTERM);
+}
+
+TEST(Stream, KinesisStreamLandsInTheLakeWithSignaturesChecked) {
+  auto moto = watershed::testing_util::MotoServer::Start({.verify_signatures = true});
+  ASSERT_NE(moto, nullptr);
+  const auto& aws = moto->config();
+  watershed::sources::HttpClient client({});
+  ASSERT_TRUE(watershed::sources::AwsJsonCall(client, aws, watershed::sources::kKinesisService,
+                                              "Kinesis_20131202", "CreateStream",
+                                              R"({"StreamName":"orders","ShardCount":2})")
+                  .ok());
+  std::this_thread::sleep_for(std::chrono::milliseconds(600));
+  std::vector<watershed::sources::KinesisRecord> records;
+  for (int i = 0; i < 500; ++i) {
+    records.push_back({"k" + std::to_string(i), "{\"order\":" + std::to_string(i) + "}"});
+  }
+  records.push_back({"bad", "{not json"});
+  auto put = watershed::sources::KinesisPutRecords(client, aws, "orders", records);
+  ASSERT_TRUE(put.ok()) << put.status();
+
+  std::string project = MakeTempDir();
+  WriteFile(project, "watershed.yml",
+            "streams:\n  orders:\n    source: kinesis\n    batch: {max_wait: 200ms}\n"
+            "    kinesis:\n      stream_name: orders\n      region: " + aws.region +
+                "\n      endpoint: " + aws.endpoint + "\n      access_key_id: " + aws.access_key_id +
+                "\n      secret_access_key: " + aws.secret_access_key + "\n");
+  int port = FreePort();
+  Server server(project, port);
+  server.Start();
+  EXPECT_EQ(WaitForRows(project, "stream.orders", 500), 500) << server.Log();
+  server.Kill(SIGKILL);  // restart: checkpoints in the catalog, nothing read twice
+  server.Start();
+  std::this_thread::sleep_for(std::chrono::seconds(2));
+  EXPECT_EQ(QueryNumber(project, "SELECT count(DISTINCT \"order\") FROM stream.orders"), 500);
+  EXPECT_EQ(QueryNumber(project, "SELECT count(*) FROM stream.orders"), 500);
+  EXPECT_EQ(QueryNumber(project, "SELECT count(*) FROM watershed.quarantine WHERE input LIKE 'stream orders partition shardId-%'"), 1);
+  // The server log never shows the secret.
+  EXPECT_EQ(server.Log().find(aws.secret_access_key), std::string::npos);
+  server.Kill(SIGTERM);
+}
+
+TEST(Stream, KafkaTopicLandsInTheLake) {
+  char err[256];
+  rd_kafka_conf_t* conf = rd_kafka_conf_new();
+  rd_kafka_t* mock_handle = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
+  ASSERT_NE(mock_handle, nullptr) << err;
+  rd_kafka_mock_cluster_t* cluster = rd_kafka_mock_cluster_new(mock_handle, 1);
+  ASSERT_NE(cluster, nullptr);
+  std::string brokers = rd_kafka_mock_cluster_bootstraps(cluster);
+  ASSERT_EQ(rd_kafka_mock_topic_create(cluster, "events", 3, 1), RD_KAFKA_RESP_ERR_NO_ERROR);
+  std::vector<watershed::sources::KafkaMessage> messages;
+  for (int i = 0; i < 3000; ++i) {
+    messages.push_back({-1, "k" + std::to_string(i % 7), "{\"n\":" + std::to_string(i) + "}"});
+  }
+  ASSERT_TRUE(watershed::sources::KafkaProduce(brokers, "events", messages).ok());
+
+  std::string project = MakeTempDir();
+  WriteFile(project, "watershed.yml",
+            "streams:\n  events:\n    source: kafka\n    batch: {max_wait: 200ms}\n"
+            "    kafka:\n      brokers: \"" + brokers + "\"\n      topic: events\n");
+  int port = FreePort();
+  Server server(project, port);
+  server.Start();
+  EXPECT_EQ(WaitForRows(project, "stream.events", 3000), 3000) << server.Log();
+  server.Kill(SIGKILL);
+  server.Start();
+  std::this_thread::sleep_for(std::chrono::seconds(2));
+  EXPECT_EQ(QueryNumber(project, "SELECT count(DISTINCT n) FROM stream.events"), 3000);
+  EXPECT_EQ(QueryNumber(project, "SELECT count(*) FROM stream.events"), 3000);
+  EXPECT_EQ(QueryNumber(project, "SELECT count(DISTINCT _ws_partition) FROM stream.events"), 3);
+  server.Kill(SIGTERM);
+  rd_kafka_mock_cluster_destroy(cluster);
+  rd_kafka_destroy(mock_handle);
+}
+
+}  // namespace
