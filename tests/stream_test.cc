@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -277,17 +278,23 @@ TEST(Stream, MillionEventsAcrossSigkillsLandExactlyOnce) {
     done = true;
   });
 
+  // Kill at random points of the upload (by acknowledged batches), and once mid-way through
+  // the lake catching up.
   std::mt19937 rng(20261124);
+  std::vector<int> at;
+  for (int i = 0; i < 6; ++i) at.push_back(static_cast<int>(rng() % kBatches));
+  std::sort(at.begin(), at.end());
   int kills = 0;
-  while (!done) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(300 + rng() % 1500));
+  for (int threshold : at) {
+    while (!done && acked < threshold) std::this_thread::sleep_for(std::chrono::milliseconds(2));
     if (done) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(rng() % 50));
     server.Kill(SIGKILL);
     ++kills;
     server.Start();
   }
   client.join();
-  EXPECT_GE(kills, 2) << "the client finished before the server was killed twice";
+  EXPECT_GE(kills, 3) << "the client finished before the server was killed three times";
   const int64_t total = int64_t{kBatches} * kPerBatch;
   ASSERT_EQ(WaitForRows(project, "stream.clicks", total, 120), total) << server.Log();
   // One more kill after the last ack: nothing acknowledged may be lost.
@@ -342,7 +349,7 @@ TEST(Stream, KinesisStreamLandsInTheLakeWithSignaturesChecked) {
   std::this_thread::sleep_for(std::chrono::milliseconds(600));
   std::vector<watershed::sources::KinesisRecord> records;
   for (int i = 0; i < 500; ++i) {
-    records.push_back({"k" + std::to_string(i), "{\"order\":" + std::to_string(i) + "}"});
+    records.push_back({"k" + std::to_string(i), "{\"order_no\":" + std::to_string(i) + "}"});
   }
   records.push_back({"bad", "{not json"});
   auto put = watershed::sources::KinesisPutRecords(client, aws, "orders", records);
@@ -361,7 +368,7 @@ TEST(Stream, KinesisStreamLandsInTheLakeWithSignaturesChecked) {
   server.Kill(SIGKILL);  // restart: checkpoints in the catalog, nothing read twice
   server.Start();
   std::this_thread::sleep_for(std::chrono::seconds(2));
-  EXPECT_EQ(QueryNumber(project, "SELECT count(DISTINCT \"order\") FROM stream.orders"), 500);
+  EXPECT_EQ(QueryNumber(project, "SELECT count(DISTINCT order_no) FROM stream.orders"), 500);
   EXPECT_EQ(QueryNumber(project, "SELECT count(*) FROM stream.orders"), 500);
   EXPECT_EQ(QueryNumber(project, "SELECT count(*) FROM watershed.quarantine WHERE input LIKE 'stream orders partition shardId-%'"), 1);
   // The server log never shows the secret.
