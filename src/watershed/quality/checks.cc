@@ -1,6 +1,8 @@
 // quality/checks.cc — see checks.h.
 #include "watershed/quality/checks.h"
 
+#include "watershed/observe/metrics.h"
+
 #include <sqlite3.h>
 
 #include <algorithm>
@@ -781,6 +783,15 @@ StatusOr<CheckReport> Run(project::Project& project, warehouse::Connection& conn
     }
   }
   WS_RETURN_IF_ERROR(Annotate(db->Record(report, options.context), "recording check results"));
+  for (const CheckResult& r : report.results) {  // watershed_checks_{passed,failed}_total
+    const observe::MetricLabels labels = {{"table", r.table}, {"check", r.check}};
+    if (r.status == "pass") {
+      observe::metrics::Counter("watershed_checks_passed_total", labels).Inc(1);
+    } else {
+      observe::metrics::Counter("watershed_checks_failed_total", labels).Inc(1);
+    }
+  }
+  observe::FlushMetrics(project).IgnoreError();
   return report;
 }
 

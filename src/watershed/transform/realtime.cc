@@ -14,6 +14,7 @@
 #include "watershed/base/log.h"
 #include "watershed/base/strings.h"
 #include "watershed/normalize/infer.h"
+#include "watershed/observe/metrics.h"
 
 namespace watershed::transform {
 namespace {
@@ -353,6 +354,7 @@ Status RealtimeMart::Apply(const std::vector<sources::Event>& events,
     for (const Measure& m : a.measures) f.push_back(m.field.empty() ? "" : Pointer(m.field));
     pointers_field.push_back(std::move(f));
   }
+  std::vector<int64_t> late(accumulators_.size(), 0);
   for (const sources::Event& e : events) {
     simdjson::dom::element doc;
     if (parser.parse(e.payload.data(), e.payload.size()).get(doc)) continue;  // quarantined by the lake
@@ -371,6 +373,10 @@ Status RealtimeMart::Apply(const std::vector<sources::Event>& events,
         auto parsed = TimeOf(v);
         if (!parsed) continue;
         t = *parsed;
+      }
+      if (!a.time.empty() && !a.window_micros.empty() &&
+          FloorTo(t, a.window_micros[0]) + a.window_micros[0] < e.arrived_micros) {
+        late[ai]++;  // its (smallest) window had ended when it arrived; counted all the same
       }
       for (size_t wi = 0; wi < a.window_micros.size(); ++wi) {
         GroupKey gk{ai, wi, FloorTo(t, a.window_micros[wi]), key};
@@ -488,7 +494,14 @@ Status RealtimeMart::Apply(const std::vector<sources::Event>& events,
   }
   selects.clear();
   upserts.clear();
-  return Exec(db_, "COMMIT");
+  WS_RETURN_IF_ERROR(Exec(db_, "COMMIT"));
+  for (size_t ai = 0; ai < accumulators_.size(); ++ai) {
+    if (late[ai] == 0) continue;
+    observe::metrics::Counter("watershed_records_late_total",
+                              {{"layer", "realtime"}, {"stream", stream_}, {"accumulator", accumulators_[ai].name}})
+        .Inc(static_cast<double>(late[ai]));
+  }
+  return absl::OkStatus();
 }
 
 Status AttachRealtime(const project::Project& project, warehouse::Connection& conn) {
