@@ -294,6 +294,10 @@ TEST(Stream, MillionEventsAcrossSigkillsLandExactlyOnce) {
     server.Start();
   }
   client.join();
+  // And once while the lake writer is still catching up.
+  std::this_thread::sleep_for(std::chrono::milliseconds(150));
+  server.Kill(SIGKILL);
+  server.Start();
   EXPECT_GE(kills, 3) << "the client finished before the server was killed three times";
   const int64_t total = int64_t{kBatches} * kPerBatch;
   ASSERT_EQ(WaitForRows(project, "stream.clicks", total, 120), total) << server.Log();
