@@ -599,6 +599,27 @@ TEST_F(ExpireTest, AFileAlreadyGoneIsCountedWithoutCorruptingTheByteCount) {
   EXPECT_EQ(r->bytes_deleted, other_size);
 }
 
+TEST_F(ExpireTest, TheCatalogNeverExpiresItsLatestSnapshot) {
+  Commit(Batch("ns.t", {.rows = 2, .first_id = 0}));
+  Commit(Batch("ns.t", {.rows = 2, .first_id = 10}));
+  // Expiring "before 3" would forget every snapshot; the next commit would then reuse id 1,
+  // which the expiry marker already declares expired.
+  auto r = catalog_->ExpireSnapshotsBefore(3);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(r.status().message().find("3"), std::string_view::npos) << r.status();
+  EXPECT_EQ(*catalog_->OldestSnapshot(), 1);
+  EXPECT_EQ(catalog_->Snapshots()->size(), 2u);
+  EXPECT_EQ(Commit(Batch("ns.t", {.rows = 1, .first_id = 20})), 3);
+  EXPECT_EQ(Checksum().substr(0, 2), "5:");
+  // Up to the latest is fine.
+  auto ok = catalog_->ExpireSnapshotsBefore(3);
+  ASSERT_TRUE(ok.ok()) << ok.status();
+  EXPECT_EQ(*catalog_->OldestSnapshot(), 3);
+  EXPECT_EQ(Commit(Batch("ns.t", {.rows = 1, .first_id = 30})), 4);
+  EXPECT_EQ(Checksum().substr(0, 2), "6:");
+}
+
 TEST_F(ExpireTest, AnEmptyCatalogHasNothingToExpire) {
   auto r = ExpireSnapshots(*catalog_, *storage_, ExpireOptions{});
   ASSERT_TRUE(r.ok()) << r.status();
