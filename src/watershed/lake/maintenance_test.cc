@@ -34,8 +34,8 @@ TableBatch Batch(const std::string& table, const BatchSpec& spec) {
   TableBatch b;
   b.table = table;
   b.arena = std::make_shared<StringArena>();
-  b.columns = {{"id", ColumnType::kBigint}, {"country", ColumnType::kVarchar},
-               {"score", spec.score_type}};
+  b.columns = {
+      {"id", ColumnType::kBigint}, {"country", ColumnType::kVarchar}, {"score", spec.score_type}};
   if (spec.with_note) b.columns.push_back({"note", ColumnType::kVarchar});
   b.data.resize(b.columns.size());
   b.num_rows = spec.rows;
@@ -114,7 +114,8 @@ class MaintenanceTest : public ::testing::Test {
 
   // One load: the batch as files of `partition_by`, committed as one snapshot.
   int64_t Commit(const TableBatch& b, const std::string& partition_by = "ingest_date",
-                 const std::string& ingest_date = "2026-11-24", const std::string& key_column = "") {
+                 const std::string& ingest_date = "2026-11-24",
+                 const std::string& key_column = "") {
     const std::string stem = StrCat("load-", ++stem_counter_, "-00000");
     auto files = writer_->Write(b, partition_by, ingest_date, stem);
     EXPECT_TRUE(files.ok()) << files.status();
@@ -122,8 +123,8 @@ class MaintenanceTest : public ::testing::Test {
     CommitRequest req;
     req.operation = "load";
     req.summary = "{}";
-    req.tables.push_back({b.table, "", b.columns, partition_by, key_column,
-                          key_column.empty() ? "" : "latest_row"});
+    req.tables.push_back(
+        {b.table, "", b.columns, partition_by, key_column, key_column.empty() ? "" : "latest_row"});
     req.added = *files;
     auto snap = catalog_->Commit(req);
     EXPECT_TRUE(snap.ok()) << snap.status();
@@ -172,9 +173,10 @@ class MaintenanceTest : public ::testing::Test {
   void Backdate(int64_t first, int64_t last) {
     sqlite3* db = nullptr;
     ASSERT_EQ(sqlite3_open(CatalogPath().c_str(), &db), SQLITE_OK);
-    std::string sql = StrCat("UPDATE snapshots SET committed_at = '2020-01-01T00:00:0' || "
-                             "snapshot_id || '.000000Z' WHERE snapshot_id BETWEEN ",
-                             first, " AND ", last);
+    std::string sql = StrCat(
+        "UPDATE snapshots SET committed_at = '2020-01-01T00:00:0' || "
+        "snapshot_id || '.000000Z' WHERE snapshot_id BETWEEN ",
+        first, " AND ", last);
     char* err = nullptr;
     EXPECT_EQ(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &err), SQLITE_OK) << (err ? err : "");
     sqlite3_free(err);
@@ -315,17 +317,19 @@ TEST_F(MaintenanceTest, ColumnPartitionedTablesKeepThePartitionColumnInThePath) 
 }
 
 TEST_F(MaintenanceTest, FilesOfDifferentSchemaVersionsCompactToTheCurrentSchema) {
-  Commit(Batch("ns.t", {.rows = 3, .first_id = 0}));                                   // v1
+  Commit(Batch("ns.t", {.rows = 3, .first_id = 0}));  // v1
   Commit(Batch("ns.t", {.rows = 3, .first_id = 10}));
   Commit(Batch("ns.t", {.rows = 3, .first_id = 20, .score_type = ColumnType::kDouble}));  // v2
-  Commit(Batch("ns.t", {.rows = 3, .first_id = 30, .score_type = ColumnType::kDouble,
-                        .with_note = true}));                                           // v3
+  Commit(Batch(
+      "ns.t",
+      {.rows = 3, .first_id = 30, .score_type = ColumnType::kDouble, .with_note = true}));  // v3
   auto history = catalog_->SchemaHistory("ns.t");
   ASSERT_TRUE(history.ok());
   ASSERT_EQ(history->size(), 3u);
   const std::string sum_before = Checksum();
   const std::string total_before = Query("SELECT sum(score) FROM ns.t");
-  EXPECT_EQ(total_before, "1921.5");  // ids 0..2, 10..12: *10 = 360; 20..22, 30..32: *10+0.25 = 1561.5
+  EXPECT_EQ(total_before,
+            "1921.5");  // ids 0..2, 10..12: *10 = 360; 20..22, 30..32: *10+0.25 = 1561.5
 
   auto r = CompactTable(*catalog_, *storage_, "ns.t", Small(4));
   ASSERT_TRUE(r.ok()) << r.status();

@@ -228,8 +228,8 @@ class StreamWriterTest : public ::testing::Test {
   }
 
   StreamConfig Config(size_t max_events, const std::string& extra = "") {
-    auto c = ParseStreams(YAML::Load(StrCat("clicks:\n  batch: {max_events: ", max_events,
-                                            ", max_wait: 50ms}\n", extra)));
+    auto c = ParseStreams(YAML::Load(
+        StrCat("clicks:\n  batch: {max_events: ", max_events, ", max_wait: 50ms}\n", extra)));
     EXPECT_TRUE(c.ok()) << c.status();
     return c->at("clicks");
   }
@@ -243,7 +243,8 @@ class StreamWriterTest : public ::testing::Test {
   // Numbered events {"n": i, "page": "p<i%3>"} for i in [from, to).
   static std::vector<std::string> Numbered(int from, int to) {
     std::vector<std::string> out;
-    for (int i = from; i < to; ++i) out.push_back(StrCat(R"({"n":)", i, R"(,"page":"p)", i % 3, "\"}"));
+    for (int i = from; i < to; ++i)
+      out.push_back(StrCat(R"({"n":)", i, R"(,"page":"p)", i % 3, "\"}"));
     return out;
   }
 
@@ -326,31 +327,37 @@ TEST_F(StreamWriterTest, EventsLandWithSystemColumnsAndBadOnesInQuarantine) {
   EXPECT_EQ(w->stats().lake_position, 11u);
   EXPECT_EQ(LakeCursors(), (std::map<std::string, std::string>{{"0", "10"}}));
 
-  auto rows = Sql("SELECT _ws_partition, _ws_position, typeof(_ws_arrived_at), "
-                  "_ws_arrived_at > TIMESTAMP '2020-01-01', coalesce(page, '-'), "
-                  "coalesce(n::VARCHAR, '-'), coalesce(value::VARCHAR, '-') "
-                  "FROM stream.clicks ORDER BY _ws_position");
+  auto rows =
+      Sql("SELECT _ws_partition, _ws_position, typeof(_ws_arrived_at), "
+          "_ws_arrived_at > TIMESTAMP '2020-01-01', coalesce(page, '-'), "
+          "coalesce(n::VARCHAR, '-'), coalesce(value::VARCHAR, '-') "
+          "FROM stream.clicks ORDER BY _ws_position");
   ASSERT_NE(rows, nullptr);
   ASSERT_EQ(rows->row_count(), 6u);
-  const std::vector<std::string> expected = {"0|0|TIMESTAMP|true|home|1|-", "0|1|TIMESTAMP|true|-|-|42",
-                                             "0|2|TIMESTAMP|true|-|-|-",    "0|3|TIMESTAMP|true|-|-|-",
-                                             "0|4|TIMESTAMP|true|cart|2|-", "0|10|TIMESTAMP|true|-|-|-7"};
+  const std::vector<std::string> expected = {
+      "0|0|TIMESTAMP|true|home|1|-", "0|1|TIMESTAMP|true|-|-|42",   "0|2|TIMESTAMP|true|-|-|-",
+      "0|3|TIMESTAMP|true|-|-|-",    "0|4|TIMESTAMP|true|cart|2|-", "0|10|TIMESTAMP|true|-|-|-7"};
   for (size_t r = 0; r < rows->row_count(); ++r) {
     std::string line;
-    for (size_t c = 0; c < rows->column_count(); ++c) line += (c ? "|" : "") + rows->GetString(c, r);
+    for (size_t c = 0; c < rows->column_count(); ++c)
+      line += (c ? "|" : "") + rows->GetString(c, r);
     EXPECT_EQ(line, expected[r]);
   }
   EXPECT_EQ(Cell("SELECT typeof(_ws_position) FROM stream.clicks LIMIT 1"), "BIGINT");
 
-  auto bad = Sql("SELECT input, line, target_table, record, error <> '' FROM watershed.quarantine "
-                 "ORDER BY line");
+  auto bad =
+      Sql("SELECT input, line, target_table, record, error <> '' FROM watershed.quarantine "
+          "ORDER BY line");
   ASSERT_NE(bad, nullptr);
   ASSERT_EQ(bad->row_count(), 5u);
-  const std::vector<std::pair<int, std::string>> quarantined = {
-      {5, R"({"page":)"}, {6, "not json"}, {7, R"(1,"page":"smuggled")"},
-      {8, R"({"n":3} {"n":4})"}, {9, ""}};
+  const std::vector<std::pair<int, std::string>> quarantined = {{5, R"({"page":)"},
+                                                                {6, "not json"},
+                                                                {7, R"(1,"page":"smuggled")"},
+                                                                {8, R"({"n":3} {"n":4})"},
+                                                                {9, ""}};
   for (size_t r = 0; r < quarantined.size(); ++r) {
-    EXPECT_EQ(bad->GetString(0, r), StrCat("stream clicks partition 0 position ", quarantined[r].first));
+    EXPECT_EQ(bad->GetString(0, r),
+              StrCat("stream clicks partition 0 position ", quarantined[r].first));
     EXPECT_EQ(bad->GetInt64(1, r), quarantined[r].first);
     EXPECT_EQ(bad->GetString(2, r), "stream.clicks");
     EXPECT_EQ(bad->GetString(3, r), quarantined[r].second);
@@ -402,7 +409,7 @@ TEST_F(StreamWriterTest, AMartThatFailsAfterTheLakeCommitCatchesUpExactlyOnce) {
   ASSERT_NE(w, nullptr);
   ASSERT_TRUE(w->RunBatch().ok());  // 0..4 into both
   flaky.fail_next = true;
-  auto failed = w->RunBatch();      // 5..9: the lake commits, the mart does not
+  auto failed = w->RunBatch();  // 5..9: the lake commits, the mart does not
   ASSERT_FALSE(failed.ok());
   EXPECT_NE(failed.status().message().find("mart crashed"), std::string_view::npos);
   EXPECT_EQ(LakeCursors().at("0"), "9");
@@ -431,7 +438,8 @@ TEST_F(StreamWriterTest, AFreshMartIsFedTheRetainedEventsWithoutRecommittingTheL
   // The mart database is new (deleted, or the accumulators were just declared): its checkpoints
   // are behind the lake's.
   auto stream = Config(8, "  accumulators: [{name: all, windows: [1d], measures: [{sum: n}]}]\n");
-  auto mart = transform::RealtimeMart::Open(*project_, "clicks", *transform::ParseAccumulators(stream));
+  auto mart =
+      transform::RealtimeMart::Open(*project_, "clicks", *transform::ParseAccumulators(stream));
   ASSERT_TRUE(mart.ok()) << mart.status();
   sources::LogSource fresh(log_.get(), "clicks");
   auto w = Writer(stream, &fresh, {mart->get()});
@@ -454,13 +462,13 @@ class PartitionedTest : public StreamWriterTest {
  protected:
   void Fill(const std::string& partition, int from, int to) {
     for (int i = from; i < to; ++i) {
-      source.partitions[partition].push_back(
-          StrCat(R"({"p":")", partition, R"(","i":)", i, "}"));
+      source.partitions[partition].push_back(StrCat(R"({"p":")", partition, R"(","i":)", i, "}"));
     }
   }
   std::string LakeSummary() {
-    return Cell("SELECT count(*) || '/' || count(DISTINCT (_ws_partition, _ws_position)) FROM "
-                "stream.clicks");
+    return Cell(
+        "SELECT count(*) || '/' || count(DISTINCT (_ws_partition, _ws_position)) FROM "
+        "stream.clicks");
   }
   MemorySource source;
 };

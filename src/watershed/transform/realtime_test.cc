@@ -184,8 +184,8 @@ class RealtimeTest : public ::testing::Test {
                                      int64_t arrived_micros) {
     std::vector<sources::Event> out;
     for (size_t i = 0; i < payloads.size(); ++i) {
-      out.push_back({"0", std::to_string(first + static_cast<int64_t>(i)), payloads[i],
-                     arrived_micros});
+      out.push_back(
+          {"0", std::to_string(first + static_cast<int64_t>(i)), payloads[i], arrived_micros});
     }
     return out;
   }
@@ -245,17 +245,34 @@ TEST_F(RealtimeTest, ApplyGivesExactAggregatesPerKeyAndWindowOverSeveralBatches)
       const int64_t t_sec = kBase + static_cast<int64_t>(r % 5400);  // 90 minutes
       std::string ts;
       switch (n % 4) {
-        case 0: ts = StrCat("\"", IsoUtc(t_sec * 1'000'000, false), "\""); break;
-        case 1: ts = StrCat(t_sec); break;                          // epoch seconds
-        case 2: ts = StrCat(t_sec * 1000 + 999); break;             // epoch millis
-        case 3: ts = StrCat("\"", IsoUtc(t_sec * 1'000'000 + 500000), "\""); break;
+        case 0:
+          ts = StrCat("\"", IsoUtc(t_sec * 1'000'000, false), "\"");
+          break;
+        case 1:
+          ts = StrCat(t_sec);
+          break;  // epoch seconds
+        case 2:
+          ts = StrCat(t_sec * 1000 + 999);
+          break;  // epoch millis
+        case 3:
+          ts = StrCat("\"", IsoUtc(t_sec * 1'000'000 + 500000), "\"");
+          break;
       }
       std::string page;
       std::string key;
       switch ((r >> 20) % 6) {
-        case 0: page = ""; key = ""; break;                       // no page field: key ""
-        case 1: page = R"("page":null,)"; key = ""; break;       // null: key ""
-        case 2: page = R"("page":42,)"; key = "42"; break;       // numbers as their JSON text
+        case 0:
+          page = "";
+          key = "";
+          break;  // no page field: key ""
+        case 1:
+          page = R"("page":null,)";
+          key = "";
+          break;  // null: key ""
+        case 2:
+          page = R"("page":42,)";
+          key = "42";
+          break;  // numbers as their JSON text
         default: {
           const char* p = pages[(r >> 24) % 3];
           page = StrCat("\"page\":\"", std::string(p) == "pay\"ment" ? "pay\\\"ment" : p, "\",");
@@ -265,10 +282,18 @@ TEST_F(RealtimeTest, ApplyGivesExactAggregatesPerKeyAndWindowOverSeveralBatches)
       std::string amount;
       std::optional<double> value;
       switch ((r >> 32) % 7) {
-        case 0: amount = ""; break;                               // missing
-        case 1: amount = R"("amount":"abc",)"; break;            // not a number: ignored
-        case 2: amount = R"("amount":true,)"; break;
-        case 3: amount = R"("amount":null,)"; break;
+        case 0:
+          amount = "";
+          break;  // missing
+        case 1:
+          amount = R"("amount":"abc",)";
+          break;  // not a number: ignored
+        case 2:
+          amount = R"("amount":true,)";
+          break;
+        case 3:
+          amount = R"("amount":null,)";
+          break;
         case 4: {
           double v = -static_cast<double>((r >> 40) % 1000) / 2;  // negative halves
           amount = StrCat("\"amount\":", v, ",");
@@ -282,7 +307,8 @@ TEST_F(RealtimeTest, ApplyGivesExactAggregatesPerKeyAndWindowOverSeveralBatches)
         }
       }
       const std::string user = StrCat("u", (r >> 48) % 50);
-      std::string payload = StrCat("{", page, amount, "\"user\":{\"id\":\"", user, "\"},\"ts\":", ts, "}");
+      std::string payload =
+          StrCat("{", page, amount, "\"user\":{\"id\":\"", user, "\"},\"ts\":", ts, "}");
       batches[b].push_back(payload);
       ++all_count;
       for (auto [name, w] : {std::pair<std::string, int64_t>{"1m", 60}, {"1h", 3600}}) {
@@ -318,9 +344,10 @@ TEST_F(RealtimeTest, ApplyGivesExactAggregatesPerKeyAndWindowOverSeveralBatches)
   ASSERT_TRUE(cps.ok());
   EXPECT_EQ(*cps, checkpoint);
 
-  auto r = Sql("SELECT window_size, epoch_us(window_start), key, count, sum_amount, min_amount, "
-               "max_amount, distinct_user_id, sum_amount IS NULL, min_amount IS NULL "
-               "FROM realtime.clicks_by_page ORDER BY 1, 2, 3");
+  auto r =
+      Sql("SELECT window_size, epoch_us(window_start), key, count, sum_amount, min_amount, "
+          "max_amount, distinct_user_id, sum_amount IS NULL, min_amount IS NULL "
+          "FROM realtime.clicks_by_page ORDER BY 1, 2, 3");
   ASSERT_TRUE(r.ok()) << r.status();
   ASSERT_EQ(r->row_count(), expected.size());
   size_t row = 0;
@@ -350,8 +377,8 @@ TEST_F(RealtimeTest, ApplyGivesExactAggregatesPerKeyAndWindowOverSeveralBatches)
 TEST_F(RealtimeTest, NumericStringsCountAsNumbersWhetherOrNotTheyHaveAFraction) {
   auto mart = OpenMart("clicks: {accumulators: [{name: a, measures: [{sum: x}, {max: x}]}]}");
   ASSERT_TRUE(mart.ok()) << mart.status();
-  std::vector<std::string> p = {R"({"x":"12"})", R"({"x":"0.5"})", R"({"x":"1e2"})",
-                                R"({"x":"12abc"})", R"({"x":""})", R"({"x":3})"};
+  std::vector<std::string> p = {R"({"x":"12"})",    R"({"x":"0.5"})", R"({"x":"1e2"})",
+                                R"({"x":"12abc"})", R"({"x":""})",    R"({"x":3})"};
   ASSERT_TRUE((*mart)->Apply(Events(p, 0, kBase * 1'000'000), {{"0", "5"}}).ok());
   EXPECT_EQ(Cell("SELECT count || ' ' || sum_x || ' ' || max_x FROM realtime.clicks_a"),
             "6 115.5 100.0");
@@ -379,8 +406,9 @@ TEST_F(RealtimeTest, CheckpointsAreStoredWithTheValuesAndSurviveReopening) {
 
   // A failure half-way (the second accumulator's table refuses a row) rolls back the first
   // accumulator's rows and the checkpoints with it.
-  SqliteExec("CREATE TRIGGER refuse BEFORE INSERT ON clicks_all BEGIN "
-             "SELECT RAISE(ABORT, 'refused by test'); END;");
+  SqliteExec(
+      "CREATE TRIGGER refuse BEFORE INSERT ON clicks_all BEGIN "
+      "SELECT RAISE(ABORT, 'refused by test'); END;");
   std::vector<std::string> more = {R"({"page":"a","amount":100,"ts":1795514402})"};
   Status s = (*mart)->Apply(Events(more, 12, 0), {{"0", "12"}, {"1", "7"}});
   ASSERT_FALSE(s.ok());
@@ -399,8 +427,8 @@ TEST_F(RealtimeTest, CheckpointsAreStoredWithTheValuesAndSurviveReopening) {
 }
 
 TEST_F(RealtimeTest, ChangingTheDefinitionResetsOnlyThatStream) {
-  const std::string two_streams = std::string(kClicks) +
-                                  "orders:\n  accumulators: [{name: total, measures: [{sum: x}]}]\n";
+  const std::string two_streams =
+      std::string(kClicks) + "orders:\n  accumulators: [{name: total, measures: [{sum: x}]}]\n";
   std::vector<std::string> p = {R"({"page":"a","amount":2,"ts":1795514400,"x":5})"};
   {
     auto clicks = OpenMart(two_streams, "clicks");
@@ -428,21 +456,24 @@ TEST_F(RealtimeTest, ChangingTheDefinitionResetsOnlyThatStream) {
   ASSERT_TRUE((*fewer)->Apply(Events(p, 0, 0), {{"0", "0"}}).ok());
   db_ = std::move(*warehouse::Database::Open(""));  // a new session (like `watershed query`)
   conn_ = std::move(*db_->Connect());
-  auto tables = Sql("SELECT string_agg(table_name, ',' ORDER BY table_name) FROM "
-                    "information_schema.tables WHERE table_schema = 'realtime'");
+  auto tables =
+      Sql("SELECT string_agg(table_name, ',' ORDER BY table_name) FROM "
+          "information_schema.tables WHERE table_schema = 'realtime'");
   ASSERT_TRUE(tables.ok()) << tables.status();
   EXPECT_EQ(tables->GetString(0, 0), "clicks_all,orders_total");
 }
 
 TEST_F(RealtimeTest, FieldNamesWithQuotesAreStoredSafely) {
-  auto mart = OpenMart(R"(clicks: {accumulators: [{name: a, key: "o'brien", measures: [{sum: "it's"}]}]})");
+  auto mart =
+      OpenMart(R"(clicks: {accumulators: [{name: a, key: "o'brien", measures: [{sum: "it's"}]}]})");
   ASSERT_TRUE(mart.ok()) << mart.status();
   std::vector<std::string> p = {R"({"o'brien":"k","it's":4})"};
   ASSERT_TRUE((*mart)->Apply(Events(p, 0, 0), {{"0", "0"}}).ok());
   EXPECT_EQ(Cell("SELECT key || ' ' || sum_it_s FROM realtime.clicks_a"), "k 4.0");
   // Reopening with the same definition keeps the state.
   mart->reset();
-  auto again = OpenMart(R"(clicks: {accumulators: [{name: a, key: "o'brien", measures: [{sum: "it's"}]}]})");
+  auto again =
+      OpenMart(R"(clicks: {accumulators: [{name: a, key: "o'brien", measures: [{sum: "it's"}]}]})");
   ASSERT_TRUE(again.ok()) << again.status();
   EXPECT_EQ((*(*again)->Checkpoints()).at("0"), "0");
 }
@@ -459,17 +490,19 @@ TEST_F(RealtimeTest, AttachRealtimeExposesTypedColumnsAndDistinctEstimates) {
                               R"("},"ts":1795514400})"));
   }
   ASSERT_TRUE((*mart)->Apply(Events(payloads, 0, 0), {{"0", "99999"}}).ok());
-  auto cols = Sql("SELECT string_agg(column_name || ' ' || data_type, ', ' ORDER BY "
-                  "ordinal_position) FROM information_schema.columns WHERE table_schema = "
-                  "'realtime' AND table_name = 'clicks_by_page'");
+  auto cols =
+      Sql("SELECT string_agg(column_name || ' ' || data_type, ', ' ORDER BY "
+          "ordinal_position) FROM information_schema.columns WHERE table_schema = "
+          "'realtime' AND table_name = 'clicks_by_page'");
   ASSERT_TRUE(cols.ok()) << cols.status();
   EXPECT_EQ(cols->GetString(0, 0),
             "window_size VARCHAR, window_start TIMESTAMP, key VARCHAR, count BIGINT, "
             "sum_amount DOUBLE, min_amount DOUBLE, max_amount DOUBLE, distinct_user_id BIGINT, "
             "updated_at TIMESTAMP");
-  auto r = Sql("SELECT window_start::VARCHAR, count, sum_amount, distinct_user_id, "
-               "updated_at > TIMESTAMP '2020-01-01' FROM realtime.clicks_by_page "
-               "WHERE window_size = '1m'");
+  auto r =
+      Sql("SELECT window_start::VARCHAR, count, sum_amount, distinct_user_id, "
+          "updated_at > TIMESTAMP '2020-01-01' FROM realtime.clicks_by_page "
+          "WHERE window_size = '1m'");
   ASSERT_TRUE(r.ok()) << r.status();
   ASSERT_EQ(r->row_count(), 1u);
   EXPECT_EQ(r->GetString(0, 0), "2026-11-24 10:00:00");
