@@ -344,6 +344,14 @@ Status Catalog::CheckNotExpired(int64_t snapshot) {
 StatusOr<std::vector<std::string>> Catalog::ExpireSnapshotsBefore(int64_t keep_from) {
   Transaction tx(db_);
   WS_RETURN_IF_ERROR(tx.Begin());
+  // The latest snapshot always stays: with none left, the next commit would reuse snapshot id 1
+  // (INTEGER PRIMARY KEY takes max + 1), which the expiry marker already declares expired.
+  WS_ASSIGN_OR_RETURN(int64_t latest, LatestSnapshot());
+  if (keep_from > latest) {
+    return absl::InvalidArgumentError(
+        StrCat("cannot expire the snapshots before ", keep_from, ": the latest snapshot is ",
+               latest, " and it always stays readable"));
+  }
   std::vector<std::string> keys;
   {
     Stmt s(db_, "SELECT key FROM data_files WHERE removed_snapshot IS NOT NULL AND removed_snapshot <= ?");

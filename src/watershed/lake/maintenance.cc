@@ -90,7 +90,9 @@ StatusOr<ExpireResult> ExpireSnapshots(Catalog& catalog, Storage& storage,
   for (const std::string& key : keys) {
     auto path = storage.PathForRead(key);
     std::error_code ec;
-    if (path.ok()) result.bytes_deleted += static_cast<int64_t>(std::filesystem::file_size(*path, ec));
+    // A file already gone has no size (file_size gives uintmax_t(-1) and sets ec).
+    const uintmax_t size = path.ok() ? std::filesystem::file_size(*path, ec) : 0;
+    if (path.ok() && !ec) result.bytes_deleted += static_cast<int64_t>(size);
     Status s = storage.Delete(key);
     if (!s.ok() && s.code() != absl::StatusCode::kNotFound) {
       LogWarn(StrCat("expire: could not delete ", key, ": ", s.ToString(), " (gc removes it later)"));

@@ -2,7 +2,10 @@
 #include "watershed/load/stream.h"
 
 #include <algorithm>
+#include <cstdlib>
 #include <thread>
+
+#include <nlohmann/json.hpp>
 
 #include "watershed/base/log.h"
 #include "watershed/base/strings.h"
@@ -21,6 +24,9 @@ bool IsNumber(std::string_view s) {
   return !s.empty() && s.size() <= 18 &&
          std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
 }
+
+// True when `p` is exactly one JSON value (whitespace around it allowed).
+bool IsOneJsonValue(std::string_view p) { return nlohmann::json::accept(p); }
 
 // The event with the writer's system fields first: {"_ws_partition":..,"_ws_position":..,
 // "_ws_arrived_at":.., <the event's own fields>}. A value that is not an object becomes the
@@ -50,6 +56,10 @@ void Wrap(const sources::Event& e, std::string* out) {
       out->append(",");
       out->append(p.substr(i + 1));
     }
+  } else if (!IsOneJsonValue(p)) {
+    // Bytes that are not one JSON value stay as they are (the normalizer rejects them): wrapped,
+    // `1,"b":2` would read as a valid object with a field `b`.
+    out->assign(p);
   } else {
     out->append(",\"value\":");
     out->append(p);
@@ -62,7 +72,9 @@ void Wrap(const sources::Event& e, std::string* out) {
 StatusOr<absl::Duration> ParseStreamDuration(std::string_view text) {
   std::string t(text);
   if (!t.empty() && std::all_of(t.begin(), t.end(), [](char c) { return (c >= '0' && c <= '9') || c == '.'; })) {
-    return absl::Seconds(std::stod(t));
+    char* end = nullptr;
+    const double seconds = std::strtod(t.c_str(), &end);  // std::stod throws on "."
+    if (end == t.c_str() + t.size()) return absl::Seconds(seconds);
   }
   if (!t.empty() && t.back() == 'd') {
     auto days = ParseStreamDuration(t.substr(0, t.size() - 1));
@@ -78,7 +90,7 @@ StatusOr<absl::Duration> ParseStreamDuration(std::string_view text) {
 
 StatusOr<std::map<std::string, StreamConfig>> ParseStreams(const YAML::Node& streams) {
   std::map<std::string, StreamConfig> out;
-  if (!streams) return out;
+  if (!streams || streams.IsNull()) return out;  // absent, or `streams:` with nothing under it
   if (!streams.IsMap()) return absl::InvalidArgumentError("streams: must be a map of stream names");
   for (const auto& kv : streams) {
     StreamConfig c;
@@ -231,13 +243,22 @@ StatusOr<size_t> StreamWriter::RunBatch(const std::atomic<bool>* stop) {
     return it == cp.end() || sources::ComparePositions(e.position, it->second) > 0;
   };
 
+  // Each partition's checkpoint moves to the batch's last position, never backwards: a batch
+  // re-read for a lagging consumer holds partitions the others are already past.
+  auto advance = [&last](std::map<std::string, std::string> cps) {
+    for (const auto& [p, pos] : last) {
+      auto it = cps.find(p);
+      if (it == cps.end() || sources::ComparePositions(pos, it->second) > 0) cps[p] = pos;
+    }
+    return cps;
+  };
+
   std::vector<const sources::Event*> for_lake;
   for (const sources::Event& e : events) {
     if (past(lake_checkpoints_, e)) for_lake.push_back(&e);
   }
   if (!for_lake.empty()) {
-    std::map<std::string, std::string> cps = lake_checkpoints_;
-    for (const auto& [p, pos] : last) cps[p] = pos;
+    std::map<std::string, std::string> cps = advance(lake_checkpoints_);
     Status s = CommitToLake(for_lake, cps);
     if (!s.ok()) {
       if (session_) session_->Abort(s);
@@ -253,8 +274,7 @@ StatusOr<size_t> StreamWriter::RunBatch(const std::atomic<bool>* stop) {
       if (past(consumer_checkpoints_[i], e)) mine.push_back(e);
     }
     if (mine.empty()) continue;
-    std::map<std::string, std::string> cps = consumer_checkpoints_[i];
-    for (const auto& [p, pos] : last) cps[p] = pos;
+    std::map<std::string, std::string> cps = advance(consumer_checkpoints_[i]);
     Status s = consumers_[i]->Apply(mine, cps);
     if (!s.ok()) {
       Rewind().IgnoreError();

@@ -7,6 +7,7 @@
 #include <cstring>
 #include <filesystem>
 #include <limits>
+#include <set>
 
 #include <nlohmann/json.hpp>
 #include <simdjson.h>
@@ -73,6 +74,16 @@ std::string Ident(std::string_view name) {
   return out + "\"";
 }
 
+// A SQL string literal: field paths in definitions may hold quotes.
+std::string Literal(std::string_view text) {
+  std::string out = "'";
+  for (char c : text) {
+    if (c == '\'') out += '\'';
+    out += c;
+  }
+  return out + "'";
+}
+
 std::string ColumnSuffix(std::string_view field) {
   std::string out;
   for (char c : field) out += (std::isalnum(static_cast<unsigned char>(c)) ? std::tolower(c) : '_');
@@ -122,6 +133,7 @@ std::optional<double> NumberOf(simdjson::dom::element v) {
   if (!v.get(d)) return d;
   if (!v.get(s)) {
     if (auto x = normalize::ParseCanonicalDouble(s)) return *x;
+    if (auto x = normalize::ParseCanonicalInt(s)) return static_cast<double>(*x);  // "12" too
   }
   return std::nullopt;
 }
@@ -196,6 +208,7 @@ StatusOr<std::vector<Accumulator>> ParseAccumulators(const load::StreamConfig& s
     return absl::InvalidArgumentError(StrCat("streams.", stream.name, ".accumulators: expected a list"));
   }
   int index = 0;
+  std::set<std::string> names;
   for (const YAML::Node& n : list) {
     Accumulator a;
     a.stream = stream.name;
@@ -204,6 +217,9 @@ StatusOr<std::vector<Accumulator>> ParseAccumulators(const load::StreamConfig& s
       if (!n.IsMap() || !n["name"]) return absl::InvalidArgumentError(StrCat(where, ": needs a name"));
       a.name = n["name"].as<std::string>();
       where = StrCat("streams.", stream.name, ".accumulators.", a.name);
+      if (!names.insert(a.name).second) {
+        return absl::InvalidArgumentError(StrCat(where, ": the name is used twice (each names a table)"));
+      }
       for (char c : a.name) {
         if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_') {
           return absl::InvalidArgumentError(StrCat(where, ": name may hold a-z, 0-9 and _ only"));
@@ -233,7 +249,15 @@ StatusOr<std::vector<Accumulator>> ParseAccumulators(const load::StreamConfig& s
           if (kind != "sum" && kind != "min" && kind != "max" && kind != "distinct") {
             return absl::InvalidArgumentError(StrCat(where, ".measures: '", kind, "' is not count, sum, min, max or distinct"));
           }
-          a.measures.push_back({kind, field, StrCat(kind, "_", ColumnSuffix(field))});
+          Measure measure{kind, field, StrCat(kind, "_", ColumnSuffix(field))};
+          for (const Measure& other : a.measures) {
+            if (other.column == measure.column) {
+              return absl::InvalidArgumentError(
+                  StrCat(where, ".measures: {", kind, ": ", field, "} would be column ",
+                         measure.column, " a second time"));
+            }
+          }
+          a.measures.push_back(std::move(measure));
         }
       }
     } catch (const YAML::Exception& e) {
@@ -310,8 +334,9 @@ StatusOr<std::unique_ptr<RealtimeMart>> RealtimeMart::Open(const project::Projec
       }
       sql += StrCat("DROP TABLE IF EXISTS ", Ident(a.table()), ";CREATE TABLE ", Ident(a.table()),
                     "(", cols, ", updated_at INTEGER, PRIMARY KEY(window_size, window_start, key));");
-      sql += StrCat("INSERT INTO realtime_accumulators VALUES('", a.table(), "', '", stream, "', '",
-                    a.name, "', '", Definition(a), "', '", colnames.dump(), "');");
+      sql += StrCat("INSERT INTO realtime_accumulators VALUES(", Literal(a.table()), ", ",
+                    Literal(stream), ", ", Literal(a.name), ", ", Literal(Definition(a)), ", ",
+                    Literal(colnames.dump()), ");");
     }
     sql += "COMMIT;";
     WS_RETURN_IF_ERROR(Exec(db, sql));
