@@ -1,6 +1,8 @@
 // lake/catalog.cc — the SQLite catalog (schema in docs/formats/catalog.md).
 #include "watershed/lake/catalog.h"
 
+#include "watershed/base/sqlite.h"
+
 #include <sqlite3.h>
 #include <signal.h>
 #include <unistd.h>
@@ -99,96 +101,9 @@ std::string HostName() {
   return buf;
 }
 
-// A prepared statement; bind with 1-based indexes.
-class Stmt {
- public:
-  Stmt(sqlite3* db, std::string_view sql) : db_(db) {
-    rc_ = sqlite3_prepare_v2(db, sql.data(), static_cast<int>(sql.size()), &stmt_, nullptr);
-  }
-  ~Stmt() { sqlite3_finalize(stmt_); }
-  Status status() const {
-    if (rc_ == SQLITE_OK) return absl::OkStatus();
-    return absl::InternalError(StrCat("catalog: ", sqlite3_errmsg(db_)));
-  }
-  Stmt& Bind(int i, int64_t v) {
-    sqlite3_bind_int64(stmt_, i, v);
-    return *this;
-  }
-  Stmt& Bind(int i, std::string_view v) {
-    sqlite3_bind_text(stmt_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
-    return *this;
-  }
-  Stmt& Bind(int i, const std::string& v) { return Bind(i, std::string_view(v)); }
-  Stmt& Bind(int i, const char* v) { return Bind(i, std::string_view(v)); }
-  Stmt& Bind(int i, const std::optional<std::string>& v) {
-    if (v) return Bind(i, std::string_view(*v));
-    sqlite3_bind_null(stmt_, i);
-    return *this;
-  }
-  // Steps once: true when a row is available, false when done.
-  StatusOr<bool> Step() {
-    if (rc_ != SQLITE_OK) return status();
-    int rc = sqlite3_step(stmt_);
-    if (rc == SQLITE_ROW) return true;
-    if (rc == SQLITE_DONE) return false;
-    if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED) {
-      return absl::UnavailableError(StrCat("catalog is busy: ", sqlite3_errmsg(db_)));
-    }
-    return absl::InternalError(StrCat("catalog: ", sqlite3_errmsg(db_)));
-  }
-  Status Run() { return Step().status(); }
-  int64_t Int(int col) { return sqlite3_column_int64(stmt_, col); }
-  bool IsNull(int col) { return sqlite3_column_type(stmt_, col) == SQLITE_NULL; }
-  std::string Text(int col) {
-    const unsigned char* t = sqlite3_column_text(stmt_, col);
-    return t == nullptr ? "" : std::string(reinterpret_cast<const char*>(t),
-                                           sqlite3_column_bytes(stmt_, col));
-  }
-  std::optional<std::string> OptText(int col) {
-    if (IsNull(col)) return std::nullopt;
-    return Text(col);
-  }
-
- private:
-  sqlite3* db_;
-  sqlite3_stmt* stmt_ = nullptr;
-  int rc_;
-};
-
-Status Exec(sqlite3* db, const char* sql) {
-  char* err = nullptr;
-  int rc = sqlite3_exec(db, sql, nullptr, nullptr, &err);
-  if (rc == SQLITE_OK) return absl::OkStatus();
-  std::string msg = err ? err : "unknown error";
-  sqlite3_free(err);
-  if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED) {
-    return absl::UnavailableError(StrCat("catalog is busy: ", msg));
-  }
-  return absl::InternalError(StrCat("catalog: ", msg));
-}
-
-// Rolls back unless committed.
-class Transaction {
- public:
-  explicit Transaction(sqlite3* db) : db_(db) {}
-  Status Begin() {
-    Status s = Exec(db_, "BEGIN IMMEDIATE");
-    open_ = s.ok();
-    return s;
-  }
-  Status Commit() {
-    Status s = Exec(db_, "COMMIT");
-    if (s.ok()) open_ = false;
-    return s;
-  }
-  ~Transaction() {
-    if (open_) Exec(db_, "ROLLBACK").IgnoreError();
-  }
-
- private:
-  sqlite3* db_;
-  bool open_ = false;
-};
+using sqlite::Exec;
+using sqlite::Stmt;
+using sqlite::Transaction;
 
 }  // namespace
 

@@ -13,6 +13,7 @@
 #include <simdjson.h>
 
 #include "watershed/base/log.h"
+#include "watershed/base/sqlite.h"
 #include "watershed/base/strings.h"
 #include "watershed/normalize/infer.h"
 #include "watershed/observe/metrics.h"
@@ -36,34 +37,8 @@ uint64_t StableHash(std::string_view s) {
   return h;
 }
 
-Status SqliteError(sqlite3* db, std::string_view what) {
-  return absl::InternalError(StrCat("real-time mart: ", what, ": ", sqlite3_errmsg(db)));
-}
-
-Status Exec(sqlite3* db, const std::string& sql) {
-  char* err = nullptr;
-  if (sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &err) != SQLITE_OK) {
-    std::string msg = err ? err : "unknown error";
-    sqlite3_free(err);
-    return absl::InternalError(StrCat("real-time mart: ", msg, " in: ", sql.substr(0, 200)));
-  }
-  return absl::OkStatus();
-}
-
-// A prepared statement that finalizes itself.
-class Stmt {
- public:
-  Stmt(sqlite3* db, const std::string& sql) : db_(db) {
-    if (sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt_, nullptr) != SQLITE_OK) stmt_ = nullptr;
-  }
-  ~Stmt() { sqlite3_finalize(stmt_); }
-  bool ok() const { return stmt_ != nullptr; }
-  sqlite3_stmt* get() { return stmt_; }
-
- private:
-  sqlite3* db_;
-  sqlite3_stmt* stmt_ = nullptr;
-};
+using sqlite::Exec;
+using sqlite::Stmt;
 
 std::string Ident(std::string_view name) {
   std::string out = "\"";
@@ -278,15 +253,8 @@ StatusOr<std::unique_ptr<RealtimeMart>> RealtimeMart::Open(const project::Projec
   std::string path = RealtimeDbPath(project);
   std::error_code ec;
   std::filesystem::create_directories(std::filesystem::path(path).parent_path(), ec);
-  sqlite3* db = nullptr;
-  if (sqlite3_open(path.c_str(), &db) != SQLITE_OK) {
-    Status s = SqliteError(db, StrCat("opening ", path));
-    sqlite3_close(db);
-    return s;
-  }
+  WS_ASSIGN_OR_RETURN(sqlite3 * db, sqlite::Open(path, false, /*synchronous_normal=*/true));
   std::unique_ptr<RealtimeMart> mart(new RealtimeMart(stream, std::move(accumulators), db));
-  sqlite3_busy_timeout(db, 30000);
-  WS_RETURN_IF_ERROR(Exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"));
   WS_RETURN_IF_ERROR(Exec(db,
       "BEGIN IMMEDIATE;"
       "CREATE TABLE IF NOT EXISTS realtime_checkpoints(stream TEXT, partition TEXT, position TEXT,"
@@ -298,28 +266,23 @@ StatusOr<std::unique_ptr<RealtimeMart>> RealtimeMart::Open(const project::Projec
   bool reset = false;
   for (const Accumulator& a : mart->accumulators_) {
     Stmt q(db, "SELECT definition FROM realtime_accumulators WHERE table_name = ?");
-    if (!q.ok()) return SqliteError(db, "reading definitions");
-    sqlite3_bind_text(q.get(), 1, a.table().c_str(), -1, SQLITE_TRANSIENT);
-    bool found = sqlite3_step(q.get()) == SQLITE_ROW;
-    std::string def = found ? reinterpret_cast<const char*>(sqlite3_column_text(q.get(), 0)) : "";
-    if (!found || def != Definition(a)) reset = true;
+    WS_ASSIGN_OR_RETURN(bool found, q.Bind(1, a.table()).Step());
+    if (!found || q.Text(0) != Definition(a)) reset = true;
   }
   {
     Stmt q(db, "SELECT count(*) FROM realtime_accumulators WHERE stream = ?");
-    sqlite3_bind_text(q.get(), 1, stream.c_str(), -1, SQLITE_TRANSIENT);
-    if (sqlite3_step(q.get()) == SQLITE_ROW &&
-        sqlite3_column_int64(q.get(), 0) != static_cast<int64_t>(mart->accumulators_.size())) {
-      reset = true;
-    }
+    WS_ASSIGN_OR_RETURN(bool row, q.Bind(1, stream).Step());
+    if (row && q.Int(0) != static_cast<int64_t>(mart->accumulators_.size())) reset = true;
   }
   if (reset) {
     std::string sql = "BEGIN IMMEDIATE;";
     {
       Stmt q(db, "SELECT table_name FROM realtime_accumulators WHERE stream = ?");
-      sqlite3_bind_text(q.get(), 1, stream.c_str(), -1, SQLITE_TRANSIENT);
-      while (sqlite3_step(q.get()) == SQLITE_ROW) {
-        sql += StrCat("DROP TABLE IF EXISTS ",
-                      Ident(reinterpret_cast<const char*>(sqlite3_column_text(q.get(), 0))), ";");
+      q.Bind(1, stream);
+      while (true) {
+        WS_ASSIGN_OR_RETURN(bool row, q.Step());
+        if (!row) break;
+        sql += StrCat("DROP TABLE IF EXISTS ", Ident(q.Text(0)), ";");
       }
     }
     sql += StrCat("DELETE FROM realtime_accumulators WHERE stream = '", stream, "';");
@@ -354,11 +317,11 @@ StatusOr<std::map<std::string, std::string>> RealtimeMart::Checkpoints() {
   std::map<std::string, std::string> out;
   if (accumulators_.empty()) return out;  // nothing to feed: never rewinds the writer
   Stmt q(db_, "SELECT partition, position FROM realtime_checkpoints WHERE stream = ?");
-  if (!q.ok()) return SqliteError(db_, "reading checkpoints");
-  sqlite3_bind_text(q.get(), 1, stream_.c_str(), -1, SQLITE_TRANSIENT);
-  while (sqlite3_step(q.get()) == SQLITE_ROW) {
-    out[reinterpret_cast<const char*>(sqlite3_column_text(q.get(), 0))] =
-        reinterpret_cast<const char*>(sqlite3_column_text(q.get(), 1));
+  q.Bind(1, stream_);
+  while (true) {
+    WS_ASSIGN_OR_RETURN(bool row, q.Step());
+    if (!row) break;
+    out[q.Text(0)] = q.Text(1);
   }
   return out;
 }
@@ -431,11 +394,8 @@ Status RealtimeMart::Apply(const std::vector<sources::Event>& events,
   }
 
   // Merge into the stored rows and record the positions, in one transaction.
-  WS_RETURN_IF_ERROR(Exec(db_, "BEGIN IMMEDIATE"));
-  auto fail = [&](Status s) {
-    Exec(db_, "ROLLBACK").IgnoreError();
-    return s;
-  };
+  sqlite::Transaction txn(db_);
+  WS_RETURN_IF_ERROR(txn.Begin());
   const int64_t now = NowMicros();
   std::vector<std::unique_ptr<Stmt>> selects, upserts;
   for (const Accumulator& a : accumulators_) {
@@ -451,75 +411,59 @@ Status RealtimeMart::Apply(const std::vector<sources::Event>& events,
     upserts.push_back(std::make_unique<Stmt>(db_,
         StrCat("INSERT OR REPLACE INTO ", Ident(a.table()), "(window_size, window_start, key, ", cols,
                ", updated_at) VALUES(", marks, ", ?)")));
-    if (!selects.back()->ok() || !upserts.back()->ok()) return fail(SqliteError(db_, "preparing"));
+    WS_RETURN_IF_ERROR(selects.back()->status());
+    WS_RETURN_IF_ERROR(upserts.back()->status());
   }
   for (auto& [gk, p] : groups) {
     const auto& [ai, wi, start, key] = gk;
     const Accumulator& a = accumulators_[ai];
-    sqlite3_stmt* sel = selects[ai]->get();
-    sqlite3_reset(sel);
-    sqlite3_bind_text(sel, 1, a.window_names[wi].c_str(), -1, SQLITE_TRANSIENT);
-    sqlite3_bind_int64(sel, 2, start);
-    sqlite3_bind_text(sel, 3, key.c_str(), static_cast<int>(key.size()), SQLITE_TRANSIENT);
-    int rc = sqlite3_step(sel);
-    if (rc == SQLITE_ROW) {  // merge the stored state into this batch's
-      p.count += sqlite3_column_int64(sel, 0);
+    Stmt& sel = *selects[ai];
+    sel.Reset();
+    WS_ASSIGN_OR_RETURN(bool stored_row,
+                        sel.Bind(1, a.window_names[wi]).Bind(2, start).Bind(3, key).Step());
+    if (stored_row) {  // merge the stored state into this batch's
+      p.count += sel.Int(0);
       for (size_t mi = 1; mi < a.measures.size(); ++mi) {
         const Measure& m = a.measures[mi];
         int col = static_cast<int>(mi);
-        if (sqlite3_column_type(sel, col) == SQLITE_NULL) continue;
+        if (sel.IsNull(col)) continue;
         if (m.kind == "distinct") {
-          const void* blob = sqlite3_column_blob(sel, col);
-          int n = sqlite3_column_bytes(sel, col);
           if (p.hll.empty()) p.hll.resize(a.measures.size());
-          p.hll[mi].Merge(HyperLogLog::FromBytes(std::string_view(static_cast<const char*>(blob), n)));
+          p.hll[mi].Merge(HyperLogLog::FromBytes(sel.Blob(col)));
           continue;
         }
-        double stored = sqlite3_column_double(sel, col);
+        double stored = sel.Double(col);
         if (m.kind == "sum") p.sum[mi] += stored;
         if (m.kind == "min" && !(p.min[mi] <= stored)) p.min[mi] = stored;
         if (m.kind == "max" && !(p.max[mi] >= stored)) p.max[mi] = stored;
       }
-    } else if (rc != SQLITE_DONE) {
-      return fail(SqliteError(db_, "reading an accumulator"));
     }
-    sqlite3_stmt* up = upserts[ai]->get();
-    sqlite3_reset(up);
-    sqlite3_bind_text(up, 1, a.window_names[wi].c_str(), -1, SQLITE_TRANSIENT);
-    sqlite3_bind_int64(up, 2, start);
-    sqlite3_bind_text(up, 3, key.c_str(), static_cast<int>(key.size()), SQLITE_TRANSIENT);
-    sqlite3_bind_int64(up, 4, p.count);
+    Stmt& up = *upserts[ai];
+    up.Reset();
+    up.Bind(1, a.window_names[wi]).Bind(2, start).Bind(3, key).Bind(4, p.count);
     int idx = 5;
     for (size_t mi = 1; mi < a.measures.size(); ++mi, ++idx) {
       const Measure& m = a.measures[mi];
       if (m.kind == "distinct") {
-        if (p.hll.empty()) {
-          sqlite3_bind_null(up, idx);
-        } else {
-          const std::string& b = p.hll[mi].bytes();
-          sqlite3_bind_blob(up, idx, b.data(), static_cast<int>(b.size()), SQLITE_TRANSIENT);
-        }
+        if (p.hll.empty()) up.BindNull(idx);
+        else up.BindBlob(idx, p.hll[mi].bytes());
         continue;
       }
       double v = m.kind == "sum" ? p.sum[mi] : (m.kind == "min" ? p.min[mi] : p.max[mi]);
-      if (std::isnan(v)) sqlite3_bind_null(up, idx);
-      else sqlite3_bind_double(up, idx, v);
+      if (std::isnan(v)) up.BindNull(idx);
+      else up.Bind(idx, v);
     }
-    sqlite3_bind_int64(up, idx, now);
-    if (sqlite3_step(up) != SQLITE_DONE) return fail(SqliteError(db_, "writing an accumulator"));
+    up.Bind(idx, now);
+    WS_RETURN_IF_ERROR(up.Run());
   }
   Stmt cp(db_, "INSERT OR REPLACE INTO realtime_checkpoints(stream, partition, position) VALUES(?, ?, ?)");
-  if (!cp.ok()) return fail(SqliteError(db_, "preparing checkpoints"));
   for (const auto& [partition, position] : checkpoints) {
-    sqlite3_reset(cp.get());
-    sqlite3_bind_text(cp.get(), 1, stream_.c_str(), -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(cp.get(), 2, partition.c_str(), -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(cp.get(), 3, position.c_str(), -1, SQLITE_TRANSIENT);
-    if (sqlite3_step(cp.get()) != SQLITE_DONE) return fail(SqliteError(db_, "writing checkpoints"));
+    cp.Reset();
+    WS_RETURN_IF_ERROR(cp.Bind(1, stream_).Bind(2, partition).Bind(3, position).Run());
   }
   selects.clear();
   upserts.clear();
-  WS_RETURN_IF_ERROR(Exec(db_, "COMMIT"));
+  WS_RETURN_IF_ERROR(txn.Commit());
   for (size_t ai = 0; ai < accumulators_.size(); ++ai) {
     if (late[ai] == 0) continue;
     observe::metrics::Counter("watershed_records_late_total",
@@ -533,13 +477,7 @@ Status AttachRealtime(const project::Project& project, warehouse::Connection& co
   WS_RETURN_IF_ERROR(conn.Execute("CREATE SCHEMA IF NOT EXISTS realtime"));
   std::string path = RealtimeDbPath(project);
   if (!std::filesystem::exists(path)) return absl::OkStatus();
-  sqlite3* db = nullptr;
-  if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK) {
-    Status s = SqliteError(db, StrCat("opening ", path));
-    sqlite3_close(db);
-    return s;
-  }
-  sqlite3_busy_timeout(db, 30000);
+  WS_ASSIGN_OR_RETURN(sqlite3 * db, sqlite::Open(path, /*read_only=*/true));
   struct Closer {
     sqlite3* db;
     ~Closer() { sqlite3_close(db); }
@@ -549,11 +487,12 @@ Status AttachRealtime(const project::Project& project, warehouse::Connection& co
   std::vector<std::pair<std::string, std::vector<std::string>>> tables;
   {
     Stmt q(db, "SELECT table_name, columns FROM realtime_accumulators ORDER BY table_name");
-    if (!q.ok()) return absl::OkStatus();  // created but never defined
-    while (sqlite3_step(q.get()) == SQLITE_ROW) {
-      auto cols = nlohmann::json::parse(reinterpret_cast<const char*>(sqlite3_column_text(q.get(), 1)));
-      tables.emplace_back(reinterpret_cast<const char*>(sqlite3_column_text(q.get(), 0)),
-                          cols.get<std::vector<std::string>>());
+    if (!q.status().ok()) return absl::OkStatus();  // created but never defined
+    while (true) {
+      WS_ASSIGN_OR_RETURN(bool row, q.Step());
+      if (!row) break;
+      auto cols = nlohmann::json::parse(q.Text(1));
+      tables.emplace_back(q.Text(0), cols.get<std::vector<std::string>>());
     }
   }
   for (const auto& [table, cols] : tables) {
@@ -581,36 +520,34 @@ Status AttachRealtime(const project::Project& project, warehouse::Connection& co
     for (const std::string& c : cols) sql += StrCat(", ", Ident(c));
     sql += StrCat(", updated_at FROM ", Ident(table));
     Stmt q(db, sql);
-    if (!q.ok()) return SqliteError(db, StrCat("reading ", table));
     auto put_slot = [&](size_t col, std::optional<uint64_t> v) {
       batch.data[col].slots.push_back(v.value_or(0));
       batch.data[col].valid.push_back(v.has_value());
     };
-    while (sqlite3_step(q.get()) == SQLITE_ROW) {
+    while (true) {
+      WS_ASSIGN_OR_RETURN(bool row, q.Step());
+      if (!row) break;
       for (int col : {0, 2}) {
-        const char* t = reinterpret_cast<const char*>(sqlite3_column_text(q.get(), col));
-        batch.data[col].strings.push_back(batch.arena->Copy(t ? t : ""));
+        batch.data[col].strings.push_back(batch.arena->Copy(q.Text(col)));
         batch.data[col].valid.push_back(1);
       }
-      put_slot(1, static_cast<uint64_t>(sqlite3_column_int64(q.get(), 1)));
-      put_slot(3, static_cast<uint64_t>(sqlite3_column_int64(q.get(), 3)));
+      put_slot(1, static_cast<uint64_t>(q.Int(1)));
+      put_slot(3, static_cast<uint64_t>(q.Int(3)));
       for (size_t i = 0; i < cols.size(); ++i) {
         int c = static_cast<int>(4 + i);
-        if (sqlite3_column_type(q.get(), c) == SQLITE_NULL) {
+        if (q.IsNull(c)) {
           put_slot(c, std::nullopt);
         } else if (cols[i].starts_with("distinct_")) {
-          const void* blob = sqlite3_column_blob(q.get(), c);
-          int n = sqlite3_column_bytes(q.get(), c);
-          double est = HyperLogLog::FromBytes(std::string_view(static_cast<const char*>(blob), n)).Estimate();
+          double est = HyperLogLog::FromBytes(q.Blob(c)).Estimate();
           put_slot(c, static_cast<uint64_t>(std::llround(est)));
         } else {
-          double d = sqlite3_column_double(q.get(), c);
+          double d = q.Double(c);
           uint64_t bits;
           std::memcpy(&bits, &d, sizeof bits);
           put_slot(c, bits);
         }
       }
-      put_slot(4 + cols.size(), static_cast<uint64_t>(sqlite3_column_int64(q.get(), 4 + cols.size())));
+      put_slot(4 + cols.size(), static_cast<uint64_t>(q.Int(static_cast<int>(4 + cols.size()))));
       ++batch.num_rows;
     }
     if (batch.num_rows > 0) {
