@@ -1,6 +1,8 @@
 // observe/metrics.cc — see metrics.h.
 #include "watershed/observe/metrics.h"
 
+#include "watershed/base/sqlite.h"
+
 #include <fmt/format.h>
 #include <sqlite3.h>
 #include <unistd.h>
@@ -44,101 +46,10 @@ CREATE TABLE IF NOT EXISTS alarm_state(
   reason TEXT NOT NULL);
 )sql";
 
-// ---- SQLite helpers (this file's own connection to the catalog database) ----
-
-Status SqliteError(sqlite3* db, int rc, std::string_view what) {
-  std::string msg = StrCat("metrics store: ", what, ": ", sqlite3_errmsg(db));
-  if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED) return absl::UnavailableError(msg);
-  return absl::InternalError(msg);
-}
-
-Status Exec(sqlite3* db, const char* sql) {
-  char* err = nullptr;
-  int rc = sqlite3_exec(db, sql, nullptr, nullptr, &err);
-  if (rc == SQLITE_OK) return absl::OkStatus();
-  std::string msg = err != nullptr ? err : "unknown error";
-  sqlite3_free(err);
-  if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED) {
-    return absl::UnavailableError(StrCat("metrics store is busy: ", msg));
-  }
-  return absl::InternalError(StrCat("metrics store: ", msg));
-}
-
-class Stmt {
- public:
-  Stmt(sqlite3* db, std::string_view sql) : db_(db) {
-    rc_ = sqlite3_prepare_v2(db, sql.data(), static_cast<int>(sql.size()), &stmt_, nullptr);
-  }
-  ~Stmt() { sqlite3_finalize(stmt_); }
-  Stmt(const Stmt&) = delete;
-  Stmt& operator=(const Stmt&) = delete;
-  Stmt& Bind(int i, int64_t v) {
-    sqlite3_bind_int64(stmt_, i, v);
-    return *this;
-  }
-  Stmt& Bind(int i, double v) {
-    sqlite3_bind_double(stmt_, i, v);
-    return *this;
-  }
-  Stmt& Bind(int i, std::string_view v) {
-    sqlite3_bind_text(stmt_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
-    return *this;
-  }
-  Stmt& Bind(int i, const std::string& v) { return Bind(i, std::string_view(v)); }
-  StatusOr<bool> Step() {
-    if (rc_ != SQLITE_OK) return SqliteError(db_, rc_, "prepare");
-    int rc = sqlite3_step(stmt_);
-    if (rc == SQLITE_ROW) return true;
-    if (rc == SQLITE_DONE) return false;
-    return SqliteError(db_, rc, "step");
-  }
-  Status Run() {
-    auto s = Step().status();
-    sqlite3_reset(stmt_);
-    return s;
-  }
-  void Reset() {
-    sqlite3_reset(stmt_);
-    sqlite3_clear_bindings(stmt_);
-  }
-  int64_t Int(int col) { return sqlite3_column_int64(stmt_, col); }
-  double Double(int col) { return sqlite3_column_double(stmt_, col); }
-  bool IsNull(int col) { return sqlite3_column_type(stmt_, col) == SQLITE_NULL; }
-  std::string Text(int col) {
-    const unsigned char* t = sqlite3_column_text(stmt_, col);
-    return t == nullptr
-               ? ""
-               : std::string(reinterpret_cast<const char*>(t), sqlite3_column_bytes(stmt_, col));
-  }
-
- private:
-  sqlite3* db_;
-  sqlite3_stmt* stmt_ = nullptr;
-  int rc_;
-};
-
-// BEGIN IMMEDIATE ... COMMIT, rolled back unless committed.
-class Txn {
- public:
-  explicit Txn(sqlite3* db) : db_(db) {}
-  ~Txn() {
-    if (open_) Exec(db_, "ROLLBACK").IgnoreError();
-  }
-  Status Begin() {
-    WS_RETURN_IF_ERROR(Exec(db_, "BEGIN IMMEDIATE"));
-    open_ = true;
-    return absl::OkStatus();
-  }
-  Status Commit() {
-    WS_RETURN_IF_ERROR(Exec(db_, "COMMIT"));
-    open_ = false;
-    return absl::OkStatus();
-  }
-
- private:
-  sqlite3* db_;
-  bool open_ = false;
-};
+// SQLite through base/sqlite.h (this file's own connection to the catalog database).
+using sqlite::Exec;
+using sqlite::Stmt;
+using Txn = sqlite::Transaction;
 
 std::optional<MetricType> ParseType(std::string_view s) {
   if (s == "counter") return MetricType::kCounter;
