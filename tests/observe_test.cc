@@ -7,6 +7,8 @@
 // appends); an alarm changing state with its webhook and audit entry.
 // WS_BINARY in the environment overrides the compiled-in binary (to try a locally built one).
 #include <fcntl.h>
+#include <gtest/gtest.h>
+#include <httplib.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/socket.h>
@@ -20,16 +22,13 @@
 #include <fstream>
 #include <map>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <regex>
 #include <set>
 #include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
-
-#include <gtest/gtest.h>
-#include <httplib.h>
-#include <nlohmann/json.hpp>
 
 #include "emulators/crunchbase/server.h"
 #include "tests/moto.h"
@@ -203,7 +202,8 @@ TEST(Metrics, ServedMetricsPassPromtoolAndARealPrometheusScrapesThem) {
   int sent = 0;
   for (int i = 0; i < 3; ++i) {
     std::string body;
-    for (int j = 0; j <= i; ++j, ++sent) body += StrCat("{\"page\":\"p", j, "\",\"ms\":", j * 10, "}\n");
+    for (int j = 0; j <= i; ++j, ++sent)
+      body += StrCat("{\"page\":\"p", j, "\",\"ms\":", j * 10, "}\n");
     auto r = c.Post("/v1/streams/clicks/events", auth, body, "application/x-ndjson");
     ASSERT_TRUE(r);
     ASSERT_EQ(r->status, 200) << r->body;
@@ -263,10 +263,13 @@ TEST(Metrics, ServedMetricsPassPromtoolAndARealPrometheusScrapesThem) {
   EXPECT_TRUE(WaitFor([&] { return query("up{job=\"watershed\"}") == "1"; }, 90))
       << "up{job=\"watershed\"} = '" << query("up{job=\"watershed\"}") << "'\n"
       << prometheus.Log();
-  EXPECT_TRUE(WaitFor([&] {
-    return query("watershed_stream_events_total{job=\"watershed\",stream=\"clicks\"}") ==
-           std::to_string(sent);
-  }, 60)) << query("watershed_stream_events_total");
+  EXPECT_TRUE(WaitFor(
+      [&] {
+        return query("watershed_stream_events_total{job=\"watershed\",stream=\"clicks\"}") ==
+               std::to_string(sent);
+      },
+      60))
+      << query("watershed_stream_events_total");
   // Prometheus saw no scrape errors for the target.
   auto targets = pc.Get("/api/v1/targets");
   ASSERT_TRUE(targets);
@@ -308,18 +311,18 @@ TEST(Metrics, PushToCloudWatchSignedAndReadBack) {
   auto client = testing_util::MotoServer::QuickClient();
   const int64_t now = NowMicros();
   auto sum_of = [&](const std::string& name) -> double {
-    auto xml = sources::AwsQueryCall(
-        *client, aws, sources::kCloudWatchService, "GetMetricStatistics", "2010-08-01",
-        {{"Namespace", "Watershed/ObserveTest"},
-         {"MetricName", name},
-         {"Dimensions.member.1.Name", "layer"},
-         {"Dimensions.member.1.Value", "lake"},
-         {"Dimensions.member.2.Name", "table"},
-         {"Dimensions.member.2.Value", "files.rows"},
-         {"StartTime", IsoUtc(now - 3600LL * 1000000, false)},
-         {"EndTime", IsoUtc(now + 3600LL * 1000000, false)},
-         {"Period", "60"},
-         {"Statistics.member.1", "Sum"}});
+    auto xml = sources::AwsQueryCall(*client, aws, sources::kCloudWatchService,
+                                     "GetMetricStatistics", "2010-08-01",
+                                     {{"Namespace", "Watershed/ObserveTest"},
+                                      {"MetricName", name},
+                                      {"Dimensions.member.1.Name", "layer"},
+                                      {"Dimensions.member.1.Value", "lake"},
+                                      {"Dimensions.member.2.Name", "table"},
+                                      {"Dimensions.member.2.Value", "files.rows"},
+                                      {"StartTime", IsoUtc(now - 3600LL * 1000000, false)},
+                                      {"EndTime", IsoUtc(now + 3600LL * 1000000, false)},
+                                      {"Period", "60"},
+                                      {"Statistics.member.1", "Sum"}});
     EXPECT_TRUE(xml.ok()) << xml.status();
     double sum = 0;
     if (xml.ok()) {
@@ -365,9 +368,9 @@ class Example : public ::testing::Test {
     auto e = emu::Emulator::Start({.num_orgs = 1000, .seed = 4});
     ASSERT_TRUE(e.ok()) << e.status();
     std::unique_ptr<emu::Emulator> emulator = std::move(*e);
-    Outcome unload = Watershed(*template_,
-                               "crunchbase --rate-limit 0 --base-url " + emulator->base_url(),
-                               "CRUNCHBASE_API_KEY=emulator-key ");
+    Outcome unload =
+        Watershed(*template_, "crunchbase --rate-limit 0 --base-url " + emulator->base_url(),
+                  "CRUNCHBASE_API_KEY=emulator-key ");
     ASSERT_EQ(unload.code, 0) << unload.out;
     Outcome build = Watershed(*template_, "build");
     ASSERT_EQ(build.code, 0) << build.out;
@@ -436,7 +439,8 @@ TEST_F(Example, ColumnLineageOfTheMartsReachesTheCrunchbaseJsonPaths) {
 
   // Columns of both marts, each traced to the JSON path of the record it came from.
   const std::map<std::string, std::string> expected = {
-      {"finance.fact_investment.amount_usd", "json:crunchbase.investments:$.money_invested.value_usd"},
+      {"finance.fact_investment.amount_usd",
+       "json:crunchbase.investments:$.money_invested.value_usd"},
       {"finance.dim_organization.name", "json:crunchbase.organizations:$.name"},
       {"finance.dim_organization.country",
        "json:crunchbase.organizations:$.location_identifiers[*].value"},
@@ -474,14 +478,15 @@ TEST_F(Example, ColumnLineageOfTheMartsReachesTheCrunchbaseJsonPaths) {
     types_by_job[e["job"].value("name", "")].insert(e.value("eventType", ""));
     for (const auto& out : e.value("outputs", nlohmann::json::array())) {
       if (out.value("name", "") != "crunchbase.funding_rounds") continue;
-      const std::string facet =
-          out.value("facets", nlohmann::json::object()).value("columnLineage", nlohmann::json()).dump();
+      const std::string facet = out.value("facets", nlohmann::json::object())
+                                    .value("columnLineage", nlohmann::json())
+                                    .dump();
       load_lineage |= facet.find("money_raised__value_usd") != std::string::npos &&
                       facet.find("$.money_raised.value_usd") != std::string::npos;
     }
   }
-  EXPECT_TRUE(load_lineage) << "no load event with the column lineage of crunchbase.funding_rounds: "
-                            << events.front();
+  EXPECT_TRUE(load_lineage)
+      << "no load event with the column lineage of crunchbase.funding_rounds: " << events.front();
   EXPECT_EQ(types_by_job["finance.fact_funding_round"],
             (std::set<std::string>{"START", "COMPLETE"}));
   // The validator is not a rubber stamp.
@@ -496,11 +501,12 @@ TEST_F(Example, ErrorChecksFailTheCommandWarnChecksDoNot) {
   EXPECT_NE(all.out.find("funding_rounds__amount_disclosed"), std::string::npos) << all.out;
   EXPECT_NE(all.out.find("1 warned, 0 failed"), std::string::npos) << all.out;
 
-  InsertAfter("checks:",
-              "  crunchbase.people:\n"
-              "    - {accepted_values: {column: operating_status, values: [nope]}, name: never_ok}\n"
-              "  crunchbase.organizations__categories:\n"
-              "    - {row_count: {max: 1}, name: too_many_categories, severity: warn}\n");
+  InsertAfter(
+      "checks:",
+      "  crunchbase.people:\n"
+      "    - {accepted_values: {column: operating_status, values: [nope]}, name: never_ok}\n"
+      "  crunchbase.organizations__categories:\n"
+      "    - {row_count: {max: 1}, name: too_many_categories, severity: warn}\n");
   // crunchbase.people has no operating_status: the check cannot run (error, blocking).
   Outcome failing = Watershed(root_, "check");
   EXPECT_EQ(failing.code, 1) << failing.out;
@@ -539,15 +545,18 @@ TEST_F(Example, ErrorChecksFailTheCommandWarnChecksDoNot) {
 
 TEST_F(Example, AFailingCheckTaskBlocksItsDownstreamTask) {
   const std::string marker = root_ + "/published.txt";
-  InsertAfter("checks:",
-              "  crunchbase.organizations__location_identifiers:\n"
-              "    - {accepted_values: {column: location_type, values: [city]}, name: only_cities}\n");
-  InsertAfter("pipelines:", StrCat("  gate:\n"
-                                   "    retries: 2\n"
-                                   "    tasks:\n"
-                                   "      quality: {type: check, table: crunchbase.organizations__location_identifiers}\n"
-                                   "      publish: {type: shell, command: \"echo published > ",
-                                   marker, "\", after: quality}\n"));
+  InsertAfter(
+      "checks:",
+      "  crunchbase.organizations__location_identifiers:\n"
+      "    - {accepted_values: {column: location_type, values: [city]}, name: only_cities}\n");
+  InsertAfter(
+      "pipelines:",
+      StrCat("  gate:\n"
+             "    retries: 2\n"
+             "    tasks:\n"
+             "      quality: {type: check, table: crunchbase.organizations__location_identifiers}\n"
+             "      publish: {type: shell, command: \"echo published > ",
+             marker, "\", after: quality}\n"));
   Outcome run = Watershed(root_, "run gate --date 2026-01-01");
   EXPECT_EQ(run.code, 1) << run.out;
   EXPECT_FALSE(fs::exists(marker)) << run.out;
@@ -556,15 +565,17 @@ TEST_F(Example, AFailingCheckTaskBlocksItsDownstreamTask) {
   Outcome show = Watershed(root_, "runs show " + m[1].str());
   ASSERT_EQ(show.code, 0) << show.out;
   // The check task failed once (terminal: not retried), publish was skipped.
-  EXPECT_TRUE(std::regex_search(show.out, std::regex("quality\\s*│\\s*1\\s*│\\s*failed"))) << show.out;
+  EXPECT_TRUE(std::regex_search(show.out, std::regex("quality\\s*│\\s*1\\s*│\\s*failed")))
+      << show.out;
   EXPECT_FALSE(std::regex_search(show.out, std::regex("quality\\s*│\\s*2"))) << show.out;
-  EXPECT_TRUE(std::regex_search(show.out, std::regex("publish\\s*│\\s*0\\s*│\\s*skipped"))) << show.out;
+  EXPECT_TRUE(std::regex_search(show.out, std::regex("publish\\s*│\\s*0\\s*│\\s*skipped")))
+      << show.out;
   EXPECT_NE(show.out.find("only_cities"), std::string::npos) << show.out;  // the task's log
 
   // Fixed (the check only warns now): the same pipeline runs through.
   const std::string yml = ReadAll(root_ + "/watershed.yml");
-  std::ofstream(root_ + "/watershed.yml", std::ios::trunc)
-      << std::regex_replace(yml, std::regex("name: only_cities\\}"), "name: only_cities, severity: warn}");
+  std::ofstream(root_ + "/watershed.yml", std::ios::trunc) << std::regex_replace(
+      yml, std::regex("name: only_cities\\}"), "name: only_cities, severity: warn}");
   Outcome ok = Watershed(root_, "run gate --date 2026-01-02");
   EXPECT_EQ(ok.code, 0) << ok.out;
   EXPECT_EQ(ReadAll(marker), "published\n");
@@ -743,11 +754,11 @@ TEST(Audit, TheThrottleWritesOneEntryPerKeyAndIntervalWithCounts) {
     return observe::AuditEntry{0, "", who, "api_call", "POST /x", "refused 401"};
   };
   const int64_t t0 = 1'000'000'000;
-  ASSERT_TRUE(throttle.Record("a", entry("anonymous"), t0).ok());         // written
-  ASSERT_TRUE(throttle.Record("a", entry("anonymous"), t0 + 10).ok());    // held
-  ASSERT_TRUE(throttle.Record("a", entry("anonymous"), t0 + 20).ok());    // held
+  ASSERT_TRUE(throttle.Record("a", entry("anonymous"), t0).ok());           // written
+  ASSERT_TRUE(throttle.Record("a", entry("anonymous"), t0 + 10).ok());      // held
+  ASSERT_TRUE(throttle.Record("a", entry("anonymous"), t0 + 20).ok());      // held
   ASSERT_TRUE(throttle.Record("b", entry("invalid-token"), t0 + 30).ok());  // another key: written
-  ASSERT_TRUE(throttle.Flush(t0 + 500'000).ok());                          // too early
+  ASSERT_TRUE(throttle.Flush(t0 + 500'000).ok());                           // too early
   auto entries = throttle.log().Read();
   ASSERT_TRUE(entries.ok());
   ASSERT_EQ(entries->size(), 2u);

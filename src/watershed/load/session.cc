@@ -225,8 +225,8 @@ StatusOr<int64_t> LoadSession::Commit(const std::vector<lake::Cursor>& cursors,
   if (Status s = observe::AuditDataChange(project_.root(), load_id_, committed.value_or(0),
                                           pending_rows_, committed.status());
       !s.ok()) {
-    LogWarn("audit log: data change not recorded", {{"load_id", std::to_string(load_id_)},
-                                                    {"error", std::string(MessageOf(s))}});
+    LogWarn("audit log: data change not recorded",
+            {{"load_id", std::to_string(load_id_)}, {"error", std::string(MessageOf(s))}});
   }
   if (!committed.ok()) return committed.status();
   const int64_t snapshot = *committed;

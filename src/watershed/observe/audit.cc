@@ -24,8 +24,8 @@ constexpr const char* kGenesis = "0000000000000000000000000000000000000000000000
 
 // The text an entry's hash covers: every field but the hash, in a fixed order.
 std::string Canonical(const AuditEntry& e, const std::string& prev) {
-  nlohmann::json j = nlohmann::json::array(
-      {e.seq, e.time, e.principal, e.action, e.target, e.outcome, prev});
+  nlohmann::json j =
+      nlohmann::json::array({e.seq, e.time, e.principal, e.action, e.target, e.outcome, prev});
   return j.dump();
 }
 
@@ -93,8 +93,8 @@ std::string CurrentPrincipal() {
 
 Status AuditDataChange(const std::string& project_root, int64_t load_id, int64_t snapshot_id,
                        const std::map<std::string, int64_t>& rows, const Status& outcome) {
-  std::string target =
-      snapshot_id > 0 ? StrCat("snapshot ", snapshot_id, ", load ", load_id) : StrCat("load ", load_id);
+  std::string target = snapshot_id > 0 ? StrCat("snapshot ", snapshot_id, ", load ", load_id)
+                                       : StrCat("load ", load_id);
   std::string tables;
   for (const auto& [table, n] : rows) {
     tables += StrCat(tables.empty() ? "" : ", ", table, " +", n, n == 1 ? " row" : " rows");
@@ -192,8 +192,8 @@ Status AuditLog::Append(AuditEntry e) {
   e.target = RedactSecrets(e.target);
   e.outcome = RedactSecrets(e.outcome);
   const std::string hash = Sha256Hex(prev + Canonical(e, prev));
-  nlohmann::json j = {{"seq", e.seq},       {"time", e.time},       {"principal", e.principal},
-                      {"action", e.action}, {"target", e.target},   {"outcome", e.outcome},
+  nlohmann::json j = {{"seq", e.seq},       {"time", e.time},     {"principal", e.principal},
+                      {"action", e.action}, {"target", e.target}, {"outcome", e.outcome},
                       {"prev", prev},       {"hash", hash}};
   // After a torn last line, start on a line of its own.
   const std::string line = (ends_with_newline ? "" : "\n") + j.dump() + "\n";
@@ -229,8 +229,8 @@ Status AuditLog::Verify() const {
     if (!j.is_object()) {
       return absl::DataLossError(StrCat(path_, ":", line_no, ": not an audit entry (edited?)"));
     }
-    AuditEntry e{j.value("seq", int64_t{0}), j.value("time", ""), j.value("principal", ""),
-                 j.value("action", ""), j.value("target", ""), j.value("outcome", "")};
+    AuditEntry e{j.value("seq", int64_t{0}), j.value("time", ""),   j.value("principal", ""),
+                 j.value("action", ""),      j.value("target", ""), j.value("outcome", "")};
     const std::string stored_prev = j.value("prev", "");
     const std::string hash = j.value("hash", "");
     if (e.seq != expected_seq) {

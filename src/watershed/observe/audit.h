@@ -84,8 +84,8 @@ class AuditThrottle {
  private:
   struct Slot {
     int64_t last_written = 0;
-    int64_t held = 0;    // entries counted since last_written
-    AuditEntry latest;   // the newest of them
+    int64_t held = 0;   // entries counted since last_written
+    AuditEntry latest;  // the newest of them
   };
   // Appends `entry` standing for `count` entries.
   Status Write(AuditEntry entry, int64_t count);

@@ -195,12 +195,14 @@ Status Serve(const ServeOptions& options) {
     if (!auth.starts_with("Bearer ") || !SameToken(std::string_view(auth).substr(7), options.token)) {
       res.set_header("WWW-Authenticate", "Bearer");
       const std::string principal = auth.empty() ? "anonymous" : "invalid-token";
-      const std::string target = StrCat(req.method, " ", req.path.substr(0, 200), " from ",
-                                        req.remote_addr);
-      Status audited = refusals.Record(StrCat(req.remote_addr, " ", principal),
-                                       {0, "", principal, "api_call", target, "refused 401"},
-                                       NowMicros());
-      if (!audited.ok()) LogWarn(StrCat("audit log: refused request not recorded: ", audited.ToString()));
+      const std::string target =
+          StrCat(req.method, " ", req.path.substr(0, 200), " from ", req.remote_addr);
+      Status audited =
+          refusals.Record(StrCat(req.remote_addr, " ", principal),
+                          {0, "", principal, "api_call", target, "refused 401"}, NowMicros());
+      if (!audited.ok()) {
+        LogWarn(StrCat("audit log: refused request not recorded: ", audited.ToString()));
+      }
       return Error(res, 401, auth.empty() ? "missing Authorization: Bearer <token>" : "invalid token");
     }
     const std::string name = req.matches[1];
@@ -325,7 +327,9 @@ Status Serve(const ServeOptions& options) {
       s->commit_rate.Sample(s->writer->stats().events.load());
       s->PublishMetrics();
     }
-    if (Status a = refusals.Flush(NowMicros()); !a.ok()) LogWarn(StrCat("audit log: ", a.ToString()));
+    if (Status a = refusals.Flush(NowMicros()); !a.ok()) {
+      LogWarn(StrCat("audit log: ", a.ToString()));
+    }
     if (NowMicros() - last_upkeep < 10'000'000) continue;
     last_upkeep = NowMicros();
     for (auto& [name, s] : streams) {
