@@ -5,6 +5,7 @@
 #include <unordered_map>
 
 #include "watershed/base/log.h"
+#include "watershed/observe/audit.h"
 #include "watershed/observe/lineage.h"
 #include "watershed/observe/metrics.h"
 
@@ -219,7 +220,16 @@ StatusOr<int64_t> LoadSession::Commit(const std::vector<lake::Cursor>& cursors,
   }
   commit.added = pending_files_;
   commit.cursors = cursors;
-  WS_ASSIGN_OR_RETURN(int64_t snapshot, catalog_.Commit(commit));
+  StatusOr<int64_t> committed = catalog_.Commit(commit);
+  // Every commit attempt is a data change in the audit log (observe/audit.h); never fails it.
+  if (Status s = observe::AuditDataChange(project_.root(), load_id_, committed.value_or(0),
+                                          pending_rows_, committed.status());
+      !s.ok()) {
+    LogWarn("audit log: data change not recorded",
+            {{"load_id", std::to_string(load_id_)}, {"error", std::string(MessageOf(s))}});
+  }
+  if (!committed.ok()) return committed.status();
+  const int64_t snapshot = *committed;
   // Column lineage (lake column <- JSON path) of the tables this commit wrote; never fails it.
   std::vector<observe::LakeTableSchema> written;
   for (const lake::TableUpdate& t : commit.tables) written.push_back({t.name, t.parent, t.columns});

@@ -2,9 +2,12 @@
 #include "watershed/observe/audit.h"
 
 #include <fcntl.h>
+#include <pwd.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -21,12 +24,150 @@ constexpr const char* kGenesis = "0000000000000000000000000000000000000000000000
 
 // The text an entry's hash covers: every field but the hash, in a fixed order.
 std::string Canonical(const AuditEntry& e, const std::string& prev) {
-  nlohmann::json j = nlohmann::json::array(
-      {e.seq, e.time, e.principal, e.action, e.target, e.outcome, prev});
+  nlohmann::json j =
+      nlohmann::json::array({e.seq, e.time, e.principal, e.action, e.target, e.outcome, prev});
   return j.dump();
 }
 
+// Reads [offset, offset + size) of `fd`; false on a read error.
+bool ReadAt(int fd, off_t offset, size_t size, std::string* out) {
+  out->assign(size, '\0');
+  size_t done = 0;
+  while (done < size) {
+    ssize_t n = ::pread(fd, out->data() + done, size - done, offset + static_cast<off_t>(done));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    done += static_cast<size_t>(n);
+  }
+  return true;
+}
+
+// The newest entry of the log open as `fd` (a JSON object with a hash), read backwards from the
+// end in growing chunks so that an append does not read the whole log. A torn or foreign last
+// line (a crash mid-write, an edit) is skipped: the chain continues from the newest entry, and
+// Verify names the bad line. Sets *ends_with_newline (an empty file counts as ending with one).
+nlohmann::json LastEntry(int fd, bool* ends_with_newline) {
+  *ends_with_newline = true;
+  struct stat st;
+  if (::fstat(fd, &st) != 0 || st.st_size == 0) return nullptr;
+  const off_t size = st.st_size;
+  std::string buf;
+  if (ReadAt(fd, size - 1, 1, &buf)) *ends_with_newline = buf == "\n";
+  for (off_t chunk = 4096;; chunk *= 4) {
+    const off_t start = size > chunk ? size - chunk : 0;
+    if (!ReadAt(fd, start, static_cast<size_t>(size - start), &buf)) return nullptr;
+    // Complete lines only: the first one is complete when the chunk starts the file.
+    size_t end = buf.size();
+    while (end > 0) {
+      const size_t nl = buf.rfind('\n', end - 1);
+      if (nl == end - 1) {  // an empty line
+        end = nl;
+        continue;
+      }
+      if (nl == std::string::npos && start > 0) break;  // its start lies before the chunk
+      const size_t begin = nl == std::string::npos ? 0 : nl + 1;
+      auto j = nlohmann::json::parse(buf.substr(begin, end - begin), nullptr, false);
+      if (j.is_object() && j.contains("hash") && j.contains("seq")) return j;
+      if (nl == std::string::npos) break;
+      end = nl;
+    }
+    if (start == 0) return nullptr;
+  }
+}
+
 }  // namespace
+
+std::string AuditLogPath(const std::string& project_root) {
+  return project_root + "/.watershed/audit.log";
+}
+
+std::string CurrentPrincipal() {
+  passwd pw;
+  passwd* found = nullptr;
+  char buf[4096];
+  if (::getpwuid_r(::geteuid(), &pw, buf, sizeof buf, &found) == 0 && found != nullptr) {
+    return found->pw_name;
+  }
+  return std::to_string(::geteuid());
+}
+
+Status AuditDataChange(const std::string& project_root, int64_t load_id, int64_t snapshot_id,
+                       const std::map<std::string, int64_t>& rows, const Status& outcome) {
+  std::string target = snapshot_id > 0 ? StrCat("snapshot ", snapshot_id, ", load ", load_id)
+                                       : StrCat("load ", load_id);
+  std::string tables;
+  for (const auto& [table, n] : rows) {
+    tables += StrCat(tables.empty() ? "" : ", ", table, " +", n, n == 1 ? " row" : " rows");
+  }
+  target += StrCat(": ", tables.empty() ? std::string("cursors only") : tables);
+  return AuditLog(AuditLogPath(project_root))
+      .Append({0, "", CurrentPrincipal(), "data_change", target,
+               outcome.ok() ? std::string("ok") : StrCat("error: ", MessageOf(outcome))});
+}
+
+Status AuditThrottle::Write(AuditEntry entry, int64_t count) {
+  if (count > 1) entry.outcome += StrCat(" (", count, " times)");
+  return log_.Append(std::move(entry));
+}
+
+Status AuditThrottle::Record(const std::string& key, AuditEntry entry, int64_t now_micros) {
+  int64_t count = 0;
+  std::string slot_key = key;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!slots_.contains(key) && slots_.size() >= max_keys_) slot_key = "*";
+    auto it = slots_.find(slot_key);
+    if (it == slots_.end()) {
+      it = slots_.emplace(slot_key, Slot{}).first;
+      it->second.last_written = now_micros - interval_micros_;  // a new key writes at once
+    }
+    Slot& slot = it->second;
+    if (now_micros - slot.last_written < interval_micros_) {
+      ++slot.held;
+      slot.latest = std::move(entry);
+      return absl::OkStatus();
+    }
+    count = slot.held + 1;
+    slot.held = 0;
+    slot.last_written = now_micros;
+  }
+  Status written = Write(entry, count);
+  if (!written.ok()) {  // counted again with the next entry for the key
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = slots_.find(slot_key);
+    if (it != slots_.end()) {
+      it->second.held += count;
+      it->second.latest = std::move(entry);
+    }
+  }
+  return written;
+}
+
+Status AuditThrottle::Flush(int64_t now_micros, bool all) {
+  std::vector<std::pair<AuditEntry, int64_t>> due;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (auto it = slots_.begin(); it != slots_.end();) {
+      Slot& slot = it->second;
+      const int64_t idle = now_micros - slot.last_written;
+      if (slot.held > 0 && (all || idle >= interval_micros_)) {
+        due.emplace_back(slot.latest, slot.held);
+        slot.held = 0;
+        slot.last_written = now_micros;
+      } else if (slot.held == 0 && idle >= 60'000'000) {
+        it = slots_.erase(it);
+        continue;
+      }
+      ++it;
+    }
+  }
+  Status first;
+  for (auto& [entry, count] : due) {
+    Status s = Write(std::move(entry), count);
+    if (first.ok()) first = s;
+  }
+  return first;
+}
 
 Status AuditLog::Append(AuditEntry e) {
   std::error_code ec;
@@ -37,32 +178,25 @@ Status AuditLog::Append(AuditEntry e) {
     ::close(fd);
     return absl::UnavailableError(StrCat("cannot lock audit log ", path_));
   }
-  // The last entry gives the sequence number and the previous hash.
+  // The newest entry gives the sequence number and the previous hash.
   std::string prev = kGenesis;
   int64_t seq = 1;
-  {
-    std::ifstream in(path_);
-    std::string line, last;
-    while (std::getline(in, line)) {
-      if (!line.empty()) last = line;
-    }
-    if (!last.empty()) {
-      auto j = nlohmann::json::parse(last, nullptr, false);
-      if (j.is_object()) {
-        prev = j.value("hash", kGenesis);
-        seq = j.value("seq", int64_t{0}) + 1;
-      }
-    }
+  bool ends_with_newline = true;
+  const nlohmann::json last = LastEntry(fd, &ends_with_newline);
+  if (last.is_object()) {
+    prev = last.value("hash", kGenesis);
+    seq = last.value("seq", int64_t{0}) + 1;
   }
   e.seq = seq;
   e.time = IsoUtc(NowMicros());
   e.target = RedactSecrets(e.target);
   e.outcome = RedactSecrets(e.outcome);
   const std::string hash = Sha256Hex(prev + Canonical(e, prev));
-  nlohmann::json j = {{"seq", e.seq},       {"time", e.time},       {"principal", e.principal},
-                      {"action", e.action}, {"target", e.target},   {"outcome", e.outcome},
+  nlohmann::json j = {{"seq", e.seq},       {"time", e.time},     {"principal", e.principal},
+                      {"action", e.action}, {"target", e.target}, {"outcome", e.outcome},
                       {"prev", prev},       {"hash", hash}};
-  const std::string line = j.dump() + "\n";
+  // After a torn last line, start on a line of its own.
+  const std::string line = (ends_with_newline ? "" : "\n") + j.dump() + "\n";
   bool ok = ::write(fd, line.data(), line.size()) == static_cast<ssize_t>(line.size());
   ok = ok && ::fsync(fd) == 0;
   flock(fd, LOCK_UN);
@@ -95,8 +229,8 @@ Status AuditLog::Verify() const {
     if (!j.is_object()) {
       return absl::DataLossError(StrCat(path_, ":", line_no, ": not an audit entry (edited?)"));
     }
-    AuditEntry e{j.value("seq", int64_t{0}), j.value("time", ""), j.value("principal", ""),
-                 j.value("action", ""), j.value("target", ""), j.value("outcome", "")};
+    AuditEntry e{j.value("seq", int64_t{0}), j.value("time", ""),   j.value("principal", ""),
+                 j.value("action", ""),      j.value("target", ""), j.value("outcome", "")};
     const std::string stored_prev = j.value("prev", "");
     const std::string hash = j.value("hash", "");
     if (e.seq != expected_seq) {

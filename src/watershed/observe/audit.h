@@ -4,11 +4,19 @@
 // sequence number, time, principal, action, target and outcome, plus `prev` (the previous
 // entry's hash) and `hash` = SHA-256 of prev + the entry's canonical text. Appends are atomic
 // (O_APPEND under flock, fsynced). Verify() recomputes the chain and names the first entry that
-// was edited, inserted or removed. Does not own: what gets audited (callers decide).
-// Thread safety: Append may be called from several processes at once.
+// was edited, inserted or removed. Also: the data-change entry of a catalog commit
+// (AuditDataChange, called by load sessions) and AuditThrottle, which coalesces bursts of
+// similar entries (refused API calls) so that a flood cannot flood the log.
+// Does not own: what gets audited (callers decide).
+// Thread safety: Append may be called from several processes and threads at once (each call
+// opens the file and holds an exclusive flock while it reads the last entry and writes its own);
+// an append costs the same however long the log is (the last entry is read from the end).
+// AuditThrottle is thread-safe.
 #pragma once
 
 #include <cstdint>
+#include <map>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -38,6 +46,55 @@ class AuditLog {
 
  private:
   std::string path_;
+};
+
+// The audit log of the project rooted at `project_root`: <root>/.watershed/audit.log.
+std::string AuditLogPath(const std::string& project_root);
+
+// The principal of entries written on behalf of this process: the OS user's name (the numeric
+// uid when it has no name).
+std::string CurrentPrincipal();
+
+// Appends the entry of one catalog commit: principal CurrentPrincipal(), action "data_change",
+// target "snapshot 12, load 5: crunchbase.organizations +2000 rows, ..." (snapshot left out when
+// the commit failed), outcome "ok" or "error: <message>". `rows` are the rows the commit adds
+// per table.
+Status AuditDataChange(const std::string& project_root, int64_t load_id, int64_t snapshot_id,
+                       const std::map<std::string, int64_t>& rows, const Status& outcome);
+
+// Coalesces similar entries: at most one entry per key (e.g. remote address + principal) per
+// interval. An entry recorded within the interval after the key's last written entry is only
+// counted; the count is written with the next entry for the key — outcome "<outcome> (N times)"
+// — by the next Record after the interval or by Flush. At most `max_keys` keys are tracked;
+// beyond that new keys share the key "*".
+class AuditThrottle {
+ public:
+  explicit AuditThrottle(std::string path, int64_t interval_micros = 1'000'000,
+                         size_t max_keys = 10'000)
+      : log_(std::move(path)), interval_micros_(interval_micros), max_keys_(max_keys) {}
+
+  // Writes `entry` now (with the count of those held back since the key's last entry), or
+  // holds it back. Errors: the append failed (the entry is counted again at the next write).
+  Status Record(const std::string& key, AuditEntry entry, int64_t now_micros);
+  // Writes the held-back counts whose interval has passed (all of them with `all`, at shutdown)
+  // and forgets keys idle for a minute. Call periodically.
+  Status Flush(int64_t now_micros, bool all = false);
+  const AuditLog& log() const { return log_; }
+
+ private:
+  struct Slot {
+    int64_t last_written = 0;
+    int64_t held = 0;   // entries counted since last_written
+    AuditEntry latest;  // the newest of them
+  };
+  // Appends `entry` standing for `count` entries.
+  Status Write(AuditEntry entry, int64_t count);
+
+  AuditLog log_;
+  const int64_t interval_micros_;
+  const size_t max_keys_;
+  std::mutex mu_;  // guards slots_ (appends run outside it)
+  std::map<std::string, Slot> slots_;
 };
 
 }  // namespace watershed::observe

@@ -16,6 +16,7 @@
 #include "watershed/lake/maintenance.h"
 #include "watershed/load/stream.h"
 #include "watershed/observe/alarms.h"
+#include "watershed/observe/audit.h"
 #include "watershed/observe/metrics.h"
 #include "watershed/project/project.h"
 #include "watershed/server/streams.h"
@@ -178,6 +179,11 @@ Status Serve(const ServeOptions& options) {
     raw->thread = std::thread([raw, &stop_workers] { raw->writer->Run(stop_workers).IgnoreError(); });
   }
 
+  // Refused requests go to the audit log, at most one entry per second per remote address and
+  // principal (with the count of those in between): a flood of bad tokens cannot flood the log.
+  // Accepted requests are not audited one by one; their commits are (data_change entries).
+  observe::AuditThrottle refusals(observe::AuditLogPath(project->root()));
+
   httplib::Server http;
   const int threads = std::max(2, options.http_threads);
   http.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
@@ -188,6 +194,15 @@ Status Serve(const ServeOptions& options) {
     std::string auth = req.get_header_value("Authorization");
     if (!auth.starts_with("Bearer ") || !SameToken(std::string_view(auth).substr(7), options.token)) {
       res.set_header("WWW-Authenticate", "Bearer");
+      const std::string principal = auth.empty() ? "anonymous" : "invalid-token";
+      const std::string target =
+          StrCat(req.method, " ", req.path.substr(0, 200), " from ", req.remote_addr);
+      Status audited =
+          refusals.Record(StrCat(req.remote_addr, " ", principal),
+                          {0, "", principal, "api_call", target, "refused 401"}, NowMicros());
+      if (!audited.ok()) {
+        LogWarn(StrCat("audit log: refused request not recorded: ", audited.ToString()));
+      }
       return Error(res, 401, auth.empty() ? "missing Authorization: Bearer <token>" : "invalid token");
     }
     const std::string name = req.matches[1];
@@ -312,6 +327,9 @@ Status Serve(const ServeOptions& options) {
       s->commit_rate.Sample(s->writer->stats().events.load());
       s->PublishMetrics();
     }
+    if (Status a = refusals.Flush(NowMicros()); !a.ok()) {
+      LogWarn(StrCat("audit log: ", a.ToString()));
+    }
     if (NowMicros() - last_upkeep < 10'000'000) continue;
     last_upkeep = NowMicros();
     for (auto& [name, s] : streams) {
@@ -333,6 +351,9 @@ Status Serve(const ServeOptions& options) {
   LogInfo("stopping: finishing requests in flight and the writers' current batches");
   http.stop();
   listener.join();
+  if (Status a = refusals.Flush(NowMicros(), /*all=*/true); !a.ok()) {
+    LogWarn(StrCat("audit log: ", a.ToString()));
+  }
   stop_workers = true;
   for (auto& [name, s] : streams) s->thread.join();
   std::signal(SIGINT, old_int);
