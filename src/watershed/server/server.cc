@@ -190,7 +190,15 @@ Status Serve(const ServeOptions& options) {
   http.set_payload_max_length(options.max_body_bytes);
   http.set_keep_alive_max_count(100000);
 
-  http.Post(R"(/v1/streams/([^/]+)/events)", [&](const httplib::Request& req, httplib::Response& res) {
+  // A content reader, so that cpp-httplib never parses the body as a form (curl's default
+  // Content-Type) and refuses it with 413 past 8 KB: the body is always ours to split.
+  http.Post(R"(/v1/streams/([^/]+)/events)", [&](const httplib::Request& req, httplib::Response& res,
+                                                  const httplib::ContentReader& read) {
+    std::string body;
+    read([&](const char* data, size_t len) {
+      body.append(data, len);
+      return true;
+    });
     std::string auth = req.get_header_value("Authorization");
     if (!auth.starts_with("Bearer ") || !SameToken(std::string_view(auth).substr(7), options.token)) {
       res.set_header("WWW-Authenticate", "Bearer");
@@ -229,7 +237,7 @@ Status Serve(const ServeOptions& options) {
     }
     std::vector<std::string_view> events;
     std::vector<std::string> storage;
-    Status split = SplitEvents(req.body, &storage, &events);
+    Status split = SplitEvents(body, &storage, &events);
     if (!split.ok()) {
       s.refused++;
       return Error(res, 400, std::string(split.message()));
@@ -270,6 +278,7 @@ Status Serve(const ServeOptions& options) {
       if (s->log) {
         j["next_offset"] = s->log->next_offset();
         j["lake_offset"] = st.lake_position.load();
+        j["lag_events"] = s->log->next_offset() - std::min<uint64_t>(s->log->next_offset(), st.lake_position.load());
         j["accepted_events"] = s->accepted.load();
         j["ingest_events_per_second"] = s->ingest_rate.PerSecond();
         j["throttled_requests"] = s->throttled.load();
