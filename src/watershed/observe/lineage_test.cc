@@ -294,9 +294,10 @@ class ExampleProjectTest : public ::testing::Test {
     fs::create_directories(dir_);
     const fs::path example = fs::path(WS_SOURCE_DIR) / "examples" / "crunchbase";
     fs::copy(example / "models", dir_ / "models", fs::copy_options::recursive);
-    std::ofstream(dir_ / "watershed.yml")
-        << Slurp(example / "watershed.yml")
-        << "\nlineage:\n  openlineage:\n    file: lineage/events.ndjson\n";
+    // The example sends OpenLineage events to lineage/openlineage.ndjson.
+    std::string yml = Slurp(example / "watershed.yml");
+    ASSERT_NE(yml.find("file: lineage/openlineage.ndjson"), std::string::npos);
+    std::ofstream(dir_ / "watershed.yml") << yml;
     auto p = project::Project::Open(dir_.string());
     ASSERT_TRUE(p.ok()) << p.status();
     project_ = std::move(*p);
@@ -479,7 +480,7 @@ TEST_F(ExampleProjectTest, RebuildReplacesAModelsEdgesAndEventsAreValid) {
   EXPECT_EQ(FormatLineageTree(*first), FormatLineageTree(*second));
 
   // Every emitted event is a valid RunEvent; the fact's COMPLETE event carries its lineage.
-  std::ifstream in(dir_ / "lineage" / "events.ndjson");
+  std::ifstream in(dir_ / "lineage" / "openlineage.ndjson");
   ASSERT_TRUE(in.good());
   std::string line;
   int events = 0, loads = 0;
