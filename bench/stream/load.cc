@@ -3,13 +3,14 @@
 // "RESULT key=value ..." on stdout (run.sh builds its table from them) and progress on stderr:
 //
 //   stream_load ws --port P --stream S [--events N] [--duration SEC] [--batch B] [--conns C]
-//                  [--done-file F]
+//                  [--rate EVENTS_PER_S] [--done-file F]
 //     N/B batches of B small NDJSON events POSTed to `watershed serve` over C keep-alive
 //     connections (bearer token from WATERSHED_TOKEN); a 429 is retried after 20 ms and counted.
 //     Events/s = acknowledged events / (first request .. last acknowledgement). Touches
 //     --done-file at the last acknowledgement, then waits until the lake writer has committed
-//     everything acknowledged so far (GET /v1/streams: lake_offset >= next_offset).
-//   stream_load pg --conninfo STR [--events N] [--duration SEC] [--batch B] [--conns C]
+//     everything acknowledged so far (GET /v1/streams: lake_offset >= next_offset). --rate
+//     paces the batches (open loop: batch b is due at b * B / rate seconds; 0 = flat out).
+//   stream_load pg --conninfo STR [--events N] [--duration SEC] [--batch B] [--conns C] [--rate R]
 //     The same batches, each sent as one `COPY bench_events(body) FROM STDIN` (one transaction,
 //     jsonb column, synchronous_commit as configured on the server) over C connections.
 //   stream_load probe --port P --stream S --accumulator A --project DIR --ws BIN
@@ -25,7 +26,7 @@
 //       exact:  afterwards, from the commit timestamps the server recorded: the catalog's
 //         snapshots.committed_at of the first data file whose _ws_position range holds the
 //         probe's offset (docs/formats/catalog.md), and the mart row's updated_at for its key.
-//     Probes are split by phase: sent while the load ran ("load") or after it ("idle").
+//     Probes are split by phase: sent while the load ran ("load") or after it ("after").
 // Exits 1 on errors (a failed request, a refused connection, probes never visible).
 #include <sqlite3.h>
 #include <libpq-fe.h>
@@ -142,6 +143,7 @@ int64_t JsonInt(const std::string& body, const std::string& key) {
 
 struct LoadSpec {
   int64_t events, batch, conns, duration;
+  int64_t rate;  // events/s to offer (batch b starts at b * batch / rate s); 0 = flat out
 };
 
 struct LoadOutcome {
@@ -173,6 +175,10 @@ LoadOutcome RunLoad(const LoadSpec& spec,
         const int64_t b = next.fetch_add(1);
         if (b >= batches || Clock::now() >= deadline) break;
         const int64_t first = b * spec.batch, n = std::min(spec.batch, spec.events - first);
+        if (spec.rate > 0) {
+          std::this_thread::sleep_until(
+              start + std::chrono::microseconds(first * 1000000 / spec.rate));
+        }
         body.clear();
         for (int64_t i = 0; i < n; ++i) AppendEvent(body, first + i);
         const Clock::time_point t0 = Clock::now();
@@ -199,10 +205,10 @@ LoadOutcome RunLoad(const LoadSpec& spec,
 void PrintLoad(const std::string& tool, const LoadSpec& spec, const LoadOutcome& o,
                const std::string& extra) {
   std::printf(
-      "RESULT tool=%s events=%lld batch=%lld conns=%lld seconds=%.3f events_per_s=%.0f "
+      "RESULT tool=%s events=%lld batch=%lld conns=%lld rate=%lld seconds=%.3f events_per_s=%.0f "
       "mb_per_s=%.1f req_p50_ms=%.1f req_p99_ms=%.1f throttled=%lld%s\n",
       tool.c_str(), static_cast<long long>(o.events), static_cast<long long>(spec.batch),
-      static_cast<long long>(spec.conns), o.seconds, static_cast<double>(o.events) / o.seconds,
+      static_cast<long long>(spec.conns), static_cast<long long>(spec.rate), o.seconds, static_cast<double>(o.events) / o.seconds,
       static_cast<double>(o.bytes) / 1048576.0 / o.seconds, Percentile(o.request_ms, 0.5),
       Percentile(o.request_ms, 0.99), static_cast<long long>(o.throttled), extra.c_str());
   std::fflush(stdout);
@@ -210,7 +216,7 @@ void PrintLoad(const std::string& tool, const LoadSpec& spec, const LoadOutcome&
 
 LoadSpec ReadSpec(const Flags& f) {
   LoadSpec s{f.Int("events", 2000000), f.Int("batch", 1000), f.Int("conns", 4),
-             f.Int("duration", 0)};
+             f.Int("duration", 0), f.Int("rate", 0)};
   if (s.events < 1 || s.batch < 1 || s.conns < 1) Die("--events, --batch, --conns must be >= 1");
   return s;
 }
@@ -525,7 +531,7 @@ int RunProbe(const Flags& f) {
         missing += unseen;
         std::printf("RESULT path=%s how=%s phase=%s probes=%zu unseen=%d p50_ms=%.0f p99_ms=%.0f "
                     "max_ms=%.0f poll_p50_ms=%.0f\n",
-                    path_names[path], how == 0 ? "exact" : "polled", idle ? "idle" : "load",
+                    path_names[path], how == 0 ? "exact" : "polled", idle ? "after" : "load",
                     ms.size(), unseen, Percentile(ms, 0.5), Percentile(ms, 0.99),
                     ms.empty() ? NAN : *std::max_element(ms.begin(), ms.end()),
                     how == 0 ? NAN : Percentile(poll_ms[path], 0.5));

@@ -3,13 +3,15 @@
 # same run, from a separate load process on loopback (bench/stream/README.md explains it).
 #
 # 1. Throughput: EVENTS small JSON events (~55 bytes) in HTTP batches of BATCH, CONNS concurrent
-#    keep-alive connections; acknowledged = durable in the stream's log. Once with `sync:
-#    group_commit` (the default), once with `sync: fsync`. Also: how long the lake writer needs
-#    after the last acknowledgement to have committed everything to stream.bench.
-# 2. Latency: meanwhile a probe sends one marked event every PROBE_MS and measures
+#    keep-alive connections, flat out; acknowledged = durable in the stream's log. Runs (RUNS):
+#    `group_commit` (the default sync), `fsync` (`sync: fsync`, one fsync per request), and
+#    `paced` (group commit, batches offered at RATE events/s: latency at the target rate). Also:
+#    how long the lake writer needs after the last acknowledgement to have committed it all.
+# 2. Latency: during each run a probe sends one marked event every PROBE_MS and measures
 #    acknowledgement -> visible in the lake (stream.bench) and in the real-time mart, both from
 #    the server's commit timestamps ("exact") and as seen by `watershed query` processes polling
-#    back to back ("polled"), for probes sent during the load and after it (idle).
+#    back to back ("polled"), for probes sent during the load and after it ("after": includes
+#    the lake writer catching up).
 # 3. The peer: a throwaway PostgreSQL 15 cluster (defaults: fsync on, synchronous_commit on)
 #    gets the same batches, each one `COPY bench_events(body) FROM STDIN` transaction into a
 #    jsonb column, over the same number of connections.
@@ -20,7 +22,8 @@
 #   BUILD (default build), EVENTS (2000000), BATCH (1000), CONNS (4), DURATION (0 = no limit;
 #   seconds, stops a load early), PROBE_MS (200), POLL_GAP_MS (100: pause between polls),
 #   TAIL (4: seconds of probes after the load), MAX_WAIT (stream batch max_wait; default: the
-#   stream default, 1s), MODES ("group_commit fsync"), PG=0 skips PostgreSQL.
+#   stream default, 1s), RUNS ("group_commit fsync paced"), RATE (200000, for `paced`),
+#   PG=0 skips PostgreSQL.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 BUILD="$(realpath -m "${BUILD:-$root/build}")"
@@ -32,13 +35,14 @@ PROBE_MS="${PROBE_MS:-200}"
 POLL_GAP_MS="${POLL_GAP_MS:-100}"
 TAIL="${TAIL:-4}"
 MAX_WAIT="${MAX_WAIT:-}"
-MODES="${MODES:-group_commit fsync}"
+RUNS="${RUNS:-group_commit fsync paced}"
+RATE="${RATE:-200000}"
 PG="${PG:-1}"
 ws="$BUILD/watershed"
 
 die() { echo "bench/stream: $*" >&2; exit 1; }
 [[ -x "$ws" ]] || die "$ws is missing: build first (make bench)"
-for v in EVENTS BATCH CONNS DURATION PROBE_MS POLL_GAP_MS TAIL; do
+for v in EVENTS BATCH CONNS DURATION PROBE_MS POLL_GAP_MS TAIL RATE; do
   [[ "${!v}" =~ ^[0-9]+$ ]] || die "$v must be a non-negative integer, not '${!v}'"
 done
 command -v curl > /dev/null || die "curl is missing"
@@ -72,15 +76,16 @@ g++ -std=c++20 -O2 -Wall -Wextra $(pkg-config --cflags cpp-httplib) -I/usr/inclu
 load="$work/stream_load"
 export WATERSHED_TOKEN="bench-stream-$RANDOM$RANDOM"
 
-# One watershed run: a fresh project with stream `bench` in sync mode $1.
+# One watershed run: a fresh project with stream `bench`; $1 = group_commit, fsync or paced.
 run_watershed() {
-  local mode=$1 project="$work/ws-$1" port
+  local mode=$1 project="$work/ws-$1" port sync=$1 rate=0
+  if [[ "$mode" == paced ]]; then sync=group_commit rate=$RATE; fi
   mkdir -p "$project"
   {
     echo "name: stream_bench"
     echo "streams:"
     echo "  bench:"
-    echo "    sync: $mode"
+    echo "    sync: $sync"
     [[ -n "$MAX_WAIT" ]] && echo "    batch: {max_wait: $MAX_WAIT}"
     echo "    accumulators:"
     echo "      - {name: probes, key: probe_id, windows: [1h], measures: [count]}"
@@ -105,7 +110,7 @@ run_watershed() {
   done
   echo "watershed ($mode): $EVENTS events ..." >&2
   "$load" ws --port "$port" --stream bench --events "$EVENTS" --batch "$BATCH" --conns "$CONNS" \
-    --duration "$DURATION" --done-file "$work/done-$mode" > "$work/load-$mode.out" \
+    --duration "$DURATION" --rate "$rate" --done-file "$work/done-$mode" > "$work/load-$mode.out" \
     || die "load ($mode) failed"
   wait "$probe_pid" || { cat "$work/probe-$mode.err" >&2; die "probe ($mode) failed"; }
   probe_pid=""
@@ -141,10 +146,10 @@ run_postgres() {
   "$psql_bin" -At -X "$conninfo" -c "SELECT count(*) FROM bench_events" > "$work/rows-pg"
 }
 
-for mode in $MODES; do
-  [[ "$mode" == group_commit || "$mode" == fsync ]] || die "MODES holds '$mode' (group_commit, fsync)"
-  run_watershed "$mode"
+for mode in $RUNS; do
+  [[ "$mode" =~ ^(group_commit|fsync|paced)$ ]] || die "RUNS holds '$mode' (group_commit, fsync, paced)"
 done
+for mode in $RUNS; do run_watershed "$mode"; done
 [[ "$PG" == 1 ]] && run_postgres
 
 # ---- the table -------------------------------------------------------------------------------
@@ -161,18 +166,19 @@ row() {  # label file
     "$(field "$f" mb_per_s)" "$(field "$f" req_p50_ms)" "$(field "$f" req_p99_ms)" \
     "$(field "$f" throttled)" "${catchup:+${catchup} s}"
 }
-for mode in $MODES; do row "watershed $mode" "$work/load-$mode.out"; done
+label() { if [[ "$1" == paced ]]; then echo "paced $RATE/s"; else echo "$1"; fi; }
+for mode in $RUNS; do row "watershed $(label "$mode")" "$work/load-$mode.out"; done
 [[ "$PG" == 1 ]] && row "postgres COPY (jsonb)" "$work/load-pg.out"
 if [[ "$PG" == 1 ]]; then
   pg_rate=$(field "$work/load-pg.out" events_per_s)
-  for mode in $MODES; do
+  for mode in ${RUNS/paced/}; do
     awk -v m="$mode" -v w="$(field "$work/load-$mode.out" events_per_s)" -v p="$pg_rate" \
       'BEGIN { printf "ratio watershed %s / postgres: %.2fx\n", m, w / p }'
   done
   echo "postgres settings (fsync synchronous_commit wal_level): $(cat "$work/pg-settings");" \
     "rows: $(cat "$work/rows-pg")"
 fi
-for mode in $MODES; do
+for mode in $RUNS; do
   echo "lake check ($mode): rows, distinct ids with an id = $(cat "$work/rows-$mode")" \
     "(acknowledged: $(field "$work/load-$mode.out" events))"
 done
@@ -180,8 +186,8 @@ done
 echo
 printf '%-14s %-9s %-7s %-5s %7s %8s %8s %8s %9s\n' "ack -> visible" "path" "how" "phase" \
   "probes" "p50 ms" "p99 ms" "max ms" "poll ms"
-for mode in $MODES; do
-  grep '^RESULT path=' "$work/probe-$mode.out" | sed 's/^RESULT //' | awk -v m="$mode" '
+for mode in $RUNS; do
+  grep '^RESULT path=' "$work/probe-$mode.out" | sed 's/^RESULT //' | awk -v m="$(label "$mode")" '
     { for (i = 1; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
       printf "%-14s %-9s %-7s %-5s %7s %8s %8s %8s %9s\n", m, v["path"], v["how"], v["phase"],
              v["probes"] (v["unseen"] > 0 ? "(-" v["unseen"] ")" : ""), v["p50_ms"], v["p99_ms"],
