@@ -22,8 +22,9 @@
 #   BUILD (default build), EVENTS (2000000), BATCH (1000), CONNS (4), DURATION (0 = no limit;
 #   seconds, stops a load early), PROBE_MS (200), POLL_GAP_MS (100: pause between polls),
 #   TAIL (4: seconds of probes after the load), MAX_WAIT (stream batch max_wait; default: the
-#   stream default, 1s), RUNS ("group_commit fsync paced"), RATE (200000, for `paced`),
-#   PG=0 skips PostgreSQL.
+#   stream default, 1s), RUNS ("group_commit fsync paced"), RATE (200000) and PACED_SECONDS (8)
+#   for `paced` (RATE x PACED_SECONDS events, stopped after PACED_SECONDS + 1 s), PG=0 skips
+#   PostgreSQL.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 BUILD="$(realpath -m "${BUILD:-$root/build}")"
@@ -37,12 +38,13 @@ TAIL="${TAIL:-4}"
 MAX_WAIT="${MAX_WAIT:-}"
 RUNS="${RUNS:-group_commit fsync paced}"
 RATE="${RATE:-200000}"
+PACED_SECONDS="${PACED_SECONDS:-8}"
 PG="${PG:-1}"
 ws="$BUILD/watershed"
 
 die() { echo "bench/stream: $*" >&2; exit 1; }
 [[ -x "$ws" ]] || die "$ws is missing: build first (make bench)"
-for v in EVENTS BATCH CONNS DURATION PROBE_MS POLL_GAP_MS TAIL RATE; do
+for v in EVENTS BATCH CONNS DURATION PROBE_MS POLL_GAP_MS TAIL RATE PACED_SECONDS; do
   [[ "${!v}" =~ ^[0-9]+$ ]] || die "$v must be a non-negative integer, not '${!v}'"
 done
 command -v curl > /dev/null || die "curl is missing"
@@ -78,8 +80,10 @@ export WATERSHED_TOKEN="bench-stream-$RANDOM$RANDOM"
 
 # One watershed run: a fresh project with stream `bench`; $1 = group_commit, fsync or paced.
 run_watershed() {
-  local mode=$1 project="$work/ws-$1" port sync=$1 rate=0
-  if [[ "$mode" == paced ]]; then sync=group_commit rate=$RATE; fi
+  local mode=$1 project="$work/ws-$1" port sync=$1 rate=0 events=$EVENTS duration=$DURATION
+  if [[ "$mode" == paced ]]; then
+    sync=group_commit rate=$RATE events=$((RATE * PACED_SECONDS)) duration=$((PACED_SECONDS + 1))
+  fi
   mkdir -p "$project"
   {
     echo "name: stream_bench"
@@ -108,9 +112,9 @@ run_watershed() {
     kill -0 "$probe_pid" 2> /dev/null || { cat "$work/probe-$mode.err" >&2; die "probe ($mode) exited"; }
     sleep 0.05
   done
-  echo "watershed ($mode): $EVENTS events ..." >&2
-  "$load" ws --port "$port" --stream bench --events "$EVENTS" --batch "$BATCH" --conns "$CONNS" \
-    --duration "$DURATION" --rate "$rate" --done-file "$work/done-$mode" > "$work/load-$mode.out" \
+  echo "watershed ($mode): $events events ..." >&2
+  "$load" ws --port "$port" --stream bench --events "$events" --batch "$BATCH" --conns "$CONNS" \
+    --duration "$duration" --rate "$rate" --done-file "$work/done-$mode" > "$work/load-$mode.out" \
     || die "load ($mode) failed"
   wait "$probe_pid" || { cat "$work/probe-$mode.err" >&2; die "probe ($mode) failed"; }
   probe_pid=""
@@ -148,6 +152,7 @@ run_postgres() {
 
 for mode in $RUNS; do
   [[ "$mode" =~ ^(group_commit|fsync|paced)$ ]] || die "RUNS holds '$mode' (group_commit, fsync, paced)"
+  [[ "$mode" != paced || "$RATE" -gt 0 ]] || die "RATE must be > 0 for the paced run"
 done
 for mode in $RUNS; do run_watershed "$mode"; done
 [[ "$PG" == 1 ]] && run_postgres
