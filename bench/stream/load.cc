@@ -405,6 +405,7 @@ int RunProbe(const Flags& f) {
     return p;
   };
   // One poll per path: the probe ids at or above `from` visible now.
+  std::atomic<int> poll_failures[2] = {0, 0};
   auto poll = [&](int path, int64_t from) {
     std::string sql =
         path == 0 ? "SELECT probe_id FROM stream." + stream + " WHERE probe_id >= " + std::to_string(from)
@@ -413,6 +414,7 @@ int RunProbe(const Flags& f) {
     std::string cmd = "'" + ws + "' --project '" + project + "' -q query --format csv " +
                       (path == 1 ? "--mart realtime " : "") + "\"" + sql + "\" 2>/dev/null";
     auto out = Capture(cmd);
+    if (!out) poll_failures[path]++;
     return out ? CsvIds(*out) : std::vector<int64_t>{};
   };
 
@@ -426,6 +428,7 @@ int RunProbe(const Flags& f) {
     }
   }
   std::fprintf(stderr, "probe: warm-up visible after %.2f s\n", Seconds(warm, Clock::now()));
+  poll_failures[0] = poll_failures[1] = 0;  // the table did not exist yet
   Touch(ready_file);
 
   std::atomic<bool> sending{true};
@@ -530,11 +533,13 @@ int RunProbe(const Flags& f) {
         }
         missing += unseen;
         std::printf("RESULT path=%s how=%s phase=%s probes=%zu unseen=%d p50_ms=%.0f p99_ms=%.0f "
-                    "max_ms=%.0f poll_p50_ms=%.0f\n",
+                    "max_ms=%.0f poll_p50_ms=%.0f poll_max_ms=%.0f poll_failures=%d\n",
                     path_names[path], how == 0 ? "exact" : "polled", idle ? "after" : "load",
                     ms.size(), unseen, Percentile(ms, 0.5), Percentile(ms, 0.99),
                     ms.empty() ? NAN : *std::max_element(ms.begin(), ms.end()),
-                    how == 0 ? NAN : Percentile(poll_ms[path], 0.5));
+                    how == 0 ? NAN : Percentile(poll_ms[path], 0.5),
+                    how == 0 ? NAN : Percentile(poll_ms[path], 1.0),
+                    how == 0 ? 0 : poll_failures[path].load());
       }
     }
   }
