@@ -28,9 +28,9 @@
 //         probe's offset (docs/formats/catalog.md), and the mart row's updated_at for its key.
 //     Probes are split by phase: sent while the load ran ("load") or after it ("after").
 // Exits 1 on errors (a failed request, a refused connection, probes never visible).
-#include <sqlite3.h>
-#include <libpq-fe.h>
 #include <httplib.h>
+#include <libpq-fe.h>
+#include <sqlite3.h>
 
 #include <algorithm>
 #include <atomic>
@@ -176,8 +176,8 @@ LoadOutcome RunLoad(const LoadSpec& spec,
         if (b >= batches || Clock::now() >= deadline) break;
         const int64_t first = b * spec.batch, n = std::min(spec.batch, spec.events - first);
         if (spec.rate > 0) {
-          std::this_thread::sleep_until(
-              start + std::chrono::microseconds(first * 1000000 / spec.rate));
+          std::this_thread::sleep_until(start +
+                                        std::chrono::microseconds(first * 1000000 / spec.rate));
         }
         body.clear();
         for (int64_t i = 0; i < n; ++i) AppendEvent(body, first + i);
@@ -208,7 +208,8 @@ void PrintLoad(const std::string& tool, const LoadSpec& spec, const LoadOutcome&
       "RESULT tool=%s events=%lld batch=%lld conns=%lld rate=%lld seconds=%.3f events_per_s=%.0f "
       "mb_per_s=%.1f req_p50_ms=%.1f req_p99_ms=%.1f throttled=%lld%s\n",
       tool.c_str(), static_cast<long long>(o.events), static_cast<long long>(spec.batch),
-      static_cast<long long>(spec.conns), static_cast<long long>(spec.rate), o.seconds, static_cast<double>(o.events) / o.seconds,
+      static_cast<long long>(spec.conns), static_cast<long long>(spec.rate), o.seconds,
+      static_cast<double>(o.events) / o.seconds,
       static_cast<double>(o.bytes) / 1048576.0 / o.seconds, Percentile(o.request_ms, 0.5),
       Percentile(o.request_ms, 0.99), static_cast<long long>(o.throttled), extra.c_str());
   std::fflush(stdout);
@@ -296,7 +297,8 @@ int PgLoad(const Flags& f) {
         Die(std::string("COPY data: ") + PQerrorMessage(conn));
       }
       while ((r = PQgetResult(conn)) != nullptr) {
-        if (PQresultStatus(r) != PGRES_COMMAND_OK) Die(std::string("COPY: ") + PQerrorMessage(conn));
+        if (PQresultStatus(r) != PGRES_COMMAND_OK)
+          Die(std::string("COPY: ") + PQerrorMessage(conn));
         PQclear(r);
       }
       return 0;
@@ -312,7 +314,7 @@ int PgLoad(const Flags& f) {
 
 struct Probe {
   int64_t id = 0, offset = -1, ack_us = 0;
-  bool idle = false;  // sent after the load finished
+  bool idle = false;             // sent after the load finished
   int64_t seen_us[2] = {0, 0};   // polled: lake, realtime (0 = not yet)
   int64_t exact_us[2] = {0, 0};  // exact commit timestamps
 };
@@ -335,7 +337,8 @@ std::vector<int64_t> CsvIds(const std::string& csv) {
   size_t pos = csv.find('\n');
   while (pos != std::string::npos && pos + 1 < csv.size()) {
     size_t end = csv.find('\n', pos + 1);
-    std::string line = csv.substr(pos + 1, end == std::string::npos ? std::string::npos : end - pos - 1);
+    std::string line =
+        csv.substr(pos + 1, end == std::string::npos ? std::string::npos : end - pos - 1);
     if (!line.empty() && line != "\r") ids.push_back(std::atoll(line.c_str()));
     pos = end;
   }
@@ -407,10 +410,10 @@ int RunProbe(const Flags& f) {
   // One poll per path: the probe ids at or above `from` visible now.
   std::atomic<int> poll_failures[2] = {0, 0};
   auto poll = [&](int path, int64_t from) {
-    std::string sql =
-        path == 0 ? "SELECT probe_id FROM stream." + stream + " WHERE probe_id >= " + std::to_string(from)
-                  : "SELECT DISTINCT key FROM " + mart_table + " WHERE TRY_CAST(key AS BIGINT) >= " +
-                        std::to_string(from);
+    std::string sql = path == 0 ? "SELECT probe_id FROM stream." + stream +
+                                      " WHERE probe_id >= " + std::to_string(from)
+                                : "SELECT DISTINCT key FROM " + mart_table +
+                                      " WHERE TRY_CAST(key AS BIGINT) >= " + std::to_string(from);
     std::string cmd = "'" + ws + "' --project '" + project + "' -q query --format csv " +
                       (path == 1 ? "--mart realtime " : "") + "\"" + sql + "\" 2>/dev/null";
     auto out = Capture(cmd);
@@ -444,7 +447,10 @@ int RunProbe(const Flags& f) {
           std::lock_guard<std::mutex> lock(mu);
           count = probes.size();
           for (const Probe& p : probes) {
-            if (p.seen_us[path] == 0) { from = p.id; break; }
+            if (p.seen_us[path] == 0) {
+              from = p.id;
+              break;
+            }
           }
         }
         if (from < 0) {
@@ -459,7 +465,8 @@ int RunProbe(const Flags& f) {
         const Clock::time_point t0 = Clock::now();
         std::vector<int64_t> ids = poll(path, from);
         const int64_t now = WallMicros();
-        poll_ms[path].push_back(std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
+        poll_ms[path].push_back(
+            std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
         {
           std::lock_guard<std::mutex> lock(mu);
           for (int64_t id : ids) {
@@ -484,7 +491,9 @@ int RunProbe(const Flags& f) {
       probes.push_back(p);
     }
     if (done_at == Clock::time_point{} && FileExists(done_file)) done_at = Clock::now();
-    if (done_at != Clock::time_point{} && Seconds(done_at, Clock::now()) >= static_cast<double>(tail_s)) break;
+    if (done_at != Clock::time_point{} &&
+        Seconds(done_at, Clock::now()) >= static_cast<double>(tail_s))
+      break;
     next += std::chrono::milliseconds(interval_ms);
     std::this_thread::sleep_until(next);
   }
@@ -492,25 +501,32 @@ int RunProbe(const Flags& f) {
   for (auto& t : pollers) t.join();
 
   // Exact: the lake from catalog commit timestamps, the mart from its rows' updated_at.
-  struct FileRange { int64_t lo, hi, committed_us; };
+  struct FileRange {
+    int64_t lo, hi, committed_us;
+  };
   std::vector<FileRange> files;
   SqliteRows(project + "/.watershed/catalog.db",
              "SELECT CAST(c.min_value AS INTEGER), CAST(c.max_value AS INTEGER), s.committed_at"
              " FROM data_files f JOIN tables t ON t.table_id = f.table_id"
              " JOIN column_stats c ON c.file_id = f.file_id AND c.column_name = '_ws_position'"
-             " JOIN snapshots s ON s.snapshot_id = f.added_snapshot WHERE t.name = 'stream." + stream + "'",
+             " JOIN snapshots s ON s.snapshot_id = f.added_snapshot WHERE t.name = 'stream." +
+                 stream + "'",
              [&](sqlite3_stmt* st) {
-               files.push_back({sqlite3_column_int64(st, 0), sqlite3_column_int64(st, 1),
-                                ParseUtcMicros(reinterpret_cast<const char*>(sqlite3_column_text(st, 2)))});
+               files.push_back(
+                   {sqlite3_column_int64(st, 0), sqlite3_column_int64(st, 1),
+                    ParseUtcMicros(reinterpret_cast<const char*>(sqlite3_column_text(st, 2)))});
              });
   std::map<int64_t, int64_t> mart_updated;
   SqliteRows(project + "/marts/realtime.db",
              "SELECT CAST(key AS INTEGER), min(updated_at) FROM \"" + mart_table +
                  "\" WHERE key IS NOT NULL AND key <> '' GROUP BY key",
-             [&](sqlite3_stmt* st) { mart_updated[sqlite3_column_int64(st, 0)] = sqlite3_column_int64(st, 1); });
+             [&](sqlite3_stmt* st) {
+               mart_updated[sqlite3_column_int64(st, 0)] = sqlite3_column_int64(st, 1);
+             });
   for (Probe& p : probes) {
     for (const FileRange& r : files) {
-      if (r.lo <= p.offset && p.offset <= r.hi && (p.exact_us[0] == 0 || r.committed_us < p.exact_us[0])) {
+      if (r.lo <= p.offset && p.offset <= r.hi &&
+          (p.exact_us[0] == 0 || r.committed_us < p.exact_us[0])) {
         p.exact_us[0] = r.committed_us;
       }
     }
@@ -528,18 +544,22 @@ int RunProbe(const Flags& f) {
         for (const Probe& p : probes) {
           if (p.idle != static_cast<bool>(idle)) continue;
           const int64_t at = how == 0 ? p.exact_us[path] : p.seen_us[path];
-          if (at == 0) { ++unseen; continue; }
+          if (at == 0) {
+            ++unseen;
+            continue;
+          }
           ms.push_back(static_cast<double>(at - p.ack_us) / 1000.0);
         }
         missing += unseen;
-        std::printf("RESULT path=%s how=%s phase=%s probes=%zu unseen=%d p50_ms=%.0f p99_ms=%.0f "
-                    "max_ms=%.0f poll_p50_ms=%.0f poll_max_ms=%.0f poll_failures=%d\n",
-                    path_names[path], how == 0 ? "exact" : "polled", idle ? "after" : "load",
-                    ms.size(), unseen, Percentile(ms, 0.5), Percentile(ms, 0.99),
-                    ms.empty() ? NAN : *std::max_element(ms.begin(), ms.end()),
-                    how == 0 ? NAN : Percentile(poll_ms[path], 0.5),
-                    how == 0 ? NAN : Percentile(poll_ms[path], 1.0),
-                    how == 0 ? 0 : poll_failures[path].load());
+        std::printf(
+            "RESULT path=%s how=%s phase=%s probes=%zu unseen=%d p50_ms=%.0f p99_ms=%.0f "
+            "max_ms=%.0f poll_p50_ms=%.0f poll_max_ms=%.0f poll_failures=%d\n",
+            path_names[path], how == 0 ? "exact" : "polled", idle ? "after" : "load", ms.size(),
+            unseen, Percentile(ms, 0.5), Percentile(ms, 0.99),
+            ms.empty() ? NAN : *std::max_element(ms.begin(), ms.end()),
+            how == 0 ? NAN : Percentile(poll_ms[path], 0.5),
+            how == 0 ? NAN : Percentile(poll_ms[path], 1.0),
+            how == 0 ? 0 : poll_failures[path].load());
       }
     }
   }
