@@ -33,6 +33,7 @@ bench: build
 	BUILD=$(BUILD) bench/normalize/run.sh
 	BUILD=$(BUILD) bench/crunchbase/run.sh
 	BUILD=$(BUILD) bench/scheduler/run.sh
+	BUILD=$(BUILD) bench/stream/run.sh
 
 # Unit tests under AddressSanitizer + UndefinedBehaviorSanitizer.
 asan: setup
