@@ -42,7 +42,14 @@ void Wrap(const sources::Event& e, std::string* out) {
     out->append("\"").append(JsonEscape(e.position)).append("\"");
   }
   out->append(",\"_ws_arrived_at\":\"");
-  out->append(IsoUtc(e.arrived_micros));
+  // The events of one request share their arrival time: format it once.
+  thread_local int64_t cached_micros = -1;
+  thread_local std::string cached_text;
+  if (e.arrived_micros != cached_micros) {
+    cached_micros = e.arrived_micros;
+    cached_text = IsoUtc(e.arrived_micros);
+  }
+  out->append(cached_text);
   out->append("\"");
   std::string_view p = e.payload;
   size_t i = 0;
