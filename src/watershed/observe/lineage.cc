@@ -17,6 +17,7 @@
 #include <set>
 
 #include "watershed/base/log.h"
+#include "watershed/base/sqlite.h"
 #include "watershed/base/strings.h"
 #include "watershed/observe/openlineage.h"
 
@@ -699,34 +700,7 @@ CREATE TABLE IF NOT EXISTS lineage_owners (
 );
 )sql";
 
-class Stmt {
- public:
-  Stmt(sqlite3* db, const char* sql) { rc_ = sqlite3_prepare_v2(db, sql, -1, &s_, nullptr); }
-  ~Stmt() { sqlite3_finalize(s_); }
-  bool ok() const { return rc_ == SQLITE_OK; }
-  Stmt& Bind(int i, const std::string& v) {
-    sqlite3_bind_text(s_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
-    return *this;
-  }
-  Stmt& Bind(int i, int64_t v) {
-    sqlite3_bind_int64(s_, i, v);
-    return *this;
-  }
-  int Step() { return sqlite3_step(s_); }
-  void Reset() {
-    sqlite3_reset(s_);
-    sqlite3_clear_bindings(s_);
-  }
-  std::string Text(int col) {
-    const unsigned char* t = sqlite3_column_text(s_, col);
-    return t == nullptr ? std::string() : std::string(reinterpret_cast<const char*>(t));
-  }
-  int64_t Int(int col) { return sqlite3_column_int64(s_, col); }
-
- private:
-  sqlite3_stmt* s_ = nullptr;
-  int rc_ = SQLITE_ERROR;
-};
+using sqlite::Stmt;
 
 struct EdgeRow {
   std::string from, to, kind, transformation, subtype, owner;
@@ -738,33 +712,13 @@ struct NodeRow {
 class Store {
  public:
   static StatusOr<std::unique_ptr<Store>> Open(const std::string& path) {
-    sqlite3* db = nullptr;
-    if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr) !=
-        SQLITE_OK) {
-      std::string msg = db ? sqlite3_errmsg(db) : "out of memory";
-      sqlite3_close(db);
-      return absl::UnavailableError(StrCat("lineage: cannot open ", path, ": ", msg));
-    }
-    std::unique_ptr<Store> s(new Store(db, path));
-    sqlite3_busy_timeout(db, 30000);
-    WS_RETURN_IF_ERROR(s->Exec(kSchemaSql));
+    auto db = sqlite::Open(path);
+    if (!db.ok()) return Annotate(db.status(), "lineage");
+    std::unique_ptr<Store> s(new Store(*db));
+    WS_RETURN_IF_ERROR(Annotate(sqlite::Exec(*db, kSchemaSql), "lineage"));
     return s;
   }
   ~Store() { sqlite3_close(db_); }
-
-  Status Exec(const std::string& sql) {
-    char* err = nullptr;
-    if (sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &err) != SQLITE_OK) {
-      std::string msg = err ? err : sqlite3_errmsg(db_);
-      sqlite3_free(err);
-      return absl::UnavailableError(StrCat("lineage: ", path_, ": ", msg));
-    }
-    return absl::OkStatus();
-  }
-  Status Error(const char* what) {
-    return absl::UnavailableError(
-        StrCat("lineage: ", path_, ": ", what, ": ", sqlite3_errmsg(db_)));
-  }
 
   // Replaces everything `owner` recorded (when `replace`) with `nodes` and `edges`, in one
   // transaction.
@@ -772,78 +726,74 @@ class Store {
                bool column_level, const std::string& note, const std::vector<NodeRow>& nodes,
                const std::vector<EdgeRow>& edges, bool replace) {
     const std::string now = IsoUtc(NowMicros());
-    WS_RETURN_IF_ERROR(Exec("BEGIN IMMEDIATE"));
-    Status s = [&]() -> Status {
-      if (replace) {
-        Stmt del1(db_, "DELETE FROM lineage_edges WHERE owner = ?");
-        Stmt del2(db_, "DELETE FROM lineage_nodes WHERE owner = ?");
-        if (!del1.ok() || !del2.ok()) return Error("delete");
-        if (del1.Bind(1, owner).Step() != SQLITE_DONE) return Error("delete edges");
-        if (del2.Bind(1, owner).Step() != SQLITE_DONE) return Error("delete nodes");
-      }
-      // A node another owner recorded keeps its owner; its type is filled in when missing.
-      Stmt node(db_,
-                "INSERT INTO lineage_nodes (node, dataset, field, kind, data_type, owner, "
-                "recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(node) DO UPDATE SET "
-                "data_type = CASE WHEN excluded.data_type <> '' AND (lineage_nodes.owner = "
-                "excluded.owner OR lineage_nodes.data_type = '') THEN excluded.data_type ELSE "
-                "lineage_nodes.data_type END, owner = CASE WHEN lineage_nodes.kind = 'input' THEN "
-                "excluded.owner ELSE lineage_nodes.owner END, kind = CASE WHEN lineage_nodes.kind "
-                "= 'input' THEN excluded.kind ELSE lineage_nodes.kind END");
-      if (!node.ok()) return Error("prepare node");
-      for (const NodeRow& n : nodes) {
-        node.Bind(1, n.node).Bind(2, n.dataset).Bind(3, n.field).Bind(4, n.kind);
-        node.Bind(5, n.data_type).Bind(6, n.owner).Bind(7, now);
-        if (node.Step() != SQLITE_DONE) return Error("insert node");
-        node.Reset();
-      }
-      Stmt edge(db_,
-                "INSERT OR REPLACE INTO lineage_edges (from_node, to_node, kind, transformation, "
-                "subtype, owner, run_id, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
-      if (!edge.ok()) return Error("prepare edge");
-      for (const EdgeRow& e : edges) {
-        edge.Bind(1, e.from).Bind(2, e.to).Bind(3, e.kind).Bind(4, e.transformation);
-        edge.Bind(5, e.subtype).Bind(6, e.owner).Bind(7, run_id).Bind(8, now);
-        if (edge.Step() != SQLITE_DONE) return Error("insert edge");
-        edge.Reset();
-      }
-      Stmt own(db_,
-               "INSERT OR REPLACE INTO lineage_owners (owner, kind, run_id, recorded_at, "
-               "column_level, note) VALUES (?, ?, ?, ?, ?, ?)");
-      if (!own.ok()) return Error("prepare owner");
-      own.Bind(1, owner).Bind(2, kind).Bind(3, run_id).Bind(4, now);
-      own.Bind(5, int64_t{column_level ? 1 : 0}).Bind(6, note);
-      if (own.Step() != SQLITE_DONE) return Error("insert owner");
-      return absl::OkStatus();
-    }();
-    if (!s.ok()) {
-      Exec("ROLLBACK").IgnoreError();
-      return s;
+    sqlite::Transaction txn(db_);
+    WS_RETURN_IF_ERROR(Annotate(txn.Begin(), "lineage"));
+    if (replace) {
+      Stmt del1(db_, "DELETE FROM lineage_edges WHERE owner = ?");
+      Stmt del2(db_, "DELETE FROM lineage_nodes WHERE owner = ?");
+      WS_RETURN_IF_ERROR(Annotate(del1.Bind(1, owner).Run(), "lineage: delete edges"));
+      WS_RETURN_IF_ERROR(Annotate(del2.Bind(1, owner).Run(), "lineage: delete nodes"));
     }
-    return Exec("COMMIT");
+    // A node another owner recorded keeps its owner; its type is filled in when missing.
+    Stmt node(db_,
+              "INSERT INTO lineage_nodes (node, dataset, field, kind, data_type, owner, "
+              "recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(node) DO UPDATE SET "
+              "data_type = CASE WHEN excluded.data_type <> '' AND (lineage_nodes.owner = "
+              "excluded.owner OR lineage_nodes.data_type = '') THEN excluded.data_type ELSE "
+              "lineage_nodes.data_type END, owner = CASE WHEN lineage_nodes.kind = 'input' THEN "
+              "excluded.owner ELSE lineage_nodes.owner END, kind = CASE WHEN lineage_nodes.kind "
+              "= 'input' THEN excluded.kind ELSE lineage_nodes.kind END");
+    WS_RETURN_IF_ERROR(Annotate(node.status(), "lineage: prepare node"));
+    for (const NodeRow& n : nodes) {
+      node.Bind(1, n.node).Bind(2, n.dataset).Bind(3, n.field).Bind(4, n.kind);
+      node.Bind(5, n.data_type).Bind(6, n.owner).Bind(7, now);
+      WS_RETURN_IF_ERROR(Annotate(node.Run(), "lineage: insert node"));
+      node.Reset();
+    }
+    Stmt edge(db_,
+              "INSERT OR REPLACE INTO lineage_edges (from_node, to_node, kind, transformation, "
+              "subtype, owner, run_id, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
+    WS_RETURN_IF_ERROR(Annotate(edge.status(), "lineage: prepare edge"));
+    for (const EdgeRow& e : edges) {
+      edge.Bind(1, e.from).Bind(2, e.to).Bind(3, e.kind).Bind(4, e.transformation);
+      edge.Bind(5, e.subtype).Bind(6, e.owner).Bind(7, run_id).Bind(8, now);
+      WS_RETURN_IF_ERROR(Annotate(edge.Run(), "lineage: insert edge"));
+      edge.Reset();
+    }
+    Stmt own(db_,
+             "INSERT OR REPLACE INTO lineage_owners (owner, kind, run_id, recorded_at, "
+             "column_level, note) VALUES (?, ?, ?, ?, ?, ?)");
+    own.Bind(1, owner).Bind(2, kind).Bind(3, run_id).Bind(4, now);
+    own.Bind(5, int64_t{column_level ? 1 : 0}).Bind(6, note);
+    WS_RETURN_IF_ERROR(Annotate(own.Run(), "lineage: insert owner"));
+    return Annotate(txn.Commit(), "lineage");
   }
 
-  std::optional<NodeRow> Node(const std::string& node) {
+  StatusOr<std::optional<NodeRow>> Node(const std::string& node) {
     Stmt q(db_,
            "SELECT node, dataset, field, kind, data_type, owner FROM lineage_nodes WHERE "
            "node = ?");
-    if (!q.ok()) return std::nullopt;
     q.Bind(1, node);
-    if (q.Step() != SQLITE_ROW) return std::nullopt;
+    WS_ASSIGN_OR_RETURN(bool row, StepRow(q));
+    if (!row) return std::nullopt;
     return NodeRow{q.Text(0), q.Text(1), q.Text(2), q.Text(3), q.Text(4), q.Text(5)};
   }
 
-  // The columns recorded for a dataset, in insertion order.
+  // The columns recorded for a dataset, in insertion order. Its caller (a schema lookup that
+  // can only say "unknown") cannot take a Status: a failed query gives no columns, as before.
   std::vector<std::string> Fields(const std::string& dataset) {
     std::vector<std::string> out;
     Stmt q(db_, "SELECT field FROM lineage_nodes WHERE dataset = ? AND field <> '' ORDER BY rowid");
-    if (!q.ok()) return out;
     q.Bind(1, dataset);
-    while (q.Step() == SQLITE_ROW) out.push_back(q.Text(0));
+    while (true) {
+      auto row = q.Step();
+      if (!row.ok() || !*row) break;
+      out.push_back(q.Text(0));
+    }
     return out;
   }
 
-  std::vector<EdgeRow> Edges(const std::string& node, bool upstream) {
+  StatusOr<std::vector<EdgeRow>> Edges(const std::string& node, bool upstream) {
     std::vector<EdgeRow> out;
     Stmt q(db_, upstream ? "SELECT from_node, to_node, kind, transformation, subtype, owner FROM "
                            "lineage_edges WHERE to_node = ? ORDER BY from_node, transformation, "
@@ -851,26 +801,35 @@ class Store {
                          : "SELECT from_node, to_node, kind, transformation, subtype, owner FROM "
                            "lineage_edges WHERE from_node = ? ORDER BY to_node, transformation, "
                            "subtype");
-    if (!q.ok()) return out;
     q.Bind(1, node);
-    while (q.Step() == SQLITE_ROW) {
+    while (true) {
+      WS_ASSIGN_OR_RETURN(bool row, StepRow(q));
+      if (!row) break;
       out.push_back({q.Text(0), q.Text(1), q.Text(2), q.Text(3), q.Text(4), q.Text(5)});
     }
     return out;
   }
 
-  std::vector<std::string> AllNodes() {
+  StatusOr<std::vector<std::string>> AllNodes() {
     std::vector<std::string> out;
     Stmt q(db_, "SELECT node FROM lineage_nodes ORDER BY node");
-    if (!q.ok()) return out;
-    while (q.Step() == SQLITE_ROW) out.push_back(q.Text(0));
+    while (true) {
+      WS_ASSIGN_OR_RETURN(bool row, StepRow(q));
+      if (!row) break;
+      out.push_back(q.Text(0));
+    }
     return out;
   }
 
  private:
-  Store(sqlite3* db, std::string path) : db_(db), path_(std::move(path)) {}
+  explicit Store(sqlite3* db) : db_(db) {}
+  // Steps `q`, naming lineage in an error.
+  static StatusOr<bool> StepRow(Stmt& q) {
+    auto row = q.Step();
+    if (!row.ok()) return Annotate(row.status(), "lineage");
+    return row;
+  }
   sqlite3* db_;
-  std::string path_;
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -1273,15 +1232,16 @@ StatusOr<std::vector<std::string>> ListLineageNodes(project::Project& project) {
 
 namespace {
 
-void Trace(Store& store, LineageTree& t, const TraceOptions& o, int level,
-           std::set<std::string>& path) {
+Status Trace(Store& store, LineageTree& t, const TraceOptions& o, int level,
+             std::set<std::string>& path) {
   const bool up = o.direction == Direction::kUpstream;
-  std::vector<EdgeRow> edges = store.Edges(t.node, up);
-  auto node = store.Node(t.node);
+  WS_ASSIGN_OR_RETURN(std::vector<EdgeRow> edges, store.Edges(t.node, up));
+  WS_ASSIGN_OR_RETURN(std::optional<NodeRow> node, store.Node(t.node));
   if (up && node && !node->field.empty() && node->dataset != t.node) {
     // Inputs of the whole dataset: indirect ones when asked, table-level ones always (a model
     // whose SQL could not be analysed has no column edges).
-    for (EdgeRow& e : store.Edges(node->dataset, true)) {
+    WS_ASSIGN_OR_RETURN(std::vector<EdgeRow> dataset_edges, store.Edges(node->dataset, true));
+    for (EdgeRow& e : dataset_edges) {
       if (e.transformation == "TABLE" || (o.indirect && e.transformation == "INDIRECT")) {
         edges.push_back(std::move(e));
       }
@@ -1291,10 +1251,10 @@ void Trace(Store& store, LineageTree& t, const TraceOptions& o, int level,
                   edges.begin(), edges.end(),
                   [&](const EdgeRow& e) { return !o.indirect && e.transformation == "INDIRECT"; }),
               edges.end());
-  if (edges.empty()) return;
+  if (edges.empty()) return absl::OkStatus();
   if (o.depth > 0 && level >= o.depth) {
     t.truncated = true;
-    return;
+    return absl::OkStatus();
   }
   // One child per neighbour; its strongest edge first (DIRECT sorts before INDIRECT), the
   // others listed with it.
@@ -1319,7 +1279,7 @@ void Trace(Store& store, LineageTree& t, const TraceOptions& o, int level,
       child.also.push_back(StrCat(group[i].transformation, " ", group[i].subtype));
     }
     child.node = other;
-    auto info = store.Node(child.node);
+    WS_ASSIGN_OR_RETURN(std::optional<NodeRow> info, store.Node(child.node));
     child.kind = info ? (info->kind == "input" ? "column" : info->kind) : "column";
     child.data_type = info ? info->data_type : "";
     child.edge_kind = e.kind;
@@ -1330,11 +1290,13 @@ void Trace(Store& store, LineageTree& t, const TraceOptions& o, int level,
       child.cycle = true;
     } else {
       path.insert(child.node);
-      Trace(store, child, o, level + 1, path);
+      Status s = Trace(store, child, o, level + 1, path);
       path.erase(child.node);
+      WS_RETURN_IF_ERROR(s);
     }
     t.children.push_back(std::move(child));
   }
+  return absl::OkStatus();
 }
 
 void FormatTree(const LineageTree& t, const std::string& prefix, bool last, bool root,
@@ -1384,11 +1346,12 @@ StatusOr<LineageTree> TraceLineage(project::Project& project, const std::string&
         StrCat("--depth must be 0 (no limit) or more, not ", options.depth));
   }
   WS_ASSIGN_OR_RETURN(auto store, Store::Open(project.config().catalog_path));
-  auto info = store->Node(node);
+  WS_ASSIGN_OR_RETURN(std::optional<NodeRow> info, store->Node(node));
   if (!info) {
     std::vector<std::pair<size_t, std::string>> scored;
     const std::string key = EditDistanceKey(node);
-    for (const std::string& n : store->AllNodes()) {
+    WS_ASSIGN_OR_RETURN(std::vector<std::string> all, store->AllNodes());
+    for (const std::string& n : all) {
       scored.emplace_back(EditDistance(key, EditDistanceKey(n)), n);
     }
     std::sort(scored.begin(), scored.end());
@@ -1407,7 +1370,7 @@ StatusOr<LineageTree> TraceLineage(project::Project& project, const std::string&
   tree.kind = info->kind == "input" ? "column" : info->kind;
   tree.data_type = info->data_type;
   std::set<std::string> path{node};
-  Trace(*store, tree, options, 0, path);
+  WS_RETURN_IF_ERROR(Trace(*store, tree, options, 0, path));
   return tree;
 }
 

@@ -15,6 +15,7 @@
 
 #include "watershed/base/ids.h"
 #include "watershed/base/log.h"
+#include "watershed/base/sqlite.h"
 #include "watershed/lake/reader.h"
 #include "watershed/lake/writer.h"
 
@@ -413,152 +414,106 @@ std::string FailureMessage(const Check& c, int64_t n) {
 class ResultsDb {
  public:
   static StatusOr<std::unique_ptr<ResultsDb>> Open(const std::string& path) {
-    sqlite3* db = nullptr;
-    if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr) !=
-        SQLITE_OK) {
-      std::string msg = db ? sqlite3_errmsg(db) : "out of memory";
-      sqlite3_close(db);
-      return absl::UnavailableError(StrCat("opening ", path, ": ", msg));
-    }
-    std::unique_ptr<ResultsDb> r(new ResultsDb(db, path));
-    sqlite3_busy_timeout(db, 30000);
-    WS_RETURN_IF_ERROR(r->Exec(
-        "CREATE TABLE IF NOT EXISTS check_results ("
-        " run_id TEXT NOT NULL, run_at TEXT NOT NULL, context TEXT NOT NULL,"
-        " check_name TEXT NOT NULL, table_name TEXT NOT NULL, check_type TEXT NOT NULL,"
-        " severity TEXT NOT NULL, status TEXT NOT NULL, failing_rows INTEGER, observed INTEGER,"
-        " quarantined INTEGER NOT NULL, message TEXT NOT NULL, seconds REAL NOT NULL);"
-        "CREATE INDEX IF NOT EXISTS check_results_by_table ON check_results(table_name, "
-        "check_type);"
-        "CREATE INDEX IF NOT EXISTS check_results_by_check ON check_results(check_name)"));
+    WS_ASSIGN_OR_RETURN(sqlite3 * db, sqlite::Open(path));
+    std::unique_ptr<ResultsDb> r(new ResultsDb(db));
+    WS_RETURN_IF_ERROR(Annotate(
+        sqlite::Exec(
+            db,
+            "CREATE TABLE IF NOT EXISTS check_results ("
+            " run_id TEXT NOT NULL, run_at TEXT NOT NULL, context TEXT NOT NULL,"
+            " check_name TEXT NOT NULL, table_name TEXT NOT NULL, check_type TEXT NOT NULL,"
+            " severity TEXT NOT NULL, status TEXT NOT NULL, failing_rows INTEGER, observed INTEGER,"
+            " quarantined INTEGER NOT NULL, message TEXT NOT NULL, seconds REAL NOT NULL);"
+            "CREATE INDEX IF NOT EXISTS check_results_by_table ON check_results(table_name, "
+            "check_type);"
+            "CREATE INDEX IF NOT EXISTS check_results_by_check ON check_results(check_name)"),
+        "check_results"));
     return r;
   }
   ~ResultsDb() { sqlite3_close(db_); }
 
-  Status Exec(const std::string& sql) {
-    char* err = nullptr;
-    if (sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &err) != SQLITE_OK) {
-      std::string msg = err ? err : sqlite3_errmsg(db_);
-      sqlite3_free(err);
-      return Error(msg);
-    }
-    return absl::OkStatus();
-  }
-
   // Row counts recorded by the newest `n` volume_anomaly results of `table` that ran.
   StatusOr<std::vector<int64_t>> TrailingCounts(const std::string& table, int n) {
-    sqlite3_stmt* st = nullptr;
-    if (sqlite3_prepare_v2(
-            db_,
-            "SELECT observed FROM check_results WHERE table_name = ? AND check_type = "
-            "'volume_anomaly' AND status != 'error' AND observed IS NOT NULL "
-            "ORDER BY rowid DESC LIMIT ?",
-            -1, &st, nullptr) != SQLITE_OK) {
-      return Error(sqlite3_errmsg(db_));
-    }
-    sqlite3_bind_text(st, 1, table.c_str(), -1, SQLITE_TRANSIENT);
-    sqlite3_bind_int(st, 2, n);
+    sqlite::Stmt st(db_,
+                    "SELECT observed FROM check_results WHERE table_name = ? AND check_type = "
+                    "'volume_anomaly' AND status != 'error' AND observed IS NOT NULL "
+                    "ORDER BY rowid DESC LIMIT ?");
+    st.Bind(1, table).Bind(2, n);
     std::vector<int64_t> out;
-    int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) out.push_back(sqlite3_column_int64(st, 0));
-    sqlite3_finalize(st);
-    if (rc != SQLITE_DONE) return Error(sqlite3_errmsg(db_));
+    while (true) {
+      WS_ASSIGN_OR_RETURN(bool row, StepRow(st));
+      if (!row) break;
+      out.push_back(st.Int(0));
+    }
     return out;
   }
 
   Status Record(const CheckReport& report, const std::string& context) {
-    WS_RETURN_IF_ERROR(Exec("BEGIN IMMEDIATE"));
-    sqlite3_stmt* st = nullptr;
-    if (sqlite3_prepare_v2(db_, "INSERT INTO check_results VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)", -1,
-                           &st, nullptr) != SQLITE_OK) {
-      Status s = Error(sqlite3_errmsg(db_));
-      Exec("ROLLBACK").IgnoreError();
-      return s;
-    }
+    sqlite::Transaction txn(db_);
+    WS_RETURN_IF_ERROR(Annotate(txn.Begin(), "check_results"));
+    sqlite::Stmt st(db_, "INSERT INTO check_results VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)");
+    WS_RETURN_IF_ERROR(Annotate(st.status(), "check_results"));
     for (const CheckResult& r : report.results) {
-      auto text = [&](int i, const std::string& v) {
-        sqlite3_bind_text(st, i, v.c_str(), -1, SQLITE_TRANSIENT);
-      };
       auto num = [&](int i, int64_t v) {
         if (v < 0)
-          sqlite3_bind_null(st, i);
+          st.BindNull(i);
         else
-          sqlite3_bind_int64(st, i, v);
+          st.Bind(i, v);
       };
-      text(1, report.run_id);
-      text(2, report.run_at);
-      text(3, context);
-      text(4, r.check);
-      text(5, r.table);
-      text(6, r.type);
-      text(7, std::string(SeverityName(r.severity)));
-      text(8, r.status);
+      st.Bind(1, report.run_id);
+      st.Bind(2, report.run_at);
+      st.Bind(3, context);
+      st.Bind(4, r.check);
+      st.Bind(5, r.table);
+      st.Bind(6, r.type);
+      st.Bind(7, std::string(SeverityName(r.severity)));
+      st.Bind(8, r.status);
       num(9, r.failing_rows);
       num(10, r.observed);
-      sqlite3_bind_int64(st, 11, r.quarantined);
-      text(12, r.message);
-      sqlite3_bind_double(st, 13, r.seconds);
-      if (sqlite3_step(st) != SQLITE_DONE) {
-        Status s = Error(sqlite3_errmsg(db_));
-        sqlite3_finalize(st);
-        Exec("ROLLBACK").IgnoreError();
-        return s;
-      }
-      sqlite3_reset(st);
+      st.Bind(11, r.quarantined);
+      st.Bind(12, r.message);
+      st.Bind(13, r.seconds);
+      WS_RETURN_IF_ERROR(Annotate(st.Run(), "check_results"));
     }
-    sqlite3_finalize(st);
-    return Exec("COMMIT");
+    return Annotate(txn.Commit(), "check_results");
   }
 
   StatusOr<std::vector<CheckResult>> History(const std::string& name, int limit) {
-    sqlite3_stmt* st = nullptr;
-    if (sqlite3_prepare_v2(
-            db_,
-            "SELECT check_name, table_name, check_type, severity, status, "
-            "failing_rows, observed, quarantined, message, seconds FROM check_results "
-            "WHERE check_name = ? ORDER BY rowid DESC LIMIT ?",
-            -1, &st, nullptr) != SQLITE_OK) {
-      return Error(sqlite3_errmsg(db_));
-    }
-    sqlite3_bind_text(st, 1, name.c_str(), -1, SQLITE_TRANSIENT);
-    sqlite3_bind_int(st, 2, limit);
+    sqlite::Stmt st(db_,
+                    "SELECT check_name, table_name, check_type, severity, status, "
+                    "failing_rows, observed, quarantined, message, seconds FROM check_results "
+                    "WHERE check_name = ? ORDER BY rowid DESC LIMIT ?");
+    st.Bind(1, name).Bind(2, limit);
     std::vector<CheckResult> out;
-    int rc;
-    auto text = [&](int i) {
-      const unsigned char* t = sqlite3_column_text(st, i);
-      return t ? std::string(reinterpret_cast<const char*>(t)) : std::string();
-    };
-    auto num = [&](int i) -> int64_t {
-      return sqlite3_column_type(st, i) == SQLITE_NULL ? -1 : sqlite3_column_int64(st, i);
-    };
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    auto num = [&](int i) -> int64_t { return st.IsNull(i) ? -1 : st.Int(i); };
+    while (true) {
+      WS_ASSIGN_OR_RETURN(bool row, StepRow(st));
+      if (!row) break;
       CheckResult r;
-      r.check = text(0);
-      r.table = text(1);
-      r.type = text(2);
-      r.severity = text(3) == "warn" ? Severity::kWarn : Severity::kError;
-      r.status = text(4);
+      r.check = st.Text(0);
+      r.table = st.Text(1);
+      r.type = st.Text(2);
+      r.severity = st.Text(3) == "warn" ? Severity::kWarn : Severity::kError;
+      r.status = st.Text(4);
       r.failing_rows = num(5);
       r.observed = num(6);
       r.quarantined = num(7);
-      r.message = text(8);
-      r.seconds = sqlite3_column_double(st, 9);
+      r.message = st.Text(8);
+      r.seconds = st.Double(9);
       out.push_back(std::move(r));
     }
-    sqlite3_finalize(st);
-    if (rc != SQLITE_DONE) return Error(sqlite3_errmsg(db_));
     return out;
   }
 
  private:
-  ResultsDb(sqlite3* db, std::string path) : db_(db), path_(std::move(path)) {}
-  Status Error(const std::string& msg) const {
-    const bool busy = sqlite3_errcode(db_) == SQLITE_BUSY || sqlite3_errcode(db_) == SQLITE_LOCKED;
-    const std::string m = StrCat(path_, ": check_results: ", msg);
-    return busy ? absl::UnavailableError(m) : absl::InternalError(m);
+  explicit ResultsDb(sqlite3* db) : db_(db) {}
+  // Steps `st`, naming the table in an error.
+  static StatusOr<bool> StepRow(sqlite::Stmt& st) {
+    auto row = st.Step();
+    if (!row.ok()) return Annotate(row.status(), "check_results");
+    return row;
   }
   sqlite3* db_;
-  std::string path_;
 };
 
 StatusOr<std::unique_ptr<ResultsDb>> OpenResults(project::Project& project) {
