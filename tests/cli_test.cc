@@ -1,52 +1,27 @@
 // tests/cli_test.cc — the `watershed` binary as a user runs it: init, load, tables, describe,
 // query (formats, time travel), gc, errors; and a load killed with SIGKILL at random moments.
 #include <signal.h>
-#include <sys/wait.h>
-#include <fcntl.h>
-#include <unistd.h>
 
 #include <chrono>
-#include <cstdio>
-#include <iostream>
 #include <filesystem>
+#include <iostream>
 #include <random>
 #include <thread>
 
 #include <nlohmann/json.hpp>
 
 #include "gtest/gtest.h"
-#include "watershed/base/test_util.h"
+#include "tests/harness.h"
 
 namespace {
 
+using watershed::testing_util::ChildProcess;
 using watershed::testing_util::MakeTempDir;
+using watershed::testing_util::Outcome;
+using watershed::testing_util::Quote;
+using watershed::testing_util::Watershed;
+using watershed::testing_util::WatershedBinary;
 using watershed::testing_util::WriteFile;
-
-struct Outcome {
-  int code = -1;
-  std::string out;  // stdout and stderr together
-};
-
-std::string Quote(const std::string& s) {
-  std::string q = "'";
-  for (char c : s) {
-    if (c == '\'') q += "'\\''";
-    else q += c;
-  }
-  return q + "'";
-}
-
-Outcome Watershed(const std::string& args) {
-  Outcome r;
-  std::string cmd = std::string(WS_BINARY) + " " + args + " 2>&1";
-  FILE* p = popen(cmd.c_str(), "r");
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
-  int status = pclose(p);
-  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
-}
 
 // Organizations with nested objects and arrays, ids from `first`.
 std::string Orgs(int first, int count) {
@@ -173,24 +148,15 @@ TEST_F(Cli, KilledLoadsLoseNothingAndDuplicateNothing) {
   std::mt19937 rng(20261124);
   int killed_mid_way = 0;
   for (int round = 0; round < 6; ++round) {
-    pid_t pid = fork();
-    if (pid == 0) {
-      int devnull = open("/dev/null", O_WRONLY);
-      dup2(devnull, 1);
-      dup2(devnull, 2);
-      execl(WS_BINARY, WS_BINARY, "load", big.c_str(), "--table", "crunchbase.organizations",
-            "--batch-mb", "2", "--threads", "1", "--project", project_.c_str(),
-            static_cast<char*>(nullptr));
-      _exit(127);
-    }
+    ChildProcess load({WatershedBinary(), "load", big, "--table", "crunchbase.organizations",
+                       "--batch-mb", "2", "--threads", "1", "--project", project_},
+                      "/dev/null");
     // Early rounds kill while files are being written; the last may reach the commit itself.
     const int delay_ms = round < 5 ? std::uniform_int_distribution<int>(20, 300)(rng)
                                    : std::uniform_int_distribution<int>(300, 1500)(rng);
     std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms));
-    int status = 0;
-    if (waitpid(pid, &status, WNOHANG) == 0) {
-      kill(pid, SIGKILL);
-      waitpid(pid, &status, 0);
+    if (load.Running()) {
+      load.Stop(SIGKILL);
       ++killed_mid_way;
     }
     // Either the load committed as a whole, or not at all.

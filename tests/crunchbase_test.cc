@@ -1,10 +1,7 @@
 // tests/crunchbase_test.cc — the Crunchbase unloader against the emulator (a real HTTP server on
 // loopback): both modes with exact counts, faults and the rate limit, incremental runs, a run
 // killed mid-way and resumed, and every recorded real response parsed and landed.
-#include <fcntl.h>
 #include <signal.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <chrono>
 #include <filesystem>
@@ -17,7 +14,7 @@
 
 #include "emulators/crunchbase/server.h"
 #include "gtest/gtest.h"
-#include "watershed/base/test_util.h"
+#include "tests/harness.h"
 #include "watershed/lake/reader.h"
 #include "watershed/load/crunchbase.h"
 
@@ -25,17 +22,12 @@ namespace watershed {
 namespace {
 
 namespace emu = emulators::crunchbase;
+using testing_util::ChildProcess;
 using testing_util::MakeTempDir;
-
-// Runs a shell command; its exit code and its output (stdout and stderr).
-std::pair<int, std::string> Shell(const std::string& cmd) {
-  FILE* p = popen((cmd + " 2>&1").c_str(), "r");
-  std::string out;
-  char buf[4096];
-  size_t got;
-  while ((got = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, got);
-  return {pclose(p), out};
-}
+using testing_util::Outcome;
+using testing_util::Quote;
+using testing_util::Watershed;
+using testing_util::WatershedBinary;
 
 class CrunchbaseTest : public ::testing::Test {
  protected:
@@ -269,10 +261,10 @@ TEST_F(CrunchbaseTest, SettingsComeFromWatershedYmlAndBothBaseUrlStylesWork) {
       << "sources:\n  crunchbase:\n    mode: specific\n    base_url: " << base
       << "\n    api_key: ${CB_TEST_KEY}\n    orgs: [" << d.Permalink(orgs[1]) << ", "
       << d.Permalink(orgs[2]) << "]\n    cards: [founders]\n";
-  auto [code, out] =
-      Shell(StrCat("CB_TEST_KEY=emulator-key ", WS_BINARY, " crunchbase --project ", dir_, "/p"));
-  ASSERT_EQ(code, 0) << out;
-  EXPECT_NE(out.find("specific unload: 2 entities"), std::string::npos) << out;
+  Outcome unload =
+      Watershed("crunchbase --project " + Quote(dir_ + "/p"), {{"CB_TEST_KEY", "emulator-key"}});
+  ASSERT_EQ(unload.code, 0) << unload.out;
+  EXPECT_NE(unload.out.find("specific unload: 2 entities"), std::string::npos) << unload.out;
   EXPECT_EQ(Query("SELECT count(*) FROM crunchbase.organizations"), "2");
 }
 
@@ -358,31 +350,23 @@ TEST_F(CrunchbaseTest, KilledRunResumesWithoutDuplicates) {
   auto e = StartEmulator({.num_orgs = 20000, .seed = 9, .slow_ms = 10});
   const std::string project = dir_ + "/p";
   for (int round = 0; round < 3; ++round) {
-    pid_t pid = fork();
-    if (pid == 0) {
-      int devnull = open("/dev/null", O_WRONLY);
-      dup2(devnull, 1);
-      dup2(devnull, 2);
-      setenv("CRUNCHBASE_API_KEY", "emulator-key", 1);
-      execl(WS_BINARY, WS_BINARY, "crunchbase", "--mode", "full", "--base-url",
-            e->base_url().c_str(), "--page-size", "100", "--commit-every", "3", "--rate-limit",
-            "0", "--threads", "1", "--project", project.c_str(), static_cast<char*>(nullptr));
-      _exit(127);
-    }
+    ChildProcess unload({WatershedBinary(), "crunchbase", "--mode", "full", "--base-url",
+                         e->base_url(), "--page-size", "100", "--commit-every", "3",
+                         "--rate-limit", "0", "--threads", "1", "--project", project},
+                        "/dev/null", {{"CRUNCHBASE_API_KEY", "emulator-key"}});
     std::this_thread::sleep_for(std::chrono::milliseconds(300 + 300 * round));
-    kill(pid, SIGKILL);
-    int status;
-    waitpid(pid, &status, 0);
+    unload.Stop(SIGKILL);
   }
   const int64_t partial = StoredRows("crunchbase.organizations");
   const size_t n = e->dataset().Count(emu::Collection::kOrganizations);
   EXPECT_LT(partial, static_cast<int64_t>(n));  // the kills landed before the end
-  auto [code, out] = Shell(StrCat("CRUNCHBASE_API_KEY=emulator-key ", WS_BINARY,
-                                  " crunchbase --mode full --base-url ", e->base_url(),
-                                  " --page-size 100 --rate-limit 0 --project ", project));
-  ASSERT_EQ(code, 0) << out;
-  EXPECT_NE(out.find("resumed"), std::string::npos) << out;
-  EXPECT_EQ(out.find("emulator-key"), std::string::npos) << "the key leaked into the output";
+  Outcome resumed = Watershed("crunchbase --mode full --base-url " + Quote(e->base_url()) +
+                                  " --page-size 100 --rate-limit 0 --project " + Quote(project),
+                              {{"CRUNCHBASE_API_KEY", "emulator-key"}});
+  ASSERT_EQ(resumed.code, 0) << resumed.out;
+  EXPECT_NE(resumed.out.find("resumed"), std::string::npos) << resumed.out;
+  EXPECT_EQ(resumed.out.find("emulator-key"), std::string::npos)
+      << "the key leaked into the output";
   EXPECT_EQ(Query("SELECT count(*) FROM crunchbase.organizations"), std::to_string(n));
   // Each page was committed once: the rows on disk are exactly the organizations.
   EXPECT_EQ(StoredRows("crunchbase.organizations"), static_cast<int64_t>(n));

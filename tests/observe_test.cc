@@ -6,34 +6,24 @@
 // (data changes, refused API calls, tampering found by `watershed audit verify`, concurrent
 // appends); an alarm changing state with its webhook and audit entry.
 // WS_BINARY in the environment overrides the compiled-in binary (to try a locally built one).
-#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <httplib.h>
-#include <netinet/in.h>
-#include <signal.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <chrono>
-#include <cstdio>
-#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <map>
-#include <mutex>
 #include <nlohmann/json.hpp>
 #include <regex>
 #include <set>
-#include <sstream>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "emulators/crunchbase/server.h"
+#include "tests/harness.h"
 #include "tests/moto.h"
 #include "watershed/base/columns.h"
-#include "watershed/base/test_util.h"
 #include "watershed/observe/audit.h"
 #include "watershed/observe/openlineage.h"
 
@@ -41,67 +31,22 @@ namespace watershed {
 namespace {
 
 namespace fs = std::filesystem;
+using testing_util::ChildProcess;
+using testing_util::FreePort;
 using testing_util::MakeTempDir;
+using testing_util::Outcome;
+using testing_util::Quote;
+using testing_util::ReadFileBytes;
+using testing_util::ReadLines;
+using testing_util::ServeProcess;
+using testing_util::Shell;
+using testing_util::WaitFor;
+using testing_util::Watershed;
+using testing_util::WatershedIn;
+using testing_util::WebhookReceiver;
 using testing_util::WriteFile;
 
 constexpr char kToken[] = "observe-test-token-0123456789";
-
-std::string Binary() {
-  const char* env = std::getenv("WS_BINARY");
-  return env != nullptr && *env != '\0' ? env : WS_BINARY;
-}
-
-int FreePort() {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  socklen_t len = sizeof a;
-  getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  close(fd);
-  return ntohs(a.sin_port);
-}
-
-std::string Quote(const std::string& s) {
-  std::string q = "'";
-  for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return q + "'";
-}
-
-struct Outcome {
-  int code = -1;
-  std::string out;  // stdout and stderr
-};
-
-// Runs a shell command line; `env` is prepended ("A=b ").
-Outcome Shell(const std::string& cmd) {
-  Outcome r;
-  FILE* p = popen((cmd + " 2>&1").c_str(), "r");
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
-  int status = pclose(p);
-  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
-}
-
-Outcome Watershed(const std::string& project, const std::string& args,
-                  const std::string& env = "") {
-  return Shell(env + Quote(Binary()) + " --project " + Quote(project) + " -q " + args);
-}
-
-std::string ReadAll(const std::string& path) {
-  std::ifstream in(path);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
-
-std::vector<std::string> Lines(const std::string& path) {
-  std::vector<std::string> out;
-  std::ifstream in(path);
-  for (std::string l; std::getline(in, l);) out.push_back(l);
-  return out;
-}
 
 void WriteLines(const std::string& path, const std::vector<std::string>& lines) {
   std::ofstream out(path, std::ios::trunc);
@@ -110,73 +55,10 @@ void WriteLines(const std::string& path, const std::vector<std::string>& lines) 
 
 std::vector<nlohmann::json> AuditEntries(const std::string& project) {
   std::vector<nlohmann::json> out;
-  for (const std::string& l : Lines(project + "/.watershed/audit.log")) {
+  for (const std::string& l : ReadLines(project + "/.watershed/audit.log")) {
     out.push_back(nlohmann::json::parse(l, nullptr, false));
   }
   return out;
-}
-
-// Waits (up to `seconds`) until `done` returns true.
-template <typename F>
-bool WaitFor(F done, int seconds = 60) {
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(seconds);
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (done()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(200));
-  }
-  return done();
-}
-
-// A child process (its own output file), stopped with SIGTERM at destruction.
-class Child {
- public:
-  Child(std::vector<std::string> argv, std::string log, std::map<std::string, std::string> env = {})
-      : log_(std::move(log)) {
-    pid_ = fork();
-    if (pid_ == 0) {
-      for (const auto& [k, v] : env) setenv(k.c_str(), v.c_str(), 1);
-      int fd = ::open(log_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-      dup2(fd, 1);
-      dup2(fd, 2);
-      std::vector<char*> args;
-      for (auto& a : argv) args.push_back(a.data());
-      args.push_back(nullptr);
-      execv(args[0], args.data());
-      _exit(127);
-    }
-  }
-  ~Child() { Stop(); }
-  // SIGTERM and wait; returns the exit status (-1 when killed by a signal).
-  int Stop() {
-    if (pid_ <= 0) return exit_;
-    kill(pid_, SIGTERM);
-    int status = 0;
-    waitpid(pid_, &status, 0);
-    pid_ = -1;
-    exit_ = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    return exit_;
-  }
-  std::string Log() const { return ReadAll(log_); }
-
- private:
-  pid_t pid_ = -1;
-  int exit_ = -1;
-  std::string log_;
-};
-
-// `watershed serve` on a free port.
-std::unique_ptr<Child> StartServe(const std::string& project, int port) {
-  auto child = std::make_unique<Child>(
-      std::vector<std::string>{Binary(), "--project", project, "serve", "--port",
-                               std::to_string(port)},
-      project + "/serve.log", std::map<std::string, std::string>{{"WATERSHED_TOKEN", kToken}});
-  httplib::Client c("127.0.0.1", port);
-  bool up = WaitFor([&] {
-    auto r = c.Get("/healthz");
-    return r && r->status == 200;
-  });
-  EXPECT_TRUE(up) << "watershed serve did not start:\n" << child->Log();
-  return child;
 }
 
 std::string ClicksProject(const std::string& extra = "") {
@@ -196,7 +78,8 @@ std::string ClicksProject(const std::string& extra = "") {
 TEST(Metrics, ServedMetricsPassPromtoolAndARealPrometheusScrapesThem) {
   const std::string project = ClicksProject();
   const int port = FreePort();
-  auto serve = StartServe(project, port);
+  ServeProcess serve(project, port, kToken);
+  serve.Start();
   httplib::Client c("127.0.0.1", port);
   const httplib::Headers auth = {{"Authorization", StrCat("Bearer ", kToken)}};
   int sent = 0;
@@ -246,10 +129,10 @@ TEST(Metrics, ServedMetricsPassPromtoolAndARealPrometheusScrapesThem) {
                    "  - job_name: watershed\n"
                    "    static_configs: [{targets: ['127.0.0.1:",
                    port, "']}]\n"));
-  Child prometheus({"/usr/bin/prometheus", "--config.file=" + prom_dir + "/prometheus.yml",
-                    "--storage.tsdb.path=" + prom_dir + "/data",
-                    StrCat("--web.listen-address=127.0.0.1:", prom_port)},
-                   prom_dir + "/prometheus.log");
+  ChildProcess prometheus({"/usr/bin/prometheus", "--config.file=" + prom_dir + "/prometheus.yml",
+                           "--storage.tsdb.path=" + prom_dir + "/data",
+                           StrCat("--web.listen-address=127.0.0.1:", prom_port)},
+                          prom_dir + "/prometheus.log");
   httplib::Client pc("127.0.0.1", prom_port);
   auto query = [&](const std::string& promql) -> std::string {  // the first sample's value
     auto r = pc.Get("/api/v1/query", httplib::Params{{"query", promql}}, httplib::Headers{});
@@ -279,7 +162,7 @@ TEST(Metrics, ServedMetricsPassPromtoolAndARealPrometheusScrapesThem) {
   EXPECT_EQ(tj["data"]["activeTargets"][0].value("health", ""), "up") << targets->body;
   EXPECT_EQ(tj["data"]["activeTargets"][0].value("lastError", "x"), "") << targets->body;
   prometheus.Stop();
-  EXPECT_EQ(serve->Stop(), 0) << serve->Log();
+  EXPECT_EQ(serve.Stop(), 0) << serve.Log();
 }
 
 // ---- CloudWatch ----
@@ -299,10 +182,10 @@ TEST(Metrics, PushToCloudWatchSignedAndReadBack) {
   };
   yml(aws.secret_access_key);
   WriteFile(dir, "rows.ndjson", "{\"a\":1}\n{\"a\":2}\n{\"a\":3}\n");
-  Outcome load = Watershed(dir, "load " + Quote(dir + "/rows.ndjson") + " --table files.rows");
+  Outcome load = WatershedIn(dir, "load " + Quote(dir + "/rows.ndjson") + " --table files.rows");
   ASSERT_EQ(load.code, 0) << load.out;
 
-  Outcome push = Watershed(dir, "metrics --push cloudwatch");
+  Outcome push = WatershedIn(dir, "metrics --push cloudwatch");
   ASSERT_EQ(push.code, 0) << push.out;
   std::smatch m;
   ASSERT_TRUE(std::regex_search(push.out, m, std::regex("pushed (\\d+) datums"))) << push.out;
@@ -340,15 +223,15 @@ TEST(Metrics, PushToCloudWatchSignedAndReadBack) {
   EXPECT_EQ(sum_of("watershed_records_written_total"), 3);
 
   // A second push sends only what is new: the three rows are not counted twice.
-  Outcome again = Watershed(dir, "metrics --push cloudwatch");
+  Outcome again = WatershedIn(dir, "metrics --push cloudwatch");
   ASSERT_EQ(again.code, 0) << again.out;
   EXPECT_EQ(sum_of("watershed_records_written_total"), 3);
 
   // A wrong secret is refused by the (signature-checking) server; the secret is never printed.
-  Outcome load2 = Watershed(dir, "load " + Quote(dir + "/rows.ndjson") + " --table files.more");
+  Outcome load2 = WatershedIn(dir, "load " + Quote(dir + "/rows.ndjson") + " --table files.more");
   ASSERT_EQ(load2.code, 0) << load2.out;
   yml("wrong-secret-for-observe-test");
-  Outcome refused = Watershed(dir, "metrics --push cloudwatch");
+  Outcome refused = WatershedIn(dir, "metrics --push cloudwatch");
   EXPECT_EQ(refused.code, 1) << refused.out;
   EXPECT_EQ(refused.out.find("wrong-secret-for-observe-test"), std::string::npos) << refused.out;
   EXPECT_EQ(refused.out.find(aws.secret_access_key), std::string::npos);
@@ -369,10 +252,10 @@ class Example : public ::testing::Test {
     ASSERT_TRUE(e.ok()) << e.status();
     std::unique_ptr<emu::Emulator> emulator = std::move(*e);
     Outcome unload =
-        Watershed(*template_, "crunchbase --rate-limit 0 --base-url " + emulator->base_url(),
-                  "CRUNCHBASE_API_KEY=emulator-key ");
+        WatershedIn(*template_, "crunchbase --rate-limit 0 --base-url " + emulator->base_url(),
+                    {{"CRUNCHBASE_API_KEY", "emulator-key"}});
     ASSERT_EQ(unload.code, 0) << unload.out;
-    Outcome build = Watershed(*template_, "build");
+    Outcome build = WatershedIn(*template_, "build");
     ASSERT_EQ(build.code, 0) << build.out;
   }
   static void TearDownTestSuite() {
@@ -388,7 +271,7 @@ class Example : public ::testing::Test {
   // Inserts `lines` right after the line `section` (a top-level key) of watershed.yml.
   void InsertAfter(const std::string& section, const std::string& lines) {
     const std::string path = root_ + "/watershed.yml";
-    std::string yml = ReadAll(path);
+    std::string yml = ReadFileBytes(path);
     size_t at = yml.find("\n" + section + "\n");
     ASSERT_NE(at, std::string::npos) << section;
     yml.insert(at + section.size() + 2, lines);
@@ -418,7 +301,7 @@ nlohmann::json JsonIn(const std::string& out) {
 }
 
 TEST_F(Example, ColumnLineageOfTheMartsReachesTheCrunchbaseJsonPaths) {
-  Outcome up = Watershed(root_, "lineage finance.fact_funding_round.amount_usd --upstream");
+  Outcome up = WatershedIn(root_, "lineage finance.fact_funding_round.amount_usd --upstream");
   ASSERT_EQ(up.code, 0) << up.out;
   EXPECT_NE(up.out.find("finance.stg_funding_rounds.amount_usd"), std::string::npos) << up.out;
   EXPECT_NE(up.out.find("crunchbase.funding_rounds.money_raised__value_usd"), std::string::npos)
@@ -428,11 +311,11 @@ TEST_F(Example, ColumnLineageOfTheMartsReachesTheCrunchbaseJsonPaths) {
       << up.out;
 
   Outcome down =
-      Watershed(root_, "lineage crunchbase.funding_rounds.money_raised__value_usd --downstream");
+      WatershedIn(root_, "lineage crunchbase.funding_rounds.money_raised__value_usd --downstream");
   ASSERT_EQ(down.code, 0) << down.out;
   EXPECT_NE(down.out.find("finance.fact_funding_round.amount_usd"), std::string::npos) << down.out;
   EXPECT_NE(down.out.find("finance.funding_by_month.amount_usd"), std::string::npos) << down.out;
-  Outcome from_json = Watershed(
+  Outcome from_json = WatershedIn(
       root_, "lineage 'json:crunchbase.funding_rounds:$.money_raised.value_usd' --downstream");
   ASSERT_EQ(from_json.code, 0) << from_json.out;
   EXPECT_NE(from_json.out.find("finance.funding_by_month.amount_usd"), std::string::npos);
@@ -450,7 +333,7 @@ TEST_F(Example, ColumnLineageOfTheMartsReachesTheCrunchbaseJsonPaths) {
        "json:crunchbase.investments:$.investor_identifier.uuid"},
   };
   for (const auto& [column, path] : expected) {
-    Outcome o = Watershed(root_, "lineage " + column + " --format json");
+    Outcome o = WatershedIn(root_, "lineage " + column + " --format json");
     ASSERT_EQ(o.code, 0) << column << ": " << o.out;
     auto tree = JsonIn(o.out);
     ASSERT_TRUE(tree.is_object()) << o.out;
@@ -460,13 +343,13 @@ TEST_F(Example, ColumnLineageOfTheMartsReachesTheCrunchbaseJsonPaths) {
   }
 
   // An unknown node is an error that suggests close names.
-  Outcome unknown = Watershed(root_, "lineage finance.fact_funding_round.amount_usdd");
+  Outcome unknown = WatershedIn(root_, "lineage finance.fact_funding_round.amount_usdd");
   EXPECT_EQ(unknown.code, 1) << unknown.out;
   EXPECT_NE(unknown.out.find("finance.fact_funding_round.amount_usd"), std::string::npos)
       << unknown.out;
 
   // OpenLineage: the example's file sink holds valid RunEvents of the loads and the builds.
-  const std::vector<std::string> events = Lines(root_ + "/lineage/openlineage.ndjson");
+  const std::vector<std::string> events = ReadLines(root_ + "/lineage/openlineage.ndjson");
   ASSERT_FALSE(events.empty());
   std::map<std::string, std::set<std::string>> types_by_job;
   bool load_lineage = false;
@@ -496,7 +379,7 @@ TEST_F(Example, ColumnLineageOfTheMartsReachesTheCrunchbaseJsonPaths) {
 }
 
 TEST_F(Example, ErrorChecksFailTheCommandWarnChecksDoNot) {
-  Outcome all = Watershed(root_, "check");
+  Outcome all = WatershedIn(root_, "check");
   ASSERT_EQ(all.code, 0) << all.out;  // the example's own checks pass (one warns)
   EXPECT_NE(all.out.find("funding_rounds__amount_disclosed"), std::string::npos) << all.out;
   EXPECT_NE(all.out.find("1 warned, 0 failed"), std::string::npos) << all.out;
@@ -508,20 +391,20 @@ TEST_F(Example, ErrorChecksFailTheCommandWarnChecksDoNot) {
       "  crunchbase.organizations__categories:\n"
       "    - {row_count: {max: 1}, name: too_many_categories, severity: warn}\n");
   // crunchbase.people has no operating_status: the check cannot run (error, blocking).
-  Outcome failing = Watershed(root_, "check");
+  Outcome failing = WatershedIn(root_, "check");
   EXPECT_EQ(failing.code, 1) << failing.out;
   EXPECT_NE(failing.out.find("never_ok"), std::string::npos) << failing.out;
   EXPECT_NE(failing.out.find("blocking"), std::string::npos) << failing.out;
 
   // A real failure: only active organizations allowed (the emulator also has closed ones).
-  const std::string yml = ReadAll(root_ + "/watershed.yml");
+  const std::string yml = ReadFileBytes(root_ + "/watershed.yml");
   std::string fixed = std::regex_replace(
       yml, std::regex("  crunchbase.people:\n.*never_ok\\}\n"),
       "  crunchbase.organizations__location_identifiers:\n"
       "    - {accepted_values: {column: location_type, values: [city]}, name: only_cities}\n");
   ASSERT_NE(fixed, yml);
   std::ofstream(root_ + "/watershed.yml", std::ios::trunc) << fixed;
-  Outcome fail = Watershed(root_, "check crunchbase --format json");
+  Outcome fail = WatershedIn(root_, "check crunchbase --format json");
   EXPECT_EQ(fail.code, 1) << fail.out;
   auto report = JsonIn(fail.out);
   ASSERT_TRUE(report.is_object()) << fail.out;
@@ -537,7 +420,7 @@ TEST_F(Example, ErrorChecksFailTheCommandWarnChecksDoNot) {
   std::string warn = std::regex_replace(fixed, std::regex("name: only_cities\\}"),
                                         "name: only_cities, severity: warn}");
   std::ofstream(root_ + "/watershed.yml", std::ios::trunc) << warn;
-  Outcome warned = Watershed(root_, "check crunchbase");
+  Outcome warned = WatershedIn(root_, "check crunchbase");
   EXPECT_EQ(warned.code, 0) << warned.out;
   EXPECT_NE(warned.out.find("only_cities"), std::string::npos) << warned.out;
   EXPECT_NE(warned.out.find("0 failed"), std::string::npos) << warned.out;
@@ -557,12 +440,12 @@ TEST_F(Example, AFailingCheckTaskBlocksItsDownstreamTask) {
              "      quality: {type: check, table: crunchbase.organizations__location_identifiers}\n"
              "      publish: {type: shell, command: \"echo published > ",
              marker, "\", after: quality}\n"));
-  Outcome run = Watershed(root_, "run gate --date 2026-01-01");
+  Outcome run = WatershedIn(root_, "run gate --date 2026-01-01");
   EXPECT_EQ(run.code, 1) << run.out;
   EXPECT_FALSE(fs::exists(marker)) << run.out;
   std::smatch m;
   ASSERT_TRUE(std::regex_search(run.out, m, std::regex("run (\\S+): failed"))) << run.out;
-  Outcome show = Watershed(root_, "runs show " + m[1].str());
+  Outcome show = WatershedIn(root_, "runs show " + m[1].str());
   ASSERT_EQ(show.code, 0) << show.out;
   // The check task failed once (terminal: not retried), publish was skipped.
   EXPECT_TRUE(std::regex_search(show.out, std::regex("quality\\s*│\\s*1\\s*│\\s*failed")))
@@ -573,24 +456,24 @@ TEST_F(Example, AFailingCheckTaskBlocksItsDownstreamTask) {
   EXPECT_NE(show.out.find("only_cities"), std::string::npos) << show.out;  // the task's log
 
   // Fixed (the check only warns now): the same pipeline runs through.
-  const std::string yml = ReadAll(root_ + "/watershed.yml");
+  const std::string yml = ReadFileBytes(root_ + "/watershed.yml");
   std::ofstream(root_ + "/watershed.yml", std::ios::trunc) << std::regex_replace(
       yml, std::regex("name: only_cities\\}"), "name: only_cities, severity: warn}");
-  Outcome ok = Watershed(root_, "run gate --date 2026-01-02");
+  Outcome ok = WatershedIn(root_, "run gate --date 2026-01-02");
   EXPECT_EQ(ok.code, 0) << ok.out;
-  EXPECT_EQ(ReadAll(marker), "published\n");
+  EXPECT_EQ(ReadFileBytes(marker), "published\n");
 }
 
 // ---- the audit log ----
 
 TEST(Audit, LoadsAreDataChangesAndTamperingIsNamed) {
   const std::string dir = MakeTempDir() + "/audit";
-  ASSERT_EQ(Shell(Quote(Binary()) + " init " + Quote(dir)).code, 0);
+  ASSERT_EQ(Watershed("init " + Quote(dir)).code, 0);
   WriteFile(dir, "a.ndjson", "{\"id\":1,\"tags\":[\"x\",\"y\"]}\n{\"id\":2,\"tags\":[]}\n");
-  Outcome load = Watershed(dir, "load " + Quote(dir + "/a.ndjson") + " --table files.a");
+  Outcome load = WatershedIn(dir, "load " + Quote(dir + "/a.ndjson") + " --table files.a");
   ASSERT_EQ(load.code, 0) << load.out;
-  ASSERT_EQ(Watershed(dir, "query 'SELECT 1'").code, 0);
-  ASSERT_EQ(Watershed(dir, "query 'SELECT nope'").code, 1);
+  ASSERT_EQ(WatershedIn(dir, "query 'SELECT 1'").code, 0);
+  ASSERT_EQ(WatershedIn(dir, "query 'SELECT nope'").code, 1);
 
   auto entries = AuditEntries(dir);
   ASSERT_GE(entries.size(), 4u);
@@ -598,7 +481,7 @@ TEST(Audit, LoadsAreDataChangesAndTamperingIsNamed) {
   for (const auto& e : entries) {
     if (e.value("action", "") == "data_change") change = &e;
   }
-  ASSERT_NE(change, nullptr) << ReadAll(dir + "/.watershed/audit.log");
+  ASSERT_NE(change, nullptr) << ReadFileBytes(dir + "/.watershed/audit.log");
   EXPECT_EQ(change->value("outcome", ""), "ok");
   EXPECT_EQ(change->value("principal", ""), observe::CurrentPrincipal());
   const std::string target = change->value("target", "");
@@ -607,12 +490,12 @@ TEST(Audit, LoadsAreDataChangesAndTamperingIsNamed) {
   EXPECT_NE(target.find("snapshot 1"), std::string::npos) << target;
   EXPECT_EQ(entries.back().value("outcome", "").rfind("error: ", 0), 0u) << entries.back().dump();
 
-  Outcome intact = Watershed(dir, "audit verify");
+  Outcome intact = WatershedIn(dir, "audit verify");
   ASSERT_EQ(intact.code, 0) << intact.out;
   EXPECT_NE(intact.out.find("intact"), std::string::npos);
 
   const std::string log = dir + "/.watershed/audit.log";
-  const std::vector<std::string> original = Lines(log);
+  const std::vector<std::string> original = ReadLines(log);
   ASSERT_GE(original.size(), 4u);
   struct Tamper {
     std::string what;
@@ -644,18 +527,19 @@ TEST(Audit, LoadsAreDataChangesAndTamperingIsNamed) {
   }
   for (const Tamper& t : tampers) {
     WriteLines(log, t.lines);
-    Outcome verify = Watershed(dir, "audit verify");
+    Outcome verify = WatershedIn(dir, "audit verify");
     EXPECT_EQ(verify.code, 1) << t.what << ": " << verify.out;
     EXPECT_NE(verify.out.find(t.named), std::string::npos) << t.what << ": " << verify.out;
   }
   WriteLines(log, original);
-  EXPECT_EQ(Watershed(dir, "audit verify").code, 0);
+  EXPECT_EQ(WatershedIn(dir, "audit verify").code, 0);
 }
 
 TEST(Audit, ServerAuditsRefusedRequestsThrottledAndStreamCommits) {
   const std::string project = ClicksProject();
   const int port = FreePort();
-  auto serve = StartServe(project, port);
+  ServeProcess serve(project, port, kToken);
+  serve.Start();
   httplib::Client c("127.0.0.1", port);
   // 20 refused requests in a burst: a handful of entries, their counts adding up to 20.
   for (int i = 0; i < 10; ++i) {
@@ -680,8 +564,8 @@ TEST(Audit, ServerAuditsRefusedRequestsThrottledAndStreamCommits) {
       }
     }
     return false;
-  })) << ReadAll(project + "/.watershed/audit.log");
-  EXPECT_EQ(serve->Stop(), 0) << serve->Log();  // flushes the held-back counts
+  })) << ReadFileBytes(project + "/.watershed/audit.log");
+  EXPECT_EQ(serve.Stop(), 0) << serve.Log();  // flushes the held-back counts
 
   std::map<std::string, int> refused;  // principal -> requests
   int api_entries = 0;
@@ -699,8 +583,9 @@ TEST(Audit, ServerAuditsRefusedRequestsThrottledAndStreamCommits) {
   EXPECT_EQ(refused["anonymous"], 10);
   EXPECT_EQ(refused["invalid-token"], 10);
   EXPECT_LT(api_entries, 20);  // coalesced
-  EXPECT_EQ(ReadAll(project + "/.watershed/audit.log").find("not-the-token"), std::string::npos);
-  Outcome verify = Watershed(project, "audit verify");
+  EXPECT_EQ(ReadFileBytes(project + "/.watershed/audit.log").find("not-the-token"),
+            std::string::npos);
+  Outcome verify = WatershedIn(project, "audit verify");
   EXPECT_EQ(verify.code, 0) << verify.out;
 }
 
@@ -780,17 +665,8 @@ TEST(Audit, TheThrottleWritesOneEntryPerKeyAndIntervalWithCounts) {
 // ---- alarms ----
 
 TEST(Alarms, AStateChangeCallsTheWebhookAndIsAudited) {
-  httplib::Server hook;
-  std::mutex mu;
-  std::vector<std::string> bodies;
-  hook.Post("/hook", [&](const httplib::Request& req, httplib::Response& res) {
-    std::lock_guard<std::mutex> lock(mu);
-    bodies.push_back(req.body);
-    res.set_content("{}", "application/json");
-  });
-  const int hook_port = hook.bind_to_any_port("127.0.0.1");
-  ASSERT_GT(hook_port, 0);
-  std::thread listener([&] { hook.listen_after_bind(); });
+  WebhookReceiver hook;
+  ASSERT_GT(hook.port(), 0);
 
   const std::string dir = MakeTempDir() + "/alarms";
   fs::create_directories(dir);
@@ -803,29 +679,28 @@ TEST(Alarms, AStateChangeCallsTheWebhookAndIsAudited) {
                    "    comparison: \">=\"\n"
                    "    threshold: 3\n"
                    "    window: 1h\n"
-                   "    webhook: http://127.0.0.1:",
-                   hook_port,
-                   "/hook\n"
+                   "    webhook: ",
+                   hook.url(),
+                   "\n"
                    "    description: three rows landed\n"));
-  Outcome first = Watershed(dir, "alarms --evaluate");
+  Outcome first = WatershedIn(dir, "alarms --evaluate");
   ASSERT_EQ(first.code, 0) << first.out;
   EXPECT_TRUE(std::regex_search(first.out, std::regex("rows_landed\\s+OK"))) << first.out;
 
   WriteFile(dir, "e.ndjson", "{\"n\":1}\n{\"n\":2}\n{\"n\":3}\n");
-  ASSERT_EQ(Watershed(dir, "load " + Quote(dir + "/e.ndjson") + " --table files.events").code, 0);
-  Outcome second = Watershed(dir, "alarms --evaluate");
+  ASSERT_EQ(WatershedIn(dir, "load " + Quote(dir + "/e.ndjson") + " --table files.events").code, 0);
+  Outcome second = WatershedIn(dir, "alarms --evaluate");
   ASSERT_EQ(second.code, 0) << second.out;
   EXPECT_TRUE(std::regex_search(second.out, std::regex("rows_landed\\s+ALARM\\s+3"))) << second.out;
   // Evaluated again without a change: not told again.
-  ASSERT_EQ(Watershed(dir, "alarms --evaluate").code, 0);
-  Outcome shown = Watershed(dir, "alarms --format json");
+  ASSERT_EQ(WatershedIn(dir, "alarms --evaluate").code, 0);
+  Outcome shown = WatershedIn(dir, "alarms --format json");
   ASSERT_EQ(shown.code, 0) << shown.out;
   EXPECT_NE(shown.out.find("ALARM"), std::string::npos) << shown.out;
 
-  hook.stop();
-  listener.join();
+  hook.Stop();
   {
-    std::lock_guard<std::mutex> lock(mu);
+    const std::vector<std::string> bodies = hook.Bodies();
     ASSERT_EQ(bodies.size(), 1u);
     auto j = nlohmann::json::parse(bodies[0], nullptr, false);
     ASSERT_TRUE(j.is_object()) << bodies[0];
@@ -843,7 +718,7 @@ TEST(Alarms, AStateChangeCallsTheWebhookAndIsAudited) {
     EXPECT_EQ(e.value("outcome", "").rfind("ALARM (was OK)", 0), 0u) << e.dump();
   }
   EXPECT_EQ(alarm_entries, 1);
-  EXPECT_EQ(Watershed(dir, "audit verify").code, 0);
+  EXPECT_EQ(WatershedIn(dir, "audit verify").code, 0);
 }
 
 }  // namespace

@@ -2,30 +2,32 @@
 // process. Ordering and parallelism, retries with backoff, terminal errors, timeouts killing
 // the process group, resume, backfill, and the Airflow export parsed as Python.
 #include <signal.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <map>
 #include <thread>
 
-#include <fcntl.h>
-
-#include <filesystem>
-#include <map>
-#include <fstream>
-
-#include <httplib.h>
-
-#include <mutex>
 #include <nlohmann/json.hpp>
 
 #include "gtest/gtest.h"
-#include "watershed/base/test_util.h"
+#include "tests/harness.h"
 #include "watershed/orchestrate/executor.h"
 #include "watershed/orchestrate/task.h"
 
 namespace watershed::orchestrate {
 namespace {
+
+using testing_util::ChildProcess;
+using testing_util::Outcome;
+using testing_util::Quote;
+using testing_util::ReadLines;
+using testing_util::Shell;
+using testing_util::Watershed;
+using testing_util::WatershedBinary;
+using testing_util::WebhookReceiver;
 
 class PipelineRun : public ::testing::Test {
  protected:
@@ -43,7 +45,7 @@ class PipelineRun : public ::testing::Test {
     RunOptions o;
     o.logical_date = date;
     o.resume_run_id = resume;
-    o.binary = WS_BINARY;
+    o.binary = WatershedBinary();
     return Execute(*project_, pipelines->at(name), o);
   }
   std::map<std::string, TaskOutcome> ByTask(const RunOutcome& o) {
@@ -158,21 +160,19 @@ pipelines:
     ASSERT_TRUE(r.ok()) << r.status();
     EXPECT_EQ(r->status, "success");
   }
-  std::ifstream in(d + "/dates");
-  std::vector<std::string> dates;
-  for (std::string line; std::getline(in, line);) dates.push_back(line);
-  EXPECT_EQ(dates, (std::vector<std::string>{"2026-01-01", "2026-01-02", "2026-01-03",
-                                             "2026-01-04", "2026-01-05"}));
+  EXPECT_EQ(ReadLines(d + "/dates"),
+            (std::vector<std::string>{"2026-01-01", "2026-01-02", "2026-01-03", "2026-01-04",
+                                      "2026-01-05"}));
   auto pipelines = ParsePipelines(project_->config().raw["pipelines"]);
   const std::string py = AirflowDag(pipelines->at("daily"), dir_ + "/p");
   testing_util::WriteFile(dir_, "dag.py", py);
   EXPECT_NE(py.find("schedule=timedelta(hours=2)"), std::string::npos) << py;
   EXPECT_NE(py.find("watershed task run daily extract --date {{ ds }}"), std::string::npos);
   EXPECT_NE(py.find("task_0 >> task_1"), std::string::npos);
-  EXPECT_EQ(std::system(("python3 -c \"import ast,sys; ast.parse(open(sys.argv[1]).read())\" " +
-                         dir_ + "/dag.py")
-                            .c_str()),
-            0);
+  Outcome parsed =
+      Shell("python3 -c \"import ast,sys; ast.parse(open(sys.argv[1]).read())\" " +
+            Quote(dir_ + "/dag.py"));
+  EXPECT_EQ(parsed.code, 0) << parsed.out;
 }
 
 TEST_F(PipelineRun, ParallelBackfillRunsEachIntervalOnce) {
@@ -183,13 +183,14 @@ pipelines:
     tasks:
       work: {type: shell, command: "echo {{ date }} >> )", d, R"(/done; sleep 0.2"}
 )");
-  const std::string cmd = StrCat(WS_BINARY, " backfill daily --from 2026-03-01 --to 2026-03-06 "
-                                 "--parallel 3 --project ", d, "/p > /dev/null 2>&1");
-  ASSERT_EQ(std::system(cmd.c_str()), 0);
-  ASSERT_EQ(std::system(cmd.c_str()), 0);  // a second backfill skips what succeeded
-  std::ifstream in(d + "/done");
+  const std::string backfill =
+      "backfill daily --from 2026-03-01 --to 2026-03-06 --parallel 3 --project " + Quote(d + "/p");
+  Outcome first = Watershed(backfill);
+  ASSERT_EQ(first.code, 0) << first.out;
+  Outcome second = Watershed(backfill);  // skips what succeeded
+  ASSERT_EQ(second.code, 0) << second.out;
   std::map<std::string, int> seen;
-  for (std::string line; std::getline(in, line);) ++seen[line];
+  for (const std::string& line : ReadLines(d + "/done")) ++seen[line];
   ASSERT_EQ(seen.size(), 6u);
   for (const auto& [date, n] : seen) EXPECT_EQ(n, 1) << date;
 }
@@ -209,10 +210,10 @@ pipelines:
     tasks:
       a: {type: shell, command: "date +%s.%N > )", d, R"(/two.start; sleep 0.4; date +%s.%N > )", d, R"(/two.end"}
 )");
-  const std::string base = StrCat(WS_BINARY, " --project ", d, "/p run ");
-  const std::string both = StrCat("(", base, "one > /dev/null 2>&1 & ", base,
-                                  "two > /dev/null 2>&1 & wait)");
-  ASSERT_EQ(std::system(both.c_str()), 0);
+  const std::string base = Quote(WatershedBinary()) + " --project " + Quote(d + "/p") + " run ";
+  const std::string both =
+      "(" + base + "one > /dev/null 2>&1 & " + base + "two > /dev/null 2>&1 & wait)";
+  ASSERT_EQ(Shell(both).code, 0);
   const bool one_first = Stamp("one.start") < Stamp("two.start");
   // One slot for the machine: the two runs' tasks never overlapped.
   EXPECT_GE(one_first ? Stamp("two.start") : Stamp("one.start"),
@@ -221,27 +222,18 @@ pipelines:
 }
 
 TEST_F(PipelineRun, AFailedTaskCallsTheWebhook) {
-  httplib::Server server;
-  std::mutex mu;
-  std::vector<std::string> bodies;
-  server.Post("/hook", [&](const httplib::Request& req, httplib::Response& res) {
-    std::lock_guard<std::mutex> lock(mu);
-    bodies.push_back(req.body);
-    res.set_content("ok", "text/plain");
-  });
-  const int port = server.bind_to_any_port("127.0.0.1");
-  std::thread serving([&] { server.listen_after_bind(); });
+  WebhookReceiver hook;
   auto r = Run(StrCat(R"(
 pipelines:
   p:
-    on_failure: {webhook: "http://127.0.0.1:)", port, R"(/hook"}
+    on_failure: {webhook: ")", hook.url(), R"("}
     tasks:
       good: {type: shell, command: "true"}
       bad: {type: shell, command: "exit 4"}
 )"), "p");
-  server.stop();
-  serving.join();
+  hook.Stop();
   ASSERT_TRUE(r.ok()) << r.status();
+  const std::vector<std::string> bodies = hook.Bodies();
   ASSERT_EQ(bodies.size(), 1u);
   auto event = nlohmann::json::parse(bodies[0]);
   EXPECT_EQ(event["task"], "bad");
@@ -262,23 +254,14 @@ pipelines:
     tasks:
       work: {type: shell, command: "echo {{ date }} >> )", d, R"(/done; sleep 0.05"}
 )");
+  // `watershed scheduler --once`; its exit code (-1 when killed).
   auto scheduler = [&](bool kill_early) {
-    pid_t pid = fork();
-    if (pid == 0) {
-      int devnull = open("/dev/null", O_WRONLY);
-      dup2(devnull, 1);
-      dup2(devnull, 2);
-      execl(WS_BINARY, WS_BINARY, "scheduler", "--once", "--until", "2026-10-30T12:00:00Z",
-            "--project", (d + "/p").c_str(), static_cast<char*>(nullptr));
-      _exit(127);
-    }
-    int status = 0;
-    if (kill_early) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(900));
-      kill(pid, SIGKILL);
-    }
-    waitpid(pid, &status, 0);
-    return status;
+    ChildProcess child({WatershedBinary(), "scheduler", "--once", "--until",
+                        "2026-10-30T12:00:00Z", "--project", d + "/p"},
+                       "/dev/null");
+    if (!kill_early) return child.Wait();
+    std::this_thread::sleep_for(std::chrono::milliseconds(900));
+    return child.Stop(SIGKILL);
   };
   scheduler(true);
   project_ = std::move(*project::Project::Open(d + "/p"));
@@ -286,8 +269,7 @@ pipelines:
   ASSERT_TRUE(partial.ok());
   EXPECT_LT(partial->size(), 30u) << "the kill came after the catch-up finished";
   EXPECT_GT(partial->size(), 0u);
-  int status = scheduler(false);
-  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  ASSERT_EQ(scheduler(false), 0);
   auto runs = (*project_->catalog())->Runs("daily");
   ASSERT_TRUE(runs.ok());
   std::map<std::string, int> successes;

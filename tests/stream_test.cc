@@ -3,19 +3,12 @@
 // signature checking) and Kafka (librdkafka's mock cluster) as sources.
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafka_mock.h>
-#include <netinet/in.h>
 #include <signal.h>
-#include <sys/socket.h>
-#include <sys/wait.h>
-#include <fcntl.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
 #include <chrono>
-#include <cstdio>
-#include <filesystem>
-#include <fstream>
+#include <cmath>
 #include <random>
 #include <thread>
 
@@ -23,54 +16,30 @@
 #include <httplib.h>
 #include <nlohmann/json.hpp>
 
+#include "tests/harness.h"
 #include "tests/moto.h"
-#include "watershed/base/test_util.h"
 #include "watershed/sources/events/kafka.h"
 #include "watershed/sources/events/kinesis.h"
 
 namespace {
 
-namespace fs = std::filesystem;
+using watershed::testing_util::FreePort;
 using watershed::testing_util::MakeTempDir;
+using watershed::testing_util::Outcome;
+using watershed::testing_util::ServeProcess;
+using watershed::testing_util::WaitFor;
+using watershed::testing_util::WatershedIn;
 using watershed::testing_util::WriteFile;
 
 constexpr char kToken[] = "test-token-0123456789";
-
-int FreePort() {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  socklen_t len = sizeof a;
-  getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  close(fd);
-  return ntohs(a.sin_port);
-}
-
-struct Outcome {
-  int code = -1;
-  std::string out;
-};
-
-Outcome Watershed(const std::string& project, const std::string& args) {
-  Outcome r;
-  std::string cmd = std::string(WS_BINARY) + " --project " + project + " -q " + args + " 2>&1";
-  FILE* p = popen(cmd.c_str(), "r");
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
-  int status = pclose(p);
-  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
-}
 
 // One number from a query (`--format csv`, header skipped); -1 when the query fails and
 // `may_fail` (a table that does not exist yet).
 int64_t QueryNumber(const std::string& project, const std::string& sql, const std::string& mart = "",
                     bool may_fail = false) {
-  Outcome o = Watershed(project, "query --format csv " + (mart.empty() ? "" : "--mart " + mart + " ") +
-                                     "\"" + sql + "\"");
+  Outcome o = WatershedIn(project, "query --format csv " +
+                                       (mart.empty() ? "" : "--mart " + mart + " ") + "\"" + sql +
+                                       "\"");
   if (o.code != 0 && may_fail) return -1;
   EXPECT_EQ(o.code, 0) << o.out;
   if (o.code != 0) return -1;
@@ -82,51 +51,6 @@ int64_t QueryNumber(const std::string& project, const std::string& sql, const st
   return static_cast<int64_t>(std::llround(std::stod(v)));
 }
 
-// `watershed serve` as a child process on a fixed port.
-class Server {
- public:
-  Server(std::string project, int port) : project_(std::move(project)), port_(port) {}
-  ~Server() { Kill(); }
-
-  void Start() {
-    log_ = project_ + "/serve-" + std::to_string(starts_++) + ".log";
-    pid_ = fork();
-    if (pid_ == 0) {
-      setenv("WATERSHED_TOKEN", kToken, 1);
-      int fd = ::open(log_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-      dup2(fd, 1);
-      dup2(fd, 2);
-      execl(WS_BINARY, WS_BINARY, "--project", project_.c_str(), "serve", "--port",
-            std::to_string(port_).c_str(), static_cast<char*>(nullptr));
-      _exit(127);
-    }
-    httplib::Client c("127.0.0.1", port_);
-    for (int i = 0; i < 300; ++i) {
-      if (auto r = c.Get("/healthz"); r && r->status == 200) return;
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
-    ADD_FAILURE() << "watershed serve did not start; log:\n" << Log();
-  }
-  void Kill(int sig = SIGKILL) {
-    if (pid_ <= 0) return;
-    kill(pid_, sig);
-    int status;
-    waitpid(pid_, &status, 0);
-    pid_ = -1;
-  }
-  std::string Log() const {
-    std::ifstream in(log_);
-    return std::string(std::istreambuf_iterator<char>(in), {});
-  }
-
- private:
-  std::string project_;
-  int port_;
-  pid_t pid_ = -1;
-  int starts_ = 0;
-  std::string log_;
-};
-
 httplib::Headers Auth(const std::string& token = kToken) {
   return {{"Authorization", "Bearer " + token}};
 }
@@ -135,11 +59,12 @@ httplib::Headers Auth(const std::string& token = kToken) {
 int64_t WaitForRows(const std::string& project, const std::string& table, int64_t rows,
                     int seconds = 60) {
   int64_t n = -1;
-  for (int i = 0; i < seconds * 4; ++i) {
-    n = QueryNumber(project, "SELECT count(*) FROM " + table, "", true);
-    if (n >= rows) return n;
-    std::this_thread::sleep_for(std::chrono::milliseconds(250));
-  }
+  WaitFor(
+      [&] {
+        n = QueryNumber(project, "SELECT count(*) FROM " + table, "", true);
+        return n >= rows;
+      },
+      seconds, std::chrono::milliseconds(250));
   return n;
 }
 
@@ -162,7 +87,7 @@ std::string ClicksProject(const std::string& extra = "") {
 TEST(Stream, IngestNeedsTheTokenAndNamesBadRequests) {
   std::string project = ClicksProject();
   int port = FreePort();
-  Server server(project, port);
+  ServeProcess server(project, port, kToken);
   server.Start();
   httplib::Client c("127.0.0.1", port);
   auto none = c.Post("/v1/streams/clicks/events", "{\"a\":1}\n", "application/x-ndjson");
@@ -191,13 +116,13 @@ TEST(Stream, IngestNeedsTheTokenAndNamesBadRequests) {
   EXPECT_EQ(j["count"], 2);
   EXPECT_EQ(WaitForRows(project, "stream.clicks", 2), 2);
   // The audit log is not fed per request; the server's own start is audited at exit.
-  server.Kill(SIGTERM);
+  server.Stop(SIGTERM);
 }
 
 TEST(Stream, MalformedEventsAreQuarantinedWithStreamAndOffset) {
   std::string project = ClicksProject();
   int port = FreePort();
-  Server server(project, port);
+  ServeProcess server(project, port, kToken);
   server.Start();
   httplib::Client c("127.0.0.1", port);
   auto r = c.Post("/v1/streams/clicks/events", Auth(),
@@ -213,7 +138,7 @@ TEST(Stream, MalformedEventsAreQuarantinedWithStreamAndOffset) {
   EXPECT_EQ(QueryNumber(project, "SELECT sum(_ws_position) FROM stream.clicks"), 0 + 2);
   // The real-time mart skipped the malformed event too.
   EXPECT_EQ(QueryNumber(project, "SELECT sum(count) FROM clicks_by_page WHERE window_size = '1m'", "realtime"), 2);
-  server.Kill(SIGTERM);
+  server.Stop(SIGTERM);
 }
 
 TEST(Stream, BackpressureAnswers429WithRetryAfter) {
@@ -221,7 +146,7 @@ TEST(Stream, BackpressureAnswers429WithRetryAfter) {
   WriteFile(project, "watershed.yml",
             "streams:\n  slow:\n    batch: {max_wait: 30s, max_events: 1000000}\n    max_lag_events: 100\n");
   int port = FreePort();
-  Server server(project, port);
+  ServeProcess server(project, port, kToken);
   server.Start();
   httplib::Client c("127.0.0.1", port);
   std::string body;
@@ -233,7 +158,7 @@ TEST(Stream, BackpressureAnswers429WithRetryAfter) {
   ASSERT_TRUE(second);
   EXPECT_EQ(second->status, 429) << second->body;
   EXPECT_EQ(second->get_header_value("Retry-After"), "1");
-  server.Kill(SIGTERM);
+  server.Stop(SIGTERM);
   // The writer commits what was accepted when it stops; nothing throttled got in.
   EXPECT_EQ(QueryNumber(project, "SELECT count(*) FROM stream.slow"), 500);
 }
@@ -245,7 +170,7 @@ TEST(Stream, BackpressureAnswers429WithRetryAfter) {
 TEST(Stream, MillionEventsAcrossSigkillsLandExactlyOnce) {
   std::string project = ClicksProject();
   int port = FreePort();
-  Server server(project, port);
+  ServeProcess server(project, port, kToken);
   server.Start();
 
   constexpr int kBatches = 1000, kPerBatch = 1000;
@@ -289,20 +214,20 @@ TEST(Stream, MillionEventsAcrossSigkillsLandExactlyOnce) {
     while (!done && acked < threshold) std::this_thread::sleep_for(std::chrono::milliseconds(2));
     if (done) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(rng() % 50));
-    server.Kill(SIGKILL);
+    server.Stop(SIGKILL);
     ++kills;
     server.Start();
   }
   client.join();
   // And once while the lake writer is still catching up.
   std::this_thread::sleep_for(std::chrono::milliseconds(150));
-  server.Kill(SIGKILL);
+  server.Stop(SIGKILL);
   server.Start();
   EXPECT_GE(kills, 3) << "the client finished before the server was killed three times";
   const int64_t total = int64_t{kBatches} * kPerBatch;
   ASSERT_EQ(WaitForRows(project, "stream.clicks", total, 120), total) << server.Log();
   // One more kill after the last ack: nothing acknowledged may be lost.
-  server.Kill(SIGKILL);
+  server.Stop(SIGKILL);
   server.Start();
   EXPECT_EQ(QueryNumber(project, "SELECT count(*) FROM stream.clicks"), total);
   EXPECT_EQ(QueryNumber(project, "SELECT count(DISTINCT id) FROM stream.clicks"), total);
@@ -311,13 +236,13 @@ TEST(Stream, MillionEventsAcrossSigkillsLandExactlyOnce) {
   EXPECT_EQ(QueryNumber(project, "SELECT max(id) FROM stream.clicks"), total - 1);
 
   // Real-time accumulators = a recomputation from the lake (wait for the mart to catch up).
-  for (int i = 0; i < 120; ++i) {
-    if (QueryNumber(project, "SELECT sum(count) FROM clicks_by_page WHERE window_size = '1h'",
-                    "realtime", true) == total) {
-      break;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(250));
-  }
+  WaitFor(
+      [&] {
+        return QueryNumber(project,
+                           "SELECT sum(count) FROM clicks_by_page WHERE window_size = '1h'",
+                           "realtime", true) == total;
+      },
+      60, std::chrono::milliseconds(250));
   for (const char* window : {"1m", "1h"}) {
     EXPECT_EQ(QueryNumber(project, std::string("SELECT sum(count) FROM clicks_by_page WHERE window_size = '") +
                                        window + "'", "realtime"),
@@ -335,10 +260,10 @@ TEST(Stream, MillionEventsAcrossSigkillsLandExactlyOnce) {
       " OR lake.hi IS DISTINCT FROM r.max_amount"
       " OR abs(lake.d - r.distinct_user) > 0.05 * lake.d + 2)";
   EXPECT_EQ(QueryNumber(project, mismatches, "realtime"), 0);
-  Outcome streams = Watershed(project, "streams");
+  Outcome streams = WatershedIn(project, "streams");
   EXPECT_EQ(streams.code, 0) << streams.out;
   EXPECT_NE(streams.out.find("clicks"), std::string::npos) << streams.out;
-  server.Kill(SIGTERM);
+  server.Stop(SIGTERM);
 }
 
 TEST(Stream, KinesisStreamLandsInTheLakeWithSignaturesChecked) {
@@ -366,10 +291,10 @@ TEST(Stream, KinesisStreamLandsInTheLakeWithSignaturesChecked) {
                 "\n      endpoint: " + aws.endpoint + "\n      access_key_id: " + aws.access_key_id +
                 "\n      secret_access_key: " + aws.secret_access_key + "\n");
   int port = FreePort();
-  Server server(project, port);
+  ServeProcess server(project, port, kToken);
   server.Start();
   EXPECT_EQ(WaitForRows(project, "stream.orders", 500), 500) << server.Log();
-  server.Kill(SIGKILL);  // restart: checkpoints in the catalog, nothing read twice
+  server.Stop(SIGKILL);  // restart: checkpoints in the catalog, nothing read twice
   server.Start();
   std::this_thread::sleep_for(std::chrono::seconds(2));
   EXPECT_EQ(QueryNumber(project, "SELECT count(DISTINCT order_no) FROM stream.orders"), 500);
@@ -377,7 +302,7 @@ TEST(Stream, KinesisStreamLandsInTheLakeWithSignaturesChecked) {
   EXPECT_EQ(QueryNumber(project, "SELECT count(*) FROM watershed.quarantine WHERE input LIKE 'stream orders partition shardId-%'"), 1);
   // The server log never shows the secret.
   EXPECT_EQ(server.Log().find(aws.secret_access_key), std::string::npos);
-  server.Kill(SIGTERM);
+  server.Stop(SIGTERM);
 }
 
 TEST(Stream, KafkaTopicLandsInTheLake) {
@@ -400,16 +325,16 @@ TEST(Stream, KafkaTopicLandsInTheLake) {
             "streams:\n  events:\n    source: kafka\n    batch: {max_wait: 200ms}\n"
             "    kafka:\n      brokers: \"" + brokers + "\"\n      topic: events\n");
   int port = FreePort();
-  Server server(project, port);
+  ServeProcess server(project, port, kToken);
   server.Start();
   EXPECT_EQ(WaitForRows(project, "stream.events", 3000), 3000) << server.Log();
-  server.Kill(SIGKILL);
+  server.Stop(SIGKILL);
   server.Start();
   std::this_thread::sleep_for(std::chrono::seconds(2));
   EXPECT_EQ(QueryNumber(project, "SELECT count(DISTINCT n) FROM stream.events"), 3000);
   EXPECT_EQ(QueryNumber(project, "SELECT count(*) FROM stream.events"), 3000);
   EXPECT_EQ(QueryNumber(project, "SELECT count(DISTINCT _ws_partition) FROM stream.events"), 3);
-  server.Kill(SIGTERM);
+  server.Stop(SIGTERM);
   rd_kafka_mock_cluster_destroy(cluster);
   rd_kafka_destroy(mock_handle);
 }
