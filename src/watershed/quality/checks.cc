@@ -327,7 +327,7 @@ class Parser {
   }
 
   std::string table_;
-  const YAML::Node& item_;
+  YAML::Node item_;  // a handle (copies share the node): the caller's may be a temporary
   std::string where_;
 };
 
