@@ -163,6 +163,46 @@ TEST(Stream, BackpressureAnswers429WithRetryAfter) {
   EXPECT_EQ(QueryNumber(project, "SELECT count(*) FROM stream.slow"), 500);
 }
 
+// Background compaction merges a partition's small files while events keep arriving: nothing
+// is lost or doubled, commits never fail, and the compaction is audited as a data change.
+TEST(Stream, CompactionWhileIngestingKeepsEveryRowAndIsAudited) {
+  std::string project = MakeTempDir();
+  WriteFile(project, "watershed.yml",
+            "streams:\n  ticks:\n    batch: {max_wait: 100ms}\n"
+            "    maintenance: {compact_min_files: 4}\n");
+  int port = FreePort();
+  ServeProcess server(project, port, kToken);
+  server.Start();
+  httplib::Client c("127.0.0.1", port);
+  constexpr int kRequests = 45, kPerRequest = 100;
+  for (int r = 0; r < kRequests; ++r) {  // ~13.5 s: the server's upkeep runs every 10 s
+    std::string body;
+    for (int i = 0; i < kPerRequest; ++i) {
+      body += "{\"id\":" + std::to_string(r * kPerRequest + i) + "}\n";
+    }
+    auto res = c.Post("/v1/streams/ticks/events", Auth(), body, "application/x-ndjson");
+    ASSERT_TRUE(res);
+    ASSERT_EQ(res->status, 200) << res->body;
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  }
+  const int64_t total = int64_t{kRequests} * kPerRequest;
+  ASSERT_EQ(WaitForRows(project, "stream.ticks", total), total) << server.Log();
+  EXPECT_EQ(QueryNumber(project, "SELECT count(DISTINCT id) FROM stream.ticks"), total);
+  // Far fewer live files than the ~45 commits that wrote them.
+  Outcome tables = WatershedIn(project, "tables --format csv");
+  ASSERT_EQ(tables.code, 0) << tables.out;
+  size_t at = tables.out.find("\nstream.ticks,");
+  ASSERT_NE(at, std::string::npos) << tables.out;
+  std::string line = tables.out.substr(at + 1, tables.out.find('\n', at + 1) - at - 1);
+  size_t c1 = line.find(','), c2 = line.find(',', c1 + 1), c3 = line.find(',', c2 + 1);
+  const int files = std::stoi(line.substr(c2 + 1, c3 - c2 - 1));
+  EXPECT_LT(files, 20) << line;
+  EXPECT_EQ(server.Log().find("maintenance:"), std::string::npos) << server.Log();
+  server.Stop(SIGTERM);
+  std::string audit = watershed::testing_util::ReadFileBytes(project + "/.watershed/audit.log");
+  EXPECT_NE(audit.find("stream.ticks compacted"), std::string::npos);
+}
+
 // The crash test: 1,000,000 events sent in batches of 1,000 while the server is killed
 // with SIGKILL at random moments and restarted. A batch is retried with the same
 // Idempotency-Key until acknowledged. The lake must hold each event id exactly once, and the

@@ -1,6 +1,7 @@
 // quality/checks.cc — see checks.h.
 #include "watershed/quality/checks.h"
 
+#include "watershed/observe/audit.h"
 #include "watershed/observe/metrics.h"
 
 #include <sqlite3.h>
@@ -692,7 +693,11 @@ Status WriteQuarantine(project::Project& project, const CheckReport& report, int
     commit.tables.push_back({std::string(kQuarantineTable), "", b.columns,
                              std::string(lake::kIngestDatePartition), "", ""});
     commit.added = files;
-    return catalog->Commit(commit).status();
+    WS_ASSIGN_OR_RETURN(int64_t snapshot, catalog->Commit(commit));
+    // A data change like any load's: in the audit log (observe/audit.h).
+    return observe::AuditDataChange(
+        project.root(), load_id, snapshot,
+        {{std::string(kQuarantineTable), static_cast<int64_t>(samples.size())}}, absl::OkStatus());
   }();
   if (!s.ok()) {
     for (const auto& f : files) project.storage().Delete(f.key).IgnoreError();

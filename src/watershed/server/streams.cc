@@ -8,6 +8,7 @@
 #include "watershed/base/log.h"
 #include "watershed/base/strings.h"
 #include "watershed/lake/maintenance.h"
+#include "watershed/observe/audit.h"
 #include "watershed/sources/events/kafka.h"
 #include "watershed/sources/events/kinesis.h"
 #include "watershed/sources/events/log.h"
@@ -41,6 +42,17 @@ StatusOr<std::unique_ptr<sources::EventSource>> MakeExternalSource(const load::S
   return absl::InvalidArgumentError(StrCat("stream ", config.name, ": unknown source ", config.source));
 }
 
+namespace {
+
+// Compaction and expiry change what the lake holds: audited as data changes.
+void Audit(const project::Project& project, const std::string& target) {
+  observe::AuditLog log(observe::AuditLogPath(project.root()));
+  Status s = log.Append({0, "", observe::CurrentPrincipal(), "data_change", target, "ok"});
+  if (!s.ok()) LogWarn(StrCat("audit log: ", s.ToString()));
+}
+
+}  // namespace
+
 Status LakeUpkeep(project::Project& project, const load::StreamConfig& config) {
   WS_ASSIGN_OR_RETURN(lake::Catalog * catalog, project.catalog());
   WS_ASSIGN_OR_RETURN(auto table, catalog->GetTable(config.table()));
@@ -49,8 +61,11 @@ Status LakeUpkeep(project::Project& project, const load::StreamConfig& config) {
     co.min_files = config.compact_min_files;
     WS_ASSIGN_OR_RETURN(auto compacted, lake::CompactTable(*catalog, project.storage(), config.table(), co));
     if (compacted.files_in > 0) {
-      LogInfo(StrCat("compacted ", config.table(), ": ", compacted.files_in, " files into ",
-                     compacted.files_out, " (", compacted.rows, " rows)"));
+      const std::string what = StrCat("snapshot ", compacted.snapshot, ": ", config.table(),
+                                      " compacted ", compacted.files_in, " files into ",
+                                      compacted.files_out, " (", compacted.rows, " rows)");
+      LogInfo(what);
+      Audit(project, what);
     }
   }
   lake::ExpireOptions eo;
@@ -58,8 +73,11 @@ Status LakeUpkeep(project::Project& project, const load::StreamConfig& config) {
   eo.keep_last = config.keep_snapshots;
   WS_ASSIGN_OR_RETURN(auto expired, lake::ExpireSnapshots(*catalog, project.storage(), eo));
   if (expired.snapshots_expired > 0) {
-    LogInfo(StrCat("expired ", expired.snapshots_expired, " snapshots (", expired.files_deleted,
-                   " files); readable from snapshot ", expired.kept_from));
+    const std::string what = StrCat("expired ", expired.snapshots_expired, " snapshots (",
+                                    expired.files_deleted, " files); readable from snapshot ",
+                                    expired.kept_from);
+    LogInfo(what);
+    Audit(project, what);
   }
   return absl::OkStatus();
 }
