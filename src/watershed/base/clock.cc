@@ -1,6 +1,11 @@
 // base/clock.cc — the real clock and the fake one. See clock.h.
 #include "watershed/base/clock.h"
 
+#include <cstdlib>
+#include <string>
+
+#include "watershed/base/strings.h"
+
 namespace watershed {
 namespace {
 
@@ -52,6 +57,40 @@ absl::Duration FakeClock::total_slept() const {
 int FakeClock::sleep_count() const {
   std::lock_guard<std::mutex> lock(mu_);
   return sleep_count_;
+}
+
+StatusOr<absl::Duration> ParseDuration(std::string_view text) {
+  const std::string t(text);
+  auto bad = [&] {
+    return absl::InvalidArgumentError(
+        StrCat("'", t, "' is not a duration (examples: 500ms, 30s, 5m, 1.5h, 1d, 1h30m, or seconds)"));
+  };
+  if (t.empty() || t.front() == '-' || t.front() == '+') return bad();
+  const char* p = t.c_str();
+  char* end = nullptr;
+  double whole = std::strtod(p, &end);
+  if (end != p && *end == '\0') return absl::Seconds(whole);  // a plain number of seconds
+  absl::Duration total = absl::ZeroDuration();
+  while (*p != '\0') {
+    if (*p == '-' || *p == '+' || *p == ' ') return bad();
+    double n = std::strtod(p, &end);
+    if (end == p) return bad();
+    p = end;
+    if (p[0] == 'm' && p[1] == 's') {
+      total += absl::Milliseconds(n);
+      p += 2;
+      continue;
+    }
+    switch (*p) {
+      case 's': total += absl::Seconds(n); break;
+      case 'm': total += absl::Minutes(n); break;
+      case 'h': total += absl::Hours(n); break;
+      case 'd': total += absl::Hours(24 * n); break;
+      default: return bad();  // no unit, or an unknown one
+    }
+    ++p;
+  }
+  return total;
 }
 
 }  // namespace watershed

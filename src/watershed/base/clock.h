@@ -2,16 +2,19 @@
 //
 // Owns: the abstract Clock, the real clock (Clock::Real()) and FakeClock for tests. Code that
 // reads the time or waits (retries, schedules, ids, timeouts) takes a Clock* so tests can drive
-// time by hand instead of sleeping.
+// time by hand instead of sleeping. ParseDuration: the one reading of durations in watershed.yml
+// (timeouts, retry backoff, batch waits, windows, retention).
 // Does not belong here: timers, schedulers, calendars, time formatting.
 // Thread safety: Clock::Real() is stateless and thread-safe; FakeClock guards its time with a
 // mutex, so one FakeClock may be shared by many threads.
 #pragma once
 
 #include <mutex>
+#include <string_view>
 
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "watershed/base/status.h"
 
 namespace watershed {
 
@@ -53,5 +56,9 @@ class FakeClock : public Clock {
   absl::Duration total_slept_ = absl::ZeroDuration();  // guarded by mu_
   int sleep_count_ = 0;                                // guarded by mu_
 };
+
+// "500ms", "30s", "5m", "1.5h", "1d", "1h30m" (parts with units ms, s, m, h, d) or a plain number
+// of seconds ("30", "1.5"). kInvalidArgument naming the text for anything else, and for negatives.
+StatusOr<absl::Duration> ParseDuration(std::string_view text);
 
 }  // namespace watershed

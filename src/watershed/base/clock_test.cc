@@ -80,5 +80,24 @@ TEST(FakeClockTest, ConcurrentSleepsAreAllCounted) {
   EXPECT_EQ(clock.sleep_count(), 8000);
 }
 
+// Every form watershed.yml uses (pipelines, streams, windows, retention) and what is refused.
+TEST(ParseDurationTest, UnitsCompoundsPlainSecondsAndErrors) {
+  EXPECT_EQ(*ParseDuration("500ms"), absl::Milliseconds(500));
+  EXPECT_EQ(*ParseDuration("90s"), absl::Seconds(90));
+  EXPECT_EQ(*ParseDuration("5m"), absl::Minutes(5));
+  EXPECT_EQ(*ParseDuration("1.5h"), absl::Minutes(90));
+  EXPECT_EQ(*ParseDuration("2d"), absl::Hours(48));
+  EXPECT_EQ(*ParseDuration("1h30m"), absl::Minutes(90));
+  EXPECT_EQ(*ParseDuration("30"), absl::Seconds(30));
+  EXPECT_EQ(*ParseDuration("1.5"), absl::Milliseconds(1500));
+  EXPECT_EQ(*ParseDuration("0s"), absl::ZeroDuration());
+  for (const char* bad : {"", "1x", "-1s", "-5", "d", "h", "m5", "1h30", "1.2.3", ".", "5 minutes"}) {
+    auto d = ParseDuration(bad);
+    ASSERT_FALSE(d.ok()) << bad;
+    EXPECT_EQ(d.status().code(), absl::StatusCode::kInvalidArgument) << bad;
+    EXPECT_NE(d.status().message().find(std::string("'") + bad + "'"), std::string::npos) << bad;
+  }
+}
+
 }  // namespace
 }  // namespace watershed

@@ -7,6 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "watershed/base/clock.h"
 #include "watershed/base/log.h"
 #include "watershed/base/strings.h"
 
@@ -76,25 +77,6 @@ void Wrap(const sources::Event& e, std::string* out) {
 
 }  // namespace
 
-StatusOr<absl::Duration> ParseStreamDuration(std::string_view text) {
-  std::string t(text);
-  if (!t.empty() && std::all_of(t.begin(), t.end(), [](char c) { return (c >= '0' && c <= '9') || c == '.'; })) {
-    char* end = nullptr;
-    const double seconds = std::strtod(t.c_str(), &end);  // std::stod throws on "."
-    if (end == t.c_str() + t.size()) return absl::Seconds(seconds);
-  }
-  if (!t.empty() && t.back() == 'd') {
-    auto days = ParseStreamDuration(t.substr(0, t.size() - 1));
-    if (days.ok()) return *days * 24 * 3600;
-  }
-  absl::Duration d;
-  if (!absl::ParseDuration(t, &d) || d < absl::ZeroDuration()) {
-    return absl::InvalidArgumentError(
-        StrCat("'", t, "' is not a duration (examples: 500ms, 1s, 2m, 1h, 1d)"));
-  }
-  return d;
-}
-
 StatusOr<std::map<std::string, StreamConfig>> ParseStreams(const YAML::Node& streams) {
   std::map<std::string, StreamConfig> out;
   if (!streams || streams.IsNull()) return out;  // absent, or `streams:` with nothing under it
@@ -121,7 +103,7 @@ StatusOr<std::map<std::string, StreamConfig>> ParseStreams(const YAML::Node& str
       if (const YAML::Node b = n["batch"]) {
         if (b["max_events"]) c.batch_max_events = b["max_events"].as<size_t>();
         if (b["max_wait"]) {
-          auto d = ParseStreamDuration(b["max_wait"].as<std::string>());
+          auto d = ParseDuration(b["max_wait"].as<std::string>());
           if (!d.ok()) return absl::InvalidArgumentError(StrCat(where("batch.max_wait"), std::string(d.status().message())));
           c.batch_max_wait = *d;
         }
@@ -131,7 +113,7 @@ StatusOr<std::map<std::string, StreamConfig>> ParseStreams(const YAML::Node& str
         return absl::InvalidArgumentError(StrCat(where("sync"), "'", c.sync, "' is not group_commit or fsync"));
       }
       if (n["group_commit"]) {
-        auto d = ParseStreamDuration(n["group_commit"].as<std::string>());
+        auto d = ParseDuration(n["group_commit"].as<std::string>());
         if (!d.ok()) return absl::InvalidArgumentError(StrCat(where("group_commit"), std::string(d.status().message())));
         c.group_commit_interval = *d;
       }
@@ -140,7 +122,7 @@ StatusOr<std::map<std::string, StreamConfig>> ParseStreams(const YAML::Node& str
         if (m["compact_min_files"]) c.compact_min_files = m["compact_min_files"].as<int>();
         if (m["keep_snapshots"]) c.keep_snapshots = m["keep_snapshots"].as<int>();
         if (m["snapshot_max_age"]) {
-          auto d = ParseStreamDuration(m["snapshot_max_age"].as<std::string>());
+          auto d = ParseDuration(m["snapshot_max_age"].as<std::string>());
           if (!d.ok()) return absl::InvalidArgumentError(StrCat(where("maintenance.snapshot_max_age"), std::string(d.status().message())));
           c.snapshot_max_age = *d;
         }

@@ -55,8 +55,6 @@ struct StreamConfig {
 
 // The `streams:` node of watershed.yml (absent = none). Errors name the stream and the field.
 StatusOr<std::map<std::string, StreamConfig>> ParseStreams(const YAML::Node& streams);
-// "1s", "500ms", "2m", "1h", "1d" or a plain number of seconds.
-StatusOr<absl::Duration> ParseStreamDuration(std::string_view text);
 
 // Something else fed by a stream's micro-batches, exactly once (the real-time mart).
 class StreamConsumer {

@@ -113,20 +113,7 @@ TEST(ParseStreams, ErrorsNameTheStreamAndTheField) {
   EXPECT_NE(e.find("streams.clicks.sync: 'sometimes'"), std::string::npos) << e;
 }
 
-TEST(ParseStreamDuration, UnitsAndErrors) {
-  EXPECT_EQ(*ParseStreamDuration("500ms"), absl::Milliseconds(500));
-  EXPECT_EQ(*ParseStreamDuration("1s"), absl::Seconds(1));
-  EXPECT_EQ(*ParseStreamDuration("2m"), absl::Minutes(2));
-  EXPECT_EQ(*ParseStreamDuration("1h"), absl::Hours(1));
-  EXPECT_EQ(*ParseStreamDuration("1d"), absl::Hours(24));
-  EXPECT_EQ(*ParseStreamDuration("1.5"), absl::Milliseconds(1500));
-  EXPECT_EQ(*ParseStreamDuration("30"), absl::Seconds(30));
-  for (const char* bad : {"", "1x", "-1s", "d", "1.2.3", "."}) {
-    auto d = ParseStreamDuration(bad);
-    ASSERT_FALSE(d.ok()) << bad;
-    EXPECT_EQ(d.status().code(), absl::StatusCode::kInvalidArgument) << bad;
-  }
-}
+// Durations ("max_wait: 200ms") are read by base/clock.h's ParseDuration, tested there.
 
 // ------------------------------------------------------------------------------- the writer
 

@@ -1,6 +1,8 @@
 // observe/alarms.cc — see alarms.h.
 #include "watershed/observe/alarms.h"
 
+#include "watershed/base/clock.h"
+
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -384,45 +386,11 @@ std::string_view StatisticName(Statistic s) {
 }
 
 StatusOr<int64_t> ParseWindowMicros(std::string_view text) {
-  const std::string t(text);
-  if (t.empty()) return absl::InvalidArgumentError("empty duration");
-  if (auto n = ParseNumber(t)) {
-    if (*n <= 0) return absl::InvalidArgumentError(StrCat("'", t, "' must be positive"));
-    return static_cast<int64_t>(*n * 1e6);
+  WS_ASSIGN_OR_RETURN(absl::Duration d, ParseDuration(text));
+  if (d <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError(StrCat("'", std::string(text), "' must be positive"));
   }
-  int64_t total = 0;
-  size_t i = 0;
-  while (i < t.size()) {
-    size_t j = i;
-    while (j < t.size() && std::isdigit(static_cast<unsigned char>(t[j]))) ++j;
-    if (j == i || j == t.size()) {
-      return absl::InvalidArgumentError(
-          StrCat("'", t, "' is not a duration (use e.g. 90s, 5m, 1h, 1d, 1h30m)"));
-    }
-    const int64_t n = std::stoll(t.substr(i, j - i));
-    int64_t unit = 0;
-    switch (t[j]) {
-      case 's':
-        unit = 1;
-        break;
-      case 'm':
-        unit = 60;
-        break;
-      case 'h':
-        unit = 3600;
-        break;
-      case 'd':
-        unit = 86400;
-        break;
-      default:
-        return absl::InvalidArgumentError(
-            StrCat("'", t, "' is not a duration (units: s, m, h, d)"));
-    }
-    total += n * unit * 1000000;
-    i = j + 1;
-  }
-  if (total <= 0) return absl::InvalidArgumentError(StrCat("'", t, "' must be positive"));
-  return total;
+  return absl::ToInt64Microseconds(d);
 }
 
 StatusOr<std::vector<AlarmSpec>> ParseAlarms(const YAML::Node& alarms) {

@@ -1,6 +1,8 @@
 // orchestrate/pipeline.cc — see pipeline.h.
 #include "watershed/orchestrate/pipeline.h"
 
+#include "watershed/base/clock.h"
+
 #include <functional>
 #include <set>
 
@@ -13,25 +15,15 @@ const Task* Pipeline::Find(const std::string& task) const {
   return nullptr;
 }
 
-StatusOr<double> ParseDuration(std::string_view text) {
-  std::string s(text);
-  if (s.empty()) return absl::InvalidArgumentError("empty duration");
-  double unit = 1;
-  switch (s.back()) {
-    case 's': unit = 1; s.pop_back(); break;
-    case 'm': unit = 60; s.pop_back(); break;
-    case 'h': unit = 3600; s.pop_back(); break;
-    case 'd': unit = 86400; s.pop_back(); break;
-    default: break;
-  }
-  char* end = nullptr;
-  double v = std::strtod(s.c_str(), &end);
-  if (s.empty() || *end != '\0' || v < 0) {
-    return absl::InvalidArgumentError(
-        StrCat("'", text, "' is not a duration (examples: 30s, 5m, 2h, 1d)"));
-  }
-  return v * unit;
+namespace {
+
+// Durations in seconds (the Pipeline fields), read by base/clock.h's ParseDuration.
+StatusOr<double> DurationSeconds(const YAML::Node& node) {
+  WS_ASSIGN_OR_RETURN(absl::Duration d, ParseDuration(node.as<std::string>()));
+  return absl::ToDoubleSeconds(d);
 }
+
+}  // namespace
 
 StatusOr<std::map<std::string, Pipeline>> ParsePipelines(const YAML::Node& node) {
   std::map<std::string, Pipeline> out;
@@ -46,10 +38,10 @@ StatusOr<std::map<std::string, Pipeline>> ParsePipelines(const YAML::Node& node)
       if (y["retries"]) p.retries = y["retries"].as<int>();
       if (y["retry_backoff"]) {
         WS_ASSIGN_OR_RETURN(p.retry_backoff_seconds,
-                            ParseDuration(y["retry_backoff"].as<std::string>()));
+                            DurationSeconds(y["retry_backoff"]));
       }
       if (y["timeout"]) {
-        WS_ASSIGN_OR_RETURN(p.timeout_seconds, ParseDuration(y["timeout"].as<std::string>()));
+        WS_ASSIGN_OR_RETURN(p.timeout_seconds, DurationSeconds(y["timeout"]));
       }
       if (y["max_parallel"]) p.max_parallel = std::max(1, y["max_parallel"].as<int>());
       if (y["on_failure"] && y["on_failure"]["webhook"]) {
@@ -74,7 +66,7 @@ StatusOr<std::map<std::string, Pipeline>> ParsePipelines(const YAML::Node& node)
           } else if (key == "retries") {
             t.retries = field.second.as<int>();
           } else if (key == "timeout") {
-            WS_ASSIGN_OR_RETURN(t.timeout_seconds, ParseDuration(field.second.as<std::string>()));
+            WS_ASSIGN_OR_RETURN(t.timeout_seconds, DurationSeconds(field.second));
           } else if (field.second.IsSequence()) {
             std::string joined;
             for (const auto& v : field.second) joined += (joined.empty() ? "" : ",") + v.as<std::string>();

@@ -46,8 +46,6 @@ struct Pipeline {
 
 // All pipelines of a project file's `pipelines:` node, validated.
 StatusOr<std::map<std::string, Pipeline>> ParsePipelines(const YAML::Node& pipelines);
-// "30s", "5m", "2h", "1d" or a plain number of seconds.
-StatusOr<double> ParseDuration(std::string_view text);
 // Task names in an order where every task comes after its dependencies.
 std::vector<std::string> TopologicalOrder(const Pipeline& p);
 

@@ -56,8 +56,10 @@ pipelines:
   EXPECT_NE(MessageOf(unknown.status()).find("unknown task 'zz'"), std::string_view::npos);
   EXPECT_FALSE(Parse("pipelines:\n  p:\n    tasks:\n      a: {type: spark}\n").ok());
   EXPECT_FALSE(Parse("pipelines:\n  p:\n    tasks:\n      a: {type: load, file: x}\n").ok());
-  EXPECT_FALSE(ParseDuration("5 minutes").ok());
-  EXPECT_EQ(*ParseDuration("1.5h"), 5400);
+  EXPECT_FALSE(Parse("pipelines:\n  p:\n    timeout: 5 minutes\n    tasks:\n      a: {type: noop}\n").ok());
+  auto timed = Parse("pipelines:\n  p:\n    timeout: 1.5h\n    tasks:\n      a: {type: noop}\n");
+  ASSERT_TRUE(timed.ok()) << timed.status();
+  EXPECT_EQ(timed->at("p").timeout_seconds, 5400);
 }
 
 }  // namespace

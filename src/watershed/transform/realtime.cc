@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 #include <simdjson.h>
 
+#include "watershed/base/clock.h"
 #include "watershed/base/log.h"
 #include "watershed/base/sqlite.h"
 #include "watershed/base/strings.h"
@@ -40,24 +41,9 @@ uint64_t StableHash(std::string_view s) {
 using sqlite::Exec;
 using sqlite::Stmt;
 
-std::string Ident(std::string_view name) {
-  std::string out = "\"";
-  for (char c : name) {
-    if (c == '"') out += '"';
-    out += c;
-  }
-  return out + "\"";
-}
-
-// A SQL string literal: field paths in definitions may hold quotes.
-std::string Literal(std::string_view text) {
-  std::string out = "'";
-  for (char c : text) {
-    if (c == '\'') out += '\'';
-    out += c;
-  }
-  return out + "'";
-}
+// SQL quoting is the same in SQLite and DuckDB.
+using warehouse::QuoteIdent;
+using warehouse::QuoteLiteral;
 
 std::string ColumnSuffix(std::string_view field) {
   std::string out;
@@ -205,7 +191,7 @@ StatusOr<std::vector<Accumulator>> ParseAccumulators(const load::StreamConfig& s
       std::vector<std::string> windows = {"1m"};
       if (n["windows"]) windows = n["windows"].as<std::vector<std::string>>();
       for (const std::string& w : windows) {
-        auto d = load::ParseStreamDuration(w);
+        auto d = ParseDuration(w);
         if (!d.ok() || *d < absl::Seconds(1)) {
           return absl::InvalidArgumentError(StrCat(where, ".windows: '", w, "' is not a window of at least 1s (1m, 1h, ...)"));
         }
@@ -282,7 +268,7 @@ StatusOr<std::unique_ptr<RealtimeMart>> RealtimeMart::Open(const project::Projec
       while (true) {
         WS_ASSIGN_OR_RETURN(bool row, q.Step());
         if (!row) break;
-        sql += StrCat("DROP TABLE IF EXISTS ", Ident(q.Text(0)), ";");
+        sql += StrCat("DROP TABLE IF EXISTS ", QuoteIdent(q.Text(0)), ";");
       }
     }
     sql += StrCat("DELETE FROM realtime_accumulators WHERE stream = '", stream, "';");
@@ -292,14 +278,14 @@ StatusOr<std::unique_ptr<RealtimeMart>> RealtimeMart::Open(const project::Projec
       nlohmann::json colnames = nlohmann::json::array();
       for (size_t i = 1; i < a.measures.size(); ++i) {
         const Measure& m = a.measures[i];
-        cols += StrCat(", ", Ident(m.column), m.kind == "distinct" ? " BLOB" : " REAL");
+        cols += StrCat(", ", QuoteIdent(m.column), m.kind == "distinct" ? " BLOB" : " REAL");
         colnames.push_back(m.column);
       }
-      sql += StrCat("DROP TABLE IF EXISTS ", Ident(a.table()), ";CREATE TABLE ", Ident(a.table()),
+      sql += StrCat("DROP TABLE IF EXISTS ", QuoteIdent(a.table()), ";CREATE TABLE ", QuoteIdent(a.table()),
                     "(", cols, ", updated_at INTEGER, PRIMARY KEY(window_size, window_start, key));");
-      sql += StrCat("INSERT INTO realtime_accumulators VALUES(", Literal(a.table()), ", ",
-                    Literal(stream), ", ", Literal(a.name), ", ", Literal(Definition(a)), ", ",
-                    Literal(colnames.dump()), ");");
+      sql += StrCat("INSERT INTO realtime_accumulators VALUES(", QuoteLiteral(a.table()), ", ",
+                    QuoteLiteral(stream), ", ", QuoteLiteral(a.name), ", ", QuoteLiteral(Definition(a)), ", ",
+                    QuoteLiteral(colnames.dump()), ");");
     }
     sql += "COMMIT;";
     WS_RETURN_IF_ERROR(Exec(db, sql));
@@ -402,14 +388,14 @@ Status RealtimeMart::Apply(const std::vector<sources::Event>& events,
     std::string cols = "count";
     std::string marks = "?, ?, ?, ?";
     for (size_t i = 1; i < a.measures.size(); ++i) {
-      cols += StrCat(", ", Ident(a.measures[i].column));
+      cols += StrCat(", ", QuoteIdent(a.measures[i].column));
       marks += ", ?";
     }
     selects.push_back(std::make_unique<Stmt>(db_,
-        StrCat("SELECT ", cols, " FROM ", Ident(a.table()),
+        StrCat("SELECT ", cols, " FROM ", QuoteIdent(a.table()),
                " WHERE window_size = ? AND window_start = ? AND key = ?")));
     upserts.push_back(std::make_unique<Stmt>(db_,
-        StrCat("INSERT OR REPLACE INTO ", Ident(a.table()), "(window_size, window_start, key, ", cols,
+        StrCat("INSERT OR REPLACE INTO ", QuoteIdent(a.table()), "(window_size, window_start, key, ", cols,
                ", updated_at) VALUES(", marks, ", ?)")));
     WS_RETURN_IF_ERROR(selects.back()->status());
     WS_RETURN_IF_ERROR(upserts.back()->status());
@@ -504,9 +490,9 @@ Status AttachRealtime(const project::Project& project, warehouse::Connection& co
       specs.push_back({c, c.starts_with("distinct_") ? ColumnType::kBigint : ColumnType::kDouble});
     }
     specs.push_back({"updated_at", ColumnType::kTimestamp});
-    std::string ddl = StrCat("CREATE OR REPLACE TABLE realtime.", warehouse::QuoteIdent(table), "(");
+    std::string ddl = StrCat("CREATE OR REPLACE TABLE realtime.", QuoteIdent(table), "(");
     for (size_t i = 0; i < specs.size(); ++i) {
-      ddl += StrCat(i ? ", " : "", warehouse::QuoteIdent(specs[i].name), " ",
+      ddl += StrCat(i ? ", " : "", QuoteIdent(specs[i].name), " ",
                     std::string(ColumnTypeSql(specs[i].type)));
     }
     WS_RETURN_IF_ERROR(conn.Execute(ddl + ")"));
@@ -517,8 +503,8 @@ Status AttachRealtime(const project::Project& project, warehouse::Connection& co
     batch.data.resize(specs.size());
     batch.arena = std::make_shared<StringArena>();
     std::string sql = "SELECT window_size, window_start, key, count";
-    for (const std::string& c : cols) sql += StrCat(", ", Ident(c));
-    sql += StrCat(", updated_at FROM ", Ident(table));
+    for (const std::string& c : cols) sql += StrCat(", ", QuoteIdent(c));
+    sql += StrCat(", updated_at FROM ", QuoteIdent(table));
     Stmt q(db, sql);
     auto put_slot = [&](size_t col, std::optional<uint64_t> v) {
       batch.data[col].slots.push_back(v.value_or(0));
