@@ -17,9 +17,9 @@
 namespace watershed::observe {
 namespace {
 
-using sources::AwsQueryCall;
-using sources::kCloudWatchService;
-using sources::XmlElementTexts;
+using net::AwsQueryCall;
+using net::kCloudWatchService;
+using net::XmlElementTexts;
 using testing_util::MotoServer;
 
 class CloudWatchTest : public ::testing::Test {
@@ -34,7 +34,7 @@ class CloudWatchTest : public ::testing::Test {
     client_ = MotoServer::QuickClient();
   }
   static MotoServer* moto_;
-  std::unique_ptr<sources::HttpClient> client_;
+  std::unique_ptr<net::HttpClient> client_;
 };
 
 MotoServer* CloudWatchTest::moto_ = nullptr;
@@ -64,7 +64,7 @@ TEST_F(CloudWatchTest, MoreThanOneBatchIsStoredAndReadBack) {
   std::set<std::pair<std::string, std::string>> listed;
   std::string token;
   for (int page = 0; page < 100; ++page) {
-    sources::AwsQueryParams params = {{"Namespace", "Watershed/Test"}};
+    net::AwsQueryParams params = {{"Namespace", "Watershed/Test"}};
     if (!token.empty()) params.emplace_back("NextToken", token);
     StatusOr<std::string> xml = AwsQueryCall(*client_, moto_->config(), kCloudWatchService,
                                              "ListMetrics", "2010-08-01", params);
@@ -148,7 +148,7 @@ TEST_F(CloudWatchTest, InvalidDatumsAreRefusedBeforeSending) {
 }
 
 TEST_F(CloudWatchTest, WrongSecretIsRefused) {
-  sources::AwsConfig aws = moto_->config();
+  net::AwsConfig aws = moto_->config();
   aws.secret_access_key = "not-the-secret-at-all";
   Status status = PutMetricData(*client_, aws, "W", {MetricDatum{.name = "X", .value = 1}});
   EXPECT_EQ(status.code(), absl::StatusCode::kPermissionDenied) << status;
@@ -158,13 +158,13 @@ TEST_F(CloudWatchTest, WrongSecretIsRefused) {
 }
 
 TEST(CloudWatchParamsTest, QueryParametersFollowTheApi) {
-  sources::AwsQueryParams params =
+  net::AwsQueryParams params =
       PutMetricDataParams("NS", {MetricDatum{.name = "M",
                                              .dimensions = {{"A", "1"}},
                                              .value = 2.5,
                                              .unit = "Seconds",
                                              .timestamp_micros = 1700000000123456}});
-  sources::AwsQueryParams want = {{"Namespace", "NS"},
+  net::AwsQueryParams want = {{"Namespace", "NS"},
                                   {"MetricData.member.1.MetricName", "M"},
                                   {"MetricData.member.1.Dimensions.member.1.Name", "A"},
                                   {"MetricData.member.1.Dimensions.member.1.Value", "1"},

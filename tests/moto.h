@@ -33,8 +33,8 @@
 #include <vector>
 
 #include "watershed/base/status.h"
-#include "watershed/sources/http/aws.h"
-#include "watershed/sources/http/http_client.h"
+#include "watershed/net/aws.h"
+#include "watershed/net/http_client.h"
 
 namespace watershed::testing_util {
 
@@ -66,7 +66,7 @@ class MotoServer {
                    server->dir_.c_str());
       return nullptr;
     }
-    sources::AwsConfig config;
+    net::AwsConfig config;
     config.region = "us-east-1";
     config.endpoint = server->endpoint();
     config.access_key_id = "AKIAWATERSHEDSETUP00";
@@ -97,15 +97,15 @@ class MotoServer {
   std::string endpoint() const { return "http://127.0.0.1:" + std::to_string(port_); }
   // Region us-east-1, this server's endpoint and the verified key (or dummy credentials when
   // signatures are not verified).
-  const sources::AwsConfig& config() const { return config_; }
+  const net::AwsConfig& config() const { return config_; }
 
   // An HttpClient that gives up quickly (tests assert on errors).
-  static std::unique_ptr<sources::HttpClient> QuickClient() {
-    sources::HttpClientOptions options;
+  static std::unique_ptr<net::HttpClient> QuickClient() {
+    net::HttpClientOptions options;
     options.retry.max_attempts = 3;
     options.retry.initial_backoff = absl::Milliseconds(50);
     options.request_timeout = absl::Seconds(30);
-    return std::make_unique<sources::HttpClient>(options);
+    return std::make_unique<net::HttpClient>(options);
   }
 
  private:
@@ -185,12 +185,12 @@ class MotoServer {
   }
 
   bool WaitReady() {
-    sources::HttpClientOptions options;
+    net::HttpClientOptions options;
     options.retry.max_attempts = 1;
     options.connect_timeout = absl::Seconds(2);
     options.request_timeout = absl::Seconds(5);
-    sources::HttpClient client(options);
-    sources::HttpRequest request;
+    net::HttpClient client(options);
+    net::HttpRequest request;
     request.url = endpoint() + "/moto-api/";
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
     while (std::chrono::steady_clock::now() < deadline) {
@@ -199,7 +199,7 @@ class MotoServer {
         pid_ = 0;  // exited (port taken, binary missing)
         return false;
       }
-      StatusOr<sources::HttpResponse> response = client.Send(request);
+      StatusOr<net::HttpResponse> response = client.Send(request);
       if (response.ok() && response->status == 200) return true;
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
@@ -231,22 +231,22 @@ class MotoServer {
     auto client = QuickClient();
     constexpr char kVersion[] = "2010-05-08";
     constexpr char kUser[] = "watershed-test";
-    WS_RETURN_IF_ERROR(sources::AwsQueryCall(*client, config_, sources::kIamService, "CreateUser",
+    WS_RETURN_IF_ERROR(net::AwsQueryCall(*client, config_, net::kIamService, "CreateUser",
                                              kVersion, {{"UserName", kUser}})
                            .status());
     const std::string policy =
         R"({"Version":"2012-10-17","Statement":[{"Effect":"Allow",)"
         R"("Action":["kinesis:*","cloudwatch:*","monitoring:*"],"Resource":"*"}]})";
     WS_RETURN_IF_ERROR(
-        sources::AwsQueryCall(
-            *client, config_, sources::kIamService, "PutUserPolicy", kVersion,
+        net::AwsQueryCall(
+            *client, config_, net::kIamService, "PutUserPolicy", kVersion,
             {{"UserName", kUser}, {"PolicyName", "watershed-test"}, {"PolicyDocument", policy}})
             .status());
     WS_ASSIGN_OR_RETURN(std::string body,
-                        sources::AwsQueryCall(*client, config_, sources::kIamService,
+                        net::AwsQueryCall(*client, config_, net::kIamService,
                                               "CreateAccessKey", kVersion, {{"UserName", kUser}}));
-    std::vector<std::string> ids = sources::XmlElementTexts(body, "AccessKeyId");
-    std::vector<std::string> secrets = sources::XmlElementTexts(body, "SecretAccessKey");
+    std::vector<std::string> ids = net::XmlElementTexts(body, "AccessKeyId");
+    std::vector<std::string> secrets = net::XmlElementTexts(body, "SecretAccessKey");
     if (ids.size() != 1 || secrets.size() != 1) {
       return Status(absl::StatusCode::kInternal, "CreateAccessKey answer without a key");
     }
@@ -259,7 +259,7 @@ class MotoServer {
   int port_ = 0;
   pid_t pid_ = 0;
   int watchdog_pipe_ = -1;  // write end; closing it (or dying) stops the server
-  sources::AwsConfig config_;
+  net::AwsConfig config_;
 };
 
 }  // namespace watershed::testing_util

@@ -170,7 +170,7 @@ TEST(Metrics, ServedMetricsPassPromtoolAndARealPrometheusScrapesThem) {
 TEST(Metrics, PushToCloudWatchSignedAndReadBack) {
   auto moto = testing_util::MotoServer::Start({.verify_signatures = true});
   ASSERT_NE(moto, nullptr) << "moto_server did not start";
-  const sources::AwsConfig& aws = moto->config();
+  const net::AwsConfig& aws = moto->config();
   const std::string dir = MakeTempDir() + "/cw";
   fs::create_directories(dir);
   auto yml = [&](const std::string& secret) {
@@ -194,7 +194,7 @@ TEST(Metrics, PushToCloudWatchSignedAndReadBack) {
   auto client = testing_util::MotoServer::QuickClient();
   const int64_t now = NowMicros();
   auto sum_of = [&](const std::string& name) -> double {
-    auto xml = sources::AwsQueryCall(*client, aws, sources::kCloudWatchService,
+    auto xml = net::AwsQueryCall(*client, aws, net::kCloudWatchService,
                                      "GetMetricStatistics", "2010-08-01",
                                      {{"Namespace", "Watershed/ObserveTest"},
                                       {"MetricName", name},
@@ -209,15 +209,15 @@ TEST(Metrics, PushToCloudWatchSignedAndReadBack) {
     EXPECT_TRUE(xml.ok()) << xml.status();
     double sum = 0;
     if (xml.ok()) {
-      for (const std::string& s : sources::XmlElementTexts(*xml, "Sum")) sum += std::stod(s);
+      for (const std::string& s : net::XmlElementTexts(*xml, "Sum")) sum += std::stod(s);
     }
     return sum;
   };
-  auto listed = sources::AwsQueryCall(*client, aws, sources::kCloudWatchService, "ListMetrics",
+  auto listed = net::AwsQueryCall(*client, aws, net::kCloudWatchService, "ListMetrics",
                                       "2010-08-01", {{"Namespace", "Watershed/ObserveTest"}});
   ASSERT_TRUE(listed.ok()) << listed.status();
   std::set<std::string> names;
-  for (const std::string& n : sources::XmlElementTexts(*listed, "MetricName")) names.insert(n);
+  for (const std::string& n : net::XmlElementTexts(*listed, "MetricName")) names.insert(n);
   EXPECT_TRUE(names.contains("watershed_records_written_total")) << *listed;
   EXPECT_TRUE(names.contains("watershed_load_sessions_total")) << *listed;
   EXPECT_EQ(sum_of("watershed_records_written_total"), 3);

@@ -14,6 +14,7 @@
 
 #include "gtest/gtest.h"
 #include "tests/harness.h"
+#include "watershed/orchestrate/run_store.h"
 #include "watershed/orchestrate/executor.h"
 #include "watershed/orchestrate/task.h"
 
@@ -120,7 +121,7 @@ pipelines:
   EXPECT_GE(t2 - t1, 0.2);
   EXPECT_GE(t3 - t2, 0.4);
   // The run and each attempt are in the catalog; resume reruns only what did not succeed.
-  auto attempts = (*project_->catalog())->Attempts(r->run_id);
+  auto attempts = (*orchestrate::RunStore::Open(project_->config().catalog_path))->Attempts(r->run_id);
   ASSERT_TRUE(attempts.ok());
   EXPECT_GE(attempts->size(), 6u);
   std::ofstream(dir_ + "/p/watershed.yml", std::ios::app) << "";
@@ -265,12 +266,12 @@ pipelines:
   };
   scheduler(true);
   project_ = std::move(*project::Project::Open(d + "/p"));
-  auto partial = (*project_->catalog())->Runs("daily");
+  auto partial = (*orchestrate::RunStore::Open(project_->config().catalog_path))->Runs("daily");
   ASSERT_TRUE(partial.ok());
   EXPECT_LT(partial->size(), 30u) << "the kill came after the catch-up finished";
   EXPECT_GT(partial->size(), 0u);
   ASSERT_EQ(scheduler(false), 0);
-  auto runs = (*project_->catalog())->Runs("daily");
+  auto runs = (*orchestrate::RunStore::Open(project_->config().catalog_path))->Runs("daily");
   ASSERT_TRUE(runs.ok());
   std::map<std::string, int> successes;
   for (const auto& r : *runs) successes[r.logical_date] += r.status == "success";
@@ -280,7 +281,7 @@ pipelines:
   EXPECT_EQ(successes.rbegin()->first, "2026-10-30");
   // A third pass finds nothing due.
   scheduler(false);
-  EXPECT_EQ((*project_->catalog())->Runs("daily")->size(), runs->size());
+  EXPECT_EQ((*orchestrate::RunStore::Open(project_->config().catalog_path))->Runs("daily")->size(), runs->size());
 }
 
 }  // namespace

@@ -310,8 +310,8 @@ TEST(Stream, KinesisStreamLandsInTheLakeWithSignaturesChecked) {
   auto moto = watershed::testing_util::MotoServer::Start({.verify_signatures = true});
   ASSERT_NE(moto, nullptr);
   const auto& aws = moto->config();
-  watershed::sources::HttpClient client({});
-  ASSERT_TRUE(watershed::sources::AwsJsonCall(client, aws, watershed::sources::kKinesisService,
+  watershed::net::HttpClient client({});
+  ASSERT_TRUE(watershed::net::AwsJsonCall(client, aws, watershed::net::kKinesisService,
                                               "Kinesis_20131202", "CreateStream",
                                               R"({"StreamName":"orders","ShardCount":2})")
                   .ok());

@@ -1,6 +1,11 @@
 // base/ids.cc — id generation and hashing. See ids.h.
 #include "watershed/base/ids.h"
 
+#include <signal.h>
+#include <unistd.h>
+
+#include <cerrno>
+
 #include <openssl/evp.h>
 
 #include <atomic>
@@ -111,6 +116,17 @@ std::string Sha256Hex(std::string_view data) {
     hex[2 * i + 1] = kDigits[digest[i] & 0xF];
   }
   return hex;
+}
+
+std::string ThisHost() {
+  char buf[256] = {0};
+  gethostname(buf, sizeof buf - 1);
+  return buf;
+}
+
+bool ProcessAlive(int64_t pid) {
+  if (pid <= 0) return false;
+  return ::kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM;
 }
 
 }  // namespace watershed

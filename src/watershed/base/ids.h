@@ -32,6 +32,11 @@ std::string NewId(std::string_view prefix, const Clock& clock);
 // Sha256Hex for that.
 uint64_t Fingerprint64(std::string_view data);
 
+// This machine's host name (recorded with runs and loads to tell a live owner from a dead one).
+std::string ThisHost();
+// Whether process `pid` on this host is alive (kill(pid, 0)); false for pid <= 0.
+bool ProcessAlive(int64_t pid);
+
 // Lowercase hex SHA-256 of `data` (64 chars), computed with OpenSSL EVP.
 std::string Sha256Hex(std::string_view data);
 

@@ -1,6 +1,8 @@
 // cli/commands.cc — see commands.h.
 #include "watershed/cli/commands.h"
-#include "watershed/sources/http/aws.h"
+
+#include "watershed/orchestrate/run_store.h"
+#include "watershed/net/aws.h"
 #include "watershed/observe/cloudwatch.h"
 #include "watershed/observe/alarms.h"
 #include "watershed/observe/metrics.h"
@@ -470,8 +472,8 @@ Status RunPipeline(const GlobalOptions& g, const RunCommand& c) {
   WS_ASSIGN_OR_RETURN(auto project, project::Project::Open(g.project));
   std::string name = c.pipeline;
   if (!c.resume.empty() && name.empty()) {
-    WS_ASSIGN_OR_RETURN(lake::Catalog * catalog, project->catalog());
-    WS_ASSIGN_OR_RETURN(auto runs, catalog->Runs());
+    WS_ASSIGN_OR_RETURN(auto store, orchestrate::RunStore::Open(project->config().catalog_path));
+    WS_ASSIGN_OR_RETURN(auto runs, store->Runs());
     for (const auto& r : runs) {
       if (r.run_id == c.resume) name = r.pipeline;
     }
@@ -520,9 +522,9 @@ Status RunBackfill(const GlobalOptions& g, const RunCommand& c) {
     for (int64_t day = *from; day <= *to; ++day) {
       while (static_cast<int>(running.size()) >= c.parallel) reap();
       const std::string date = FormatDate(day);
-      WS_ASSIGN_OR_RETURN(lake::Catalog * catalog, project->catalog());
-      WS_ASSIGN_OR_RETURN(auto runs, catalog->Runs(pipeline.name));
-      if (std::any_of(runs.begin(), runs.end(), [&](const lake::RunRecord& r) {
+      WS_ASSIGN_OR_RETURN(auto store, orchestrate::RunStore::Open(project->config().catalog_path));
+      WS_ASSIGN_OR_RETURN(auto runs, store->Runs(pipeline.name));
+      if (std::any_of(runs.begin(), runs.end(), [&](const orchestrate::RunRecord& r) {
             return r.logical_date == date && r.status == "success";
           })) {
         continue;  // done before
@@ -592,10 +594,10 @@ int RunTaskCommand(const GlobalOptions& g, const std::string& pipeline_name,
 
 Status RunRuns(const GlobalOptions& g, const std::string& show) {
   WS_ASSIGN_OR_RETURN(auto project, project::Project::Open(g.project));
-  WS_ASSIGN_OR_RETURN(lake::Catalog * catalog, project->catalog());
+  WS_ASSIGN_OR_RETURN(auto store, orchestrate::RunStore::Open(project->config().catalog_path));
   TextTable t;
   if (show.empty()) {
-    WS_ASSIGN_OR_RETURN(auto runs, catalog->Runs());
+    WS_ASSIGN_OR_RETURN(auto runs, store->Runs());
     t.header = {"run", "pipeline", "date", "started_at", "finished_at", "status"};
     for (const auto& r : runs) {
       t.rows.push_back({r.run_id, r.pipeline, r.logical_date, r.started_at, r.finished_at, r.status});
@@ -603,7 +605,7 @@ Status RunRuns(const GlobalOptions& g, const std::string& show) {
     Print(t, OutputFormat::kTable, std::cout);
     return absl::OkStatus();
   }
-  WS_ASSIGN_OR_RETURN(auto attempts, catalog->Attempts(show));
+  WS_ASSIGN_OR_RETURN(auto attempts, store->Attempts(show));
   if (attempts.empty()) return absl::NotFoundError(StrCat("no run ", show, " (see watershed runs)"));
   t.header = {"task", "attempt", "status", "exit", "seconds", "log"};
   t.numeric = {false, true, false, true, true, false};
@@ -690,12 +692,12 @@ Status RunMetrics(const GlobalOptions& g, const std::string& format, const std::
     return absl::InvalidArgumentError(StrCat("--push ", push, ": the only target is cloudwatch"));
   }
   const YAML::Node cw = project->config().raw["metrics"]["cloudwatch"];
-  WS_ASSIGN_OR_RETURN(sources::AwsConfig aws, sources::AwsConfigFromYaml(cw ? cw : YAML::Node()));
+  WS_ASSIGN_OR_RETURN(net::AwsConfig aws, net::AwsConfigFromYaml(cw ? cw : YAML::Node()));
   const std::string ns = cw && cw["namespace"] ? cw["namespace"].as<std::string>() : "Watershed";
   WS_ASSIGN_OR_RETURN(auto pending, observe::PendingCloudWatchDatums(*project));
   const std::vector<observe::MetricDatum>& datums = pending.first;
   if (!datums.empty()) {
-    sources::HttpClient client({});
+    net::HttpClient client({});
     WS_RETURN_IF_ERROR(observe::PutMetricData(client, aws, ns, datums));
   }
   WS_RETURN_IF_ERROR(observe::MarkCloudWatchPushed(*project, pending.second));

@@ -9,6 +9,8 @@
 #include "emulators/crunchbase/server.h"
 #include "watershed/cli/commands.h"
 #include "watershed/observe/lineage.h"
+#include "watershed/observe/metrics.h"
+#include "watershed/orchestrate/run_store.h"
 #include "watershed/quality/checks.h"
 
 namespace {
@@ -29,6 +31,10 @@ working directory) or take --project DIR. Docs: README.md and docs/formats/.)";
 
 int main(int argc, char** argv) {
   using namespace watershed;
+  // Gauges of modules above observe/ (it cannot include them): pipeline runs.
+  observe::AddGaugeSource([](project::Project& project) {
+    return orchestrate::RunMetrics(project.config().catalog_path);
+  });
   CLI::App app{"Watershed — a data platform in one program: ingest, lake, catalog, SQL."};
   app.footer(kFooter);
   app.require_subcommand(1);

@@ -1,10 +1,8 @@
 // lake/catalog.cc — the SQLite catalog (schema in docs/formats/catalog.md).
 #include "watershed/lake/catalog.h"
 
-#include "watershed/base/sqlite.h"
+#include "watershed/base/ids.h"
 
-#include <sqlite3.h>
-#include <signal.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -15,7 +13,7 @@
 namespace watershed::lake {
 namespace {
 
-constexpr const char* kSchemaSql = R"sql(
+constexpr char kLakeSchemaV1[] = R"sql(
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS snapshots(
   snapshot_id INTEGER PRIMARY KEY,
@@ -71,39 +69,16 @@ CREATE TABLE IF NOT EXISTS loads(
   host TEXT NOT NULL,
   snapshot_id INTEGER,
   message TEXT);
-CREATE TABLE IF NOT EXISTS runs(
-  run_id TEXT PRIMARY KEY,
-  pipeline TEXT NOT NULL,
-  logical_date TEXT NOT NULL,
-  started_at TEXT NOT NULL,
-  finished_at TEXT,
-  status TEXT NOT NULL,
-  pid INTEGER NOT NULL DEFAULT 0,
-  host TEXT NOT NULL DEFAULT '');
-CREATE UNIQUE INDEX IF NOT EXISTS runs_one_running ON runs(pipeline, logical_date)
-  WHERE status = 'running';
-CREATE TABLE IF NOT EXISTS task_runs(
-  run_id TEXT NOT NULL,
-  task TEXT NOT NULL,
-  attempt INTEGER NOT NULL,
-  started_at TEXT NOT NULL,
-  finished_at TEXT,
-  status TEXT NOT NULL,
-  exit_code INTEGER NOT NULL DEFAULT 0,
-  millis INTEGER NOT NULL DEFAULT 0,
-  log_path TEXT NOT NULL DEFAULT '',
-  PRIMARY KEY(run_id, task, attempt));
 )sql";
 
-std::string HostName() {
-  char buf[256] = {0};
-  gethostname(buf, sizeof buf - 1);
-  return buf;
-}
+using store::Stmt;
+using store::Transaction;
 
-using sqlite::Exec;
-using sqlite::Stmt;
-using sqlite::Transaction;
+// The lake's tables (docs/formats/catalog.md). Append migrations; never edit a shipped one.
+const store::Schema& LakeSchema() {
+  static const store::Schema* schema = new store::Schema{"lake", {kLakeSchemaV1}};
+  return *schema;
+}
 
 }  // namespace
 
@@ -152,34 +127,14 @@ StatusOr<std::vector<ColumnSpec>> MergeColumns(const std::vector<ColumnSpec>& ba
 }
 
 StatusOr<std::unique_ptr<Catalog>> Catalog::Open(const std::string& path) {
-  sqlite3* db = nullptr;
-  if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr) !=
-      SQLITE_OK) {
-    std::string msg = db ? sqlite3_errmsg(db) : "out of memory";
-    sqlite3_close(db);
-    return absl::UnavailableError(StrCat("cannot open catalog ", path, ": ", msg));
-  }
-  sqlite3_busy_timeout(db, 30000);
-  std::unique_ptr<Catalog> catalog(new Catalog(db));
-  // Several processes may open a new catalog at once (parallel runs): the schema is created
-  // under the write lock (BEGIN IMMEDIATE waits for it), and a busy database is retried.
-  Status setup;
-  for (int attempt = 0; attempt < 100; ++attempt) {
-    setup = Exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;");
-    if (setup.ok()) {
-      Transaction txn(db);
-      setup = txn.Begin();
-      if (setup.ok()) setup = Exec(db, kSchemaSql);
-      if (setup.ok()) setup = txn.Commit();
-    }
-    if (setup.ok() || setup.code() != absl::StatusCode::kUnavailable) break;
-    usleep(50000);
-  }
-  WS_RETURN_IF_ERROR(Annotate(setup, StrCat("opening catalog ", path)));
-  Stmt version(db, "SELECT value FROM meta WHERE key='format_version'");
+  WS_ASSIGN_OR_RETURN(std::unique_ptr<store::Connection> db, store::Connection::Open(path));
+  WS_RETURN_IF_ERROR(Annotate(store::Migrate(*db, LakeSchema()), StrCat("opening catalog ", path)));
+  std::unique_ptr<Catalog> catalog(new Catalog(std::move(db)));
+  store::Connection& conn = *catalog->db_;
+  Stmt version(conn, "SELECT value FROM meta WHERE key='format_version'");
   WS_ASSIGN_OR_RETURN(bool has, version.Step());
   if (!has) {
-    Stmt ins(db, "INSERT OR IGNORE INTO meta(key, value) VALUES('format_version', ?)");
+    Stmt ins(conn, "INSERT OR IGNORE INTO meta(key, value) VALUES('format_version', ?)");
     WS_RETURN_IF_ERROR(ins.Bind(1, StrCat(kCatalogFormatVersion)).Run());
   } else if (version.Text(0) != StrCat(kCatalogFormatVersion)) {
     return absl::FailedPreconditionError(
@@ -189,10 +144,10 @@ StatusOr<std::unique_ptr<Catalog>> Catalog::Open(const std::string& path) {
   return catalog;
 }
 
-Catalog::~Catalog() { sqlite3_close(db_); }
+Catalog::~Catalog() = default;
 
 StatusOr<int64_t> Catalog::LatestSnapshot() {
-  Stmt s(db_, "SELECT COALESCE(MAX(snapshot_id), 0) FROM snapshots");
+  Stmt s(*db_, "SELECT COALESCE(MAX(snapshot_id), 0) FROM snapshots");
   WS_ASSIGN_OR_RETURN(bool row, s.Step());
   return row ? s.Int(0) : 0;
 }
@@ -202,7 +157,7 @@ StatusOr<int64_t> Catalog::SnapshotAsOf(const std::string& iso_time) {
   std::string t = iso_time;
   if (t.size() >= 11 && t[10] == ' ') t[10] = 'T';
   if (!t.empty() && t.back() == 'Z') t.pop_back();
-  Stmt s(db_,
+  Stmt s(*db_,
          "SELECT COALESCE(MAX(snapshot_id), 0) FROM snapshots WHERE "
          "substr(committed_at, 1, length(committed_at) - 1) <= ?");
   s.Bind(1, t);
@@ -216,7 +171,7 @@ StatusOr<int64_t> Catalog::SnapshotAsOf(const std::string& iso_time) {
 }
 
 StatusOr<std::vector<Snapshot>> Catalog::Snapshots() {
-  Stmt s(db_,
+  Stmt s(*db_,
          "SELECT snapshot_id, committed_at, operation, COALESCE(load_id, 0), summary "
          "FROM snapshots ORDER BY snapshot_id");
   std::vector<Snapshot> out;
@@ -229,7 +184,7 @@ StatusOr<std::vector<Snapshot>> Catalog::Snapshots() {
 }
 
 StatusOr<Snapshot> Catalog::GetSnapshot(int64_t snapshot_id) {
-  Stmt s(db_,
+  Stmt s(*db_,
          "SELECT snapshot_id, committed_at, operation, COALESCE(load_id, 0), summary "
          "FROM snapshots WHERE snapshot_id = ?");
   s.Bind(1, snapshot_id);
@@ -241,7 +196,7 @@ StatusOr<Snapshot> Catalog::GetSnapshot(int64_t snapshot_id) {
 }
 
 StatusOr<int64_t> Catalog::OldestSnapshot() {
-  Stmt s(db_, "SELECT value FROM meta WHERE key = 'expired_before'");
+  Stmt s(*db_, "SELECT value FROM meta WHERE key = 'expired_before'");
   WS_ASSIGN_OR_RETURN(bool row, s.Step());
   return row ? std::stoll(s.Text(0)) : int64_t{1};
 }
@@ -257,7 +212,7 @@ Status Catalog::CheckNotExpired(int64_t snapshot) {
 }
 
 StatusOr<std::vector<std::string>> Catalog::ExpireSnapshotsBefore(int64_t keep_from) {
-  Transaction tx(db_);
+  Transaction tx(*db_);
   WS_RETURN_IF_ERROR(tx.Begin());
   // The latest snapshot always stays: with none left, the next commit would reuse snapshot id 1
   // (INTEGER PRIMARY KEY takes max + 1), which the expiry marker already declares expired.
@@ -269,7 +224,7 @@ StatusOr<std::vector<std::string>> Catalog::ExpireSnapshotsBefore(int64_t keep_f
   }
   std::vector<std::string> keys;
   {
-    Stmt s(db_, "SELECT key FROM data_files WHERE removed_snapshot IS NOT NULL AND removed_snapshot <= ?");
+    Stmt s(*db_, "SELECT key FROM data_files WHERE removed_snapshot IS NOT NULL AND removed_snapshot <= ?");
     s.Bind(1, keep_from);
     while (true) {
       WS_ASSIGN_OR_RETURN(bool row, s.Step());
@@ -284,7 +239,7 @@ StatusOr<std::vector<std::string>> Catalog::ExpireSnapshotsBefore(int64_t keep_f
         "DELETE FROM snapshots WHERE snapshot_id < ?1",
         "INSERT INTO meta(key, value) VALUES('expired_before', CAST(?1 AS TEXT)) "
         "ON CONFLICT(key) DO UPDATE SET value = CAST(MAX(CAST(value AS INTEGER), ?1) AS TEXT)"}) {
-    Stmt s(db_, sql);
+    Stmt s(*db_, sql);
     s.Bind(1, keep_from);
     WS_RETURN_IF_ERROR(s.Run());
   }
@@ -298,7 +253,7 @@ StatusOr<std::vector<TableInfo>> Catalog::ListTables(int64_t snapshot) {
   } else {
     WS_RETURN_IF_ERROR(CheckNotExpired(snapshot));
   }
-  Stmt s(db_,
+  Stmt s(*db_,
          "SELECT table_id, name, parent, partition_by, created_snapshot, key_column, key_mode "
          "FROM tables WHERE created_snapshot <= ? ORDER BY name");
   s.Bind(1, snapshot);
@@ -312,7 +267,7 @@ StatusOr<std::vector<TableInfo>> Catalog::ListTables(int64_t snapshot) {
 }
 
 StatusOr<std::optional<TableInfo>> Catalog::GetTable(const std::string& name) {
-  Stmt s(db_,
+  Stmt s(*db_,
          "SELECT table_id, name, parent, partition_by, created_snapshot, key_column, key_mode "
          "FROM tables WHERE name = ?");
   s.Bind(1, name);
@@ -335,7 +290,7 @@ StatusOr<TableState> Catalog::GetTableState(const std::string& name, int64_t sna
   }
   TableState state;
   state.info = *info;
-  Stmt sv(db_,
+  Stmt sv(*db_,
           "SELECT version, snapshot_id, columns FROM schema_versions WHERE table_id = ? AND "
           "snapshot_id <= ? ORDER BY version DESC LIMIT 1");
   sv.Bind(1, info->table_id).Bind(2, snapshot);
@@ -345,7 +300,7 @@ StatusOr<TableState> Catalog::GetTableState(const std::string& name, int64_t sna
     state.schema.snapshot_id = sv.Int(1);
     WS_ASSIGN_OR_RETURN(state.schema.columns, ColumnsFromJson(sv.Text(2)));
   }
-  Stmt f(db_,
+  Stmt f(*db_,
          "SELECT key, partition, row_count, size_bytes, columns FROM data_files WHERE "
          "table_id = ? AND added_snapshot <= ? AND (removed_snapshot IS NULL OR "
          "removed_snapshot > ?) ORDER BY file_id");
@@ -367,7 +322,7 @@ StatusOr<TableState> Catalog::GetTableState(const std::string& name, int64_t sna
 }
 
 StatusOr<std::vector<SchemaVersion>> Catalog::SchemaHistory(const std::string& name) {
-  Stmt s(db_,
+  Stmt s(*db_,
          "SELECT v.version, v.snapshot_id, v.columns FROM schema_versions v JOIN tables t "
          "USING (table_id) WHERE t.name = ? ORDER BY v.version");
   s.Bind(1, name);
@@ -385,7 +340,7 @@ StatusOr<std::vector<SchemaVersion>> Catalog::SchemaHistory(const std::string& n
 }
 
 StatusOr<std::vector<ColumnStats>> Catalog::FileStats(const std::string& key) {
-  Stmt s(db_,
+  Stmt s(*db_,
          "SELECT c.column_name, c.min_value, c.max_value, c.null_count FROM column_stats c "
          "JOIN data_files f USING (file_id) WHERE f.key = ? ORDER BY c.rowid");
   s.Bind(1, key);
@@ -399,7 +354,7 @@ StatusOr<std::vector<ColumnStats>> Catalog::FileStats(const std::string& key) {
 }
 
 StatusOr<std::vector<std::string>> Catalog::AllFileKeys() {
-  Stmt s(db_, "SELECT key FROM data_files");
+  Stmt s(*db_, "SELECT key FROM data_files");
   std::vector<std::string> out;
   while (true) {
     WS_ASSIGN_OR_RETURN(bool row, s.Step());
@@ -411,7 +366,7 @@ StatusOr<std::vector<std::string>> Catalog::AllFileKeys() {
 
 StatusOr<std::optional<std::string>> Catalog::GetCursor(const std::string& source,
                                                         const std::string& key) {
-  Stmt s(db_, "SELECT value FROM cursors WHERE source = ? AND key = ?");
+  Stmt s(*db_, "SELECT value FROM cursors WHERE source = ? AND key = ?");
   s.Bind(1, source).Bind(2, key);
   WS_ASSIGN_OR_RETURN(bool row, s.Step());
   if (!row) return std::optional<std::string>();
@@ -419,7 +374,7 @@ StatusOr<std::optional<std::string>> Catalog::GetCursor(const std::string& sourc
 }
 
 StatusOr<std::map<std::string, std::string>> Catalog::Cursors(const std::string& source) {
-  Stmt s(db_, "SELECT key, value FROM cursors WHERE source = ?");
+  Stmt s(*db_, "SELECT key, value FROM cursors WHERE source = ?");
   s.Bind(1, source);
   std::map<std::string, std::string> out;
   while (true) {
@@ -431,22 +386,22 @@ StatusOr<std::map<std::string, std::string>> Catalog::Cursors(const std::string&
 }
 
 StatusOr<int64_t> Catalog::BeginLoad(const std::string& name) {
-  Stmt s(db_,
+  Stmt s(*db_,
          "INSERT INTO loads(name, started_at, status, pid, host) VALUES(?, ?, 'running', ?, ?)");
-  s.Bind(1, name).Bind(2, IsoUtc(NowMicros())).Bind(3, static_cast<int64_t>(getpid())).Bind(4, HostName());
+  s.Bind(1, name).Bind(2, IsoUtc(NowMicros())).Bind(3, static_cast<int64_t>(getpid())).Bind(4, ThisHost());
   WS_RETURN_IF_ERROR(s.Run());
-  return sqlite3_last_insert_rowid(db_);
+  return db_->LastInsertId();
 }
 
 Status Catalog::FinishLoad(int64_t load_id, const std::string& status,
                            const std::string& message) {
-  Stmt s(db_, "UPDATE loads SET status = ?, finished_at = ?, message = ? WHERE load_id = ?");
+  Stmt s(*db_, "UPDATE loads SET status = ?, finished_at = ?, message = ? WHERE load_id = ?");
   s.Bind(1, status).Bind(2, IsoUtc(NowMicros())).Bind(3, message).Bind(4, load_id);
   return s.Run();
 }
 
 StatusOr<std::vector<LoadRecord>> Catalog::Loads() {
-  Stmt s(db_,
+  Stmt s(*db_,
          "SELECT load_id, name, status, pid, host, COALESCE(snapshot_id, 0) FROM loads "
          "ORDER BY load_id");
   std::vector<LoadRecord> out;
@@ -458,118 +413,24 @@ StatusOr<std::vector<LoadRecord>> Catalog::Loads() {
   return out;
 }
 
-Status Catalog::BeginRun(const RunRecord& run) {
-  // A run left 'running' by a process that is gone (killed) is abandoned, not blocking.
-  {
-    Stmt q(db_, "SELECT run_id, pid, host FROM runs WHERE pipeline = ? AND logical_date = ? AND "
-                "status = 'running'");
-    q.Bind(1, run.pipeline).Bind(2, run.logical_date);
-    std::vector<std::string> stale;
-    while (true) {
-      WS_ASSIGN_OR_RETURN(bool row, q.Step());
-      if (!row) break;
-      const pid_t pid = static_cast<pid_t>(q.Int(1));
-      if (q.Text(2) == HostName() && (pid <= 0 || (kill(pid, 0) != 0 && errno != EPERM))) {
-        stale.push_back(q.Text(0));
-      }
-    }
-    for (const auto& id : stale) WS_RETURN_IF_ERROR(FinishRun(id, "abandoned"));
-  }
-  Stmt s(db_,
-         "INSERT INTO runs(run_id, pipeline, logical_date, started_at, status, pid, host) "
-         "VALUES(?, ?, ?, ?, 'running', ?, ?)");
-  s.Bind(1, run.run_id).Bind(2, run.pipeline).Bind(3, run.logical_date).Bind(4, IsoUtc(NowMicros()));
-  s.Bind(5, static_cast<int64_t>(getpid())).Bind(6, HostName());
-  Status st = s.Run();
-  if (!st.ok() && MessageOf(st).find("UNIQUE") != std::string_view::npos) {
-    return absl::AlreadyExistsError(StrCat("pipeline ", run.pipeline, " is already running for ",
-                                           run.logical_date));
-  }
-  return st;
-}
-
-Status Catalog::FinishRun(const std::string& run_id, const std::string& status) {
-  Stmt s(db_, "UPDATE runs SET status = ?, finished_at = ? WHERE run_id = ?");
-  s.Bind(1, status).Bind(2, IsoUtc(NowMicros())).Bind(3, run_id);
-  return s.Run();
-}
-
-Status Catalog::RecordAttempt(const TaskAttempt& a) {
-  Stmt s(db_,
-         "INSERT INTO task_runs(run_id, task, attempt, started_at, finished_at, status, exit_code, "
-         "millis, log_path) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(run_id, task, attempt) "
-         "DO UPDATE SET finished_at = excluded.finished_at, status = excluded.status, "
-         "exit_code = excluded.exit_code, millis = excluded.millis");
-  s.Bind(1, a.run_id).Bind(2, a.task).Bind(3, static_cast<int64_t>(a.attempt));
-  s.Bind(4, a.started_at.empty() ? IsoUtc(NowMicros()) : a.started_at).Bind(5, a.finished_at);
-  s.Bind(6, a.status).Bind(7, static_cast<int64_t>(a.exit_code));
-  s.Bind(8, static_cast<int64_t>(a.seconds * 1000)).Bind(9, a.log_path);
-  return s.Run();
-}
-
 Status Catalog::SetCursor(const std::string& source, const std::string& key,
                          const std::string& value) {
-  Stmt up(db_,
+  Stmt up(*db_,
           "INSERT INTO cursors(source, key, value, snapshot_id) VALUES(?, ?, ?, 0) "
           "ON CONFLICT(source, key) DO UPDATE SET value = excluded.value");
   up.Bind(1, source).Bind(2, key).Bind(3, value);
   return up.Run();
 }
 
-Status Catalog::RecordAttempts(const std::vector<TaskAttempt>& attempts) {
-  if (attempts.empty()) return absl::OkStatus();
-  Transaction txn(db_);
-  WS_RETURN_IF_ERROR(txn.Begin());
-  for (const TaskAttempt& a : attempts) WS_RETURN_IF_ERROR(RecordAttempt(a));
-  return txn.Commit();
-}
-
-StatusOr<std::vector<RunRecord>> Catalog::Runs(const std::string& pipeline) {
-  Stmt s(db_,
-         "SELECT run_id, pipeline, logical_date, started_at, COALESCE(finished_at, ''), status "
-         "FROM runs WHERE ? = '' OR pipeline = ? ORDER BY started_at, run_id");
-  s.Bind(1, pipeline).Bind(2, pipeline);
-  std::vector<RunRecord> out;
-  while (true) {
-    WS_ASSIGN_OR_RETURN(bool row, s.Step());
-    if (!row) break;
-    out.push_back({s.Text(0), s.Text(1), s.Text(2), s.Text(3), s.Text(4), s.Text(5)});
-  }
-  return out;
-}
-
-StatusOr<std::vector<TaskAttempt>> Catalog::Attempts(const std::string& run_id) {
-  Stmt s(db_,
-         "SELECT run_id, task, attempt, started_at, COALESCE(finished_at, ''), status, exit_code, "
-         "millis, log_path FROM task_runs WHERE run_id = ? ORDER BY started_at, task, attempt");
-  s.Bind(1, run_id);
-  std::vector<TaskAttempt> out;
-  while (true) {
-    WS_ASSIGN_OR_RETURN(bool row, s.Step());
-    if (!row) break;
-    TaskAttempt a;
-    a.run_id = s.Text(0);
-    a.task = s.Text(1);
-    a.attempt = static_cast<int>(s.Int(2));
-    a.started_at = s.Text(3);
-    a.finished_at = s.Text(4);
-    a.status = s.Text(5);
-    a.exit_code = static_cast<int>(s.Int(6));
-    a.seconds = static_cast<double>(s.Int(7)) / 1000;
-    a.log_path = s.Text(8);
-    out.push_back(std::move(a));
-  }
-  return out;
-}
 
 StatusOr<int64_t> Catalog::Commit(const CommitRequest& req) {
-  Transaction txn(db_);
+  Transaction txn(*db_);
   WS_RETURN_IF_ERROR(txn.Begin());
-  Stmt snap(db_,
+  Stmt snap(*db_,
             "INSERT INTO snapshots(committed_at, operation, load_id, summary) VALUES(?, ?, ?, ?)");
   snap.Bind(1, IsoUtc(NowMicros())).Bind(2, req.operation).Bind(3, req.load_id).Bind(4, req.summary);
   WS_RETURN_IF_ERROR(snap.Run());
-  const int64_t snapshot_id = sqlite3_last_insert_rowid(db_);
+  const int64_t snapshot_id = db_->LastInsertId();
 
   for (const TableUpdate& t : req.tables) {
     WS_ASSIGN_OR_RETURN(auto info, GetTable(t.name));
@@ -577,21 +438,21 @@ StatusOr<int64_t> Catalog::Commit(const CommitRequest& req) {
     std::vector<ColumnSpec> current;
     int version = 0;
     if (!info) {
-      Stmt ins(db_,
+      Stmt ins(*db_,
                "INSERT INTO tables(name, parent, partition_by, created_snapshot, key_column, "
                "key_mode) VALUES(?, ?, ?, ?, ?, ?)");
       ins.Bind(1, t.name).Bind(2, t.parent).Bind(3, t.partition_by).Bind(4, snapshot_id);
       ins.Bind(5, t.key_column).Bind(6, t.key_mode);
       WS_RETURN_IF_ERROR(ins.Run());
-      table_id = sqlite3_last_insert_rowid(db_);
+      table_id = db_->LastInsertId();
     } else {
       table_id = info->table_id;
       if (!t.key_column.empty() && info->key_column.empty()) {
-        Stmt key(db_, "UPDATE tables SET key_column = ?, key_mode = ? WHERE table_id = ?");
+        Stmt key(*db_, "UPDATE tables SET key_column = ?, key_mode = ? WHERE table_id = ?");
         key.Bind(1, t.key_column).Bind(2, t.key_mode).Bind(3, table_id);
         WS_RETURN_IF_ERROR(key.Run());
       }
-      Stmt sv(db_,
+      Stmt sv(*db_,
               "SELECT version, columns FROM schema_versions WHERE table_id = ? "
               "ORDER BY version DESC LIMIT 1");
       sv.Bind(1, table_id);
@@ -603,7 +464,7 @@ StatusOr<int64_t> Catalog::Commit(const CommitRequest& req) {
     }
     WS_ASSIGN_OR_RETURN(auto merged, MergeColumns(current, t.columns));
     if (merged != current || version == 0) {
-      Stmt ins(db_,
+      Stmt ins(*db_,
                "INSERT INTO schema_versions(table_id, version, snapshot_id, columns) "
                "VALUES(?, ?, ?, ?)");
       ins.Bind(1, table_id).Bind(2, version + 1).Bind(3, snapshot_id).Bind(4,
@@ -613,22 +474,22 @@ StatusOr<int64_t> Catalog::Commit(const CommitRequest& req) {
   }
 
   for (const DataFile& f : req.added) {
-    Stmt id(db_, "SELECT table_id FROM tables WHERE name = ?");
+    Stmt id(*db_, "SELECT table_id FROM tables WHERE name = ?");
     id.Bind(1, f.table);
     WS_ASSIGN_OR_RETURN(bool row, id.Step());
     if (!row) {
       return absl::InvalidArgumentError(
           StrCat("commit adds file ", f.key, " to unknown table ", f.table));
     }
-    Stmt ins(db_,
+    Stmt ins(*db_,
              "INSERT INTO data_files(table_id, key, partition, row_count, size_bytes, columns, "
              "added_snapshot) VALUES(?, ?, ?, ?, ?, ?, ?)");
     ins.Bind(1, id.Int(0)).Bind(2, f.key).Bind(3, f.partition).Bind(4, f.row_count);
     ins.Bind(5, f.size_bytes).Bind(6, ColumnsToJson(f.columns)).Bind(7, snapshot_id);
     WS_RETURN_IF_ERROR(ins.Run());
-    const int64_t file_id = sqlite3_last_insert_rowid(db_);
+    const int64_t file_id = db_->LastInsertId();
     for (const ColumnStats& c : f.stats) {
-      Stmt one(db_,
+      Stmt one(*db_,
                "INSERT INTO column_stats(file_id, column_name, min_value, max_value, null_count) "
                "VALUES(?, ?, ?, ?, ?)");
       one.Bind(1, file_id).Bind(2, c.column).Bind(3, c.min).Bind(4, c.max).Bind(5, c.null_count);
@@ -636,16 +497,16 @@ StatusOr<int64_t> Catalog::Commit(const CommitRequest& req) {
     }
   }
   for (const std::string& key : req.removed_keys) {
-    Stmt rm(db_,
+    Stmt rm(*db_,
             "UPDATE data_files SET removed_snapshot = ? WHERE key = ? AND removed_snapshot IS NULL");
     rm.Bind(1, snapshot_id).Bind(2, key);
     WS_RETURN_IF_ERROR(rm.Run());
-    if (sqlite3_changes(db_) != 1) {  // a concurrent commit (another compaction) removed it
+    if (db_->Changes() != 1) {  // a concurrent commit (another compaction) removed it
       return absl::AbortedError(StrCat("file ", key, " is no longer live; retry"));
     }
   }
   for (const Cursor& c : req.cursors) {
-    Stmt up(db_,
+    Stmt up(*db_,
             "INSERT INTO cursors(source, key, value, snapshot_id) VALUES(?, ?, ?, ?) "
             "ON CONFLICT(source, key) DO UPDATE SET value = excluded.value, "
             "snapshot_id = excluded.snapshot_id");
@@ -653,7 +514,7 @@ StatusOr<int64_t> Catalog::Commit(const CommitRequest& req) {
     WS_RETURN_IF_ERROR(up.Run());
   }
   if (req.load_id != 0) {
-    Stmt ld(db_,
+    Stmt ld(*db_,
             "UPDATE loads SET status = 'committed', snapshot_id = ?, finished_at = ? "
             "WHERE load_id = ?");
     ld.Bind(1, snapshot_id).Bind(2, IsoUtc(NowMicros())).Bind(3, req.load_id);

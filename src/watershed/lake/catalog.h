@@ -1,5 +1,5 @@
 // lake/catalog.h — the lake's catalog: tables, schema versions, snapshots, data files with
-// row counts and per-column min/max, source cursors and loads, in SQLite (WAL mode).
+// row counts and per-column min/max, source cursors and loads, in the catalog database (store/).
 //
 // Owns: the catalog schema (docs/formats/catalog.md) and its one write operation, Commit(),
 // which in a single transaction adds a snapshot, new schema versions, added/removed files and
@@ -18,8 +18,7 @@
 
 #include "watershed/base/columns.h"
 #include "watershed/base/status.h"
-
-struct sqlite3;
+#include "watershed/store/store.h"
 
 namespace watershed::lake {
 
@@ -111,20 +110,6 @@ struct LoadRecord {
   int64_t snapshot_id = 0;
 };
 
-// Pipeline runs (orchestrate/): one row per run of a pipeline for a logical date, and one per
-// task attempt.
-struct RunRecord {
-  std::string run_id, pipeline, logical_date, started_at, finished_at, status;
-};
-struct TaskAttempt {
-  std::string run_id, task;
-  int attempt = 0;
-  std::string started_at, finished_at, status;  // running, ok, failed, retrying, skipped, timeout
-  int exit_code = 0;
-  double seconds = 0;
-  std::string log_path;
-};
-
 class Catalog {
  public:
   // Opens (creating if needed) the catalog database at `path`.
@@ -159,17 +144,8 @@ class Catalog {
   Status FinishLoad(int64_t load_id, const std::string& status, const std::string& message);
   StatusOr<std::vector<LoadRecord>> Loads();
 
-  // Pipeline runs. BeginRun fails with kAlreadyExists while another run of the same pipeline and
-  // logical date is running (an interval never runs twice at the same time).
-  Status BeginRun(const RunRecord& run);
-  Status FinishRun(const std::string& run_id, const std::string& status);
   // A cursor outside any data commit (the scheduler's last fired interval).
   Status SetCursor(const std::string& source, const std::string& key, const std::string& value);
-  Status RecordAttempt(const TaskAttempt& attempt);
-  // Several attempts in one transaction.
-  Status RecordAttempts(const std::vector<TaskAttempt>& attempts);
-  StatusOr<std::vector<RunRecord>> Runs(const std::string& pipeline = "");
-  StatusOr<std::vector<TaskAttempt>> Attempts(const std::string& run_id);
 
   // Snapshot expiry: forgets every snapshot before `keep_from` and the files that no snapshot
   // from `keep_from` on can see (their rows and stats), in one transaction. Returns those files'
@@ -184,9 +160,9 @@ class Catalog {
   StatusOr<int64_t> Commit(const CommitRequest& request);
 
  private:
-  explicit Catalog(sqlite3* db) : db_(db) {}
+  explicit Catalog(std::unique_ptr<store::Connection> db) : db_(std::move(db)) {}
   Status CheckNotExpired(int64_t snapshot);
-  sqlite3* db_;
+  std::unique_ptr<store::Connection> db_;
 };
 
 // Serialises columns as JSON [["name","type"],...] (the catalog's and the docs' format).

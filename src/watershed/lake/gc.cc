@@ -1,10 +1,8 @@
 // lake/gc.cc — see gc.h.
 #include "watershed/lake/gc.h"
 
-#include <signal.h>
-#include <unistd.h>
+#include "watershed/base/ids.h"
 
-#include <cerrno>
 #include <unordered_set>
 
 namespace watershed::lake {
@@ -20,19 +18,11 @@ int64_t LoadIdOfKey(std::string_view key) {
   return id;
 }
 
-namespace {
-bool ProcessAlive(int64_t pid) {
-  if (pid <= 0) return false;
-  return ::kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM;
-}
-}  // namespace
-
 StatusOr<GcResult> CollectGarbage(Catalog& catalog, Storage& storage, bool dry_run) {
   WS_ASSIGN_OR_RETURN(auto keys, catalog.AllFileKeys());
   std::unordered_set<std::string> referenced(keys.begin(), keys.end());
   WS_ASSIGN_OR_RETURN(auto loads, catalog.Loads());
-  char host[256] = {0};
-  gethostname(host, sizeof host - 1);
+  const std::string host = ThisHost();
   std::unordered_set<int64_t> running;
   for (const LoadRecord& l : loads) {
     // A load on another host cannot be checked here: it counts as running until it finishes.

@@ -14,12 +14,12 @@ namespace {
 
 // watershed_records_read_total{table}, looked up once per table and thread (it is bumped for
 // every record).
-observe::Counter& RecordsRead(const std::string& table) {
-  thread_local std::unordered_map<std::string, observe::Counter*> cache;
+metrics::Counter& RecordsRead(const std::string& table) {
+  thread_local std::unordered_map<std::string, metrics::Counter*> cache;
   auto it = cache.find(table);
   if (it == cache.end()) {
     it = cache
-             .emplace(table, &observe::metrics::Counter("watershed_records_read_total",
+             .emplace(table, &metrics::GetCounter("watershed_records_read_total",
                                                         {{"table", table}}))
              .first;
   }
@@ -117,7 +117,7 @@ Status LoadSession::AddCsvRow(const std::string& table, const std::vector<std::s
 }
 
 void LoadSession::Quarantine(const std::string& table, const BadRecord& r) {
-  observe::metrics::Counter("watershed_records_quarantined_total", {{"table", table}}).Inc();
+  metrics::GetCounter("watershed_records_quarantined_total", {{"table", table}}).Inc();
   bad_.push_back({table, r.input, r.line, r.byte_offset, r.error, std::string(r.raw)});
   bad_bytes_ += r.raw.size() + r.error.size() + 64;
 }
@@ -240,16 +240,16 @@ StatusOr<int64_t> LoadSession::Commit(const std::vector<lake::Cursor>& cursors,
   std::map<std::string, int64_t> bytes;
   for (const lake::DataFile& f : pending_files_) bytes[f.table] += f.size_bytes;
   for (const auto& [table, rows] : pending_rows_) {
-    observe::metrics::Counter("watershed_records_written_total",
+    metrics::GetCounter("watershed_records_written_total",
                               {{"layer", "lake"}, {"table", table}})
         .Inc(static_cast<double>(rows));
   }
   for (const auto& [table, n] : bytes) {
-    observe::metrics::Counter("watershed_written_bytes_total",
+    metrics::GetCounter("watershed_written_bytes_total",
                               {{"layer", "lake"}, {"table", table}})
         .Inc(static_cast<double>(n));
   }
-  observe::metrics::Histogram("watershed_load_commit_duration_seconds")
+  metrics::GetHistogram("watershed_load_commit_duration_seconds")
       .Observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
   pending_files_.clear();
   for (const auto& [table, rows] : pending_rows_) committed_rows_[table] += rows;
@@ -263,7 +263,7 @@ void LoadSession::Finish() {
   if (finished_) return;
   finished_ = true;
   if (!committed_any_) catalog_.FinishLoad(load_id_, "empty", "nothing to commit").IgnoreError();
-  observe::metrics::Counter("watershed_load_sessions_total",
+  metrics::GetCounter("watershed_load_sessions_total",
                             {{"status", committed_any_ ? "committed" : "empty"}})
       .Inc();
   FlushMetricsOrWarn(project_, load_id_);
@@ -278,7 +278,7 @@ void LoadSession::Abort(const Status& why) {
                       std::string(MessageOf(why)))
       .IgnoreError();
   // Counted as failed even after earlier commits: the session ended in an error.
-  observe::metrics::Counter("watershed_load_sessions_total", {{"status", "failed"}}).Inc();
+  metrics::GetCounter("watershed_load_sessions_total", {{"status", "failed"}}).Inc();
   FlushMetricsOrWarn(project_, load_id_);
 }
 

@@ -18,7 +18,7 @@
 #include "watershed/base/columns.h"
 #include "watershed/base/log.h"
 #include "watershed/observe/audit.h"
-#include "watershed/sources/http/http_client.h"
+#include "watershed/net/http_client.h"
 
 namespace watershed::observe {
 namespace {
@@ -316,12 +316,12 @@ void Notify(project::Project& project, const AlarmResult& r, int64_t now) {
                          {"reason", r.reason},
                          {"description", r.spec.description},
                          {"time", IsoUtc(now)}};
-  sources::HttpClientOptions o;
+  net::HttpClientOptions o;
   o.retry.max_attempts = 3;
   o.retry.initial_backoff = absl::Milliseconds(200);
   o.request_timeout = absl::Seconds(10);
   o.connect_timeout = absl::Seconds(5);
-  sources::HttpClient client(o);
+  net::HttpClient client(o);
   auto resp = client.Send({"POST",
                            r.spec.webhook,
                            {},
@@ -329,7 +329,7 @@ void Notify(project::Project& project, const AlarmResult& r, int64_t now) {
   if (!resp.ok() || resp->status >= 300) {
     LogWarn("alarm webhook did not accept the event",
             {{"alarm", r.spec.name},
-             {"webhook", sources::RedactUrl(r.spec.webhook)},
+             {"webhook", net::RedactUrl(r.spec.webhook)},
              {"status",
               resp.ok() ? std::to_string(resp->status) : std::string(MessageOf(resp.status()))}});
   }

@@ -179,7 +179,7 @@ class AlarmsTest : public ::testing::Test {
     } else {
       r.GetCounter(name, labels).Inc(v);
     }
-    ASSERT_TRUE(r.Flush(p.config().catalog_path, time).ok());
+    ASSERT_TRUE(FlushRegistry(r, p.config().catalog_path, time).ok());
   }
   static const AlarmResult& Find(const std::vector<AlarmResult>& results, const std::string& n) {
     for (const auto& r : results) {

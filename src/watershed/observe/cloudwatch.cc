@@ -23,9 +23,9 @@ std::string FormatValue(double value) { return fmt::format("{}", value); }
 
 }  // namespace
 
-sources::AwsQueryParams PutMetricDataParams(const std::string& ns,
+net::AwsQueryParams PutMetricDataParams(const std::string& ns,
                                             const std::vector<MetricDatum>& data) {
-  sources::AwsQueryParams params = {{"Namespace", ns}};
+  net::AwsQueryParams params = {{"Namespace", ns}};
   for (size_t i = 0; i < data.size(); ++i) {
     const MetricDatum& d = data[i];
     const std::string prefix = StrCat("MetricData.member.", i + 1, ".");
@@ -45,7 +45,7 @@ sources::AwsQueryParams PutMetricDataParams(const std::string& ns,
   return params;
 }
 
-Status PutMetricData(sources::HttpClient& client, const sources::AwsConfig& aws,
+Status PutMetricData(net::HttpClient& client, const net::AwsConfig& aws,
                      const std::string& ns, const std::vector<MetricDatum>& data) {
   const std::string what = StrCat("cloudwatch PutMetricData ", ns);
   auto invalid = [&](size_t i, std::string_view why) {
@@ -80,7 +80,7 @@ Status PutMetricData(sources::HttpClient& client, const sources::AwsConfig& aws,
     const std::vector<MetricDatum> batch(data.begin() + static_cast<std::ptrdiff_t>(begin),
                                          data.begin() + static_cast<std::ptrdiff_t>(end));
     StatusOr<std::string> answer =
-        sources::AwsQueryCall(client, aws, sources::kCloudWatchService, "PutMetricData",
+        net::AwsQueryCall(client, aws, net::kCloudWatchService, "PutMetricData",
                               "2010-08-01", PutMetricDataParams(ns, batch));
     if (!answer.ok()) {
       return Annotate(answer.status(), StrCat("namespace ", ns, ", datums ", begin, "..", end - 1,

@@ -15,8 +15,8 @@
 #include <vector>
 
 #include "watershed/base/status.h"
-#include "watershed/sources/http/aws.h"
-#include "watershed/sources/http/http_client.h"
+#include "watershed/net/aws.h"
+#include "watershed/net/http_client.h"
 
 namespace watershed::observe {
 
@@ -31,11 +31,11 @@ struct MetricDatum {
 // Sends `data` to namespace `ns`. Invalid input (empty namespace or name, a namespace starting
 // with "AWS/", a non-finite value, more than 30 dimensions, an empty dimension name or value)
 // fails with kInvalidArgument before anything is sent.
-Status PutMetricData(sources::HttpClient& client, const sources::AwsConfig& aws,
+Status PutMetricData(net::HttpClient& client, const net::AwsConfig& aws,
                      const std::string& ns, const std::vector<MetricDatum>& data);
 
 // The query parameters of one PutMetricData call for `data` (exposed for tests).
-sources::AwsQueryParams PutMetricDataParams(const std::string& ns,
+net::AwsQueryParams PutMetricDataParams(const std::string& ns,
                                             const std::vector<MetricDatum>& data);
 
 }  // namespace watershed::observe

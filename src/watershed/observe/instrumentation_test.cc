@@ -29,7 +29,7 @@ class InstrumentationTest : public ::testing::Test {
   void SetUp() override {
     dir_ = MakeTempDir();
     // Every test starts from a flushed process registry, into a catalog no test reads.
-    ASSERT_TRUE(ProcessMetrics().Flush(dir_ + "/scratch.db", 1).ok());
+    ASSERT_TRUE(FlushRegistry(ProcessMetrics(), dir_ + "/scratch.db", 1).ok());
   }
   std::unique_ptr<project::Project> OpenProject(const std::string& extra_yaml) {
     EXPECT_TRUE(project::Project::Init(dir_ + "/p", "instrumented").ok());

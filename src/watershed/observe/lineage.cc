@@ -7,7 +7,6 @@
 // AGGREGATION) and the indirect subtypes it picked up.
 #include "watershed/observe/lineage.h"
 
-#include <sqlite3.h>
 
 #include <algorithm>
 #include <functional>
@@ -17,7 +16,7 @@
 #include <set>
 
 #include "watershed/base/log.h"
-#include "watershed/base/sqlite.h"
+#include "watershed/store/store.h"
 #include "watershed/base/strings.h"
 #include "watershed/observe/openlineage.h"
 
@@ -666,7 +665,7 @@ std::optional<std::vector<std::pair<std::string, std::string>>> Describe(
 // Storage: the lineage_* tables in the catalog database
 // ---------------------------------------------------------------------------------------------
 
-constexpr const char* kSchemaSql = R"sql(
+constexpr char kLineageSchemaV1[] = R"sql(
 CREATE TABLE IF NOT EXISTS lineage_nodes (
   node TEXT PRIMARY KEY,
   dataset TEXT NOT NULL,
@@ -700,7 +699,12 @@ CREATE TABLE IF NOT EXISTS lineage_owners (
 );
 )sql";
 
-using sqlite::Stmt;
+using store::Stmt;
+
+const store::Schema& LineageSchema() {
+  static const store::Schema* schema = new store::Schema{"lineage", {kLineageSchemaV1}};
+  return *schema;
+}
 
 struct EdgeRow {
   std::string from, to, kind, transformation, subtype, owner;
@@ -712,13 +716,11 @@ struct NodeRow {
 class Store {
  public:
   static StatusOr<std::unique_ptr<Store>> Open(const std::string& path) {
-    auto db = sqlite::Open(path);
+    auto db = store::Connection::Open(path);
     if (!db.ok()) return Annotate(db.status(), "lineage");
-    std::unique_ptr<Store> s(new Store(*db));
-    WS_RETURN_IF_ERROR(Annotate(sqlite::Exec(*db, kSchemaSql), "lineage"));
-    return s;
+    WS_RETURN_IF_ERROR(Annotate(store::Migrate(**db, LineageSchema()), "lineage"));
+    return std::unique_ptr<Store>(new Store(std::move(*db)));
   }
-  ~Store() { sqlite3_close(db_); }
 
   // Replaces everything `owner` recorded (when `replace`) with `nodes` and `edges`, in one
   // transaction.
@@ -726,16 +728,16 @@ class Store {
                bool column_level, const std::string& note, const std::vector<NodeRow>& nodes,
                const std::vector<EdgeRow>& edges, bool replace) {
     const std::string now = IsoUtc(NowMicros());
-    sqlite::Transaction txn(db_);
+    store::Transaction txn(*db_);
     WS_RETURN_IF_ERROR(Annotate(txn.Begin(), "lineage"));
     if (replace) {
-      Stmt del1(db_, "DELETE FROM lineage_edges WHERE owner = ?");
-      Stmt del2(db_, "DELETE FROM lineage_nodes WHERE owner = ?");
+      Stmt del1(*db_, "DELETE FROM lineage_edges WHERE owner = ?");
+      Stmt del2(*db_, "DELETE FROM lineage_nodes WHERE owner = ?");
       WS_RETURN_IF_ERROR(Annotate(del1.Bind(1, owner).Run(), "lineage: delete edges"));
       WS_RETURN_IF_ERROR(Annotate(del2.Bind(1, owner).Run(), "lineage: delete nodes"));
     }
     // A node another owner recorded keeps its owner; its type is filled in when missing.
-    Stmt node(db_,
+    Stmt node(*db_,
               "INSERT INTO lineage_nodes (node, dataset, field, kind, data_type, owner, "
               "recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(node) DO UPDATE SET "
               "data_type = CASE WHEN excluded.data_type <> '' AND (lineage_nodes.owner = "
@@ -750,7 +752,7 @@ class Store {
       WS_RETURN_IF_ERROR(Annotate(node.Run(), "lineage: insert node"));
       node.Reset();
     }
-    Stmt edge(db_,
+    Stmt edge(*db_,
               "INSERT OR REPLACE INTO lineage_edges (from_node, to_node, kind, transformation, "
               "subtype, owner, run_id, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
     WS_RETURN_IF_ERROR(Annotate(edge.status(), "lineage: prepare edge"));
@@ -760,7 +762,7 @@ class Store {
       WS_RETURN_IF_ERROR(Annotate(edge.Run(), "lineage: insert edge"));
       edge.Reset();
     }
-    Stmt own(db_,
+    Stmt own(*db_,
              "INSERT OR REPLACE INTO lineage_owners (owner, kind, run_id, recorded_at, "
              "column_level, note) VALUES (?, ?, ?, ?, ?, ?)");
     own.Bind(1, owner).Bind(2, kind).Bind(3, run_id).Bind(4, now);
@@ -770,7 +772,7 @@ class Store {
   }
 
   StatusOr<std::optional<NodeRow>> Node(const std::string& node) {
-    Stmt q(db_,
+    Stmt q(*db_,
            "SELECT node, dataset, field, kind, data_type, owner FROM lineage_nodes WHERE "
            "node = ?");
     q.Bind(1, node);
@@ -783,7 +785,7 @@ class Store {
   // can only say "unknown") cannot take a Status: a failed query gives no columns, as before.
   std::vector<std::string> Fields(const std::string& dataset) {
     std::vector<std::string> out;
-    Stmt q(db_, "SELECT field FROM lineage_nodes WHERE dataset = ? AND field <> '' ORDER BY rowid");
+    Stmt q(*db_, "SELECT field FROM lineage_nodes WHERE dataset = ? AND field <> '' ORDER BY rowid");
     q.Bind(1, dataset);
     while (true) {
       auto row = q.Step();
@@ -795,7 +797,7 @@ class Store {
 
   StatusOr<std::vector<EdgeRow>> Edges(const std::string& node, bool upstream) {
     std::vector<EdgeRow> out;
-    Stmt q(db_, upstream ? "SELECT from_node, to_node, kind, transformation, subtype, owner FROM "
+    Stmt q(*db_, upstream ? "SELECT from_node, to_node, kind, transformation, subtype, owner FROM "
                            "lineage_edges WHERE to_node = ? ORDER BY from_node, transformation, "
                            "subtype"
                          : "SELECT from_node, to_node, kind, transformation, subtype, owner FROM "
@@ -812,7 +814,7 @@ class Store {
 
   StatusOr<std::vector<std::string>> AllNodes() {
     std::vector<std::string> out;
-    Stmt q(db_, "SELECT node FROM lineage_nodes ORDER BY node");
+    Stmt q(*db_, "SELECT node FROM lineage_nodes ORDER BY node");
     while (true) {
       WS_ASSIGN_OR_RETURN(bool row, StepRow(q));
       if (!row) break;
@@ -822,14 +824,14 @@ class Store {
   }
 
  private:
-  explicit Store(sqlite3* db) : db_(db) {}
+  explicit Store(std::unique_ptr<store::Connection> db) : db_(std::move(db)) {}
   // Steps `q`, naming lineage in an error.
   static StatusOr<bool> StepRow(Stmt& q) {
     auto row = q.Step();
     if (!row.ok()) return Annotate(row.status(), "lineage");
     return row;
   }
-  sqlite3* db_;
+  std::unique_ptr<store::Connection> db_;
 };
 
 // ---------------------------------------------------------------------------------------------

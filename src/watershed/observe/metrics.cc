@@ -1,10 +1,8 @@
 // observe/metrics.cc — see metrics.h.
 #include "watershed/observe/metrics.h"
 
-#include "watershed/base/sqlite.h"
 
 #include <fmt/format.h>
-#include <sqlite3.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -22,7 +20,7 @@
 namespace watershed::observe {
 namespace {
 
-constexpr char kSchemaSql[] = R"sql(
+constexpr char kMetricsSchemaV1[] = R"sql(
 CREATE TABLE IF NOT EXISTS metric_families(
   name TEXT PRIMARY KEY,
   type TEXT NOT NULL,
@@ -46,100 +44,20 @@ CREATE TABLE IF NOT EXISTS alarm_state(
   reason TEXT NOT NULL);
 )sql";
 
-// SQLite through base/sqlite.h (this file's own connection to the catalog database).
-using sqlite::Exec;
-using sqlite::Stmt;
-using Txn = sqlite::Transaction;
+using store::Stmt;
+using Txn = store::Transaction;
+
+// The metric and alarm tables (docs/formats/metrics.md). Append migrations; never edit one.
+const store::Schema& MetricsSchema() {
+  static const store::Schema* schema = new store::Schema{"metrics", {kMetricsSchemaV1}};
+  return *schema;
+}
 
 std::optional<MetricType> ParseType(std::string_view s) {
   if (s == "counter") return MetricType::kCounter;
   if (s == "gauge") return MetricType::kGauge;
   if (s == "histogram") return MetricType::kHistogram;
   return std::nullopt;
-}
-
-// ---- names ----
-
-bool NameChar(char c, bool first, bool colon_ok) {
-  if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_') return true;
-  if (colon_ok && c == ':') return true;
-  return !first && c >= '0' && c <= '9';
-}
-
-std::string SanitizeName(std::string_view name, bool colon_ok) {
-  std::string out(name);
-  if (out.empty()) return "_";
-  for (size_t i = 0; i < out.size(); ++i) {
-    if (!NameChar(out[i], i == 0, colon_ok)) out[i] = '_';
-  }
-  return out;
-}
-
-MetricLabels SanitizeLabels(const MetricLabels& labels) {
-  bool clean = true;
-  for (const auto& [k, v] : labels) clean &= SanitizeName(k, false) == k;
-  if (clean) return labels;
-  MetricLabels out;
-  for (const auto& [k, v] : labels) out[SanitizeName(k, false)] = v;
-  return out;
-}
-
-std::string EscapeLabelValue(std::string_view v) {
-  std::string out;
-  out.reserve(v.size());
-  for (char c : v) {
-    if (c == '\\') {
-      out += "\\\\";
-    } else if (c == '"') {
-      out += "\\\"";
-    } else if (c == '\n') {
-      out += "\\n";
-    } else {
-      out += c;
-    }
-  }
-  return out;
-}
-
-std::string EscapeHelp(std::string_view v) {
-  std::string out;
-  for (char c : v) {
-    if (c == '\\') {
-      out += "\\\\";
-    } else if (c == '\n') {
-      out += "\\n";
-    } else {
-      out += c;
-    }
-  }
-  return out;
-}
-
-// Sample order inside a family: by labels other than `le`, then buckets by ascending le, then
-// _sum, then _count.
-void SortSamples(MetricFamily& f) {
-  auto key = [&f](const MetricSample& s) {
-    MetricLabels base = s.labels;
-    double le = 0;
-    int kind = 0;
-    if (f.type == MetricType::kHistogram) {
-      if (s.name == f.name + "_bucket") {
-        auto it = base.find("le");
-        if (it != base.end()) {
-          le = it->second == "+Inf" ? std::numeric_limits<double>::infinity()
-                                    : std::strtod(it->second.c_str(), nullptr);
-          base.erase(it);
-        }
-      } else if (s.name == f.name + "_sum") {
-        kind = 1;
-      } else {
-        kind = 2;
-      }
-    }
-    return std::make_tuple(base, kind, le);
-  };
-  std::stable_sort(f.samples.begin(), f.samples.end(),
-                   [&](const MetricSample& a, const MetricSample& b) { return key(a) < key(b); });
 }
 
 std::string JoinLabels(const MetricLabels& labels) {
@@ -163,408 +81,57 @@ std::string UnitOf(const std::string& sample) {
 
 }  // namespace
 
-std::string_view MetricTypeName(MetricType type) {
-  switch (type) {
-    case MetricType::kCounter:
-      return "counter";
-    case MetricType::kGauge:
-      return "gauge";
-    case MetricType::kHistogram:
-      return "histogram";
-  }
-  return "untyped";
+Status FlushRegistry(MetricRegistry& registry, const std::string& catalog_path,
+                     int64_t time_micros) {
+  return registry.Flush(time_micros, [&](const std::vector<MetricPoint>& points) -> Status {
+    WS_ASSIGN_OR_RETURN(auto store, MetricStore::Open(catalog_path));
+    return store->Append(points);
+  });
 }
-
-const std::vector<double>& DefaultDurationBuckets() {
-  static const std::vector<double> kBuckets = {0.01, 0.05, 0.1, 0.25, 0.5, 1,   2.5,  5,
-                                               10,   30,   60,  120,  300, 600, 1800, 3600};
-  return kBuckets;
-}
-
-const std::vector<MetricSpec>& StandardMetrics() {
-  using T = MetricType;
-  static const std::vector<MetricSpec> kSpecs = {
-      // Loads (load/session.cc) and other writers: label layer (lake, warehouse, mart), table.
-      {"watershed_records_read_total",
-       T::kCounter,
-       "Records offered to a load, per root table (including those rejected).",
-       {}},
-      {"watershed_records_written_total",
-       T::kCounter,
-       "Rows committed, per layer and table (child tables and the quarantine included).",
-       {}},
-      {"watershed_records_quarantined_total",
-       T::kCounter,
-       "Records sent to the quarantine table, per target table.",
-       {}},
-      {"watershed_records_late_total",
-       T::kCounter,
-       "Records that arrived after their window closed, per stream or table.",
-       {}},
-      {"watershed_written_bytes_total",
-       T::kCounter,
-       "Bytes of data files committed, per layer and table.",
-       {}},
-      {"watershed_load_commit_duration_seconds",
-       T::kHistogram,
-       "Time to flush and commit one snapshot of a load session.",
-       {}},
-      {"watershed_load_sessions_total",
-       T::kCounter,
-       "Load sessions ended, per status (committed, empty, failed).",
-       {}},
-      // Pipelines (orchestrate/executor.cc): labels pipeline, task, status.
-      {"watershed_task_attempts_total",
-       T::kCounter,
-       "Task process attempts, per pipeline, task and status (ok, failed, timeout, retrying).",
-       {}},
-      {"watershed_tasks_total",
-       T::kCounter,
-       "Tasks finished, per pipeline, task and final status (ok, failed, timeout, skipped).",
-       {}},
-      {"watershed_task_failures_total",
-       T::kCounter,
-       "Tasks that failed for good (failed or timeout), per pipeline and task.",
-       {}},
-      {"watershed_task_duration_seconds",
-       T::kHistogram,
-       "Duration of one task attempt, per pipeline and task.",
-       {}},
-      {"watershed_pipeline_runs_total",
-       T::kCounter,
-       "Pipeline runs finished, per pipeline and status (success, failed).",
-       {}},
-      {"watershed_pipeline_run_duration_seconds",
-       T::kHistogram,
-       "Duration of one pipeline run, per pipeline.",
-       {}},
-      // API sources (sources/crunchbase): label source.
-      {"watershed_api_requests_total", T::kCounter, "HTTP requests sent to an API (attempts).", {}},
-      {"watershed_api_retries_total", T::kCounter, "HTTP requests retried.", {}},
-      {"watershed_api_throttled_total", T::kCounter, "HTTP 429 answers received.", {}},
-      {"watershed_api_response_bytes_total", T::kCounter, "HTTP response body bytes received.", {}},
-      // Streams (sources/events): label stream.
-      {"watershed_stream_lag_events",
-       T::kGauge,
-       "Events behind the newest offset, per stream (and partition).",
-       {}},
-      {"watershed_stream_lag_seconds",
-       T::kGauge,
-       "Age of the newest event processed, per stream.",
-       {}},
-      {"watershed_stream_events_total", T::kCounter, "Events committed to the lake, per stream.", {}},
-      {"watershed_stream_events_accepted_total",
-       T::kCounter,
-       "Events acknowledged by `watershed serve` ingest (durable in the stream's log).",
-       {}},
-      {"watershed_stream_events_quarantined_total",
-       T::kCounter,
-       "Malformed events sent to watershed.quarantine, per stream.",
-       {}},
-      {"watershed_stream_requests_total", T::kCounter, "Ingest requests received, per stream.", {}},
-      {"watershed_stream_requests_throttled_total",
-       T::kCounter,
-       "Ingest requests answered 429 (backpressure), per stream.",
-       {}},
-      {"watershed_stream_last_commit_age_seconds",
-       T::kGauge,
-       "Seconds since the stream writer's last lake commit.",
-       {}},
-      // Quality checks (quality/): labels table, check.
-      {"watershed_checks_passed_total", T::kCounter, "Data quality checks that passed.", {}},
-      {"watershed_checks_failed_total", T::kCounter, "Data quality checks that failed.", {}},
-      // Transforms (transform/): label model.
-      {"watershed_model_build_duration_seconds",
-       T::kHistogram,
-       "Time to build one model, per model.",
-       {}},
-  };
-  return kSpecs;
-}
-
-const MetricSpec* FindStandardMetric(std::string_view name) {
-  for (const MetricSpec& s : StandardMetrics()) {
-    if (s.name == name) return &s;
-  }
-  return nullptr;
-}
-
-// ---- series ----
-
-void Counter::Inc(double by) {
-  if (!(by > 0)) return;  // negative, zero and NaN
-  value_.fetch_add(by, std::memory_order_relaxed);
-}
-
-void Gauge::Set(double value) {
-  value_.store(value, std::memory_order_relaxed);
-  version_.fetch_add(1, std::memory_order_release);
-}
-
-void Gauge::Add(double delta) {
-  value_.fetch_add(delta, std::memory_order_relaxed);
-  version_.fetch_add(1, std::memory_order_release);
-}
-
-Histogram::Histogram(std::vector<double> bounds) : bounds_(std::move(bounds)) {
-  bounds_.erase(std::remove_if(bounds_.begin(), bounds_.end(),
-                               [](double b) { return std::isnan(b) || std::isinf(b); }),
-                bounds_.end());
-  std::sort(bounds_.begin(), bounds_.end());
-  bounds_.erase(std::unique(bounds_.begin(), bounds_.end()), bounds_.end());
-  counts_ = std::make_unique<std::atomic<uint64_t>[]>(bounds_.size() + 1);
-  for (size_t i = 0; i <= bounds_.size(); ++i) counts_[i].store(0);
-  flushed_cumulative_.assign(bounds_.size() + 1, 0);
-}
-
-void Histogram::Observe(double value) {
-  if (std::isnan(value)) return;
-  size_t i = std::lower_bound(bounds_.begin(), bounds_.end(), value) - bounds_.begin();
-  counts_[i].fetch_add(1, std::memory_order_relaxed);
-  sum_.fetch_add(value, std::memory_order_relaxed);
-  count_.fetch_add(1, std::memory_order_relaxed);
-}
-
-std::vector<uint64_t> Histogram::CumulativeCounts() const {
-  std::vector<uint64_t> out(bounds_.size() + 1);
-  uint64_t total = 0;
-  for (size_t i = 0; i <= bounds_.size(); ++i) {
-    total += counts_[i].load(std::memory_order_relaxed);
-    out[i] = total;
-  }
-  return out;
-}
-
-// ---- registry ----
-
-MetricRegistry::Family* MetricRegistry::FamilyFor(std::string_view raw_name, MetricType type,
-                                                  std::string_view help,
-                                                  std::vector<double> buckets) {
-  const std::string name = SanitizeName(raw_name, true);
-  auto it = families_.find(name);
-  if (it == families_.end()) {
-    const MetricSpec* spec = FindStandardMetric(name);
-    Family f;
-    f.type = type;
-    f.help = !help.empty() ? std::string(help) : spec != nullptr ? spec->help : "";
-    if (type == MetricType::kHistogram) {
-      f.buckets = !buckets.empty()                            ? std::move(buckets)
-                  : spec != nullptr && !spec->buckets.empty() ? spec->buckets
-                                                              : DefaultDurationBuckets();
-    }
-    it = families_.emplace(name, std::move(f)).first;
-  }
-  if (it->second.type != type) {
-    LogWarn("metric used with two types; this use is not exposed",
-            {{"metric", name},
-             {"registered", std::string(MetricTypeName(it->second.type))},
-             {"asked", std::string(MetricTypeName(type))}});
-    return nullptr;
-  }
-  if (it->second.help.empty() && !help.empty()) it->second.help = std::string(help);
-  return &it->second;
-}
-
-Counter& MetricRegistry::GetCounter(std::string_view name, const MetricLabels& labels,
-                                    std::string_view help) {
-  static auto* discarded = new Counter();
-  std::lock_guard<std::mutex> lock(mu_);
-  Family* f = FamilyFor(name, MetricType::kCounter, help, {});
-  if (f == nullptr) return *discarded;
-  auto& slot = f->counters[SanitizeLabels(labels)];
-  if (!slot) slot = std::make_unique<Counter>();
-  return *slot;
-}
-
-Gauge& MetricRegistry::GetGauge(std::string_view name, const MetricLabels& labels,
-                                std::string_view help) {
-  static auto* discarded = new Gauge();
-  std::lock_guard<std::mutex> lock(mu_);
-  Family* f = FamilyFor(name, MetricType::kGauge, help, {});
-  if (f == nullptr) return *discarded;
-  auto& slot = f->gauges[SanitizeLabels(labels)];
-  if (!slot) slot = std::make_unique<Gauge>();
-  return *slot;
-}
-
-Histogram& MetricRegistry::GetHistogram(std::string_view name, const MetricLabels& labels,
-                                        std::string_view help, std::vector<double> buckets) {
-  static auto* discarded = new Histogram(DefaultDurationBuckets());
-  std::lock_guard<std::mutex> lock(mu_);
-  Family* f = FamilyFor(name, MetricType::kHistogram, help, std::move(buckets));
-  if (f == nullptr) return *discarded;
-  MetricLabels clean = SanitizeLabels(labels);
-  clean.erase("le");  // reserved for buckets
-  auto& slot = f->histograms[clean];
-  if (!slot) slot = std::make_unique<Histogram>(f->buckets);
-  return *slot;
-}
-
-namespace {
-
-void AppendHistogramSamples(const std::string& name, const MetricLabels& labels,
-                            const std::vector<double>& bounds,
-                            const std::vector<uint64_t>& cumulative, double sum,
-                            std::vector<MetricSample>* out) {
-  for (size_t i = 0; i < cumulative.size(); ++i) {
-    MetricLabels l = labels;
-    l["le"] = i < bounds.size() ? FormatMetricValue(bounds[i]) : "+Inf";
-    out->push_back({name + "_bucket", std::move(l), static_cast<double>(cumulative[i])});
-  }
-  out->push_back({name + "_sum", labels, sum});
-  out->push_back({name + "_count", labels, static_cast<double>(cumulative.back())});
-}
-
-}  // namespace
-
-std::vector<MetricFamily> MetricRegistry::Collect() const {
-  std::lock_guard<std::mutex> lock(mu_);
-  std::vector<MetricFamily> out;
-  for (const auto& [name, f] : families_) {
-    MetricFamily mf{name, f.type, f.help, {}};
-    for (const auto& [labels, c] : f.counters) mf.samples.push_back({name, labels, c->value()});
-    for (const auto& [labels, g] : f.gauges) mf.samples.push_back({name, labels, g->value()});
-    for (const auto& [labels, h] : f.histograms) {
-      AppendHistogramSamples(name, labels, h->bounds(), h->CumulativeCounts(), h->sum(),
-                             &mf.samples);
-    }
-    SortSamples(mf);
-    out.push_back(std::move(mf));
-  }
-  return out;
-}
-
-std::vector<MetricPoint> MetricRegistry::TakeChanges(int64_t time_micros) {
-  pending_counters_.clear();
-  pending_gauges_.clear();
-  pending_histograms_.clear();
-  std::vector<MetricPoint> points;
-  std::lock_guard<std::mutex> lock(mu_);
-  for (const auto& [name, f] : families_) {
-    for (const auto& [labels, c] : f.counters) {
-      const double v = c->value();
-      if (v == c->flushed_) continue;
-      points.push_back({time_micros, name, f.type, f.help, name, labels, v - c->flushed_});
-      pending_counters_.push_back({c.get(), v});
-    }
-    for (const auto& [labels, g] : f.gauges) {
-      const uint64_t version = g->version_.load(std::memory_order_acquire);
-      if (version == g->flushed_version_) continue;
-      points.push_back({time_micros, name, f.type, f.help, name, labels, g->value()});
-      pending_gauges_.push_back({g.get(), version});
-    }
-    for (const auto& [labels, h] : f.histograms) {
-      // Read the sum before the buckets: an Observe racing with us shows up in the next flush.
-      const double sum = h->sum();
-      std::vector<uint64_t> cum = h->CumulativeCounts();
-      if (cum.back() == h->flushed_cumulative_.back()) continue;
-      for (size_t i = 0; i < cum.size(); ++i) {
-        const double delta = static_cast<double>(cum[i] - h->flushed_cumulative_[i]);
-        if (delta == 0) continue;
-        MetricLabels l = labels;
-        l["le"] = i < h->bounds().size() ? FormatMetricValue(h->bounds()[i]) : "+Inf";
-        points.push_back(
-            {time_micros, name, f.type, f.help, name + "_bucket", std::move(l), delta});
-      }
-      points.push_back(
-          {time_micros, name, f.type, f.help, name + "_sum", labels, sum - h->flushed_sum_});
-      points.push_back({time_micros, name, f.type, f.help, name + "_count", labels,
-                        static_cast<double>(cum.back() - h->flushed_cumulative_.back())});
-      pending_histograms_.push_back({h.get(), std::move(cum), sum});
-    }
-  }
-  return points;
-}
-
-void MetricRegistry::MarkFlushed() {
-  for (auto& [c, v] : pending_counters_) c->flushed_ = v;
-  for (auto& [g, version] : pending_gauges_) g->flushed_version_ = version;
-  for (auto& p : pending_histograms_) {
-    p.histogram->flushed_cumulative_ = std::move(p.cumulative);
-    p.histogram->flushed_sum_ = p.sum;
-  }
-  pending_counters_.clear();
-  pending_gauges_.clear();
-  pending_histograms_.clear();
-}
-
-Status MetricRegistry::Flush(const std::string& catalog_path, int64_t time_micros) {
-  std::lock_guard<std::mutex> lock(flush_mu_);
-  std::vector<MetricPoint> points = TakeChanges(time_micros);
-  if (points.empty()) return absl::OkStatus();
-  if (!store_ || store_path_ != catalog_path) {
-    store_.reset();
-    WS_ASSIGN_OR_RETURN(store_, MetricStore::Open(catalog_path));
-    store_path_ = catalog_path;
-  }
-  WS_RETURN_IF_ERROR(store_->Append(points));
-  MarkFlushed();
-  return absl::OkStatus();
-}
-
-MetricRegistry& ProcessMetrics() {
-  static auto* registry = new MetricRegistry();
-  return *registry;
-}
-
-namespace metrics {
-observe::Counter& Counter(std::string_view name, const MetricLabels& labels) {
-  return ProcessMetrics().GetCounter(name, labels);
-}
-observe::Gauge& Gauge(std::string_view name, const MetricLabels& labels) {
-  return ProcessMetrics().GetGauge(name, labels);
-}
-observe::Histogram& Histogram(std::string_view name, const MetricLabels& labels) {
-  return ProcessMetrics().GetHistogram(name, labels);
-}
-}  // namespace metrics
 
 Status FlushMetrics(project::Project& project) {
-  return Annotate(ProcessMetrics().Flush(project.config().catalog_path, NowMicros()),
+  // One store per process, reopened when another project's catalog is flushed (tests).
+  static std::mutex mu;
+  static std::string* store_path = new std::string;
+  static MetricStore* store = nullptr;
+  const std::string& path = project.config().catalog_path;
+  return Annotate(ProcessMetrics().Flush(NowMicros(),
+                                         [&](const std::vector<MetricPoint>& points) -> Status {
+                                           std::lock_guard<std::mutex> lock(mu);
+                                           if (store == nullptr || *store_path != path) {
+                                             delete store;
+                                             store = nullptr;
+                                             WS_ASSIGN_OR_RETURN(auto opened,
+                                                                 MetricStore::Open(path));
+                                             store = opened.release();
+                                             *store_path = path;
+                                           }
+                                           return store->Append(points);
+                                         }),
                   "flushing metrics");
 }
 
 // ---- the store ----
 
 StatusOr<std::unique_ptr<MetricStore>> MetricStore::Open(const std::string& catalog_path) {
-  std::error_code ec;
-  std::filesystem::create_directories(std::filesystem::path(catalog_path).parent_path(), ec);
-  sqlite3* db = nullptr;
-  if (sqlite3_open_v2(catalog_path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
-                      nullptr) != SQLITE_OK) {
-    std::string msg = db != nullptr ? sqlite3_errmsg(db) : "out of memory";
-    sqlite3_close(db);
-    return absl::UnavailableError(StrCat("cannot open catalog ", catalog_path, ": ", msg));
-  }
-  sqlite3_busy_timeout(db, 30000);
-  std::unique_ptr<MetricStore> store(new MetricStore(db));
-  Status setup;
-  for (int attempt = 0; attempt < 100; ++attempt) {
-    setup = Exec(db, "PRAGMA journal_mode=WAL;");
-    if (setup.ok()) {
-      Txn txn(db);
-      setup = txn.Begin();
-      if (setup.ok()) setup = Exec(db, kSchemaSql);
-      if (setup.ok()) setup = txn.Commit();
-    }
-    if (setup.ok() || setup.code() != absl::StatusCode::kUnavailable) break;
-    usleep(50000);
-  }
-  WS_RETURN_IF_ERROR(Annotate(setup, StrCat("opening metric tables in ", catalog_path)));
-  return store;
+  WS_ASSIGN_OR_RETURN(std::unique_ptr<store::Connection> db,
+                      store::Connection::Open(catalog_path));
+  WS_RETURN_IF_ERROR(Annotate(store::Migrate(*db, MetricsSchema()),
+                              StrCat("opening metric tables in ", catalog_path)));
+  return std::unique_ptr<MetricStore>(new MetricStore(std::move(db)));
 }
 
-MetricStore::~MetricStore() { sqlite3_close(db_); }
+MetricStore::~MetricStore() = default;
 
 Status MetricStore::Append(const std::vector<MetricPoint>& points) {
   if (points.empty()) return absl::OkStatus();
-  Txn txn(db_);
+  Txn txn(*db_);
   WS_RETURN_IF_ERROR(txn.Begin());
-  Stmt family(db_,
+  Stmt family(*db_,
               "INSERT INTO metric_families(name, type, help) VALUES(?, ?, ?) "
               "ON CONFLICT(name) DO UPDATE SET help = excluded.help "
               "WHERE metric_families.help = '' AND excluded.help != ''");
-  Stmt point(db_,
+  Stmt point(*db_,
              "INSERT INTO metric_points(time_micros, family, sample, labels, value, pid) "
              "VALUES(?, ?, ?, ?, ?, ?)");
   std::set<std::string> seen;
@@ -586,7 +153,7 @@ Status MetricStore::Append(const std::vector<MetricPoint>& points) {
 }
 
 StatusOr<std::optional<MetricType>> MetricStore::FamilyType(const std::string& name) {
-  Stmt q(db_, "SELECT type FROM metric_families WHERE name = ?");
+  Stmt q(*db_, "SELECT type FROM metric_families WHERE name = ?");
   q.Bind(1, name);
   WS_ASSIGN_OR_RETURN(bool row, q.Step());
   if (!row) return std::optional<MetricType>();
@@ -598,7 +165,7 @@ StatusOr<std::vector<MetricFamily>> MetricStore::Aggregate(int64_t since_micros,
   const int64_t until = until_micros > 0 ? until_micros : std::numeric_limits<int64_t>::max();
   std::map<std::string, MetricFamily> families;
   {
-    Stmt q(db_, "SELECT name, type, help FROM metric_families");
+    Stmt q(*db_, "SELECT name, type, help FROM metric_families");
     while (true) {
       WS_ASSIGN_OR_RETURN(bool row, q.Step());
       if (!row) break;
@@ -609,7 +176,7 @@ StatusOr<std::vector<MetricFamily>> MetricStore::Aggregate(int64_t since_micros,
   }
   // Counters and histograms: the sum of the deltas.
   {
-    Stmt q(db_,
+    Stmt q(*db_,
            "SELECT p.family, p.sample, p.labels, SUM(p.value) FROM metric_points p "
            "JOIN metric_families f ON f.name = p.family "
            "WHERE f.type != 'gauge' AND p.time_micros > ? AND p.time_micros <= ? "
@@ -625,7 +192,7 @@ StatusOr<std::vector<MetricFamily>> MetricStore::Aggregate(int64_t since_micros,
   }
   // Gauges: the newest value.
   {
-    Stmt q(db_,
+    Stmt q(*db_,
            "SELECT family, sample, labels, value FROM ("
            "  SELECT p.family, p.sample, p.labels, p.value, ROW_NUMBER() OVER ("
            "    PARTITION BY p.sample, p.labels ORDER BY p.time_micros DESC, p.point_id DESC) AS rn"
@@ -644,7 +211,7 @@ StatusOr<std::vector<MetricFamily>> MetricStore::Aggregate(int64_t since_micros,
   std::vector<MetricFamily> out;
   for (auto& [name, f] : families) {
     if (f.samples.empty()) continue;
-    SortSamples(f);
+    metrics::SortSamples(f);
     out.push_back(std::move(f));
   }
   return out;
@@ -652,7 +219,7 @@ StatusOr<std::vector<MetricFamily>> MetricStore::Aggregate(int64_t since_micros,
 
 StatusOr<std::vector<MetricPoint>> MetricStore::Points(const std::string& sample,
                                                        int64_t since_micros, int64_t until_micros) {
-  Stmt q(db_,
+  Stmt q(*db_,
          "SELECT p.time_micros, p.family, f.type, p.labels, p.value FROM metric_points p "
          "JOIN metric_families f ON f.name = p.family "
          "WHERE p.sample = ? AND p.time_micros > ? AND p.time_micros <= ? "
@@ -675,10 +242,10 @@ StatusOr<std::vector<MetricPoint>> MetricStore::Points(const std::string& sample
 }
 
 StatusOr<int64_t> MetricStore::Compact(int64_t before_micros) {
-  Txn txn(db_);
+  Txn txn(*db_);
   WS_RETURN_IF_ERROR(txn.Begin());
   // Counters and histograms: one point per series with the sum.
-  Stmt sums(db_,
+  Stmt sums(*db_,
             "CREATE TEMP TABLE compacted AS "
             "SELECT p.family, p.sample, p.labels, SUM(p.value) AS value, COUNT(*) AS n "
             "FROM metric_points p JOIN metric_families f ON f.name = p.family "
@@ -686,21 +253,21 @@ StatusOr<int64_t> MetricStore::Compact(int64_t before_micros) {
             "HAVING n > 1");
   sums.Bind(1, before_micros);
   WS_RETURN_IF_ERROR(sums.Run());
-  Stmt del(db_,
+  Stmt del(*db_,
            "DELETE FROM metric_points WHERE time_micros < ? AND EXISTS (SELECT 1 FROM compacted c "
            "WHERE c.sample = metric_points.sample AND c.labels = metric_points.labels)");
   del.Bind(1, before_micros);
   WS_RETURN_IF_ERROR(del.Run());
-  const int64_t deleted = sqlite3_changes64(db_);
-  Stmt ins(db_,
+  const int64_t deleted = db_->Changes();
+  Stmt ins(*db_,
            "INSERT INTO metric_points(time_micros, family, sample, labels, value, pid) "
            "SELECT ?, family, sample, labels, value, 0 FROM compacted");
   ins.Bind(1, before_micros - 1);
   WS_RETURN_IF_ERROR(ins.Run());
-  const int64_t inserted = sqlite3_changes64(db_);
-  WS_RETURN_IF_ERROR(Exec(db_, "DROP TABLE temp.compacted"));
+  const int64_t inserted = db_->Changes();
+  WS_RETURN_IF_ERROR(db_->Exec("DROP TABLE temp.compacted"));
   // Gauges: only the newest point of each series.
-  Stmt gauges(db_,
+  Stmt gauges(*db_,
               "DELETE FROM metric_points WHERE point_id IN ("
               "  SELECT point_id FROM (SELECT p.point_id, ROW_NUMBER() OVER ("
               "    PARTITION BY p.sample, p.labels ORDER BY p.time_micros DESC, p.point_id DESC)"
@@ -708,13 +275,13 @@ StatusOr<int64_t> MetricStore::Compact(int64_t before_micros) {
               "    WHERE f.type = 'gauge' AND p.time_micros < ?) WHERE rn > 1)");
   gauges.Bind(1, before_micros);
   WS_RETURN_IF_ERROR(gauges.Run());
-  const int64_t gauge_deleted = sqlite3_changes64(db_);
+  const int64_t gauge_deleted = db_->Changes();
   WS_RETURN_IF_ERROR(txn.Commit());
   return deleted - inserted + gauge_deleted;
 }
 
 StatusOr<std::vector<MetricStore::AlarmRow>> MetricStore::AlarmRows() {
-  Stmt q(db_,
+  Stmt q(*db_,
          "SELECT alarm, state, value, since_micros, evaluated_micros, reason FROM alarm_state "
          "ORDER BY alarm");
   std::vector<AlarmRow> out;
@@ -729,11 +296,11 @@ StatusOr<std::vector<MetricStore::AlarmRow>> MetricStore::AlarmRows() {
 }
 
 StatusOr<std::optional<MetricStore::AlarmRow>> MetricStore::ExchangeAlarmRow(const AlarmRow& next) {
-  Txn txn(db_);
+  Txn txn(*db_);
   WS_RETURN_IF_ERROR(txn.Begin());
   std::optional<AlarmRow> before;
   {
-    Stmt q(db_,
+    Stmt q(*db_,
            "SELECT alarm, state, value, since_micros, evaluated_micros, reason FROM alarm_state "
            "WHERE alarm = ?");
     q.Bind(1, next.alarm);
@@ -745,7 +312,7 @@ StatusOr<std::optional<MetricStore::AlarmRow>> MetricStore::ExchangeAlarmRow(con
   }
   const int64_t since =
       before && before->state == next.state ? before->since_micros : next.since_micros;
-  Stmt up(db_,
+  Stmt up(*db_,
           "INSERT INTO alarm_state(alarm, state, value, since_micros, evaluated_micros, reason) "
           "VALUES(?, ?, ?, ?, ?, ?) ON CONFLICT(alarm) DO UPDATE SET state = excluded.state, "
           "value = excluded.value, since_micros = excluded.since_micros, "
@@ -761,7 +328,7 @@ StatusOr<std::optional<MetricStore::AlarmRow>> MetricStore::ExchangeAlarmRow(con
 Status MetricStore::RetainAlarmRows(const std::vector<std::string>& keep) {
   WS_ASSIGN_OR_RETURN(auto rows, AlarmRows());
   std::set<std::string> names(keep.begin(), keep.end());
-  Stmt del(db_, "DELETE FROM alarm_state WHERE alarm = ?");
+  Stmt del(*db_, "DELETE FROM alarm_state WHERE alarm = ?");
   for (const AlarmRow& r : rows) {
     if (names.contains(r.alarm)) continue;
     del.Bind(1, r.alarm);
@@ -771,6 +338,19 @@ Status MetricStore::RetainAlarmRows(const std::vector<std::string>& keep) {
 }
 
 // ---- metrics from the catalog ----
+
+namespace {
+std::mutex gauge_sources_mu;
+std::vector<GaugeSource>& GaugeSources() {
+  static auto* sources = new std::vector<GaugeSource>;
+  return *sources;
+}
+}  // namespace
+
+void AddGaugeSource(GaugeSource source) {
+  std::lock_guard<std::mutex> lock(gauge_sources_mu);
+  GaugeSources().push_back(std::move(source));
+}
 
 StatusOr<std::vector<MetricFamily>> CatalogMetrics(project::Project& project) {
   WS_ASSIGN_OR_RETURN(lake::Catalog * catalog, project.catalog());
@@ -811,17 +391,6 @@ StatusOr<std::vector<MetricFamily>> CatalogMetrics(project::Project& project) {
   for (const auto& [status, n] : by_status) {
     loads.samples.push_back({loads.name, {{"status", status}}, static_cast<double>(n)});
   }
-  MetricFamily runs{"watershed_catalog_runs",
-                    MetricType::kGauge,
-                    "Pipeline runs recorded in the catalog, per pipeline and status.",
-                    {}};
-  WS_ASSIGN_OR_RETURN(auto run_records, catalog->Runs());
-  std::map<std::pair<std::string, std::string>, int64_t> by_run;
-  for (const auto& r : run_records) ++by_run[{r.pipeline, r.status}];
-  for (const auto& [key, n] : by_run) {
-    runs.samples.push_back(
-        {runs.name, {{"pipeline", key.first}, {"status", key.second}}, static_cast<double>(n)});
-  }
   MetricFamily alarms{"watershed_alarm_state",
                       MetricType::kGauge,
                       "1 for the current state of each alarm (OK, ALARM, INSUFFICIENT_DATA).",
@@ -832,10 +401,23 @@ StatusOr<std::vector<MetricFamily>> CatalogMetrics(project::Project& project) {
     alarms.samples.push_back({alarms.name, {{"alarm", r.alarm}, {"state", r.state}}, 1});
   }
   std::vector<MetricFamily> out;
-  for (MetricFamily* f : {&alarms, &loads, &runs, &snapshot, &bytes, &files, &rows}) {
+  for (MetricFamily* f : {&alarms, &loads, &snapshot, &bytes, &files, &rows}) {
     if (f->samples.empty()) continue;
-    SortSamples(*f);
+    metrics::SortSamples(*f);
     out.push_back(std::move(*f));
+  }
+  std::vector<GaugeSource> sources;
+  {
+    std::lock_guard<std::mutex> lock(gauge_sources_mu);
+    sources = GaugeSources();
+  }
+  for (const GaugeSource& source : sources) {
+    WS_ASSIGN_OR_RETURN(auto more, source(project));
+    for (MetricFamily& f : more) {
+      if (f.samples.empty()) continue;
+      metrics::SortSamples(f);
+      out.push_back(std::move(f));
+    }
   }
   std::sort(out.begin(), out.end(),
             [](const MetricFamily& a, const MetricFamily& b) { return a.name < b.name; });
@@ -873,11 +455,6 @@ MetricLabels LabelsFromJson(std::string_view json) {
   return out;
 }
 
-std::string FormatMetricValue(double value) {
-  if (std::isnan(value)) return "NaN";
-  if (std::isinf(value)) return value > 0 ? "+Inf" : "-Inf";
-  return fmt::format("{}", value);
-}
 
 std::string RenderPrometheusText(const std::vector<MetricFamily>& families) {
   std::string out;

@@ -1,7 +1,7 @@
 // observe/metrics.h — metrics: counters, gauges and histograms with labels, kept per process,
 // persisted in the catalog database and served as Prometheus text.
 //
-// Owns: the process registry (`metrics::Counter(name, labels).Inc()` and friends), the list of
+// Owns: the process registry (`metrics::GetCounter(name, labels).Inc()` and friends), the list of
 // standard Watershed metrics (StandardMetrics(): name, type, help, buckets), the tables
 // `metric_families`, `metric_points` and `alarm_state` (rows decided by alarms.h) in the
 // catalog's SQLite file (docs/formats/metrics.md),
@@ -20,6 +20,7 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -30,183 +31,40 @@
 #include <string_view>
 #include <vector>
 
+#include "watershed/base/metrics.h"
 #include "watershed/base/status.h"
+#include "watershed/store/store.h"
 #include "watershed/observe/cloudwatch.h"
 #include "watershed/project/project.h"
 
-struct sqlite3;
-
 namespace watershed::observe {
 
-// Label name -> value. A std::map, so a series' labels are always in name order.
-using MetricLabels = std::map<std::string, std::string>;
+// The registry's types (base/metrics.h), used throughout observe/.
+using metrics::Counter;
+using metrics::DefaultDurationBuckets;
+using metrics::FindStandardMetric;
+using metrics::FormatMetricValue;
+using metrics::Gauge;
+using metrics::Histogram;
+using metrics::MetricFamily;
+using metrics::MetricLabels;
+using metrics::MetricPoint;
+using metrics::MetricRegistry;
+using metrics::MetricSample;
+using metrics::MetricSpec;
+using metrics::MetricType;
+using metrics::MetricTypeName;
+using metrics::ProcessMetrics;
+using metrics::StandardMetrics;
 
-enum class MetricType { kCounter, kGauge, kHistogram };
-std::string_view MetricTypeName(MetricType type);  // "counter", "gauge", "histogram"
-
-// A standard metric: what it counts and how. Metrics not in the list may be used too (their
-// HELP line is the help given at first use, or none).
-struct MetricSpec {
-  std::string name;
-  MetricType type;
-  std::string help;
-  std::vector<double> buckets;  // histograms: upper bounds, ascending (+Inf is implicit)
-};
-const std::vector<MetricSpec>& StandardMetrics();
-const MetricSpec* FindStandardMetric(std::string_view name);
-// Upper bounds for durations in seconds: 0.01 s .. 1 h.
-const std::vector<double>& DefaultDurationBuckets();
-
-// A monotonically increasing count. Inc() with a negative or NaN amount is ignored.
-class Counter {
- public:
-  void Inc(double by = 1);
-  double value() const { return value_.load(std::memory_order_relaxed); }
-
- private:
-  friend class MetricRegistry;
-  std::atomic<double> value_{0};
-  double flushed_ = 0;  // guarded by MetricRegistry::flush_mu_
-};
-
-// A value that goes up and down (lag, queue depth). Only gauges set since the previous flush
-// are written.
-class Gauge {
- public:
-  void Set(double value);
-  void Add(double delta);
-  double value() const { return value_.load(std::memory_order_relaxed); }
-
- private:
-  friend class MetricRegistry;
-  std::atomic<double> value_{0};
-  std::atomic<uint64_t> version_{0};
-  uint64_t flushed_version_ = 0;  // guarded by MetricRegistry::flush_mu_
-};
-
-// Observations counted into fixed buckets (upper bounds, +Inf implicit), with their sum.
-class Histogram {
- public:
-  explicit Histogram(std::vector<double> bounds);
-  void Observe(double value);
-  const std::vector<double>& bounds() const { return bounds_; }
-  // Cumulative counts: element i counts observations <= bounds()[i]; the last is +Inf (= count).
-  std::vector<uint64_t> CumulativeCounts() const;
-  double sum() const { return sum_.load(std::memory_order_relaxed); }
-  uint64_t count() const { return count_.load(std::memory_order_relaxed); }
-
- private:
-  friend class MetricRegistry;
-  std::vector<double> bounds_;
-  std::unique_ptr<std::atomic<uint64_t>[]> counts_;  // per bucket, not cumulative; size + 1
-  std::atomic<double> sum_{0};
-  std::atomic<uint64_t> count_{0};
-  std::vector<uint64_t> flushed_cumulative_;  // guarded by MetricRegistry::flush_mu_
-  double flushed_sum_ = 0;                    // guarded by MetricRegistry::flush_mu_
-};
-
-// One exposed value: `name` is the sample name (a histogram's are <family>_bucket with an `le`
-// label, <family>_sum and <family>_count).
-struct MetricSample {
-  std::string name;
-  MetricLabels labels;
-  double value = 0;
-};
-
-struct MetricFamily {
-  std::string name;
-  MetricType type = MetricType::kCounter;
-  std::string help;
-  std::vector<MetricSample> samples;  // in label order; a histogram's buckets by ascending le
-};
-
-// One row of `metric_points`: a counter delta or a gauge value at a time.
-class MetricStore;
-
-struct MetricPoint {
-  int64_t time_micros = 0;
-  std::string family;
-  MetricType type = MetricType::kCounter;
-  std::string help;
-  std::string sample;
-  MetricLabels labels;
-  double value = 0;
-};
-
-// A set of metric series. The process has one (ProcessMetrics()); tests make their own.
-class MetricRegistry {
- public:
-  MetricRegistry() = default;
-  MetricRegistry(const MetricRegistry&) = delete;
-  MetricRegistry& operator=(const MetricRegistry&) = delete;
-
-  // The series `name` with `labels`, created at first use. Invalid characters in names become
-  // '_' (names: [a-zA-Z_:][a-zA-Z0-9_:]*, label names: [a-zA-Z_][a-zA-Z0-9_]*). `help` and
-  // `buckets` empty: taken from StandardMetrics(). Asking for a name already used with another
-  // type logs a warning and returns a series that is never exposed.
-  Counter& GetCounter(std::string_view name, const MetricLabels& labels = {},
-                      std::string_view help = "");
-  Gauge& GetGauge(std::string_view name, const MetricLabels& labels = {},
-                  std::string_view help = "");
-  Histogram& GetHistogram(std::string_view name, const MetricLabels& labels = {},
-                          std::string_view help = "", std::vector<double> buckets = {});
-
-  // The current values of every series, families in name order.
-  std::vector<MetricFamily> Collect() const;
-
-  // Writes what changed since the previous successful flush (non-zero counter and histogram
-  // deltas, gauges set since), stamped `time_micros`, to the metric tables of the SQLite file
-  // `catalog_path`. When the write fails nothing is marked flushed: the next flush retries it.
-  Status Flush(const std::string& catalog_path, int64_t time_micros);
-
- private:
-  struct Family {
-    MetricType type;
-    std::string help;
-    std::vector<double> buckets;
-    std::map<MetricLabels, std::unique_ptr<Counter>> counters;
-    std::map<MetricLabels, std::unique_ptr<Gauge>> gauges;
-    std::map<MetricLabels, std::unique_ptr<Histogram>> histograms;
-  };
-  Family* FamilyFor(std::string_view name, MetricType type, std::string_view help,
-                    std::vector<double> buckets);
-  // What changed since the last MarkFlushed; remembers it for MarkFlushed. flush_mu_ held.
-  std::vector<MetricPoint> TakeChanges(int64_t time_micros);
-  void MarkFlushed();
-
-  mutable std::mutex mu_;  // guards families_ (the map; series are atomics)
-  std::map<std::string, Family> families_;
-  std::mutex flush_mu_;  // one TakeChanges..MarkFlushed at a time
-  // Values taken by the last TakeChanges, applied by MarkFlushed.
-  std::vector<std::pair<Counter*, double>> pending_counters_;
-  std::vector<std::pair<Gauge*, uint64_t>> pending_gauges_;
-  struct PendingHistogram {
-    Histogram* histogram;
-    std::vector<uint64_t> cumulative;
-    double sum;
-  };
-  std::vector<PendingHistogram> pending_histograms_;
-  std::string store_path_;              // guarded by flush_mu_
-  std::unique_ptr<MetricStore> store_;  // guarded by flush_mu_; opened at the first flush
-};
-
-// The process-wide registry. Never destroyed.
-MetricRegistry& ProcessMetrics();
-
-// Shortcuts on the process registry — the API for instrumenting code:
-//   metrics::Counter("watershed_records_written_total", {{"layer", "lake"}, {"table", t}}).Inc(n);
-//   metrics::Gauge("watershed_stream_lag_events", {{"stream", s}}).Set(lag);
-//   metrics::Histogram("watershed_task_duration_seconds", {{"task", t}}).Observe(seconds);
-//   metrics::Counter("watershed_checks_failed_total", {{"table", t}, {"check", c}}).Inc();
-namespace metrics {
-observe::Counter& Counter(std::string_view name, const MetricLabels& labels = {});
-observe::Gauge& Gauge(std::string_view name, const MetricLabels& labels = {});
-observe::Histogram& Histogram(std::string_view name, const MetricLabels& labels = {});
-}  // namespace metrics
 
 // Writes what the process registry changed since its last flush into the project's catalog
 // database, stamped now. Cheap when nothing changed (no database access).
 Status FlushMetrics(project::Project& project);
+// Flushes `registry` into the metric tables of the catalog database `catalog_path` (tests and
+// tools with a registry of their own).
+Status FlushRegistry(MetricRegistry& registry, const std::string& catalog_path,
+                     int64_t time_micros);
 
 // The metric tables in a catalog database file (its own connection; creates the tables).
 class MetricStore {
@@ -249,12 +107,17 @@ class MetricStore {
   Status RetainAlarmRows(const std::vector<std::string>& keep);
 
  private:
-  explicit MetricStore(sqlite3* db) : db_(db) {}
-  sqlite3* db_;
+  explicit MetricStore(std::unique_ptr<store::Connection> db) : db_(std::move(db)) {}
+  std::unique_ptr<store::Connection> db_;
 };
 
+// Gauges derived from another module's tables that observe/ cannot see (orchestrate's runs):
+// the CLI adds them at start-up (cli/main.cc), and CatalogMetrics includes them.
+using GaugeSource = std::function<StatusOr<std::vector<MetricFamily>>(project::Project&)>;
+void AddGaugeSource(GaugeSource source);
+
 // Metrics the catalog already knows, as gauges: rows, files and bytes per table at the latest
-// snapshot, loads by status, pipeline runs by pipeline and status, alarm states.
+// snapshot, loads by status, alarm states, and those of every GaugeSource.
 StatusOr<std::vector<MetricFamily>> CatalogMetrics(project::Project& project);
 
 // Stored metrics (after flushing this process's registry) merged with CatalogMetrics.
@@ -291,6 +154,5 @@ Status MarkCloudWatchPushed(project::Project& project, int64_t until_micros);
 // Helpers shared with alarms.cc and tests.
 std::string LabelsToJson(const MetricLabels& labels);  // {"a":"1","b":"2"} (keys sorted)
 MetricLabels LabelsFromJson(std::string_view json);    // {} when not an object
-std::string FormatMetricValue(double value);           // "3", "0.25", "+Inf", "NaN"
 
 }  // namespace watershed::observe

@@ -174,16 +174,16 @@ TEST(MetricStoreTest, TwoProcessesFlushIntoOneCatalog) {
   a.GetCounter("watershed_records_written_total", {{"table", "t"}}).Inc(10);
   a.GetGauge("watershed_stream_lag_events", {{"stream", "s"}}).Set(5);
   a.GetHistogram("watershed_task_duration_seconds", {{"task", "x"}}).Observe(2);
-  ASSERT_TRUE(a.Flush(db, kT0).ok());
+  ASSERT_TRUE(FlushRegistry(a, db, kT0).ok());
   b.GetCounter("watershed_records_written_total", {{"table", "t"}}).Inc(7);
   b.GetCounter("watershed_records_written_total", {{"table", "u"}}).Inc(1);
   b.GetGauge("watershed_stream_lag_events", {{"stream", "s"}}).Set(3);
   b.GetHistogram("watershed_task_duration_seconds", {{"task", "x"}}).Observe(20);
-  ASSERT_TRUE(b.Flush(db, kT0 + kMinute).ok());
+  ASSERT_TRUE(FlushRegistry(b, db, kT0 + kMinute).ok());
   // `a` goes on: only its deltas are written again; an unchanged gauge is not rewritten.
   a.GetCounter("watershed_records_written_total", {{"table", "t"}}).Inc(5);
-  ASSERT_TRUE(a.Flush(db, kT0 + 2 * kMinute).ok());
-  ASSERT_TRUE(a.Flush(db, kT0 + 3 * kMinute).ok());  // nothing changed: nothing written
+  ASSERT_TRUE(FlushRegistry(a, db, kT0 + 2 * kMinute).ok());
+  ASSERT_TRUE(FlushRegistry(a, db, kT0 + 3 * kMinute).ok());  // nothing changed: nothing written
 
   auto store = MetricStore::Open(db);
   ASSERT_TRUE(store.ok()) << store.status();
@@ -222,9 +222,9 @@ TEST(MetricStoreTest, FailedFlushKeepsTheDeltasForTheNextOne) {
   WriteFile(dir, "not-a-dir", "x");
   MetricRegistry r;
   r.GetCounter("test_total").Inc(4);
-  EXPECT_FALSE(r.Flush(dir + "/not-a-dir/catalog.db", kT0).ok());
+  EXPECT_FALSE(FlushRegistry(r, dir + "/not-a-dir/catalog.db", kT0).ok());
   r.GetCounter("test_total").Inc(1);
-  ASSERT_TRUE(r.Flush(dir + "/catalog.db", kT0).ok());
+  ASSERT_TRUE(FlushRegistry(r, dir + "/catalog.db", kT0).ok());
   auto store = MetricStore::Open(dir + "/catalog.db");
   ASSERT_TRUE(store.ok());
   auto all = (*store)->Aggregate();
@@ -238,7 +238,7 @@ TEST(MetricStoreTest, CompactKeepsTotalsAndLatestGauges) {
   for (int i = 0; i < 5; ++i) {
     r.GetCounter("test_total", {{"k", "v"}}).Inc(i + 1);
     r.GetGauge("test_gauge").Set(i * 10);
-    ASSERT_TRUE(r.Flush(db, kT0 + i * kMinute).ok());
+    ASSERT_TRUE(FlushRegistry(r, db, kT0 + i * kMinute).ok());
   }
   auto store = MetricStore::Open(db);
   ASSERT_TRUE(store.ok());
@@ -259,7 +259,7 @@ class ProjectMetricsTest : public ::testing::Test {
   void SetUp() override {
     dir_ = MakeTempDir();
     // Whatever other tests left in the process registry goes elsewhere.
-    ASSERT_TRUE(ProcessMetrics().Flush(MakeTempDir() + "/scratch.db", 1).ok());
+    ASSERT_TRUE(FlushRegistry(ProcessMetrics(), MakeTempDir() + "/scratch.db", 1).ok());
     ASSERT_TRUE(project::Project::Init(dir_, "metrics_test").ok());
     auto p = project::Project::Open(dir_);
     ASSERT_TRUE(p.ok()) << p.status();
@@ -273,9 +273,9 @@ TEST_F(ProjectMetricsTest, RendersStoredAndCatalogMetrics) {
   MetricRegistry other;
   other.GetCounter("watershed_api_requests_total", {{"source", "crunchbase"}}).Inc(40);
   other.GetCounter("watershed_api_retries_total", {{"source", "crunchbase"}}).Inc(2);
-  ASSERT_TRUE(other.Flush(project_->config().catalog_path, NowMicros()).ok());
+  ASSERT_TRUE(FlushRegistry(other, project_->config().catalog_path, NowMicros()).ok());
   // This process's own registry is flushed by RenderPrometheus.
-  metrics::Counter("watershed_checks_failed_total",
+  metrics::GetCounter("watershed_checks_failed_total",
                    {{"table", "t"}, {"check", "metrics_test_not_null"}})
       .Inc();
   const std::string text = RenderPrometheus(*project_);
@@ -325,9 +325,9 @@ TEST_F(ProjectMetricsTest, MetricDatumsCoverAWindow) {
   r.GetCounter("watershed_written_bytes_total", {{"table", "t"}}).Inc(100);
   r.GetGauge("watershed_stream_lag_events", {{"stream", "s"}}).Set(9);
   r.GetHistogram("watershed_task_duration_seconds", {{"task", "x"}}).Observe(1.5);
-  ASSERT_TRUE(r.Flush(db, kT0).ok());
+  ASSERT_TRUE(FlushRegistry(r, db, kT0).ok());
   r.GetCounter("watershed_written_bytes_total", {{"table", "t"}}).Inc(50);
-  ASSERT_TRUE(r.Flush(db, kT0 + 2 * kMinute).ok());
+  ASSERT_TRUE(FlushRegistry(r, db, kT0 + 2 * kMinute).ok());
 
   auto datums = CloudWatchDatums(*project_, kT0 + kMinute, kT0 + 5 * kMinute);
   ASSERT_TRUE(datums.ok()) << datums.status();

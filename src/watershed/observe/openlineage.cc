@@ -13,7 +13,7 @@
 #include "absl/time/time.h"
 #include "watershed/base/log.h"
 #include "watershed/base/strings.h"
-#include "watershed/sources/http/http_client.h"
+#include "watershed/net/http_client.h"
 
 namespace watershed::observe {
 namespace {
@@ -560,18 +560,18 @@ Status OpenLineageSink::Emit(const json& event) {
     }
     return absl::OkStatus();
   }
-  sources::HttpClientOptions options;
+  net::HttpClientOptions options;
   options.retry.max_attempts = 3;
   options.request_timeout = absl::Seconds(timeout_seconds_);
   options.secret_headers = {"Authorization"};
-  sources::HttpClient client(options);
-  sources::HttpRequest request;
+  net::HttpClient client(options);
+  net::HttpRequest request;
   request.method = "POST";
   request.url = target_;
   request.body = body;
   request.headers.push_back({"Content-Type", "application/json"});
   if (!token_.empty()) request.headers.push_back({"Authorization", StrCat("Bearer ", token_)});
-  WS_ASSIGN_OR_RETURN(sources::HttpResponse response, client.Send(request));
+  WS_ASSIGN_OR_RETURN(net::HttpResponse response, client.Send(request));
   if (response.status < 200 || response.status >= 300) {
     return absl::FailedPreconditionError(StrCat("openlineage: POST ", target_, " answered HTTP ",
                                                 response.status, ": ",

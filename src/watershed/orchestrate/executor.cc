@@ -1,6 +1,8 @@
 // orchestrate/executor.cc — see executor.h.
 #include "watershed/orchestrate/executor.h"
 
+#include "watershed/orchestrate/run_store.h"
+
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/file.h>
@@ -18,7 +20,7 @@
 #include "watershed/base/ids.h"
 #include "watershed/base/log.h"
 #include "watershed/observe/metrics.h"
-#include "watershed/sources/http/http_client.h"
+#include "watershed/net/http_client.h"
 
 #include <nlohmann/json.hpp>
 
@@ -59,10 +61,10 @@ void OnFailure(const Pipeline& p, const std::string& run_id, const std::string& 
   nlohmann::json body = {{"event", "task_failed"}, {"pipeline", p.name}, {"run_id", run_id},
                          {"logical_date", date},   {"task", task},      {"status", status},
                          {"log", log}};
-  sources::HttpClientOptions o;
+  net::HttpClientOptions o;
   o.retry.max_attempts = 3;
   o.retry.initial_backoff = absl::Milliseconds(200);
-  sources::HttpClient client(o);
+  net::HttpClient client(o);
   auto r = client.Send({"POST", p.on_failure_webhook, {}, body.dump()});
   if (!r.ok() || r->status >= 300) {
     LogWarn("on_failure webhook did not accept the event",
@@ -73,11 +75,11 @@ void OnFailure(const Pipeline& p, const std::string& run_id, const std::string& 
 
 // A task's final status in the metrics (watershed_tasks_total, _task_failures_total).
 void CountTask(const std::string& pipeline, const std::string& task, const std::string& status) {
-  observe::metrics::Counter("watershed_tasks_total",
+  metrics::GetCounter("watershed_tasks_total",
                             {{"pipeline", pipeline}, {"task", task}, {"status", status}})
       .Inc();
   if (status == "failed" || status == "timeout") {
-    observe::metrics::Counter("watershed_task_failures_total",
+    metrics::GetCounter("watershed_task_failures_total",
                               {{"pipeline", pipeline}, {"task", task}})
         .Inc();
   }
@@ -144,27 +146,27 @@ struct Running {
 StatusOr<RunOutcome> Execute(project::Project& project, const Pipeline& p,
                              const RunOptions& options) {
   namespace fs = std::filesystem;
-  WS_ASSIGN_OR_RETURN(lake::Catalog * catalog, project.catalog());
+  WS_ASSIGN_OR_RETURN(std::unique_ptr<RunStore> store, RunStore::Open(project.config().catalog_path));
   const auto start = SteadyClock::now();
   RunOutcome outcome;
   std::set<std::string> done;  // succeeded (in this run, or earlier when resuming)
   std::string date = options.logical_date;
   if (!options.resume_run_id.empty()) {
-    WS_ASSIGN_OR_RETURN(auto runs, catalog->Runs(p.name));
+    WS_ASSIGN_OR_RETURN(auto runs, store->Runs(p.name));
     auto it = std::find_if(runs.begin(), runs.end(),
-                           [&](const lake::RunRecord& r) { return r.run_id == options.resume_run_id; });
+                           [&](const RunRecord& r) { return r.run_id == options.resume_run_id; });
     if (it == runs.end()) {
       return absl::NotFoundError(StrCat("no run ", options.resume_run_id, " of pipeline ", p.name,
                                         " (see `watershed runs`)"));
     }
     date = it->logical_date;
-    WS_ASSIGN_OR_RETURN(auto attempts, catalog->Attempts(options.resume_run_id));
+    WS_ASSIGN_OR_RETURN(auto attempts, store->Attempts(options.resume_run_id));
     for (const auto& a : attempts) {
       if (a.status == "ok") done.insert(a.task);
     }
   }
   outcome.run_id = NewId(StrCat("run_", p.name));
-  WS_RETURN_IF_ERROR(catalog->BeginRun({outcome.run_id, p.name, date, "", "", "running"}));
+  WS_RETURN_IF_ERROR(store->BeginRun({outcome.run_id, p.name, date, "", "", "running"}));
   const fs::path logs = fs::path(project.root()) / ".watershed" / "logs" / outcome.run_id;
   std::error_code ec;
   fs::create_directories(logs, ec);
@@ -184,7 +186,7 @@ StatusOr<RunOutcome> Execute(project::Project& project, const Pipeline& p,
   std::map<std::string, int> attempts;
   auto finished = [&](const std::string& t) { return results.contains(t); };
 
-  std::vector<lake::TaskAttempt> noops;  // recorded together, once per pass
+  std::vector<TaskAttempt> noops;  // recorded together, once per pass
   while (results.size() < p.tasks.size()) {
     // Skip tasks whose upstream failed; start tasks whose upstream succeeded.
     for (const Task& t : p.tasks) {
@@ -197,7 +199,7 @@ StatusOr<RunOutcome> Execute(project::Project& project, const Pipeline& p,
       if (blocked) {
         results[t.name] = {t.name, "skipped", 0, 0, ""};
         CountTask(p.name, t.name, "skipped");
-        catalog->RecordAttempt({outcome.run_id, t.name, 0, "", "", "skipped", 0, 0, ""}).IgnoreError();
+        store->RecordAttempt({outcome.run_id, t.name, 0, "", "", "skipped", 0, 0, ""}).IgnoreError();
         state(t.name, "skipped", 0);
         continue;
       }
@@ -224,7 +226,7 @@ StatusOr<RunOutcome> Execute(project::Project& project, const Pipeline& p,
                                        "--project", project.root(), "--quiet"};
       pid_t pid = Spawn(argv, log);
       running[t.name] = {pid, slot, attempt, SteadyClock::now(), log, ""};
-      catalog->RecordAttempt({outcome.run_id, t.name, attempt, "", "", "running", 0, 0, log})
+      store->RecordAttempt({outcome.run_id, t.name, attempt, "", "", "running", 0, 0, log})
           .IgnoreError();
       state(t.name, "running", attempt);
     }
@@ -251,12 +253,12 @@ StatusOr<RunOutcome> Execute(project::Project& project, const Pipeline& p,
       std::string st = code == 0 ? "ok" : timed_out ? "timeout" : "failed";
       const bool retry = code == kTransientExitCode && r.attempt <= p.RetriesOf(t);
       if (retry) st = "retrying";
-      catalog->RecordAttempt({outcome.run_id, t.name, r.attempt, "", "", st, code, secs, r.log})
+      store->RecordAttempt({outcome.run_id, t.name, r.attempt, "", "", st, code, secs, r.log})
           .IgnoreError();
-      observe::metrics::Counter("watershed_task_attempts_total",
+      metrics::GetCounter("watershed_task_attempts_total",
                                 {{"pipeline", p.name}, {"task", t.name}, {"status", st}})
           .Inc();
-      observe::metrics::Histogram("watershed_task_duration_seconds",
+      metrics::GetHistogram("watershed_task_duration_seconds",
                                   {{"pipeline", p.name}, {"task", t.name}})
           .Observe(secs);
       state(t.name, st, r.attempt);
@@ -272,7 +274,7 @@ StatusOr<RunOutcome> Execute(project::Project& project, const Pipeline& p,
       it = running.erase(it);
       FlushMetricsOrWarn(project, outcome.run_id);
     }
-    WS_RETURN_IF_ERROR(catalog->RecordAttempts(noops));
+    WS_RETURN_IF_ERROR(store->RecordAttempts(noops));
     noops.clear();
     if (!running.empty() || !waiting.empty()) {
       std::this_thread::sleep_for(std::chrono::milliseconds(5));
@@ -285,11 +287,11 @@ StatusOr<RunOutcome> Execute(project::Project& project, const Pipeline& p,
   }
   outcome.status = ok ? "success" : "failed";
   outcome.seconds = Since(start);
-  WS_RETURN_IF_ERROR(catalog->FinishRun(outcome.run_id, outcome.status));
-  observe::metrics::Counter("watershed_pipeline_runs_total",
+  WS_RETURN_IF_ERROR(store->FinishRun(outcome.run_id, outcome.status));
+  metrics::GetCounter("watershed_pipeline_runs_total",
                             {{"pipeline", p.name}, {"status", outcome.status}})
       .Inc();
-  observe::metrics::Histogram("watershed_pipeline_run_duration_seconds", {{"pipeline", p.name}})
+  metrics::GetHistogram("watershed_pipeline_run_duration_seconds", {{"pipeline", p.name}})
       .Observe(outcome.seconds);
   FlushMetricsOrWarn(project, outcome.run_id);
   return outcome;

@@ -1,6 +1,8 @@
 // orchestrate/scheduler.cc — see scheduler.h.
 #include "watershed/orchestrate/scheduler.h"
 
+#include "watershed/orchestrate/run_store.h"
+
 #include <chrono>
 #include <set>
 #include <thread>
@@ -23,9 +25,9 @@ int64_t NowSeconds() {
       .count();
 }
 
-StatusOr<bool> AlreadySucceeded(lake::Catalog& catalog, const std::string& pipeline,
+StatusOr<bool> AlreadySucceeded(RunStore& runs_store, const std::string& pipeline,
                                 const std::string& date) {
-  WS_ASSIGN_OR_RETURN(auto runs, catalog.Runs(pipeline));
+  WS_ASSIGN_OR_RETURN(auto runs, runs_store.Runs(pipeline));
   for (const auto& r : runs) {
     if (r.logical_date == date && r.status == "success") return true;
   }
@@ -34,8 +36,8 @@ StatusOr<bool> AlreadySucceeded(lake::Catalog& catalog, const std::string& pipel
 
 Status RunInterval(project::Project& project, const Pipeline& p, const std::string& date,
                    const SchedulerOptions& options) {
-  WS_ASSIGN_OR_RETURN(lake::Catalog * catalog, project.catalog());
-  WS_ASSIGN_OR_RETURN(bool done, AlreadySucceeded(*catalog, p.name, date));
+  WS_ASSIGN_OR_RETURN(auto runs_store, RunStore::Open(project.config().catalog_path));
+  WS_ASSIGN_OR_RETURN(bool done, AlreadySucceeded(*runs_store, p.name, date));
   if (done) return absl::OkStatus();
   RunOptions o;
   o.logical_date = date;
@@ -124,11 +126,11 @@ Status RunScheduler(project::Project& project, const SchedulerOptions& options) 
 
 StatusOr<int> Backfill(project::Project& project, const Pipeline& pipeline, int64_t from_day,
                        int64_t to_day, const SchedulerOptions& options) {
-  WS_ASSIGN_OR_RETURN(lake::Catalog * catalog, project.catalog());
+  WS_ASSIGN_OR_RETURN(auto runs_store, RunStore::Open(project.config().catalog_path));
   int failed = 0;
   for (int64_t day = from_day; day <= to_day; ++day) {
     WS_RETURN_IF_ERROR(RunInterval(project, pipeline, FormatDate(day), options));
-    WS_ASSIGN_OR_RETURN(bool ok, AlreadySucceeded(*catalog, pipeline.name, FormatDate(day)));
+    WS_ASSIGN_OR_RETURN(bool ok, AlreadySucceeded(*runs_store, pipeline.name, FormatDate(day)));
     failed += !ok;
   }
   return failed;

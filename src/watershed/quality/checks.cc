@@ -4,7 +4,6 @@
 #include "watershed/observe/audit.h"
 #include "watershed/observe/metrics.h"
 
-#include <sqlite3.h>
 
 #include <algorithm>
 #include <chrono>
@@ -16,7 +15,7 @@
 
 #include "watershed/base/ids.h"
 #include "watershed/base/log.h"
-#include "watershed/base/sqlite.h"
+#include "watershed/store/store.h"
 #include "watershed/lake/reader.h"
 #include "watershed/lake/writer.h"
 
@@ -415,27 +414,30 @@ std::string FailureMessage(const Check& c, int64_t n) {
 class ResultsDb {
  public:
   static StatusOr<std::unique_ptr<ResultsDb>> Open(const std::string& path) {
-    WS_ASSIGN_OR_RETURN(sqlite3 * db, sqlite::Open(path));
-    std::unique_ptr<ResultsDb> r(new ResultsDb(db));
-    WS_RETURN_IF_ERROR(Annotate(
-        sqlite::Exec(
-            db,
-            "CREATE TABLE IF NOT EXISTS check_results ("
-            " run_id TEXT NOT NULL, run_at TEXT NOT NULL, context TEXT NOT NULL,"
-            " check_name TEXT NOT NULL, table_name TEXT NOT NULL, check_type TEXT NOT NULL,"
-            " severity TEXT NOT NULL, status TEXT NOT NULL, failing_rows INTEGER, observed INTEGER,"
-            " quarantined INTEGER NOT NULL, message TEXT NOT NULL, seconds REAL NOT NULL);"
-            "CREATE INDEX IF NOT EXISTS check_results_by_table ON check_results(table_name, "
-            "check_type);"
-            "CREATE INDEX IF NOT EXISTS check_results_by_check ON check_results(check_name)"),
-        "check_results"));
-    return r;
+    WS_ASSIGN_OR_RETURN(std::unique_ptr<store::Connection> db, store::Connection::Open(path));
+    WS_RETURN_IF_ERROR(Annotate(store::Migrate(*db, Schema()), "check_results"));
+    return std::unique_ptr<ResultsDb>(new ResultsDb(std::move(db)));
   }
-  ~ResultsDb() { sqlite3_close(db_); }
+
+  // The check history table (docs/formats/checks.md). Append migrations; never edit one.
+  static const store::Schema& Schema() {
+    static const store::Schema* schema = new store::Schema{
+        "quality",
+        {"CREATE TABLE IF NOT EXISTS check_results ("
+         " run_id TEXT NOT NULL, run_at TEXT NOT NULL, context TEXT NOT NULL,"
+         " check_name TEXT NOT NULL, table_name TEXT NOT NULL, check_type TEXT NOT NULL,"
+         " severity TEXT NOT NULL, status TEXT NOT NULL, failing_rows INTEGER, observed INTEGER,"
+         " quarantined INTEGER NOT NULL, message TEXT NOT NULL, seconds REAL NOT NULL);"
+         "CREATE INDEX IF NOT EXISTS check_results_by_table ON check_results(table_name, "
+         "check_type);"
+         "CREATE INDEX IF NOT EXISTS check_results_by_check ON check_results(check_name)"}};
+    return *schema;
+  }
+
 
   // Row counts recorded by the newest `n` volume_anomaly results of `table` that ran.
   StatusOr<std::vector<int64_t>> TrailingCounts(const std::string& table, int n) {
-    sqlite::Stmt st(db_,
+    store::Stmt st(*db_,
                     "SELECT observed FROM check_results WHERE table_name = ? AND check_type = "
                     "'volume_anomaly' AND status != 'error' AND observed IS NOT NULL "
                     "ORDER BY rowid DESC LIMIT ?");
@@ -450,9 +452,9 @@ class ResultsDb {
   }
 
   Status Record(const CheckReport& report, const std::string& context) {
-    sqlite::Transaction txn(db_);
+    store::Transaction txn(*db_);
     WS_RETURN_IF_ERROR(Annotate(txn.Begin(), "check_results"));
-    sqlite::Stmt st(db_, "INSERT INTO check_results VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)");
+    store::Stmt st(*db_, "INSERT INTO check_results VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)");
     WS_RETURN_IF_ERROR(Annotate(st.status(), "check_results"));
     for (const CheckResult& r : report.results) {
       auto num = [&](int i, int64_t v) {
@@ -480,7 +482,7 @@ class ResultsDb {
   }
 
   StatusOr<std::vector<CheckResult>> History(const std::string& name, int limit) {
-    sqlite::Stmt st(db_,
+    store::Stmt st(*db_,
                     "SELECT check_name, table_name, check_type, severity, status, "
                     "failing_rows, observed, quarantined, message, seconds FROM check_results "
                     "WHERE check_name = ? ORDER BY rowid DESC LIMIT ?");
@@ -507,14 +509,14 @@ class ResultsDb {
   }
 
  private:
-  explicit ResultsDb(sqlite3* db) : db_(db) {}
+  explicit ResultsDb(std::unique_ptr<store::Connection> db) : db_(std::move(db)) {}
   // Steps `st`, naming the table in an error.
-  static StatusOr<bool> StepRow(sqlite::Stmt& st) {
+  static StatusOr<bool> StepRow(store::Stmt& st) {
     auto row = st.Step();
     if (!row.ok()) return Annotate(row.status(), "check_results");
     return row;
   }
-  sqlite3* db_;
+  std::unique_ptr<store::Connection> db_;
 };
 
 StatusOr<std::unique_ptr<ResultsDb>> OpenResults(project::Project& project) {
@@ -744,11 +746,11 @@ StatusOr<CheckReport> Run(project::Project& project, warehouse::Connection& conn
   }
   WS_RETURN_IF_ERROR(Annotate(db->Record(report, options.context), "recording check results"));
   for (const CheckResult& r : report.results) {  // watershed_checks_{passed,failed}_total
-    const observe::MetricLabels labels = {{"table", r.table}, {"check", r.check}};
+    const metrics::MetricLabels labels = {{"table", r.table}, {"check", r.check}};
     if (r.status == "pass") {
-      observe::metrics::Counter("watershed_checks_passed_total", labels).Inc(1);
+      metrics::GetCounter("watershed_checks_passed_total", labels).Inc(1);
     } else {
-      observe::metrics::Counter("watershed_checks_failed_total", labels).Inc(1);
+      metrics::GetCounter("watershed_checks_failed_total", labels).Inc(1);
     }
   }
   observe::FlushMetrics(project).IgnoreError();

@@ -111,7 +111,7 @@ struct Stream {
     const load::StreamStats& st = writer->stats();
     const observe::MetricLabels labels = {{"stream", config.name}};
     auto bump = [&](const char* name, uint64_t now, uint64_t& seen) {
-      if (now > seen) observe::metrics::Counter(name, labels).Inc(static_cast<double>(now - seen));
+      if (now > seen) metrics::GetCounter(name, labels).Inc(static_cast<double>(now - seen));
       seen = now;
     };
     bump("watershed_stream_events_accepted_total", accepted.load(), seen_accepted);
@@ -119,12 +119,12 @@ struct Stream {
     bump("watershed_stream_events_quarantined_total", st.quarantined.load(), seen_quarantined);
     bump("watershed_stream_requests_total", requests.load(), seen_requests);
     bump("watershed_stream_requests_throttled_total", throttled.load(), seen_throttled);
-    observe::metrics::Gauge("watershed_stream_lag_events", labels)
+    metrics::GetGauge("watershed_stream_lag_events", labels)
         .Set(static_cast<double>(log ? log->next_offset() - std::min<uint64_t>(log->next_offset(), st.lake_position.load())
                                      : st.lag_events.load()));
     int64_t last = st.last_commit_micros.load();
     if (last > 0) {
-      observe::metrics::Gauge("watershed_stream_last_commit_age_seconds", labels)
+      metrics::GetGauge("watershed_stream_last_commit_age_seconds", labels)
           .Set((NowMicros() - last) / 1e6);
     }
   }

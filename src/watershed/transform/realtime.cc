@@ -1,7 +1,6 @@
 // transform/realtime.cc — see realtime.h.
 #include "watershed/transform/realtime.h"
 
-#include <sqlite3.h>
 
 #include <cmath>
 #include <cstring>
@@ -14,10 +13,10 @@
 
 #include "watershed/base/clock.h"
 #include "watershed/base/log.h"
-#include "watershed/base/sqlite.h"
+#include "watershed/store/store.h"
 #include "watershed/base/strings.h"
 #include "watershed/normalize/infer.h"
-#include "watershed/observe/metrics.h"
+#include "watershed/base/metrics.h"
 
 namespace watershed::transform {
 namespace {
@@ -38,8 +37,7 @@ uint64_t StableHash(std::string_view s) {
   return h;
 }
 
-using sqlite::Exec;
-using sqlite::Stmt;
+using store::Stmt;
 
 // SQL quoting is the same in SQLite and DuckDB.
 using warehouse::QuoteIdent;
@@ -237,11 +235,12 @@ StatusOr<std::unique_ptr<RealtimeMart>> RealtimeMart::Open(const project::Projec
                                                            const std::string& stream,
                                                            std::vector<Accumulator> accumulators) {
   std::string path = RealtimeDbPath(project);
-  std::error_code ec;
-  std::filesystem::create_directories(std::filesystem::path(path).parent_path(), ec);
-  WS_ASSIGN_OR_RETURN(sqlite3 * db, sqlite::Open(path, false, /*synchronous_normal=*/true));
-  std::unique_ptr<RealtimeMart> mart(new RealtimeMart(stream, std::move(accumulators), db));
-  WS_RETURN_IF_ERROR(Exec(db,
+  WS_ASSIGN_OR_RETURN(std::unique_ptr<store::Connection> conn,
+                      store::Connection::Open(path, {.synchronous_normal = true}));
+  store::Connection& db = *conn;
+  std::unique_ptr<RealtimeMart> mart(
+      new RealtimeMart(stream, std::move(accumulators), std::move(conn)));
+  WS_RETURN_IF_ERROR(db.Exec(
       "BEGIN IMMEDIATE;"
       "CREATE TABLE IF NOT EXISTS realtime_checkpoints(stream TEXT, partition TEXT, position TEXT,"
       " PRIMARY KEY(stream, partition));"
@@ -271,8 +270,8 @@ StatusOr<std::unique_ptr<RealtimeMart>> RealtimeMart::Open(const project::Projec
         sql += StrCat("DROP TABLE IF EXISTS ", QuoteIdent(q.Text(0)), ";");
       }
     }
-    sql += StrCat("DELETE FROM realtime_accumulators WHERE stream = '", stream, "';");
-    sql += StrCat("DELETE FROM realtime_checkpoints WHERE stream = '", stream, "';");
+    sql += StrCat("DELETE FROM realtime_accumulators WHERE stream = ", QuoteLiteral(stream), ";");
+    sql += StrCat("DELETE FROM realtime_checkpoints WHERE stream = ", QuoteLiteral(stream), ";");
     for (const Accumulator& a : mart->accumulators_) {
       std::string cols = "window_size TEXT, window_start INTEGER, key TEXT, count INTEGER";
       nlohmann::json colnames = nlohmann::json::array();
@@ -288,7 +287,7 @@ StatusOr<std::unique_ptr<RealtimeMart>> RealtimeMart::Open(const project::Projec
                     QuoteLiteral(colnames.dump()), ");");
     }
     sql += "COMMIT;";
-    WS_RETURN_IF_ERROR(Exec(db, sql));
+    WS_RETURN_IF_ERROR(db.Exec(sql));
     if (!mart->accumulators_.empty()) {
       LogInfo(StrCat("real-time mart: accumulators of stream ", stream,
                      " (re)defined; they are rebuilt from the stream's retained events"));
@@ -297,12 +296,12 @@ StatusOr<std::unique_ptr<RealtimeMart>> RealtimeMart::Open(const project::Projec
   return mart;
 }
 
-RealtimeMart::~RealtimeMart() { sqlite3_close(db_); }
+RealtimeMart::~RealtimeMart() = default;
 
 StatusOr<std::map<std::string, std::string>> RealtimeMart::Checkpoints() {
   std::map<std::string, std::string> out;
   if (accumulators_.empty()) return out;  // nothing to feed: never rewinds the writer
-  Stmt q(db_, "SELECT partition, position FROM realtime_checkpoints WHERE stream = ?");
+  Stmt q(*db_, "SELECT partition, position FROM realtime_checkpoints WHERE stream = ?");
   q.Bind(1, stream_);
   while (true) {
     WS_ASSIGN_OR_RETURN(bool row, q.Step());
@@ -380,7 +379,7 @@ Status RealtimeMart::Apply(const std::vector<sources::Event>& events,
   }
 
   // Merge into the stored rows and record the positions, in one transaction.
-  sqlite::Transaction txn(db_);
+  store::Transaction txn(*db_);
   WS_RETURN_IF_ERROR(txn.Begin());
   const int64_t now = NowMicros();
   std::vector<std::unique_ptr<Stmt>> selects, upserts;
@@ -442,7 +441,7 @@ Status RealtimeMart::Apply(const std::vector<sources::Event>& events,
     up.Bind(idx, now);
     WS_RETURN_IF_ERROR(up.Run());
   }
-  Stmt cp(db_, "INSERT OR REPLACE INTO realtime_checkpoints(stream, partition, position) VALUES(?, ?, ?)");
+  Stmt cp(*db_, "INSERT OR REPLACE INTO realtime_checkpoints(stream, partition, position) VALUES(?, ?, ?)");
   for (const auto& [partition, position] : checkpoints) {
     cp.Reset();
     WS_RETURN_IF_ERROR(cp.Bind(1, stream_).Bind(2, partition).Bind(3, position).Run());
@@ -452,7 +451,7 @@ Status RealtimeMart::Apply(const std::vector<sources::Event>& events,
   WS_RETURN_IF_ERROR(txn.Commit());
   for (size_t ai = 0; ai < accumulators_.size(); ++ai) {
     if (late[ai] == 0) continue;
-    observe::metrics::Counter("watershed_records_late_total",
+    metrics::GetCounter("watershed_records_late_total",
                               {{"layer", "realtime"}, {"stream", stream_}, {"accumulator", accumulators_[ai].name}})
         .Inc(static_cast<double>(late[ai]));
   }
@@ -463,13 +462,11 @@ Status AttachRealtime(const project::Project& project, warehouse::Connection& co
   WS_RETURN_IF_ERROR(conn.Execute("CREATE SCHEMA IF NOT EXISTS realtime"));
   std::string path = RealtimeDbPath(project);
   if (!std::filesystem::exists(path)) return absl::OkStatus();
-  WS_ASSIGN_OR_RETURN(sqlite3 * db, sqlite::Open(path, /*read_only=*/true));
-  struct Closer {
-    sqlite3* db;
-    ~Closer() { sqlite3_close(db); }
-  } closer{db};
+  WS_ASSIGN_OR_RETURN(std::unique_ptr<store::Connection> conn_db,
+                      store::Connection::Open(path, {.read_only = true}));
+  store::Connection& db = *conn_db;
   // One read transaction: every table as of the same moment.
-  WS_RETURN_IF_ERROR(Exec(db, "BEGIN"));
+  WS_RETURN_IF_ERROR(db.Exec("BEGIN"));
   std::vector<std::pair<std::string, std::vector<std::string>>> tables;
   {
     Stmt q(db, "SELECT table_name, columns FROM realtime_accumulators ORDER BY table_name");
@@ -540,7 +537,7 @@ Status AttachRealtime(const project::Project& project, warehouse::Connection& co
       WS_RETURN_IF_ERROR(conn.AppendBatch(StrCat("realtime.", table), batch));
     }
   }
-  return Exec(db, "COMMIT");
+  return db.Exec("COMMIT");
 }
 
 }  // namespace watershed::transform

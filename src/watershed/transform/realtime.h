@@ -19,9 +19,9 @@
 #include "watershed/base/status.h"
 #include "watershed/load/stream.h"
 #include "watershed/project/project.h"
+#include "watershed/store/store.h"
 #include "watershed/warehouse/duckdb/database.h"
 
-struct sqlite3;
 
 namespace watershed::transform {
 
@@ -60,11 +60,12 @@ class RealtimeMart : public load::StreamConsumer {
                const std::map<std::string, std::string>& checkpoints) override;
 
  private:
-  RealtimeMart(std::string stream, std::vector<Accumulator> accumulators, sqlite3* db)
-      : stream_(std::move(stream)), accumulators_(std::move(accumulators)), db_(db) {}
+  RealtimeMart(std::string stream, std::vector<Accumulator> accumulators,
+               std::unique_ptr<store::Connection> db)
+      : stream_(std::move(stream)), accumulators_(std::move(accumulators)), db_(std::move(db)) {}
   std::string stream_;
   std::vector<Accumulator> accumulators_;
-  sqlite3* db_;
+  std::unique_ptr<store::Connection> db_;
 };
 
 // Creates schema `realtime` in `conn` with one table per accumulator (window_size, window_start,

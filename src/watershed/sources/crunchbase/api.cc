@@ -198,27 +198,27 @@ StatusOr<std::unique_ptr<Api>> Api::Create(const ApiOptions& options) {
   if (options.requests_per_minute > 0) {
     // The server counts a request when it arrives, a little after we sent it: a 250 ms margin
     // keeps every server-side 60 s window within the budget (and costs < 0.5% of it).
-    api->limiter_ = std::make_unique<RateLimiter>(
+    api->limiter_ = std::make_unique<net::RateLimiter>(
         options.requests_per_minute, absl::Minutes(1) + absl::Milliseconds(250), clock);
   }
-  HttpClientOptions h;
+  net::HttpClientOptions h;
   h.retry.max_attempts = options.max_attempts;
   h.secret_headers = {"X-cb-user-key"};
   h.rate_limiter = api->limiter_.get();
   h.clock = clock;
-  api->client_ = std::make_unique<HttpClient>(h);
+  api->client_ = std::make_unique<net::HttpClient>(h);
   return api;
 }
 
 StatusOr<std::string> Api::Call(const std::string& method, const std::string& path_and_query,
                                 const std::string& body) {
-  HttpRequest req;
+  net::HttpRequest req;
   req.method = method;
   req.url = base_url_ + path_and_query;
   req.headers = {{"X-cb-user-key", api_key_}, {"Accept", "application/json"}};
   req.body = body;
   const std::string what = StrCat(method, " ", path_and_query.substr(0, path_and_query.find('?')));
-  WS_ASSIGN_OR_RETURN(HttpResponse resp, client_->Send(req));
+  WS_ASSIGN_OR_RETURN(net::HttpResponse resp, client_->Send(req));
   if (resp.status < 200 || resp.status >= 300) {
     return ErrorFromResponse(resp.status, resp.body, what);
   }

@@ -18,8 +18,8 @@
 #include <simdjson.h>
 
 #include "watershed/base/status.h"
-#include "watershed/sources/http/http_client.h"
-#include "watershed/sources/http/rate_limiter.h"
+#include "watershed/net/http_client.h"
+#include "watershed/net/rate_limiter.h"
 
 namespace watershed::sources::crunchbase {
 
@@ -91,16 +91,16 @@ class Api {
                              const std::string& body);
 
   const std::string& base_url() const { return base_url_; }
-  const HttpStats& http_stats() const { return client_->stats(); }
-  RateLimiter* rate_limiter() { return limiter_.get(); }
+  const net::HttpStats& http_stats() const { return client_->stats(); }
+  net::RateLimiter* rate_limiter() { return limiter_.get(); }
 
  private:
   Api() = default;
 
   std::string base_url_;
   std::string api_key_;
-  std::unique_ptr<RateLimiter> limiter_;
-  std::unique_ptr<HttpClient> client_;
+  std::unique_ptr<net::RateLimiter> limiter_;
+  std::unique_ptr<net::HttpClient> client_;
 };
 
 // "https://x/api/v4/", "https://x/v4/data" -> without the trailing slash; kInvalidArgument for

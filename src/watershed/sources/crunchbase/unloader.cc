@@ -7,7 +7,7 @@
 
 #include "absl/cleanup/cleanup.h"
 #include "watershed/base/columns.h"
-#include "watershed/observe/metrics.h"
+#include "watershed/base/metrics.h"
 
 namespace watershed::sources::crunchbase {
 namespace {
@@ -100,10 +100,10 @@ std::string EntityTable(const std::string& collection) {
 std::string CardTable(const std::string& card) { return StrCat("crunchbase.organization_", card); }
 
 void Unloader::PublishApiMetrics() {
-  const HttpStats& s = api_.http_stats();
+  const net::HttpStats& s = api_.http_stats();
   auto publish = [](const char* name, uint64_t now, uint64_t* published) {
     if (now <= *published) return;
-    observe::metrics::Counter(name, {{"source", "crunchbase"}})
+    metrics::GetCounter(name, {{"source", "crunchbase"}})
         .Inc(static_cast<double>(now - *published));
     *published = now;
   };

@@ -53,7 +53,7 @@ struct KinesisSource::Shard {
 
 KinesisSource::KinesisSource(KinesisOptions options) : options_(std::move(options)) {
   if (options_.clock == nullptr) options_.clock = Clock::Real();
-  client_ = std::make_unique<HttpClient>(options_.http);
+  client_ = std::make_unique<net::HttpClient>(options_.http);
 }
 
 KinesisSource::~KinesisSource() = default;
@@ -90,7 +90,7 @@ Status KinesisSource::ListShards() {
                                  ? StrCat("{\"StreamName\":", JsonString(options_.stream_name), "}")
                                  : StrCat("{\"NextToken\":", JsonString(next_token), "}");
     WS_ASSIGN_OR_RETURN(std::string answer, Retry(CallPolicy(), options_.clock, [&](int) {
-                          return AwsJsonCall(*client_, options_.aws, kKinesisService, kTarget,
+                          return net::AwsJsonCall(*client_, options_.aws, net::kKinesisService, kTarget,
                                              "ListShards", body);
                         }));
     simdjson::dom::element doc;
@@ -165,7 +165,7 @@ Status KinesisSource::AcquireIterator(Shard& shard) {
     body += StrCat(",\"ShardIteratorType\":\"AFTER_SEQUENCE_NUMBER\",\"StartingSequenceNumber\":",
                    JsonString(shard.fetched_after), "}");
   }
-  WS_ASSIGN_OR_RETURN(std::string answer, AwsJsonCall(*client_, options_.aws, kKinesisService,
+  WS_ASSIGN_OR_RETURN(std::string answer, net::AwsJsonCall(*client_, options_.aws, net::kKinesisService,
                                                       kTarget, "GetShardIterator", body));
   simdjson::dom::parser parser;
   simdjson::dom::element doc;
@@ -208,9 +208,9 @@ StatusOr<bool> KinesisSource::Fetch(Shard& shard) {
   const std::string body = StrCat("{\"ShardIterator\":", JsonString(shard.iterator),
                                   ",\"Limit\":", options_.records_per_call, "}");
   StatusOr<std::string> answer =
-      AwsJsonCall(*client_, options_.aws, kKinesisService, kTarget, "GetRecords", body);
+      net::AwsJsonCall(*client_, options_.aws, net::kKinesisService, kTarget, "GetRecords", body);
   if (!answer.ok()) {
-    const std::string code = AwsErrorCode(answer.status());
+    const std::string code = net::AwsErrorCode(answer.status());
     if (code == "ExpiredIteratorException") {
       // Iterators live five minutes: start again right after what was fetched.
       LogInfo("kinesis iterator expired, re-acquiring",
@@ -348,7 +348,7 @@ std::string DecodeKinesisData(std::string_view data_field) {
 }
 
 StatusOr<std::vector<KinesisPutResult>> KinesisPutRecords(
-    HttpClient& client, const AwsConfig& aws, const std::string& stream_name,
+    net::HttpClient& client, const net::AwsConfig& aws, const std::string& stream_name,
     const std::vector<KinesisRecord>& records) {
   constexpr size_t kMaxRecords = 500;
   constexpr size_t kMaxBytes = 5 * 1024 * 1024;
@@ -389,7 +389,7 @@ StatusOr<std::vector<KinesisPutResult>> KinesisPutRecords(
       }
       body += "]}";
       WS_ASSIGN_OR_RETURN(std::string answer, Retry(policy, Clock::Real(), [&](int) {
-                            return AwsJsonCall(client, aws, kKinesisService, kTarget, "PutRecords",
+                            return net::AwsJsonCall(client, aws, net::kKinesisService, kTarget, "PutRecords",
                                                body);
                           }));
       simdjson::dom::element doc;
@@ -450,7 +450,7 @@ StatusOr<std::unique_ptr<KinesisSource>> KinesisSourceFromYaml(const YAML::Node&
     }
   }
   KinesisOptions options;
-  WS_ASSIGN_OR_RETURN(options.aws, AwsConfigFromYaml(node, getenv));
+  WS_ASSIGN_OR_RETURN(options.aws, net::AwsConfigFromYaml(node, getenv));
   const YAML::Node name = node["stream_name"];
   if (!name.IsDefined() || !name.IsScalar() || name.Scalar().empty()) {
     return Status(absl::StatusCode::kInvalidArgument, "kinesis settings: stream_name is required");

@@ -28,14 +28,14 @@
 #include "watershed/base/clock.h"
 #include "watershed/base/status.h"
 #include "watershed/sources/events/event_source.h"
-#include "watershed/sources/http/aws.h"
-#include "watershed/sources/http/http_client.h"
+#include "watershed/net/aws.h"
+#include "watershed/net/http_client.h"
 #include "yaml-cpp/yaml.h"
 
 namespace watershed::sources {
 
 struct KinesisOptions {
-  AwsConfig aws;
+  net::AwsConfig aws;
   std::string stream_name;
   int records_per_call = 10000;  // GetRecords Limit (1..10000)
   // The least time between two GetRecords on one shard (AWS allows 5 per second per shard).
@@ -44,7 +44,7 @@ struct KinesisOptions {
   absl::Duration throttle_initial_backoff = absl::Milliseconds(500);
   absl::Duration throttle_max_backoff = absl::Seconds(10);
   absl::Duration relist_every = absl::Seconds(60);
-  HttpClientOptions http;
+  net::HttpClientOptions http;
   Clock* clock = nullptr;  // nullptr = Clock::Real()
 };
 
@@ -72,7 +72,7 @@ class KinesisSource : public EventSource {
   StatusOr<bool> Fetch(Shard& shard);
 
   KinesisOptions options_;
-  std::unique_ptr<HttpClient> client_;
+  std::unique_ptr<net::HttpClient> client_;
   std::map<std::string, std::unique_ptr<Shard>> shards_;  // by shard id
   std::map<std::string, std::string> checkpoints_;        // from the last Seek
   std::deque<std::string> handed_out_;  // payloads of the last Poll (Event::payload views)
@@ -94,7 +94,7 @@ struct KinesisPutResult {
 // failed (throttling, internal errors) are retried up to 8 times with back-off. Returns where
 // each record went, in input order, or the first error.
 StatusOr<std::vector<KinesisPutResult>> KinesisPutRecords(
-    HttpClient& client, const AwsConfig& aws, const std::string& stream_name,
+    net::HttpClient& client, const net::AwsConfig& aws, const std::string& stream_name,
     const std::vector<KinesisRecord>& records);
 
 // The bytes of a GetRecords "Data" field: base64-decoded, or the field itself when it is not

@@ -1,5 +1,5 @@
-// sources/http/aws.cc — AwsConfig, the JSON 1.1 and query protocols, AWS errors. See aws.h.
-#include "watershed/sources/http/aws.h"
+// net/aws.cc — AwsConfig, the JSON 1.1 and query protocols, AWS errors. See aws.h.
+#include "watershed/net/aws.h"
 
 #include <simdjson.h>
 
@@ -9,7 +9,7 @@
 #include "absl/strings/cord.h"
 #include "watershed/base/log.h"
 
-namespace watershed::sources {
+namespace watershed::net {
 namespace {
 
 constexpr char kAwsCodePayload[] = "watershed.aws/code";
@@ -300,4 +300,4 @@ std::vector<std::string> XmlElementTexts(std::string_view xml, std::string_view 
   return out;
 }
 
-}  // namespace watershed::sources
+}  // namespace watershed::net

@@ -1,6 +1,6 @@
-// sources/http/http_client.cc — the libcurl adapter: one request, its retries and their
+// net/http_client.cc — the libcurl adapter: one request, its retries and their
 // classification. See http_client.h.
-#include "watershed/sources/http/http_client.h"
+#include "watershed/net/http_client.h"
 
 #include <curl/curl.h>
 #include <openssl/evp.h>
@@ -14,7 +14,7 @@
 
 #include "watershed/base/log.h"
 
-namespace watershed::sources {
+namespace watershed::net {
 namespace {
 
 constexpr std::string_view kRedacted = "***";
@@ -497,4 +497,4 @@ std::string Sha256Hex(std::string_view data) {
   return out;
 }
 
-}  // namespace watershed::sources
+}  // namespace watershed::net

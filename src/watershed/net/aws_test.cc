@@ -1,11 +1,11 @@
 // Unit tests for aws.h pieces that need no server: settings, error mapping, XML texts.
-#include "watershed/sources/http/aws.h"
+#include "watershed/net/aws.h"
 
 #include <gtest/gtest.h>
 
 #include <map>
 
-namespace watershed::sources {
+namespace watershed::net {
 namespace {
 
 EnvLookup Env(std::map<std::string, std::string> vars) {
@@ -101,4 +101,4 @@ TEST(XmlTest, ElementTextsAreDecoded) {
 }
 
 }  // namespace
-}  // namespace watershed::sources
+}  // namespace watershed::net

@@ -1,6 +1,6 @@
 // Tests HttpClient against a real cpp-httplib server on 127.0.0.1 (hermetic: nothing else).
 // Back-off sleeps go to a FakeClock, so only the timeout test waits in real time.
-#include "watershed/sources/http/http_client.h"
+#include "watershed/net/http_client.h"
 
 // Debian builds libcpp-httplib with these; the header must see the same to match the library.
 #ifndef CPPHTTPLIB_OPENSSL_SUPPORT
@@ -29,7 +29,7 @@
 #include "spdlog/sinks/ostream_sink.h"
 #include "watershed/base/log.h"
 
-namespace watershed::sources {
+namespace watershed::net {
 namespace {
 
 constexpr char kHeaderSecret[] = "hdr-secret-5f2c9a";
@@ -416,4 +416,4 @@ TEST(ParseRetryAfterTest, SecondsAndHttpDates) {
 }
 
 }  // namespace
-}  // namespace watershed::sources
+}  // namespace watershed::net

@@ -1,4 +1,4 @@
-// sources/http/http_client.h — HTTP for sources: libcurl with retries, backoff and a rate limit.
+// net/http_client.h — HTTP for sources: libcurl with retries, backoff and a rate limit.
 //
 // Owns: sending one request and classifying its outcome (status, headers, body), retrying the
 // transient ones (429, 5xx, timeouts, connection resets, truncated bodies) with exponential
@@ -35,9 +35,9 @@
 #include "watershed/base/clock.h"
 #include "watershed/base/retry.h"
 #include "watershed/base/status.h"
-#include "watershed/sources/http/rate_limiter.h"
+#include "watershed/net/rate_limiter.h"
 
-namespace watershed::sources {
+namespace watershed::net {
 
 // Credentials for AWS Signature Version 4.
 struct AwsCredentials {
@@ -134,4 +134,4 @@ std::optional<absl::Duration> ParseRetryAfter(std::string_view value, absl::Time
 // Lower-case hex SHA-256 of `data` (the x-amz-content-sha256 value).
 std::string Sha256Hex(std::string_view data);
 
-}  // namespace watershed::sources
+}  // namespace watershed::net

@@ -1,4 +1,4 @@
-#include "watershed/sources/http/rate_limiter.h"
+#include "watershed/net/rate_limiter.h"
 
 #include <algorithm>
 #include <mutex>
@@ -7,7 +7,7 @@
 
 #include "gtest/gtest.h"
 
-namespace watershed::sources {
+namespace watershed::net {
 namespace {
 
 // A FakeClock that remembers, per thread, the last time it handed out. After Acquire returns,
@@ -118,4 +118,4 @@ TEST(RateLimiterTest, RealClockWaitsForTheWindow) {
 }
 
 }  // namespace
-}  // namespace watershed::sources
+}  // namespace watershed::net

@@ -1,4 +1,4 @@
-// sources/http/aws.h — calling AWS services over HttpClient: configuration, the two wire
+// net/aws.h — calling AWS services over HttpClient: configuration, the two wire
 // protocols Watershed needs, and AWS errors as Status.
 //
 // Owns: AwsConfig (region, endpoint, credentials; from a YAML node with the standard AWS_*
@@ -27,10 +27,10 @@
 
 #include "watershed/base/config.h"
 #include "watershed/base/status.h"
-#include "watershed/sources/http/http_client.h"
+#include "watershed/net/http_client.h"
 #include "yaml-cpp/yaml.h"
 
-namespace watershed::sources {
+namespace watershed::net {
 
 struct AwsConfig {
   std::string region;    // "eu-west-1"
@@ -93,4 +93,4 @@ std::vector<std::string> XmlElementTexts(std::string_view xml, std::string_view 
 // The Status for an AWS error answer (exposed for tests): `what` is "kinesis GetRecords".
 Status AwsErrorStatus(std::string_view what, int http_status, std::string_view body);
 
-}  // namespace watershed::sources
+}  // namespace watershed::net

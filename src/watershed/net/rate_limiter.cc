@@ -1,9 +1,9 @@
-// sources/http/rate_limiter.cc — the sliding-log request budget. See rate_limiter.h.
-#include "watershed/sources/http/rate_limiter.h"
+// net/rate_limiter.cc — the sliding-log request budget. See rate_limiter.h.
+#include "watershed/net/rate_limiter.h"
 
 #include <algorithm>
 
-namespace watershed::sources {
+namespace watershed::net {
 
 RateLimiter::RateLimiter(int max_requests, absl::Duration window, Clock* clock)
     : max_requests_(window > absl::ZeroDuration() ? std::max(0, max_requests) : 0),
@@ -43,4 +43,4 @@ int RateLimiter::InWindow() {
       std::count_if(sent_.begin(), sent_.end(), [&](absl::Time t) { return t > now - window_; }));
 }
 
-}  // namespace watershed::sources
+}  // namespace watershed::net

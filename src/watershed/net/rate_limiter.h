@@ -1,4 +1,4 @@
-// sources/http/rate_limiter.h — a client-side request budget: at most N requests in any window
+// net/rate_limiter.h — a client-side request budget: at most N requests in any window
 // (default 200 per 60 s, the Crunchbase API's limit per key).
 //
 // Owns: Acquire(), which blocks (sleeping on the Clock) until one more request fits in every
@@ -18,7 +18,7 @@
 #include "absl/time/time.h"
 #include "watershed/base/clock.h"
 
-namespace watershed::sources {
+namespace watershed::net {
 
 class RateLimiter {
  public:
@@ -41,4 +41,4 @@ class RateLimiter {
   std::deque<absl::Time> sent_;  // send times within the last window, oldest first
 };
 
-}  // namespace watershed::sources
+}  // namespace watershed::net

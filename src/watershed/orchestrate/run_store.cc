@@ -1,0 +1,169 @@
+// orchestrate/run_store.cc — see run_store.h; tables in docs/formats/catalog.md.
+#include "watershed/orchestrate/run_store.h"
+
+#include <unistd.h>
+
+#include <map>
+
+#include "watershed/base/clock.h"
+#include "watershed/base/ids.h"
+#include "watershed/base/strings.h"
+
+namespace watershed::orchestrate {
+namespace {
+
+using store::Stmt;
+using store::Transaction;
+
+constexpr char kRunsSchemaV1[] = R"sql(
+CREATE TABLE IF NOT EXISTS runs(
+  run_id TEXT PRIMARY KEY,
+  pipeline TEXT NOT NULL,
+  logical_date TEXT NOT NULL,
+  started_at TEXT NOT NULL,
+  finished_at TEXT,
+  status TEXT NOT NULL,
+  pid INTEGER NOT NULL DEFAULT 0,
+  host TEXT NOT NULL DEFAULT '');
+CREATE UNIQUE INDEX IF NOT EXISTS runs_one_running ON runs(pipeline, logical_date)
+  WHERE status = 'running';
+CREATE TABLE IF NOT EXISTS task_runs(
+  run_id TEXT NOT NULL,
+  task TEXT NOT NULL,
+  attempt INTEGER NOT NULL,
+  started_at TEXT NOT NULL,
+  finished_at TEXT,
+  status TEXT NOT NULL,
+  exit_code INTEGER NOT NULL DEFAULT 0,
+  millis INTEGER NOT NULL DEFAULT 0,
+  log_path TEXT NOT NULL DEFAULT '',
+  PRIMARY KEY(run_id, task, attempt));
+)sql";
+
+const store::Schema& RunsSchema() {
+  static const store::Schema* schema = new store::Schema{"orchestrate", {kRunsSchemaV1}};
+  return *schema;
+}
+
+}  // namespace
+
+StatusOr<std::unique_ptr<RunStore>> RunStore::Open(const std::string& catalog_path) {
+  WS_ASSIGN_OR_RETURN(std::unique_ptr<store::Connection> db,
+                      store::Connection::Open(catalog_path));
+  WS_RETURN_IF_ERROR(Annotate(store::Migrate(*db, RunsSchema()),
+                              StrCat("opening pipeline runs in ", catalog_path)));
+  return std::unique_ptr<RunStore>(new RunStore(std::move(db)));
+}
+
+Status RunStore::BeginRun(const RunRecord& run) {
+  // A run left 'running' by a process that is gone (killed) is abandoned, not blocking.
+  {
+    Stmt q(*db_, "SELECT run_id, pid, host FROM runs WHERE pipeline = ? AND logical_date = ? AND "
+                "status = 'running'");
+    q.Bind(1, run.pipeline).Bind(2, run.logical_date);
+    std::vector<std::string> stale;
+    while (true) {
+      WS_ASSIGN_OR_RETURN(bool row, q.Step());
+      if (!row) break;
+      const int64_t pid = q.Int(1);
+      if (q.Text(2) == ThisHost() && !ProcessAlive(pid)) {
+        stale.push_back(q.Text(0));
+      }
+    }
+    for (const auto& id : stale) WS_RETURN_IF_ERROR(FinishRun(id, "abandoned"));
+  }
+  Stmt s(*db_,
+         "INSERT INTO runs(run_id, pipeline, logical_date, started_at, status, pid, host) "
+         "VALUES(?, ?, ?, ?, 'running', ?, ?)");
+  s.Bind(1, run.run_id).Bind(2, run.pipeline).Bind(3, run.logical_date).Bind(4, IsoUtc(NowMicros()));
+  s.Bind(5, static_cast<int64_t>(getpid())).Bind(6, ThisHost());
+  Status st = s.Run();
+  if (!st.ok() && MessageOf(st).find("UNIQUE") != std::string_view::npos) {
+    return absl::AlreadyExistsError(StrCat("pipeline ", run.pipeline, " is already running for ",
+                                           run.logical_date));
+  }
+  return st;
+}
+
+Status RunStore::FinishRun(const std::string& run_id, const std::string& status) {
+  Stmt s(*db_, "UPDATE runs SET status = ?, finished_at = ? WHERE run_id = ?");
+  s.Bind(1, status).Bind(2, IsoUtc(NowMicros())).Bind(3, run_id);
+  return s.Run();
+}
+
+Status RunStore::RecordAttempt(const TaskAttempt& a) {
+  Stmt s(*db_,
+         "INSERT INTO task_runs(run_id, task, attempt, started_at, finished_at, status, exit_code, "
+         "millis, log_path) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(run_id, task, attempt) "
+         "DO UPDATE SET finished_at = excluded.finished_at, status = excluded.status, "
+         "exit_code = excluded.exit_code, millis = excluded.millis");
+  s.Bind(1, a.run_id).Bind(2, a.task).Bind(3, static_cast<int64_t>(a.attempt));
+  s.Bind(4, a.started_at.empty() ? IsoUtc(NowMicros()) : a.started_at).Bind(5, a.finished_at);
+  s.Bind(6, a.status).Bind(7, static_cast<int64_t>(a.exit_code));
+  s.Bind(8, static_cast<int64_t>(a.seconds * 1000)).Bind(9, a.log_path);
+  return s.Run();
+}
+
+Status RunStore::RecordAttempts(const std::vector<TaskAttempt>& attempts) {
+  if (attempts.empty()) return absl::OkStatus();
+  Transaction txn(*db_);
+  WS_RETURN_IF_ERROR(txn.Begin());
+  for (const TaskAttempt& a : attempts) WS_RETURN_IF_ERROR(RecordAttempt(a));
+  return txn.Commit();
+}
+
+StatusOr<std::vector<RunRecord>> RunStore::Runs(const std::string& pipeline) {
+  Stmt s(*db_,
+         "SELECT run_id, pipeline, logical_date, started_at, COALESCE(finished_at, ''), status "
+         "FROM runs WHERE ? = '' OR pipeline = ? ORDER BY started_at, run_id");
+  s.Bind(1, pipeline).Bind(2, pipeline);
+  std::vector<RunRecord> out;
+  while (true) {
+    WS_ASSIGN_OR_RETURN(bool row, s.Step());
+    if (!row) break;
+    out.push_back({s.Text(0), s.Text(1), s.Text(2), s.Text(3), s.Text(4), s.Text(5)});
+  }
+  return out;
+}
+
+StatusOr<std::vector<TaskAttempt>> RunStore::Attempts(const std::string& run_id) {
+  Stmt s(*db_,
+         "SELECT run_id, task, attempt, started_at, COALESCE(finished_at, ''), status, exit_code, "
+         "millis, log_path FROM task_runs WHERE run_id = ? ORDER BY started_at, task, attempt");
+  s.Bind(1, run_id);
+  std::vector<TaskAttempt> out;
+  while (true) {
+    WS_ASSIGN_OR_RETURN(bool row, s.Step());
+    if (!row) break;
+    TaskAttempt a;
+    a.run_id = s.Text(0);
+    a.task = s.Text(1);
+    a.attempt = static_cast<int>(s.Int(2));
+    a.started_at = s.Text(3);
+    a.finished_at = s.Text(4);
+    a.status = s.Text(5);
+    a.exit_code = static_cast<int>(s.Int(6));
+    a.seconds = static_cast<double>(s.Int(7)) / 1000;
+    a.log_path = s.Text(8);
+    out.push_back(std::move(a));
+  }
+  return out;
+}
+
+StatusOr<std::vector<metrics::MetricFamily>> RunMetrics(const std::string& catalog_path) {
+  WS_ASSIGN_OR_RETURN(auto store, RunStore::Open(catalog_path));
+  metrics::MetricFamily runs{"watershed_catalog_runs",
+                             metrics::MetricType::kGauge,
+                             "Pipeline runs recorded in the catalog, per pipeline and status.",
+                             {}};
+  WS_ASSIGN_OR_RETURN(auto run_records, store->Runs());
+  std::map<std::pair<std::string, std::string>, int64_t> by_run;
+  for (const auto& r : run_records) ++by_run[{r.pipeline, r.status}];
+  for (const auto& [key, n] : by_run) {
+    runs.samples.push_back(
+        {runs.name, {{"pipeline", key.first}, {"status", key.second}}, static_cast<double>(n)});
+  }
+  return std::vector<metrics::MetricFamily>{std::move(runs)};
+}
+
+}  // namespace watershed::orchestrate
