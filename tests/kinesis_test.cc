@@ -32,7 +32,7 @@ class KinesisTest : public ::testing::Test {
 
   void CreateStream(const std::string& name, int shards) {
     StatusOr<std::string> answer =
-        AwsJsonCall(*client_, moto_->config(), kKinesisService, "Kinesis_20131202", "CreateStream",
+        net::AwsJsonCall(*client_, moto_->config(), net::kKinesisService, "Kinesis_20131202", "CreateStream",
                     StrCat("{\"StreamName\":\"", name, "\",\"ShardCount\":", shards, "}"));
     ASSERT_TRUE(answer.ok()) << answer.status();
   }
@@ -67,7 +67,7 @@ class KinesisTest : public ::testing::Test {
   }
 
   static MotoServer* moto_;
-  std::unique_ptr<HttpClient> client_;
+  std::unique_ptr<net::HttpClient> client_;
 };
 
 MotoServer* KinesisTest::moto_ = nullptr;
@@ -174,7 +174,7 @@ TEST_F(KinesisTest, WrongSecretIsRefusedWithAClearError) {
   EXPECT_NE(message.find("kinesis ListShards: SignatureDoesNotMatch"), std::string::npos)
       << message;
   EXPECT_EQ(message.find("definitely-the-wrong-secret-key"), std::string::npos);
-  EXPECT_EQ(AwsErrorCode(source.status()), "SignatureDoesNotMatch");
+  EXPECT_EQ(net::AwsErrorCode(source.status()), "SignatureDoesNotMatch");
 
   // An unknown key id is refused too.
   options = Options("guarded");
@@ -232,7 +232,7 @@ TEST_F(KinesisTest, BadPutsAndSettingsAreRefused) {
 TEST_F(KinesisTest, FactoryReadsYamlWithEnvironmentFallback) {
   CreateStream("fromyaml", 1);
   ASSERT_TRUE(KinesisPutRecords(*client_, moto_->config(), "fromyaml", {{"k", "{\"a\":1}"}}).ok());
-  const AwsConfig& aws = moto_->config();
+  const net::AwsConfig& aws = moto_->config();
   std::map<std::string, std::string> env = {{"AWS_DEFAULT_REGION", aws.region},
                                             {"AWS_ENDPOINT_URL", aws.endpoint},
                                             {"AWS_ACCESS_KEY_ID", aws.access_key_id},

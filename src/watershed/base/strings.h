@@ -7,6 +7,7 @@
 #include <string>
 #include <string_view>
 #include <type_traits>
+#include <vector>
 
 #include <fmt/format.h>
 
@@ -40,6 +41,15 @@ struct StringHash {
 };
 
 std::string ToLower(std::string_view s);
+
+// Splits `s` at every `sep`: "a,,b" -> {"a", "", "b"}; "" -> {""}. With `trim`, each part loses
+// surrounding ASCII whitespace; with `skip_empty`, empty parts (after trimming) are dropped.
+std::vector<std::string> Split(std::string_view s, char sep, bool trim = false,
+                               bool skip_empty = false);
+// Joins `parts` with `sep` between them.
+std::string Join(const std::vector<std::string>& parts, std::string_view sep);
+// `s` without leading and trailing ASCII whitespace (space, tab, CR, LF, FF, VT).
+std::string_view Trim(std::string_view s);
 // Percent-encodes every byte except ASCII letters, digits and the characters in `keep`
 // (upper-case hex: "a b" -> "a%20b").
 std::string PercentEncode(std::string_view s, std::string_view keep);

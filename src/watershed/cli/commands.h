@@ -1,8 +1,10 @@
-// cli/commands.h — the `watershed` subcommands, one function each.
+// cli/commands.h — the `watershed` subcommands, one function each, defined by group in
+// lake_commands.cc, transform_commands.cc, source_commands.cc, pipeline_commands.cc and
+// observe_commands.cc.
 //
-// Owns: turning parsed command-line options into calls on the modules and printing what a user
-// needs (summaries on stdout, progress and logs on stderr). Does not own: argument parsing
-// (main.cc) or any data logic. Thread safety: called from main only.
+// Owns: turning parsed command-line options into calls on the modules and rendering what they
+// return (summaries on stdout through output.h, progress and logs on stderr). Does not own:
+// argument parsing (main.cc) or any data logic. Thread safety: called from main only.
 #pragma once
 
 #include <string>

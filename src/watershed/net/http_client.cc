@@ -32,12 +32,6 @@ uint64_t CallSeed() {
   return engine();
 }
 
-std::string_view Trim(std::string_view s) {
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
-  return s;
-}
-
 bool IsSecretParam(std::string_view name) {
   std::string lower = ToLower(name);
   return lower == "key" || lower == "user_key";

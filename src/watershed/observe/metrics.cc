@@ -60,6 +60,37 @@ std::optional<MetricType> ParseType(std::string_view s) {
   return std::nullopt;
 }
 
+std::string EscapeLabelValue(std::string_view v) {
+  std::string out;
+  out.reserve(v.size());
+  for (char c : v) {
+    if (c == '\\') {
+      out += "\\\\";
+    } else if (c == '"') {
+      out += "\\\"";
+    } else if (c == '\n') {
+      out += "\\n";
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+std::string EscapeHelp(std::string_view v) {
+  std::string out;
+  for (char c : v) {
+    if (c == '\\') {
+      out += "\\\\";
+    } else if (c == '\n') {
+      out += "\\n";
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
 std::string JoinLabels(const MetricLabels& labels) {
   std::string out;
   for (const auto& [k, v] : labels) out += StrCat(out.empty() ? "" : ",", k, "=", v);

@@ -9,18 +9,7 @@ namespace watershed::orchestrate {
 namespace {
 
 std::vector<std::string> Split(const std::string& s, char sep) {
-  std::vector<std::string> out;
-  std::string cur;
-  for (char c : s) {
-    if (c == sep) {
-      if (!cur.empty()) out.push_back(cur);
-      cur.clear();
-    } else {
-      cur.push_back(c);
-    }
-  }
-  if (!cur.empty()) out.push_back(cur);
-  return out;
+  return watershed::Split(s, sep, /*trim=*/false, /*skip_empty=*/true);
 }
 
 bool ToInt(const std::string& s, int* out) {

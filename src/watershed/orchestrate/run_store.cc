@@ -6,6 +6,7 @@
 #include <map>
 
 #include "watershed/base/clock.h"
+#include "watershed/base/columns.h"
 #include "watershed/base/ids.h"
 #include "watershed/base/strings.h"
 

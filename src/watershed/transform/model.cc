@@ -1,7 +1,9 @@
 // transform/model.cc — see model.h.
 #include "watershed/transform/model.h"
 
+#include "watershed/base/strings.h"
 #include "watershed/transform/builders.h"
+#include "watershed/warehouse/duckdb/database.h"
 
 #include <algorithm>
 #include <filesystem>
@@ -13,20 +15,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-std::string Trim(std::string_view s) {
-  size_t b = s.find_first_not_of(" \t\r\n");
-  size_t e = s.find_last_not_of(" \t\r\n");
-  return b == std::string_view::npos ? "" : std::string(s.substr(b, e - b + 1));
-}
-
-std::string QuoteIdent(std::string_view s) {
-  std::string out = "\"";
-  for (char c : s) {
-    out.push_back(c);
-    if (c == '"') out.push_back('"');
-  }
-  return out + "\"";
-}
+using warehouse::QuoteIdent;
 
 // The quoted string arguments of `fn(...)`, e.g. ref('a') -> {"a"}; key=value pairs into *kv.
 StatusOr<std::vector<std::string>> Arguments(std::string_view call,
@@ -89,7 +78,7 @@ StatusOr<std::string> Expand(const std::string& sql,
                  std::count(sql.begin(), sql.begin() + static_cast<long>(open), '\n') + 1, ")"));
     }
     out += sql.substr(pos, open - pos);
-    WS_ASSIGN_OR_RETURN(std::string replacement, fn(Trim(std::string_view(sql).substr(open + 2, close - open - 2))));
+    WS_ASSIGN_OR_RETURN(std::string replacement, fn(std::string(Trim(std::string_view(sql).substr(open + 2, close - open - 2)))));
     out += replacement;
     pos = close + 2;
   }

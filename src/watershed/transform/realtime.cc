@@ -390,10 +390,10 @@ Status RealtimeMart::Apply(const std::vector<sources::Event>& events,
       cols += StrCat(", ", QuoteIdent(a.measures[i].column));
       marks += ", ?";
     }
-    selects.push_back(std::make_unique<Stmt>(db_,
+    selects.push_back(std::make_unique<Stmt>(*db_,
         StrCat("SELECT ", cols, " FROM ", QuoteIdent(a.table()),
                " WHERE window_size = ? AND window_start = ? AND key = ?")));
-    upserts.push_back(std::make_unique<Stmt>(db_,
+    upserts.push_back(std::make_unique<Stmt>(*db_,
         StrCat("INSERT OR REPLACE INTO ", QuoteIdent(a.table()), "(window_size, window_start, key, ", cols,
                ", updated_at) VALUES(", marks, ", ?)")));
     WS_RETURN_IF_ERROR(selects.back()->status());

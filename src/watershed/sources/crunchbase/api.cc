@@ -10,11 +10,7 @@ namespace {
 
 std::string UrlEncode(std::string_view s) { return PercentEncode(s, "-_.~,"); }
 
-std::string Join(const std::vector<std::string>& v) {
-  std::string out;
-  for (const auto& s : v) out += (out.empty() ? "" : ",") + s;
-  return out;
-}
+std::string Join(const std::vector<std::string>& v) { return watershed::Join(v, ","); }
 
 StatusOr<simdjson::dom::element> Parse(simdjson::dom::parser& parser, const std::string& body,
                                        std::string_view what) {

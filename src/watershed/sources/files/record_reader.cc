@@ -15,17 +15,6 @@
 #include "absl/strings/str_cat.h"
 
 namespace watershed::sources {
-namespace {
-
-std::string ToLower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
-  return out;
-}
-
-}  // namespace
 
 static_assert(kJsonPadding >= simdjson::SIMDJSON_PADDING);
 

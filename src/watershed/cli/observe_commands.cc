@@ -1,0 +1,121 @@
+// cli/observe_commands.cc — `audit`, `check`, `lineage`, `metrics`, `alarms`: watching the platform. See commands.h.
+#include "watershed/cli/commands.h"
+
+#include "watershed/cli/common.h"
+
+#include "watershed/orchestrate/run_store.h"
+#include "watershed/net/aws.h"
+#include "watershed/observe/cloudwatch.h"
+#include "watershed/observe/alarms.h"
+#include "watershed/observe/metrics.h"
+#include "watershed/server/streams.h"
+#include "watershed/server/server.h"
+
+#include <fcntl.h>
+#include <sys/wait.h>
+#include <pwd.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+#include "watershed/cli/output.h"
+#include "watershed/lake/gc.h"
+#include "watershed/normalize/infer.h"
+#include "watershed/observe/audit.h"
+#include "watershed/load/crunchbase.h"
+#include "watershed/lake/reader.h"
+#include "watershed/project/project.h"
+#include "watershed/orchestrate/executor.h"
+#include "watershed/orchestrate/scheduler.h"
+#include "watershed/orchestrate/task.h"
+#include "watershed/base/retry.h"
+#include "watershed/transform/docs.h"
+#include "watershed/transform/runner.h"
+#include "watershed/warehouse/postgres/postgres.h"
+#include "watershed/warehouse/duckdb/database.h"
+
+namespace watershed::cli {
+
+void AuditCommand(const GlobalOptions& g, int argc, char** argv, const Status& outcome) {
+  auto project = project::Project::Open(g.project);
+  if (!project.ok()) return;  // not in a project: nothing to audit into
+  std::string command;
+  for (int i = 1; i < argc; ++i) command += (i > 1 ? " " : "") + std::string(argv[i]);
+  const passwd* pw = getpwuid(geteuid());
+  observe::FlushMetrics(**project).IgnoreError();  // what this process counted (metrics.h)
+  observe::AuditLog log((*project)->root() + "/.watershed/audit.log");
+  log.Append({0, "", pw != nullptr ? pw->pw_name : std::to_string(geteuid()), "command", command,
+              outcome.ok() ? "ok" : StrCat("error: ", MessageOf(outcome))})
+      .IgnoreError();
+}
+
+Status RunAudit(const GlobalOptions& g, bool verify) {
+  WS_ASSIGN_OR_RETURN(auto project, project::Project::Open(g.project));
+  observe::AuditLog log(project->root() + "/.watershed/audit.log");
+  if (verify) {
+    WS_RETURN_IF_ERROR(log.Verify());
+    WS_ASSIGN_OR_RETURN(auto entries, log.Read());
+    std::cout << "audit log intact: " << entries.size() << " entries, hash chain verified ("
+              << log.path() << ")\n";
+    return absl::OkStatus();
+  }
+  WS_ASSIGN_OR_RETURN(auto entries, log.Read());
+  TextTable t;
+  t.header = {"seq", "time", "principal", "action", "target", "outcome"};
+  t.numeric = {true, false, false, false, false, false};
+  for (const auto& e : entries) {
+    t.rows.push_back({std::to_string(e.seq), e.time, e.principal, e.action, e.target, e.outcome});
+  }
+  Print(t, OutputFormat::kTable, std::cout);
+  return absl::OkStatus();
+}
+
+Status RunCheck(const GlobalOptions& g, const quality::CheckCommandOptions& c) {
+  WS_ASSIGN_OR_RETURN(auto project, project::Project::Open(g.project));
+  return quality::CheckCommand(*project, c, std::cout);
+}
+
+Status RunLineage(const GlobalOptions& g, const std::string& node,
+                  const observe::TraceOptions& options, const std::string& format) {
+  WS_ASSIGN_OR_RETURN(auto project, project::Project::Open(g.project));
+  std::string out;
+  WS_RETURN_IF_ERROR(observe::LineageCommand(*project, node, options, format, &out));
+  std::cout << out;
+  if (!out.empty() && out.back() != '\n') std::cout << "\n";
+  return absl::OkStatus();
+}
+
+Status RunMetrics(const GlobalOptions& g, const std::string& format, const std::string& push) {
+  WS_ASSIGN_OR_RETURN(auto project, project::Project::Open(g.project));
+  if (push.empty()) return observe::PrintMetrics(*project, format, std::cout);
+  if (push != "cloudwatch") {
+    return absl::InvalidArgumentError(StrCat("--push ", push, ": the only target is cloudwatch"));
+  }
+  const YAML::Node cw = project->config().raw["metrics"]["cloudwatch"];
+  WS_ASSIGN_OR_RETURN(net::AwsConfig aws, net::AwsConfigFromYaml(cw ? cw : YAML::Node()));
+  const std::string ns = cw && cw["namespace"] ? cw["namespace"].as<std::string>() : "Watershed";
+  WS_ASSIGN_OR_RETURN(auto pending, observe::PendingCloudWatchDatums(*project));
+  const std::vector<observe::MetricDatum>& datums = pending.first;
+  if (!datums.empty()) {
+    net::HttpClient client({});
+    WS_RETURN_IF_ERROR(observe::PutMetricData(client, aws, ns, datums));
+  }
+  WS_RETURN_IF_ERROR(observe::MarkCloudWatchPushed(*project, pending.second));
+  std::cout << "pushed " << datums.size() << " datums to CloudWatch namespace " << ns << " ("
+            << (aws.endpoint.empty() ? "region " + aws.region : aws.endpoint) << ")\n";
+  return absl::OkStatus();
+}
+
+Status RunAlarms(const GlobalOptions& g, const std::string& format, bool evaluate) {
+  WS_ASSIGN_OR_RETURN(auto project, project::Project::Open(g.project));
+  return observe::PrintAlarms(*project, format, std::cout, evaluate);
+}
+
+}  // namespace watershed::cli

@@ -1,0 +1,246 @@
+// cli/pipeline_commands.cc — `run`, `backfill`, `task run`, `runs`, `scheduler`, `export airflow`: pipelines. See commands.h.
+#include "watershed/cli/commands.h"
+
+#include "watershed/cli/common.h"
+
+#include "watershed/orchestrate/run_store.h"
+#include "watershed/net/aws.h"
+#include "watershed/observe/cloudwatch.h"
+#include "watershed/observe/alarms.h"
+#include "watershed/observe/metrics.h"
+#include "watershed/server/streams.h"
+#include "watershed/server/server.h"
+
+#include <fcntl.h>
+#include <sys/wait.h>
+#include <pwd.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+#include "watershed/cli/output.h"
+#include "watershed/lake/gc.h"
+#include "watershed/normalize/infer.h"
+#include "watershed/observe/audit.h"
+#include "watershed/load/crunchbase.h"
+#include "watershed/lake/reader.h"
+#include "watershed/project/project.h"
+#include "watershed/orchestrate/executor.h"
+#include "watershed/orchestrate/scheduler.h"
+#include "watershed/orchestrate/task.h"
+#include "watershed/base/retry.h"
+#include "watershed/transform/docs.h"
+#include "watershed/transform/runner.h"
+#include "watershed/warehouse/postgres/postgres.h"
+#include "watershed/warehouse/duckdb/database.h"
+
+namespace watershed::cli {
+
+namespace {
+
+StatusOr<orchestrate::Pipeline> FindPipeline(project::Project& project, const std::string& name) {
+  WS_ASSIGN_OR_RETURN(auto pipelines, orchestrate::ParsePipelines(project.config().raw["pipelines"]));
+  auto it = pipelines.find(name);
+  if (it == pipelines.end()) {
+    std::string known;
+    for (const auto& [n, p] : pipelines) known += (known.empty() ? "" : ", ") + n;
+    return absl::NotFoundError(StrCat("no pipeline '", name, "' in watershed.yml (pipelines: ",
+                                      known.empty() ? "none" : known, ")"));
+  }
+  return it->second;
+}
+
+Status PrintOutcome(const orchestrate::RunOutcome& o) {
+  TextTable t;
+  t.header = {"task", "status", "attempts", "seconds", "log"};
+  t.numeric = {false, false, true, true, false};
+  for (const auto& task : o.tasks) {
+    t.rows.push_back({task.task, task.status, std::to_string(task.attempts),
+                      fmt::format("{:.2f}", task.seconds), task.log_path});
+  }
+  Print(t, OutputFormat::kTable, std::cout);
+  std::cout << "run " << o.run_id << ": " << o.status << fmt::format(" in {:.1f} s", o.seconds)
+            << (o.status == "success" ? "" : fmt::format("; rerun what failed: watershed run --resume {}", o.run_id))
+            << "\n";
+  if (o.status != "success") return absl::FailedPreconditionError(StrCat("run ", o.run_id, " failed"));
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+Status RunPipeline(const GlobalOptions& g, const RunCommand& c) {
+  WS_ASSIGN_OR_RETURN(auto project, project::Project::Open(g.project));
+  std::string name = c.pipeline;
+  if (!c.resume.empty() && name.empty()) {
+    WS_ASSIGN_OR_RETURN(auto store, orchestrate::RunStore::Open(project->config().catalog_path));
+    WS_ASSIGN_OR_RETURN(auto runs, store->Runs());
+    for (const auto& r : runs) {
+      if (r.run_id == c.resume) name = r.pipeline;
+    }
+    if (name.empty()) return absl::NotFoundError(StrCat("no run ", c.resume, " (see watershed runs)"));
+  }
+  WS_ASSIGN_OR_RETURN(auto pipeline, FindPipeline(*project, name));
+  orchestrate::RunOptions o;
+  o.logical_date = c.date.empty() ? TodayUtc() : c.date;
+  o.resume_run_id = c.resume;
+  o.on_state = [](const std::string& task, const std::string& state, int attempt) {
+    std::cout << fmt::format("  {:<24} {}{}\n", task, state,
+                             attempt > 1 ? fmt::format(" (attempt {})", attempt) : "")
+              << std::flush;
+  };
+  WS_ASSIGN_OR_RETURN(auto outcome, orchestrate::Execute(*project, pipeline, o));
+  return PrintOutcome(outcome);
+}
+
+Status RunBackfill(const GlobalOptions& g, const RunCommand& c) {
+  WS_ASSIGN_OR_RETURN(auto project, project::Project::Open(g.project));
+  WS_ASSIGN_OR_RETURN(auto pipeline, FindPipeline(*project, c.pipeline));
+  auto from = normalize::ParseDate(c.from), to = normalize::ParseDate(c.to);
+  if (!from || !to || *from > *to) {
+    return absl::InvalidArgumentError("--from and --to must be dates YYYY-MM-DD, from <= to");
+  }
+  orchestrate::SchedulerOptions o;
+  o.on_run = [](const std::string&, const std::string& date, const std::string& status) {
+    std::cout << date << "  " << status << "\n" << std::flush;
+  };
+  if (c.parallel > 1) {
+    // Intervals at once: each a `watershed run PIPELINE --date D` process (the catalog keeps
+    // any interval from running twice at the same time).
+    std::error_code ec;
+    const std::string self = std::filesystem::read_symlink("/proc/self/exe", ec).string();
+    std::map<pid_t, std::string> running;
+    int failed = 0;
+    auto reap = [&]() {
+      int status = 0;
+      pid_t pid = wait(&status);
+      if (pid <= 0) return;
+      const bool ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+      std::cout << running[pid] << "  " << (ok ? "success" : "failed") << "\n" << std::flush;
+      failed += !ok;
+      running.erase(pid);
+    };
+    for (int64_t day = *from; day <= *to; ++day) {
+      while (static_cast<int>(running.size()) >= c.parallel) reap();
+      const std::string date = FormatDate(day);
+      WS_ASSIGN_OR_RETURN(auto store, orchestrate::RunStore::Open(project->config().catalog_path));
+      WS_ASSIGN_OR_RETURN(auto runs, store->Runs(pipeline.name));
+      if (std::any_of(runs.begin(), runs.end(), [&](const orchestrate::RunRecord& r) {
+            return r.logical_date == date && r.status == "success";
+          })) {
+        continue;  // done before
+      }
+      pid_t pid = fork();
+      if (pid == 0) {
+        int devnull = open("/dev/null", O_WRONLY);
+        dup2(devnull, 1);
+        execl(self.c_str(), self.c_str(), "run", pipeline.name.c_str(), "--date", date.c_str(),
+              "--project", project->root().c_str(), "--quiet", static_cast<char*>(nullptr));
+        _exit(127);
+      }
+      running[pid] = date;
+    }
+    while (!running.empty()) reap();
+    std::cout << (*to - *from + 1) << " intervals, " << failed << " failed\n";
+    if (failed > 0) return absl::FailedPreconditionError(StrCat(failed, " interval(s) failed"));
+    return absl::OkStatus();
+  }
+  WS_ASSIGN_OR_RETURN(int failed, orchestrate::Backfill(*project, pipeline, *from, *to, o));
+  std::cout << (*to - *from + 1) << " intervals (those that had succeeded before were skipped), "
+            << failed << " failed\n";
+  if (failed > 0) return absl::FailedPreconditionError(StrCat(failed, " interval(s) failed"));
+  return absl::OkStatus();
+}
+
+namespace {
+std::atomic<bool> g_stop{false};
+}  // namespace
+
+Status RunSchedulerCommand(const GlobalOptions& g, bool once, const std::string& until) {
+  WS_ASSIGN_OR_RETURN(auto project, project::Project::Open(g.project));
+  orchestrate::SchedulerOptions o;
+  o.once = once;
+  if (!until.empty()) {
+    auto t = normalize::ParseTimestamp(until.size() == 10 ? until + "T00:00:00Z" : until);
+    if (!t) return absl::InvalidArgumentError(StrCat("--until '", until, "' is not a UTC time"));
+    o.until = *t / 1000000;
+  }
+  o.stop = &g_stop;
+  std::signal(SIGINT, [](int) { g_stop = true; });
+  std::signal(SIGTERM, [](int) { g_stop = true; });
+  o.on_run = [](const std::string& pipeline, const std::string& date, const std::string& status) {
+    std::cout << pipeline << "  " << date << "  " << status << "\n" << std::flush;
+  };
+  if (!once) std::cout << "scheduler running (Ctrl-C stops it)\n" << std::flush;
+  return orchestrate::RunScheduler(*project, o);
+}
+
+int RunTaskCommand(const GlobalOptions& g, const std::string& pipeline_name,
+                   const std::string& task_name, const std::string& date) {
+  Status s = [&]() -> Status {
+    WS_ASSIGN_OR_RETURN(auto project, project::Project::Open(g.project));
+    WS_ASSIGN_OR_RETURN(auto pipeline, FindPipeline(*project, pipeline_name));
+    const orchestrate::Task* task = pipeline.Find(task_name);
+    if (task == nullptr) {
+      return absl::NotFoundError(StrCat("pipeline ", pipeline_name, " has no task '", task_name, "'"));
+    }
+    Status ran = orchestrate::RunTask(*project, pipeline, *task, date.empty() ? TodayUtc() : date);
+    observe::FlushMetrics(*project).IgnoreError();
+    return ran;
+  }();
+  if (s.ok()) return 0;
+  std::cerr << "error: " << MessageOf(s) << "\n";
+  return IsTransient(s) ? orchestrate::kTransientExitCode : 1;
+}
+
+Status RunRuns(const GlobalOptions& g, const std::string& show) {
+  WS_ASSIGN_OR_RETURN(auto project, project::Project::Open(g.project));
+  WS_ASSIGN_OR_RETURN(auto store, orchestrate::RunStore::Open(project->config().catalog_path));
+  TextTable t;
+  if (show.empty()) {
+    WS_ASSIGN_OR_RETURN(auto runs, store->Runs());
+    t.header = {"run", "pipeline", "date", "started_at", "finished_at", "status"};
+    for (const auto& r : runs) {
+      t.rows.push_back({r.run_id, r.pipeline, r.logical_date, r.started_at, r.finished_at, r.status});
+    }
+    Print(t, OutputFormat::kTable, std::cout);
+    return absl::OkStatus();
+  }
+  WS_ASSIGN_OR_RETURN(auto attempts, store->Attempts(show));
+  if (attempts.empty()) return absl::NotFoundError(StrCat("no run ", show, " (see watershed runs)"));
+  t.header = {"task", "attempt", "status", "exit", "seconds", "log"};
+  t.numeric = {false, true, false, true, true, false};
+  for (const auto& a : attempts) {
+    t.rows.push_back({a.task, std::to_string(a.attempt), a.status, std::to_string(a.exit_code),
+                      fmt::format("{:.2f}", a.seconds), a.log_path});
+  }
+  Print(t, OutputFormat::kTable, std::cout);
+  for (const auto& a : attempts) {
+    if (a.log_path.empty()) continue;
+    std::ifstream in(a.log_path);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    std::cout << "\n--- " << a.task << " attempt " << a.attempt << " (" << a.log_path << ")\n"
+              << ss.str();
+  }
+  return absl::OkStatus();
+}
+
+Status RunExportAirflow(const GlobalOptions& g, const std::string& name, const std::string& out) {
+  WS_ASSIGN_OR_RETURN(auto project, project::Project::Open(g.project));
+  WS_ASSIGN_OR_RETURN(auto pipeline, FindPipeline(*project, name));
+  const std::string path = out.empty() ? StrCat(project->root(), "/airflow/", name, ".py") : out;
+  std::error_code ec;
+  std::filesystem::create_directories(std::filesystem::path(path).parent_path(), ec);
+  std::ofstream(path) << orchestrate::AirflowDag(pipeline, project->root());
+  std::cout << "Wrote " << path << "\n";
+  return absl::OkStatus();
+}
+
+}  // namespace watershed::cli

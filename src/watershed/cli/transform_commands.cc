@@ -1,0 +1,83 @@
+// cli/transform_commands.cc — `build` and `docs`: models into marts. See commands.h.
+#include "watershed/cli/commands.h"
+
+#include "watershed/cli/common.h"
+
+#include "watershed/orchestrate/run_store.h"
+#include "watershed/net/aws.h"
+#include "watershed/observe/cloudwatch.h"
+#include "watershed/observe/alarms.h"
+#include "watershed/observe/metrics.h"
+#include "watershed/server/streams.h"
+#include "watershed/server/server.h"
+
+#include <fcntl.h>
+#include <sys/wait.h>
+#include <pwd.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+#include "watershed/cli/output.h"
+#include "watershed/lake/gc.h"
+#include "watershed/normalize/infer.h"
+#include "watershed/observe/audit.h"
+#include "watershed/load/crunchbase.h"
+#include "watershed/lake/reader.h"
+#include "watershed/project/project.h"
+#include "watershed/orchestrate/executor.h"
+#include "watershed/orchestrate/scheduler.h"
+#include "watershed/orchestrate/task.h"
+#include "watershed/base/retry.h"
+#include "watershed/transform/docs.h"
+#include "watershed/transform/runner.h"
+#include "watershed/warehouse/postgres/postgres.h"
+#include "watershed/warehouse/duckdb/database.h"
+
+namespace watershed::cli {
+
+
+Status RunBuild(const GlobalOptions& g, const BuildCommand& c) {
+  WS_ASSIGN_OR_RETURN(auto project, project::Project::Open(g.project));
+  transform::BuildOptions o{c.select, c.full_refresh, c.threads};
+  WS_ASSIGN_OR_RETURN(auto results, transform::Build(*project, o));
+  TextTable t;
+  t.header = {"model", "materialized", "status", "rows", "seconds"};
+  t.numeric = {false, false, false, true, true};
+  int errors = 0, skipped = 0;
+  double total = 0;
+  for (const auto& r : results) {
+    t.rows.push_back({r.model, r.materialized, r.status, Thousands(static_cast<uint64_t>(r.rows)),
+                      fmt::format("{:.2f}", r.seconds)});
+    errors += r.status == "error";
+    skipped += r.status == "skipped";
+    total += r.seconds;
+  }
+  Print(t, OutputFormat::kTable, std::cout);
+  for (const auto& r : results) {
+    if (r.status != "ok") std::cout << "  " << r.status << ": " << r.model << ": " << r.message << "\n";
+  }
+  std::cout << results.size() - errors - skipped << " built, " << errors << " failed, " << skipped
+            << " skipped\n";
+  if (errors > 0) {
+    return absl::FailedPreconditionError(StrCat(errors, " model(s) failed; see above"));
+  }
+  return absl::OkStatus();
+}
+
+Status RunDocs(const GlobalOptions& g, const std::string& out) {
+  WS_ASSIGN_OR_RETURN(auto project, project::Project::Open(g.project));
+  const std::string path = out.empty() ? project->root() + "/docs/index.html" : out;
+  WS_ASSIGN_OR_RETURN(int n, transform::WriteDocs(*project, path));
+  std::cout << "Wrote " << path << " (" << n << " models). Open it in a browser.\n";
+  return absl::OkStatus();
+}
+
+}  // namespace watershed::cli
