@@ -3,7 +3,7 @@ BUILD ?= build
 ASAN_BUILD ?= build-asan
 JOBS ?= $(shell nproc)
 
-.PHONY: all setup build test unit integration demo bench asan format clean
+.PHONY: all setup build test unit integration demo bench asan fuzz fuzz-smoke format clean
 
 all: build
 
@@ -16,9 +16,19 @@ $(BUILD)/build.ninja: | setup
 build: setup $(BUILD)/build.ninja
 	cmake --build $(BUILD) -j $(JOBS)
 
-# The whole suite: unit tests and integration tests (which start real processes).
-test: build
+# The whole suite: a short run of every fuzz target, then the unit tests and the integration
+# tests (which start real processes).
+test: build fuzz-smoke
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) --timeout 900
+
+# libFuzzer targets (fuzz/, built with clang in build-fuzz): FUZZ_SECONDS each (60), or name some:
+# `make fuzz FUZZ_TARGETS="normalizer schedule"`.
+FUZZ_SECONDS ?= 60
+fuzz: setup
+	FUZZ_SECONDS=$(FUZZ_SECONDS) scripts/fuzz $(FUZZ_TARGETS)
+
+fuzz-smoke: setup
+	FUZZ_SECONDS=10 scripts/fuzz
 
 unit: build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) -L unit
@@ -45,4 +55,4 @@ format:
 	find src bench tests -name '*.h' -o -name '*.cc' | xargs clang-format -i
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) build-fuzz

@@ -24,7 +24,7 @@
 #include "tests/harness.h"
 #include "tests/moto.h"
 #include "watershed/base/columns.h"
-#include "watershed/observe/audit.h"
+#include "watershed/audit/audit_log.h"
 #include "watershed/observe/openlineage.h"
 
 namespace watershed {
@@ -483,7 +483,7 @@ TEST(Audit, LoadsAreDataChangesAndTamperingIsNamed) {
   }
   ASSERT_NE(change, nullptr) << ReadFileBytes(dir + "/.watershed/audit.log");
   EXPECT_EQ(change->value("outcome", ""), "ok");
-  EXPECT_EQ(change->value("principal", ""), observe::CurrentPrincipal());
+  EXPECT_EQ(change->value("principal", ""), audit::CurrentPrincipal());
   const std::string target = change->value("target", "");
   EXPECT_NE(target.find("files.a +2 rows"), std::string::npos) << target;
   EXPECT_NE(target.find("files.a__tags +2 rows"), std::string::npos) << target;
@@ -596,7 +596,7 @@ TEST(Audit, ConcurrentAppendsFromManyProcessesKeepTheChain) {
   for (int p = 0; p < kProcesses; ++p) {
     pid_t pid = fork();
     if (pid == 0) {
-      observe::AuditLog log(path);
+      audit::AuditLog log(path);
       for (int i = 0; i < kEach; ++i) {
         if (!log.Append({0, "", StrCat("p", p), "command", StrCat("n", i), "ok"}).ok()) _exit(1);
       }
@@ -609,7 +609,7 @@ TEST(Audit, ConcurrentAppendsFromManyProcessesKeepTheChain) {
     waitpid(pid, &status, 0);
     EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
   }
-  observe::AuditLog log(path);
+  audit::AuditLog log(path);
   Status verified = log.Verify();
   EXPECT_TRUE(verified.ok()) << verified;
   auto entries = log.Read();
@@ -634,9 +634,9 @@ TEST(Audit, ConcurrentAppendsFromManyProcessesKeepTheChain) {
 
 TEST(Audit, TheThrottleWritesOneEntryPerKeyAndIntervalWithCounts) {
   const std::string path = MakeTempDir() + "/audit.log";
-  observe::AuditThrottle throttle(path, /*interval_micros=*/1'000'000, /*max_keys=*/2);
+  audit::AuditThrottle throttle(path, /*interval_micros=*/1'000'000, /*max_keys=*/2);
   auto entry = [](const std::string& who) {
-    return observe::AuditEntry{0, "", who, "api_call", "POST /x", "refused 401"};
+    return audit::AuditEntry{0, "", who, "api_call", "POST /x", "refused 401"};
   };
   const int64_t t0 = 1'000'000'000;
   ASSERT_TRUE(throttle.Record("a", entry("anonymous"), t0).ok());           // written

@@ -28,7 +28,7 @@
 #include "watershed/cli/output.h"
 #include "watershed/lake/gc.h"
 #include "watershed/normalize/infer.h"
-#include "watershed/observe/audit.h"
+#include "watershed/audit/audit_log.h"
 #include "watershed/load/crunchbase.h"
 #include "watershed/lake/reader.h"
 #include "watershed/project/project.h"

@@ -28,7 +28,7 @@
 #include "watershed/cli/output.h"
 #include "watershed/lake/gc.h"
 #include "watershed/normalize/infer.h"
-#include "watershed/observe/audit.h"
+#include "watershed/audit/audit_log.h"
 #include "watershed/load/crunchbase.h"
 #include "watershed/lake/reader.h"
 #include "watershed/project/project.h"
@@ -50,7 +50,7 @@ void AuditCommand(const GlobalOptions& g, int argc, char** argv, const Status& o
   for (int i = 1; i < argc; ++i) command += (i > 1 ? " " : "") + std::string(argv[i]);
   const passwd* pw = getpwuid(geteuid());
   observe::FlushMetrics(**project).IgnoreError();  // what this process counted (metrics.h)
-  observe::AuditLog log((*project)->root() + "/.watershed/audit.log");
+  audit::AuditLog log((*project)->root() + "/.watershed/audit.log");
   log.Append({0, "", pw != nullptr ? pw->pw_name : std::to_string(geteuid()), "command", command,
               outcome.ok() ? "ok" : StrCat("error: ", MessageOf(outcome))})
       .IgnoreError();
@@ -58,12 +58,16 @@ void AuditCommand(const GlobalOptions& g, int argc, char** argv, const Status& o
 
 Status RunAudit(const GlobalOptions& g, bool verify) {
   WS_ASSIGN_OR_RETURN(auto project, project::Project::Open(g.project));
-  observe::AuditLog log(project->root() + "/.watershed/audit.log");
+  audit::AuditLog log(audit::AuditLogPath(project->root()));
   if (verify) {
-    WS_RETURN_IF_ERROR(log.Verify());
+    // The chain, and every entry the catalog's snapshots anchored (a cut, rewritten or deleted
+    // log fails here even when its chain is consistent).
+    WS_ASSIGN_OR_RETURN(lake::Catalog * catalog, project->catalog());
+    WS_ASSIGN_OR_RETURN(auto anchors, catalog->AuditAnchors());
+    WS_RETURN_IF_ERROR(log.Verify(anchors));
     WS_ASSIGN_OR_RETURN(auto entries, log.Read());
-    std::cout << "audit log intact: " << entries.size() << " entries, hash chain verified ("
-              << log.path() << ")\n";
+    std::cout << "audit log intact: " << entries.size() << " entries, hash chain verified, "
+              << anchors.size() << " catalog anchors match (" << log.path() << ")\n";
     return absl::OkStatus();
   }
   WS_ASSIGN_OR_RETURN(auto entries, log.Read());

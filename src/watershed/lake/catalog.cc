@@ -76,7 +76,12 @@ using store::Transaction;
 
 // The lake's tables (docs/formats/catalog.md). Append migrations; never edit a shipped one.
 const store::Schema& LakeSchema() {
-  static const store::Schema* schema = new store::Schema{"lake", {kLakeSchemaV1}};
+  static const store::Schema* schema = new store::Schema{
+      "lake",
+      {kLakeSchemaV1,
+       // v2: each snapshot anchors the audit log (its newest entry when the commit ran).
+       "ALTER TABLE snapshots ADD COLUMN audit_seq INTEGER;"
+       "ALTER TABLE snapshots ADD COLUMN audit_hash TEXT;"}};
   return *schema;
 }
 
@@ -179,6 +184,19 @@ StatusOr<std::vector<Snapshot>> Catalog::Snapshots() {
     WS_ASSIGN_OR_RETURN(bool row, s.Step());
     if (!row) break;
     out.push_back({s.Int(0), s.Text(1), s.Text(2), s.Int(3), s.Text(4)});
+  }
+  return out;
+}
+
+StatusOr<std::vector<audit::SnapshotAnchor>> Catalog::AuditAnchors() {
+  Stmt s(*db_,
+         "SELECT snapshot_id, audit_seq, audit_hash FROM snapshots WHERE audit_seq IS NOT NULL "
+         "ORDER BY snapshot_id");
+  std::vector<audit::SnapshotAnchor> out;
+  while (true) {
+    WS_ASSIGN_OR_RETURN(bool row, s.Step());
+    if (!row) break;
+    out.push_back({s.Int(0), {s.Int(1), s.Text(2)}});
   }
   return out;
 }
@@ -426,9 +444,20 @@ Status Catalog::SetCursor(const std::string& source, const std::string& key,
 StatusOr<int64_t> Catalog::Commit(const CommitRequest& req) {
   Transaction txn(*db_);
   WS_RETURN_IF_ERROR(txn.Begin());
+  // The audit log's newest entry, anchored with the snapshot (audit/audit_log.h).
+  std::optional<audit::Anchor> anchor;
+  if (!audit_log_path_.empty()) {
+    WS_ASSIGN_OR_RETURN(anchor, audit::AuditLog(audit_log_path_).Tail());
+  }
   Stmt snap(*db_,
-            "INSERT INTO snapshots(committed_at, operation, load_id, summary) VALUES(?, ?, ?, ?)");
+            "INSERT INTO snapshots(committed_at, operation, load_id, summary, audit_seq, "
+            "audit_hash) VALUES(?, ?, ?, ?, ?, ?)");
   snap.Bind(1, IsoUtc(NowMicros())).Bind(2, req.operation).Bind(3, req.load_id).Bind(4, req.summary);
+  if (anchor) {
+    snap.Bind(5, anchor->seq).Bind(6, anchor->hash);
+  } else {
+    snap.BindNull(5).BindNull(6);
+  }
   WS_RETURN_IF_ERROR(snap.Run());
   const int64_t snapshot_id = db_->LastInsertId();
 

@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "watershed/audit/audit_log.h"
 #include "watershed/base/columns.h"
 #include "watershed/base/status.h"
 #include "watershed/store/store.h"
@@ -154,6 +155,12 @@ class Catalog {
   // The oldest snapshot still readable (1 when nothing has expired).
   StatusOr<int64_t> OldestSnapshot();
 
+  // From now on every commit records the audit log's newest entry at `path` with its snapshot
+  // (the project sets its .watershed/audit.log). Unset: no anchors.
+  void AnchorAuditLog(std::string path) { audit_log_path_ = std::move(path); }
+  // The anchors recorded by commits, oldest snapshot first (for audit::AuditLog::Verify).
+  StatusOr<std::vector<audit::SnapshotAnchor>> AuditAnchors();
+
   // One transaction: new snapshot + schema versions + files + cursors. Returns the snapshot id.
   // A table's schema is merged with the one committed meanwhile; a conflicting concurrent type
   // change is kAborted (transient: retry the load).
@@ -163,6 +170,7 @@ class Catalog {
   explicit Catalog(std::unique_ptr<store::Connection> db) : db_(std::move(db)) {}
   Status CheckNotExpired(int64_t snapshot);
   std::unique_ptr<store::Connection> db_;
+  std::string audit_log_path_;
 };
 
 // Serialises columns as JSON [["name","type"],...] (the catalog's and the docs' format).

@@ -44,7 +44,17 @@ Status LocalStorage::Publish(const std::string& key) {
   WS_RETURN_IF_ERROR(CheckKey(key));
   fs::path p = fs::path(root_) / key;
   WS_RETURN_IF_ERROR(FsyncPath(p.string(), false));
-  return FsyncPath(p.parent_path().string(), true);
+  // The file's folder, and every folder up to the lake's root: PathForWrite may have created
+  // any of them (a new table or partition), and a folder's entry is durable only once its
+  // parent is synced. This runs before the catalog commit that references the file.
+  const fs::path root = fs::path(root_).lexically_normal();
+  for (fs::path dir = p.parent_path().lexically_normal();; dir = dir.parent_path()) {
+    WS_RETURN_IF_ERROR(FsyncPath(dir.string(), true));
+    if (dir == root || dir == dir.parent_path() || dir.string().size() <= root.string().size()) {
+      break;
+    }
+  }
+  return absl::OkStatus();
 }
 
 StatusOr<std::string> LocalStorage::PathForRead(const std::string& key) {

@@ -5,7 +5,7 @@
 #include <unordered_map>
 
 #include "watershed/base/log.h"
-#include "watershed/observe/audit.h"
+#include "watershed/audit/audit_log.h"
 #include "watershed/observe/lineage.h"
 #include "watershed/observe/metrics.h"
 
@@ -222,7 +222,7 @@ StatusOr<int64_t> LoadSession::Commit(const std::vector<lake::Cursor>& cursors,
   commit.cursors = cursors;
   StatusOr<int64_t> committed = catalog_.Commit(commit);
   // Every commit attempt is a data change in the audit log (observe/audit.h); never fails it.
-  if (Status s = observe::AuditDataChange(project_.root(), load_id_, committed.value_or(0),
+  if (Status s = audit::AuditDataChange(project_.root(), load_id_, committed.value_or(0),
                                           pending_rows_, committed.status());
       !s.ok()) {
     LogWarn("audit log: data change not recorded",

@@ -17,7 +17,7 @@
 
 #include "watershed/base/columns.h"
 #include "watershed/base/log.h"
-#include "watershed/observe/audit.h"
+#include "watershed/audit/audit_log.h"
 #include "watershed/net/http_client.h"
 
 namespace watershed::observe {
@@ -291,7 +291,7 @@ void Notify(project::Project& project, const AlarmResult& r, int64_t now) {
   } else {
     LogInfo("alarm state changed", fields);
   }
-  AuditLog audit(StrCat(project.root(), "/.watershed/audit.log"));
+  audit::AuditLog audit(StrCat(project.root(), "/.watershed/audit.log"));
   Status s = audit.Append(
       {0, "", "watershed", "alarm", r.spec.name,
        StrCat(state, previous.empty() ? "" : StrCat(" (was ", previous, ")"), ": ", r.reason)});

@@ -25,7 +25,7 @@
 #include "gtest/gtest.h"
 #include "watershed/base/columns.h"
 #include "watershed/base/test_util.h"
-#include "watershed/observe/audit.h"
+#include "watershed/audit/audit_log.h"
 
 namespace watershed::observe {
 namespace {
@@ -161,9 +161,9 @@ class AlarmsTest : public ::testing::Test {
     std::lock_guard<std::mutex> lock(mu_);
     return hooks_;
   }
-  std::vector<AuditEntry> AlarmAudits() {
-    auto entries = AuditLog(dir_ + "/.watershed/audit.log").Read();
-    std::vector<AuditEntry> out;
+  std::vector<audit::AuditEntry> AlarmAudits() {
+    auto entries = audit::AuditLog(dir_ + "/.watershed/audit.log").Read();
+    std::vector<audit::AuditEntry> out;
     if (!entries.ok()) return out;  // no log yet
     for (auto& e : *entries) {
       if (e.action == "alarm") out.push_back(e);
@@ -315,7 +315,7 @@ TEST_F(AlarmsTest, StateChangesNotifyWebhookAndAuditOnce) {
   ASSERT_EQ(audits.size(), 1u);
   EXPECT_EQ(audits[0].target, "load_failures");
   EXPECT_EQ(audits[0].outcome.rfind("ALARM (was OK): ", 0), 0u) << audits[0].outcome;
-  EXPECT_TRUE(AuditLog(dir_ + "/.watershed/audit.log").Verify().ok());
+  EXPECT_TRUE(audit::AuditLog(dir_ + "/.watershed/audit.log").Verify().ok());
 
   // Still failing, evaluated again (also by a second evaluator, e.g. the server): no news.
   auto r4 = EvaluateAlarms(*p, kT0 + 10 * kMinute);

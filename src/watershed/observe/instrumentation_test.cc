@@ -13,7 +13,7 @@
 #include "watershed/load/crunchbase.h"
 #include "watershed/load/session.h"
 #include "watershed/observe/alarms.h"
-#include "watershed/observe/audit.h"
+#include "watershed/audit/audit_log.h"
 #include "watershed/observe/metrics.h"
 #include "watershed/orchestrate/executor.h"
 #include "watershed/orchestrate/scheduler.h"
@@ -214,7 +214,7 @@ TEST_F(InstrumentationTest, SchedulerTickEvaluatesAlarmsOnTheRunsMetrics) {
   EXPECT_EQ(j["alarms"][0]["name"], "daily_failures");
   EXPECT_EQ(j["alarms"][0]["state"], "ALARM") << out.str();
   EXPECT_EQ(j["alarms"][0]["value"], 1);
-  auto audit = AuditLog(p->root() + "/.watershed/audit.log").Read();
+  auto audit = audit::AuditLog(p->root() + "/.watershed/audit.log").Read();
   ASSERT_TRUE(audit.ok()) << audit.status();
   ASSERT_EQ(audit->size(), 1u);
   EXPECT_EQ((*audit)[0].action, "alarm");

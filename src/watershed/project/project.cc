@@ -1,6 +1,8 @@
 // project/project.cc — see project.h.
 #include "watershed/project/project.h"
 
+#include "watershed/audit/audit_log.h"
+
 #include <filesystem>
 #include <fstream>
 
@@ -132,6 +134,7 @@ StatusOr<lake::Catalog*> Project::catalog() {
     std::error_code ec;
     fs::create_directories(fs::path(config_.catalog_path).parent_path(), ec);
     WS_ASSIGN_OR_RETURN(catalog_, lake::Catalog::Open(config_.catalog_path));
+    catalog_->AnchorAuditLog(audit::AuditLogPath(root_));
   }
   return catalog_.get();
 }

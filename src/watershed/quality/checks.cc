@@ -1,7 +1,7 @@
 // quality/checks.cc — see checks.h.
 #include "watershed/quality/checks.h"
 
-#include "watershed/observe/audit.h"
+#include "watershed/audit/audit_log.h"
 #include "watershed/observe/metrics.h"
 
 
@@ -697,7 +697,7 @@ Status WriteQuarantine(project::Project& project, const CheckReport& report, int
     commit.added = files;
     WS_ASSIGN_OR_RETURN(int64_t snapshot, catalog->Commit(commit));
     // A data change like any load's: in the audit log (observe/audit.h).
-    return observe::AuditDataChange(
+    return audit::AuditDataChange(
         project.root(), load_id, snapshot,
         {{std::string(kQuarantineTable), static_cast<int64_t>(samples.size())}}, absl::OkStatus());
   }();

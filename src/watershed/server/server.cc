@@ -16,7 +16,7 @@
 #include "watershed/lake/maintenance.h"
 #include "watershed/load/stream.h"
 #include "watershed/observe/alarms.h"
-#include "watershed/observe/audit.h"
+#include "watershed/audit/audit_log.h"
 #include "watershed/observe/metrics.h"
 #include "watershed/project/project.h"
 #include "watershed/server/streams.h"
@@ -182,7 +182,7 @@ Status Serve(const ServeOptions& options) {
   // Refused requests go to the audit log, at most one entry per second per remote address and
   // principal (with the count of those in between): a flood of bad tokens cannot flood the log.
   // Accepted requests are not audited one by one; their commits are (data_change entries).
-  observe::AuditThrottle refusals(observe::AuditLogPath(project->root()));
+  audit::AuditThrottle refusals(audit::AuditLogPath(project->root()));
 
   httplib::Server http;
   const int threads = std::max(2, options.http_threads);

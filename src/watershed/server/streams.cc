@@ -8,7 +8,7 @@
 #include "watershed/base/log.h"
 #include "watershed/base/strings.h"
 #include "watershed/lake/maintenance.h"
-#include "watershed/observe/audit.h"
+#include "watershed/audit/audit_log.h"
 #include "watershed/sources/events/kafka.h"
 #include "watershed/sources/events/kinesis.h"
 #include "watershed/sources/events/log.h"
@@ -46,8 +46,8 @@ namespace {
 
 // Compaction and expiry change what the lake holds: audited as data changes.
 void Audit(const project::Project& project, const std::string& target) {
-  observe::AuditLog log(observe::AuditLogPath(project.root()));
-  Status s = log.Append({0, "", observe::CurrentPrincipal(), "data_change", target, "ok"});
+  audit::AuditLog log(audit::AuditLogPath(project.root()));
+  Status s = log.Append({0, "", audit::CurrentPrincipal(), "data_change", target, "ok"});
   if (!s.ok()) LogWarn(StrCat("audit log: ", s.ToString()));
 }
 

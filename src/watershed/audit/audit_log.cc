@@ -1,5 +1,5 @@
 // observe/audit.cc — see audit.h.
-#include "watershed/observe/audit.h"
+#include "watershed/audit/audit_log.h"
 
 #include <fcntl.h>
 #include <pwd.h>
@@ -17,7 +17,7 @@
 #include "watershed/base/ids.h"
 #include "watershed/base/log.h"
 
-namespace watershed::observe {
+namespace watershed::audit {
 namespace {
 
 constexpr const char* kGenesis = "0000000000000000000000000000000000000000000000000000000000000000";
@@ -171,8 +171,12 @@ Status AuditThrottle::Flush(int64_t now_micros, bool all) {
 
 Status AuditLog::Append(AuditEntry e) {
   std::error_code ec;
-  std::filesystem::create_directories(std::filesystem::path(path_).parent_path(), ec);
-  int fd = ::open(path_.c_str(), O_RDWR | O_CREAT | O_APPEND, 0644);
+  const std::filesystem::path dir = std::filesystem::path(path_).parent_path();
+  if (!dir.empty() && !std::filesystem::exists(dir, ec)) {
+    std::filesystem::create_directories(dir, ec);
+    ::chmod(dir.c_str(), 0700);  // state folders are the owner's alone
+  }
+  int fd = ::open(path_.c_str(), O_RDWR | O_CREAT | O_APPEND, 0600);
   if (fd < 0) return absl::UnavailableError(StrCat("cannot open audit log ", path_));
   if (flock(fd, LOCK_EX) != 0) {
     ::close(fd);
@@ -218,9 +222,39 @@ StatusOr<std::vector<AuditEntry>> AuditLog::Read() const {
   return out;
 }
 
-Status AuditLog::Verify() const {
+StatusOr<std::optional<Anchor>> AuditLog::Tail() const {
+  int fd = ::open(path_.c_str(), O_RDONLY);
+  if (fd < 0) {
+    if (errno == ENOENT) return std::optional<Anchor>();
+    return absl::UnavailableError(StrCat("cannot open audit log ", path_));
+  }
+  flock(fd, LOCK_SH);
+  bool ends_with_newline = true;
+  const nlohmann::json last = LastEntry(fd, &ends_with_newline);
+  flock(fd, LOCK_UN);
+  ::close(fd);
+  if (!last.is_object()) return std::optional<Anchor>();
+  return std::optional<Anchor>(Anchor{last.value("seq", int64_t{0}), last.value("hash", "")});
+}
+
+Status AuditLog::Verify(const std::vector<SnapshotAnchor>& anchors) const {
+  // The oldest anchor that reaches furthest decides what a missing log means.
+  const SnapshotAnchor* highest = nullptr;
+  for (const SnapshotAnchor& a : anchors) {
+    if (a.anchor.seq > 0 && (highest == nullptr || a.anchor.seq > highest->anchor.seq)) {
+      highest = &a;
+    }
+  }
   std::ifstream in(path_);
-  if (!in) return absl::NotFoundError(StrCat("no audit log at ", path_));
+  if (!in) {
+    if (highest != nullptr) {
+      return absl::DataLossError(StrCat(
+          "the audit log ", path_, " is missing, but catalog snapshot ", highest->snapshot_id,
+          " anchors its entry ", highest->anchor.seq, " (the log was deleted)"));
+    }
+    return absl::NotFoundError(StrCat("no audit log at ", path_));
+  }
+  std::map<int64_t, std::string> hashes;  // seq -> hash, for the anchors
   std::string line, prev = kGenesis;
   int64_t expected_seq = 1, line_no = 0;
   while (std::getline(in, line)) {
@@ -247,10 +281,26 @@ Status AuditLog::Verify() const {
       return absl::DataLossError(
           StrCat(path_, ":", line_no, ": entry ", e.seq, " was edited (its hash does not match)"));
     }
+    hashes[e.seq] = hash;
     prev = hash;
     ++expected_seq;
+  }
+  for (const SnapshotAnchor& a : anchors) {
+    if (a.anchor.seq <= 0) continue;
+    auto it = hashes.find(a.anchor.seq);
+    if (it == hashes.end()) {
+      return absl::DataLossError(StrCat(path_, ": entry ", a.anchor.seq,
+                                        ", anchored by catalog snapshot ", a.snapshot_id,
+                                        ", is missing (the log was cut after entry ",
+                                        expected_seq - 1, ")"));
+    }
+    if (it->second != a.anchor.hash) {
+      return absl::DataLossError(StrCat(path_, ": entry ", a.anchor.seq,
+                                        " is not the one catalog snapshot ", a.snapshot_id,
+                                        " anchored (the log was rewritten from there or before)"));
+    }
   }
   return absl::OkStatus();
 }
 
-}  // namespace watershed::observe
+}  // namespace watershed::audit

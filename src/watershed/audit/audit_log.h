@@ -1,4 +1,5 @@
-// observe/audit.h — the audit log: every command and data change, append-only, hash-chained.
+// audit/audit_log.h — the audit log: every command and data change, append-only, hash-chained,
+// and anchored in the catalog.
 //
 // Owns: `.watershed/audit.log` (docs/formats/audit-log.md): one JSON line per entry with a
 // sequence number, time, principal, action, target and outcome, plus `prev` (the previous
@@ -7,7 +8,11 @@
 // was edited, inserted or removed. Also: the data-change entry of a catalog commit
 // (AuditDataChange, called by load sessions) and AuditThrottle, which coalesces bursts of
 // similar entries (refused API calls) so that a flood cannot flood the log.
-// Does not own: what gets audited (callers decide).
+// Anchors: every catalog commit records the log's newest entry (seq, hash) with its snapshot
+// (lake/catalog.h), so Verify(anchors) also detects a cut tail, a rewritten and re-chained log
+// and a deleted log, which a chain alone cannot. This module sits just above base/ because the
+// lake's commits read the anchor; every layer above may audit.
+// Does not own: what gets audited (callers decide), where anchors are stored (the catalog).
 // Thread safety: Append may be called from several processes and threads at once (each call
 // opens the file and holds an exclusive flock while it reads the last entry and writes its own);
 // an append costs the same however long the log is (the last entry is read from the end).
@@ -17,12 +22,13 @@
 #include <cstdint>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "watershed/base/status.h"
 
-namespace watershed::observe {
+namespace watershed::audit {
 
 struct AuditEntry {
   int64_t seq = 0;
@@ -33,6 +39,17 @@ struct AuditEntry {
   std::string outcome;    // "ok" or "error: ..."
 };
 
+// A point of the chain: entry `seq` had hash `hash`.
+struct Anchor {
+  int64_t seq = 0;
+  std::string hash;
+};
+// An anchor recorded by a catalog commit.
+struct SnapshotAnchor {
+  int64_t snapshot_id = 0;
+  Anchor anchor;
+};
+
 class AuditLog {
  public:
   explicit AuditLog(std::string path) : path_(std::move(path)) {}
@@ -40,8 +57,12 @@ class AuditLog {
   // RegisterSecret (base/log.h) are redacted first.
   Status Append(AuditEntry entry);
   StatusOr<std::vector<AuditEntry>> Read() const;
-  // OK when the chain is intact; kDataLoss naming the first bad line otherwise.
-  Status Verify() const;
+  // The newest entry's anchor; nullopt when the log is empty or missing.
+  StatusOr<std::optional<Anchor>> Tail() const;
+  // OK when the chain is intact and holds every anchor exactly; kDataLoss naming the first bad
+  // line, or the snapshot whose anchored entry is missing (the log was cut or deleted) or differs
+  // (the log was rewritten). kNotFound when there is no log and no anchor.
+  Status Verify(const std::vector<SnapshotAnchor>& anchors = {}) const;
   const std::string& path() const { return path_; }
 
  private:
@@ -97,4 +118,4 @@ class AuditThrottle {
   std::map<std::string, Slot> slots_;
 };
 
-}  // namespace watershed::observe
+}  // namespace watershed::audit

@@ -1,6 +1,6 @@
 // observe/audit_test.cc — the hash chain: intact logs verify; edits, inserts and deletes are
 // found and named.
-#include "watershed/observe/audit.h"
+#include "watershed/audit/audit_log.h"
 
 #include <fstream>
 #include <sstream>
@@ -8,7 +8,7 @@
 #include "gtest/gtest.h"
 #include "watershed/base/test_util.h"
 
-namespace watershed::observe {
+namespace watershed::audit {
 namespace {
 
 std::vector<std::string> Lines(const std::string& path) {
@@ -77,4 +77,4 @@ TEST_F(AuditTest, ARemovedEntryIsNamed) {
 }
 
 }  // namespace
-}  // namespace watershed::observe
+}  // namespace watershed::audit
