@@ -13,6 +13,7 @@
 // same seed gives byte-identical output, and a smaller --records run is a prefix of a larger.
 // --mb M writes whole records until at least M MiB (M * 2^20 bytes) are written.
 // Owns only this program; depends only on the C++ standard library. Single-threaded.
+// Over 600 lines on purpose: a self-contained generator program (no library of its own).
 #include <cerrno>
 #include <charconv>
 #include <chrono>

@@ -4,6 +4,7 @@
 // inline and paged, search paging/predicates/limits, autocomplete, deleted entities after a
 // mutation, rate limiting, injected faults, replay of the recorded fixtures, determinism, and
 // serving speed. Thread safety: tests only.
+// Over 600 lines on purpose: one end-to-end suite over one running emulator per test.
 #include <curl/curl.h>
 #include <sys/stat.h>
 

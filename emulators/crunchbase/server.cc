@@ -4,6 +4,8 @@
 // from either are caught here and become HTTP errors. Layout: small helpers -> request parsing
 // (field lists, predicates, order) -> endpoint handlers -> replay -> the request pipeline (key,
 // rate limit, slowness, faults, statistics) -> Emulator and Serve.
+// Over 600 lines on purpose: it is the one adapter for cpp-httplib and nlohmann-json (every
+// exception of theirs is caught here), and the endpoints share its request pipeline.
 #include "emulators/crunchbase/server.h"
 
 #include <dirent.h>

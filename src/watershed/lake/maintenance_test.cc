@@ -1,6 +1,8 @@
 // lake/maintenance_test.cc — compaction (content, time travel, schema versions, keyed tables,
 // lost races) and snapshot expiry (policy, exactly the files no kept snapshot sees, expired
 // snapshots refused, gc afterwards) on a real catalog, Parquet files and DuckDB.
+// Over 600 lines on purpose: one fixture (a real catalog, Parquet files and DuckDB) shared by
+// compaction and expiry cases.
 #include "watershed/lake/maintenance.h"
 
 #include <sqlite3.h>

@@ -1,6 +1,8 @@
 // orchestrate/task.cc — see task.h.
 #include "watershed/orchestrate/task.h"
 
+#include "absl/strings/numbers.h"
+
 #include <unistd.h>
 
 #include <iostream>
@@ -36,8 +38,15 @@ Status RunTask(project::Project& project, const Pipeline& pipeline, const Task& 
   if (task.type == "load") {
     load::LoadOptions o;
     o.input = param("file");
+    // A relative path is the project's, whatever folder the task process runs in.
+    if (!o.input.empty() && o.input != "-" && o.input.front() != '/') {
+      o.input = project.root() + "/" + o.input;
+    }
     o.table = param("table");
-    o.max_bad = std::stoll(param("max_bad", "0"));
+    if (!absl::SimpleAtoi(param("max_bad", "0"), &o.max_bad) || o.max_bad < 0) {
+      return absl::InvalidArgumentError(StrCat("task ", task.name, ": max_bad must be a whole "
+                                               "number of records, not '", param("max_bad"), "'"));
+    }
     WS_ASSIGN_OR_RETURN(auto summary, load::LoadFile(project, o));
     std::printf("%s: %llu records, snapshot %lld\n", task.name.c_str(),
                 static_cast<unsigned long long>(summary.records),
@@ -46,11 +55,7 @@ Status RunTask(project::Project& project, const Pipeline& pipeline, const Task& 
   }
   if (task.type == "build") {
     transform::BuildOptions o;
-    for (std::string sel = param("select"); !sel.empty();) {
-      size_t comma = sel.find(',');
-      o.select.push_back(sel.substr(0, comma));
-      sel = comma == std::string::npos ? "" : sel.substr(comma + 1);
-    }
+    o.select = Split(param("select"), ',', /*trim=*/true, /*skip_empty=*/true);
     WS_ASSIGN_OR_RETURN(auto results, transform::Build(project, o));
     int failed = 0;
     for (const auto& r : results) {

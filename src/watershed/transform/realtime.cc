@@ -22,7 +22,10 @@ namespace watershed::transform {
 namespace {
 
 // A stable 64-bit hash (FNV-1a, then a murmur-style finalizer): the registers persist across
-// restarts, so the hash must not depend on the process.
+// restarts, so the hash must not depend on the process. Deliberately not base/ids.h's
+// Fingerprint64: HyperLogLog registers already stored in marts/realtime.db were built with this
+// function, and events seen before would count again under another hash; rebuilding them is
+// not always possible once log retention has removed the events.
 uint64_t StableHash(std::string_view s) {
   uint64_t h = 1469598103934665603ull;
   for (unsigned char c : s) {

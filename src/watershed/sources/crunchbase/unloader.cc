@@ -368,7 +368,8 @@ StatusOr<UnloadSummary> Unloader::RunSpecific() {
       const auto& [card, items] = r.cards[i];
       if (items.size() < 100) continue;
       std::string first_after = ItemUuid(items.back());
-      more[i] = std::async(std::launch::async, [this, card, first_after, uuid = r.entity.uuid]()
+      more[i] = std::async(std::launch::async, [this, card = std::string(card), first_after,
+                                                 uuid = r.entity.uuid]()
                                -> StatusOr<std::vector<std::string>> {
         std::vector<std::string> all;
         std::string after = first_after;

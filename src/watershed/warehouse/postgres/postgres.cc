@@ -1,5 +1,7 @@
 // warehouse/postgres/postgres.cc — the libpq calls behind postgres.h, and the DuckDB -> PostgreSQL
 // table load (the only place that reads DuckDB results chunk by chunk for PostgreSQL).
+// Over 600 lines on purpose: the only libpq adapter (connections, COPY, DDL, Redshift keys),
+// kept in one file so that no other file sees libpq.
 #include "watershed/warehouse/postgres/postgres.h"
 
 #include <libpq-fe.h>
