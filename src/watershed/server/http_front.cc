@@ -24,9 +24,11 @@
 namespace watershed::server {
 namespace {
 
-constexpr size_t kReadChunk = size_t{64} << 10;     // one recv of a worker
-constexpr size_t kMaxDrainBytes = size_t{1} << 20;  // a lingering close reads at most this...
-constexpr int64_t kLingerMicros = 1'000'000;        // ...for at most this long
+constexpr size_t kReadChunk = size_t{64} << 10;  // one recv of a worker
+// A lingering close reads at most this much for at most this long, unless the handler vouched
+// for the client (CloseAfterResponse(true): up to the body limit within the body timeout).
+constexpr size_t kMaxDrainBytes = size_t{1} << 20;
+constexpr int64_t kLingerMicros = 1'000'000;
 constexpr int kMaxAcceptsPerWake = 64;
 
 int64_t SteadyMicros() {
@@ -95,6 +97,7 @@ size_t HeaderBlockEnd(std::string_view data) {
 struct RequestState {
   httplib::Request* request = nullptr;  // set once cpp-httplib has parsed the headers
   bool close = false;
+  bool drain_body = false;
   ReadEnd read_end = ReadEnd::kNone;
 };
 thread_local RequestState* t_request = nullptr;
@@ -108,6 +111,7 @@ struct HttpFront::Conn {
   enum class State { kIdle, kHeaders, kDraining } state = State::kIdle;
   int64_t deadline = 0;  // steady micros
   size_t drained = 0;
+  size_t drain_limit = 0;
   int requests = 0;
   std::string remote_ip, local_ip;
   int remote_port = 0, local_port = 0;
@@ -229,9 +233,10 @@ class ConnStream : public httplib::Stream {
 
 }  // namespace
 
-void CloseAfterResponse() {
+void CloseAfterResponse(bool drain_body) {
   if (t_request == nullptr) return;
   t_request->close = true;
+  t_request->drain_body = drain_body;
   if (t_request->request != nullptr) {
     // cpp-httplib answers "Connection: close" when the request said so.
     t_request->request->headers.erase("Connection");
@@ -325,10 +330,11 @@ void HttpFront::Close(Conn& conn) {
   open_--;
 }
 
-void HttpFront::Linger(Conn& conn) {
+void HttpFront::Linger(Conn& conn, bool drain_body) {
   ::shutdown(conn.fd, SHUT_WR);
   conn.state = Conn::State::kDraining;
-  conn.deadline = SteadyMicros() + kLingerMicros;
+  conn.deadline = SteadyMicros() + (drain_body ? Micros(limits_.body_timeout) : kLingerMicros);
+  conn.drain_limit = drain_body ? limits_.max_body_bytes : kMaxDrainBytes;
   conn.drained = 0;
   conn.buf.clear();
   conn.buf.shrink_to_fit();
@@ -352,7 +358,12 @@ void HttpFront::Accept() {
                        SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0) {
       if (errno == EMFILE || errno == ENFILE) {
-        LogWarn("http: out of file descriptors; not accepting for now");
+        static std::atomic<int64_t> last_logged{0};
+        if (SteadyMicros() - last_logged.load() > 10'000'000) {
+          last_logged = SteadyMicros();
+          LogWarn("http: out of file descriptors; accepting again in a moment");
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));  // no busy loop meanwhile
       }
       return;  // EAGAIN: none left; other errors: retried at the next poll
     }
@@ -464,7 +475,10 @@ void HttpFront::Loop() {
     fds.push_back({listen_fd_, POLLIN, 0});
     int64_t next_deadline = SteadyMicros() + 1'000'000;
     for (const auto& c : conns) {
-      fds.push_back({c->fd, POLLIN, 0});
+      // A lingering connection that has sent more than enough is no longer read: it waits for
+      // its deadline, so the client has that long to read the answer before the close.
+      const bool read = c->state != Conn::State::kDraining || c->drained <= c->drain_limit;
+      fds.push_back({c->fd, static_cast<short>(read ? POLLIN : 0), 0});
       next_deadline = std::min(next_deadline, c->deadline);
     }
     int ready = ::poll(fds.data(), fds.size(), MillisUntil(next_deadline));
@@ -486,11 +500,10 @@ void HttpFront::Loop() {
       const short revents = fds[i + 2].revents;
       if (revents != 0) {
         if (c->state == Conn::State::kDraining) {
-          ssize_t r = ::recv(c->fd, scratch, sizeof(scratch), 0);
+          ssize_t r = ::recv(c->fd, scratch, sizeof(scratch), MSG_DONTWAIT);
           if (r > 0) c->drained += static_cast<size_t>(r);
-          if (r == 0 || (r < 0 && errno != EAGAIN && errno != EINTR) ||
-              c->drained > kMaxDrainBytes) {
-            Close(*c);
+          if (r == 0 || (r < 0 && errno != EAGAIN && errno != EINTR)) {
+            Close(*c);  // the client closed too (or reset): done
             c.reset();
             continue;
           }
@@ -581,7 +594,7 @@ void HttpFront::Serve(std::unique_ptr<Conn> conn) {
   t_request = nullptr;
   if (state.read_end == ReadEnd::kDeadline) CountRefusal("body_timeout");
   if (!ok || last || client_closes || state.close) {
-    Linger(*conn);  // the loop reads what is left for a moment, then closes
+    Linger(*conn, state.drain_body);  // the loop reads what is left for a while, then closes
   } else {
     conn->state = Conn::State::kIdle;
     conn->deadline = SteadyMicros() + Micros(limits_.idle_timeout);

@@ -42,6 +42,7 @@ namespace watershed::server {
 
 // Every limit of the HTTP server; defaults in docs/formats/streams.md (`server:` settings).
 struct HttpLimits {
+  static constexpr int kMaxConnectionsLimit = 768;
   size_t max_body_bytes = size_t{64} << 20;           // per request body, chunked or not (413)
   size_t max_header_bytes = size_t{32} << 10;         // request line + headers (431)
   size_t max_headers = 100;                           // header lines (431)
@@ -49,9 +50,11 @@ struct HttpLimits {
   absl::Duration body_timeout = absl::Seconds(60);    // end of headers -> end of body (408)
   absl::Duration idle_timeout = absl::Seconds(30);    // keep-alive wait for the next request
   absl::Duration write_timeout = absl::Seconds(30);   // to write one answer
-  int max_connections = 256;                          // open connections; more: 503 + Retry-After
-  int threads = 8;                                    // workers running handlers
-  int max_requests_per_connection = 10000;            // then the answer says Connection: close
+  // Open connections; more: 503 + Retry-After. At most kMaxConnectionsLimit: cpp-httplib 0.11
+  // (built with select()) answers 500 on a socket numbered FD_SETSIZE (1024) or more.
+  int max_connections = 256;
+  int threads = 8;                          // workers running handlers
+  int max_requests_per_connection = 10000;  // then the answer says Connection: close
 };
 
 // The cpp-httplib server holding the routes. Only its router is used (ProcessRequest); its
@@ -69,8 +72,11 @@ enum class ReadEnd { kNone, kPeerClosed, kDeadline, kError };
 
 // For a handler, on the worker thread serving the request: the connection closes after this
 // answer (which then says `Connection: close`). Use it whenever the body was not read to its
-// end. Outside a request served by HttpFront: does nothing.
-void CloseAfterResponse();
+// end. What the client still sends is read and dropped for a moment (1 MiB, 1 s) so that it
+// can read the answer; `drain_body` (an authenticated client): up to max_body_bytes within
+// body_timeout, so that a client that sends its whole body before reading (most do) still
+// gets e.g. its 429 instead of a reset. Outside a request served by HttpFront: does nothing.
+void CloseAfterResponse(bool drain_body = false);
 // For a handler: how the last failed read of this request's body ended.
 ReadEnd LastReadEnd();
 
@@ -105,7 +111,7 @@ class HttpFront {
   // refuses one over the limits. False when the connection left the loop's set.
   bool Examine(std::unique_ptr<Conn>& conn);
   void Refuse(Conn& conn, int status, const std::string& message, const std::string& reason);
-  void Linger(Conn& conn);
+  void Linger(Conn& conn, bool drain_body = false);
   void Close(Conn& conn);
   void GiveBack(std::unique_ptr<Conn> conn);  // from a worker to the loop (or closed)
   void Wake();

@@ -59,11 +59,14 @@ void Error(httplib::Response& res, int status, const std::string& message) {
 }
 
 // An answer refusing a request whose body is not read (or not to its end): the connection
-// closes after it, and the refusal is counted by reason.
+// closes after it, and the refusal is counted by reason. `drain_body` (only for an
+// authenticated client whose body is within the limit): the rest of the body is read and
+// dropped, bounded and never buffered, so a client that sends it all before reading still
+// gets the answer; otherwise hardly anything more is read (http_front.h).
 void Reject(httplib::Response& res, int status, const std::string& message,
-            const std::string& reason) {
+            const std::string& reason, bool drain_body = false) {
   metrics::GetCounter("watershed_http_requests_refused_total", {{"reason", reason}}).Inc();
-  CloseAfterResponse();
+  CloseAfterResponse(drain_body);
   Error(res, status, message);
 }
 
@@ -171,6 +174,9 @@ Status Serve(const ServeOptions& options) {
   if (configs.empty()) {
     LogWarn("watershed.yml declares no streams: ingest answers 404 until `streams:` names some");
   }
+  HttpLimits limits;  // before any thread starts: a bad setting fails the start
+  WS_RETURN_IF_ERROR(ParseServerSettings(project->config().raw["server"], &limits));
+  limits.threads = std::max(2, options.http_threads);
 
   // Per stream: its source, its writer (with its own Project: a catalog serves one thread).
   std::map<std::string, std::unique_ptr<Stream>> streams;
@@ -201,6 +207,17 @@ Status Serve(const ServeOptions& options) {
   }
 
   std::atomic<bool> stop_workers{false};
+  // On any early return below, the writers are stopped and joined (never left running).
+  struct JoinWriters {
+    std::atomic<bool>& stop;
+    std::map<std::string, std::unique_ptr<Stream>>& streams;
+    ~JoinWriters() {
+      stop = true;
+      for (auto& [name, s] : streams) {
+        if (s->thread.joinable()) s->thread.join();
+      }
+    }
+  } join_writers{stop_workers, streams};
   for (auto& [name, s] : streams) {
     Stream* raw = s.get();
     raw->thread =
@@ -212,9 +229,6 @@ Status Serve(const ServeOptions& options) {
   // Accepted requests are not audited one by one; their commits are (data_change entries).
   observe::AuditThrottle refusals(observe::AuditLogPath(project->root()));
 
-  HttpLimits limits;
-  WS_RETURN_IF_ERROR(ParseServerSettings(project->config().raw["server"], &limits));
-  limits.threads = std::max(2, options.http_threads);
   const BearerAuth auth(options.token);
 
   Routes http;
@@ -265,7 +279,7 @@ Status Serve(const ServeOptions& options) {
       Reject(res, 404,
              StrCat("no stream '", name.substr(0, 200),
                     "' in watershed.yml (streams: ", known.empty() ? "none" : known, ")"),
-             "unknown_stream");
+             "unknown_stream", /*drain_body=*/true);
       return false;
     }
     Stream& s = *it->second;
@@ -273,7 +287,7 @@ Status Serve(const ServeOptions& options) {
       Reject(res, 409,
              StrCat("stream ", name, " reads from ", s.config.source,
                     "; send its events there, not to this server"),
-             "not_http_stream");
+             "not_http_stream", /*drain_body=*/true);
       return false;
     }
     const int64_t behind = static_cast<int64_t>(s.log->next_offset()) -
@@ -284,23 +298,25 @@ Status Serve(const ServeOptions& options) {
       Reject(res, 429,
              StrCat("stream ", name, " is ", behind,
                     " events behind its lake writer; retry after 1 s"),
-             "backpressure");
+             "backpressure", /*drain_body=*/true);
       return false;
     }
     if (chunked) {
       if (sized) {
         Reject(res, 400, "request has both Transfer-Encoding and Content-Length; send one",
-               "bad_framing");
+               "bad_framing", /*drain_body=*/true);
         return false;
       }
       if (ToLower(Trim(req.get_header_value("Transfer-Encoding"))) != "chunked") {
-        Reject(res, 501, "Transfer-Encoding: only chunked is supported", "bad_framing");
+        Reject(res, 501, "Transfer-Encoding: only chunked is supported", "bad_framing",
+               /*drain_body=*/true);
         return false;
       }
       return true;  // its length is counted while it is read
     }
     if (!sized) {
-      Reject(res, 411, "Content-Length (or Transfer-Encoding: chunked) is required", "bad_framing");
+      Reject(res, 411, "Content-Length (or Transfer-Encoding: chunked) is required", "bad_framing",
+             /*drain_body=*/true);
       return false;
     }
     const std::string length = req.get_header_value("Content-Length");
@@ -317,7 +333,8 @@ Status Serve(const ServeOptions& options) {
     }
     if (err != std::errc() || end != length.data() + length.size() || length.empty() ||
         req.get_header_value_count("Content-Length") > 1) {
-      Reject(res, 400, "Content-Length must be one decimal number", "bad_framing");
+      Reject(res, 400, "Content-Length must be one decimal number", "bad_framing",
+             /*drain_body=*/true);
       return false;
     }
     return true;
@@ -456,11 +473,7 @@ Status Serve(const ServeOptions& options) {
 
   StatusOr<std::unique_ptr<HttpFront>> front =
       HttpFront::Listen(options.host, options.port, limits, &http);
-  if (!front.ok()) {
-    stop_workers = true;
-    for (auto& [name, s] : streams) s->thread.join();
-    return front.status();
-  }
+  if (!front.ok()) return front.status();
   const int port = (*front)->port();
   (*front)->Start();
   if (options.on_listening) {

@@ -91,7 +91,7 @@ Status ParseServerSettings(const YAML::Node& section, HttpLimits* limits) {
     } else if (key == "write_timeout") {
       WS_RETURN_IF_ERROR(duration(&limits->write_timeout));
     } else if (key == "max_connections") {
-      WS_RETURN_IF_ERROR(count(&limits->max_connections, 1, 100000));
+      WS_RETURN_IF_ERROR(count(&limits->max_connections, 1, HttpLimits::kMaxConnectionsLimit));
     } else if (key == "max_requests_per_connection") {
       WS_RETURN_IF_ERROR(count(&limits->max_requests_per_connection, 1, 100000000));
     } else {
