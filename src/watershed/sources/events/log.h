@@ -59,7 +59,7 @@ struct LogOptions {
 struct AppendResult {
   uint64_t first_offset = 0;  // offset of the first event of the batch
   uint32_t count = 0;         // events in the batch; they have offsets first_offset..+count-1
-  bool duplicate = false;     // the idempotency key was seen: nothing was appended
+  bool duplicate = false;     // the key was seen with these events: nothing was appended
 };
 
 struct LoggedEvent {
