@@ -1,15 +1,16 @@
 // server/server.cc — see server.h.
 #include "watershed/server/server.h"
 
+#include <httplib.h>
+#include <simdjson.h>
+
+#include <charconv>
 #include <csignal>
 #include <deque>
 #include <filesystem>
 #include <mutex>
-#include <thread>
-
-#include <httplib.h>
 #include <nlohmann/json.hpp>
-#include <simdjson.h>
+#include <thread>
 
 #include "watershed/base/log.h"
 #include "watershed/base/strings.h"
@@ -19,6 +20,9 @@
 #include "watershed/audit/audit_log.h"
 #include "watershed/observe/metrics.h"
 #include "watershed/project/project.h"
+#include "watershed/server/auth.h"
+#include "watershed/server/http_front.h"
+#include "watershed/server/settings.h"
 #include "watershed/server/streams.h"
 #include "watershed/sources/events/log.h"
 #include "watershed/sources/events/log_source.h"
@@ -30,11 +34,19 @@ namespace {
 std::atomic<bool> g_signalled{false};
 void OnSignal(int) { g_signalled = true; }
 
-bool SameToken(std::string_view a, std::string_view b) {  // constant time in the token's length
-  if (a.size() != b.size()) return false;
-  unsigned char diff = 0;
-  for (size_t i = 0; i < a.size(); ++i) diff |= static_cast<unsigned char>(a[i] ^ b[i]);
-  return diff == 0;
+constexpr char kIngestRoute[] = R"(/v1/streams/([^/]+)/events)";
+
+// The stream named by an ingest path (/v1/streams/{stream}/events, as kIngestRoute matches
+// it), or "" for any other path.
+std::string IngestStream(std::string_view path) {
+  constexpr std::string_view kPrefix = "/v1/streams/", kSuffix = "/events";
+  if (!StartsWith(path, kPrefix) || !EndsWith(path, kSuffix) ||
+      path.size() <= kPrefix.size() + kSuffix.size()) {
+    return "";
+  }
+  std::string_view name =
+      path.substr(kPrefix.size(), path.size() - kPrefix.size() - kSuffix.size());
+  return name.find('/') == std::string_view::npos ? std::string(name) : "";
 }
 
 void Json(httplib::Response& res, int status, const nlohmann::json& body) {
@@ -46,12 +58,26 @@ void Error(httplib::Response& res, int status, const std::string& message) {
   Json(res, status, {{"error", message}});
 }
 
+// An answer refusing a request whose body is not read (or not to its end): the connection
+// closes after it, and the refusal is counted by reason. `drain_body` (only for an
+// authenticated client whose body is within the limit): the rest of the body is read and
+// dropped, bounded and never buffered, so a client that sends it all before reading still
+// gets the answer; otherwise hardly anything more is read (http_front.h).
+void Reject(httplib::Response& res, int status, const std::string& message,
+            const std::string& reason, bool drain_body = false) {
+  metrics::GetCounter("watershed_http_requests_refused_total", {{"reason", reason}}).Inc();
+  CloseAfterResponse(drain_body);
+  Error(res, status, message);
+}
+
 // Splits a request body into events: a JSON array's elements, or NDJSON lines (blank lines
 // skipped). Views point into `body` or `*storage`.
 Status SplitEvents(const std::string& body, std::vector<std::string>* storage,
                    std::vector<std::string_view>* events) {
   size_t i = 0;
-  while (i < body.size() && (body[i] == ' ' || body[i] == '\t' || body[i] == '\r' || body[i] == '\n')) ++i;
+  while (i < body.size() &&
+         (body[i] == ' ' || body[i] == '\t' || body[i] == '\r' || body[i] == '\n'))
+    ++i;
   if (i < body.size() && body[i] == '[') {
     simdjson::dom::parser parser;
     simdjson::dom::array arr;
@@ -120,8 +146,10 @@ struct Stream {
     bump("watershed_stream_requests_total", requests.load(), seen_requests);
     bump("watershed_stream_requests_throttled_total", throttled.load(), seen_throttled);
     metrics::GetGauge("watershed_stream_lag_events", labels)
-        .Set(static_cast<double>(log ? log->next_offset() - std::min<uint64_t>(log->next_offset(), st.lake_position.load())
-                                     : st.lag_events.load()));
+        .Set(static_cast<double>(
+            log ? log->next_offset() -
+                      std::min<uint64_t>(log->next_offset(), st.lake_position.load())
+                : st.lag_events.load()));
     int64_t last = st.last_commit_micros.load();
     if (last > 0) {
       metrics::GetGauge("watershed_stream_last_commit_age_seconds", labels)
@@ -146,6 +174,9 @@ Status Serve(const ServeOptions& options) {
   if (configs.empty()) {
     LogWarn("watershed.yml declares no streams: ingest answers 404 until `streams:` names some");
   }
+  HttpLimits limits;  // before any thread starts: a bad setting fails the start
+  WS_RETURN_IF_ERROR(ParseServerSettings(project->config().raw["server"], &limits));
+  limits.threads = std::max(2, options.http_threads);
 
   // Per stream: its source, its writer (with its own Project: a catalog serves one thread).
   std::map<std::string, std::unique_ptr<Stream>> streams;
@@ -166,17 +197,31 @@ Status Serve(const ServeOptions& options) {
     WS_ASSIGN_OR_RETURN(auto accumulators, transform::ParseAccumulators(config));
     std::vector<load::StreamConsumer*> consumers;
     if (!accumulators.empty()) {
-      WS_ASSIGN_OR_RETURN(s->mart, transform::RealtimeMart::Open(*s->project, name, std::move(accumulators)));
+      WS_ASSIGN_OR_RETURN(
+          s->mart, transform::RealtimeMart::Open(*s->project, name, std::move(accumulators)));
       consumers.push_back(s->mart.get());
     }
-    WS_ASSIGN_OR_RETURN(s->writer, load::StreamWriter::Create(*s->project, config, s->source.get(), consumers));
+    WS_ASSIGN_OR_RETURN(
+        s->writer, load::StreamWriter::Create(*s->project, config, s->source.get(), consumers));
     streams.emplace(name, std::move(s));
   }
 
   std::atomic<bool> stop_workers{false};
+  // On any early return below, the writers are stopped and joined (never left running).
+  struct JoinWriters {
+    std::atomic<bool>& stop;
+    std::map<std::string, std::unique_ptr<Stream>>& streams;
+    ~JoinWriters() {
+      stop = true;
+      for (auto& [name, s] : streams) {
+        if (s->thread.joinable()) s->thread.join();
+      }
+    }
+  } join_writers{stop_workers, streams};
   for (auto& [name, s] : streams) {
     Stream* raw = s.get();
-    raw->thread = std::thread([raw, &stop_workers] { raw->writer->Run(stop_workers).IgnoreError(); });
+    raw->thread =
+        std::thread([raw, &stop_workers] { raw->writer->Run(stop_workers).IgnoreError(); });
   }
 
   // Refused requests go to the audit log, at most one entry per second per remote address and
@@ -184,28 +229,34 @@ Status Serve(const ServeOptions& options) {
   // Accepted requests are not audited one by one; their commits are (data_change entries).
   audit::AuditThrottle refusals(audit::AuditLogPath(project->root()));
 
-  httplib::Server http;
-  const int threads = std::max(2, options.http_threads);
-  http.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
-  http.set_payload_max_length(options.max_body_bytes);
-  http.set_keep_alive_max_count(100000);
-  // Answers go out as two writes (headers, body): without TCP_NODELAY the body waits ~40 ms
-  // for the client's delayed ACK on every keep-alive request (bench/stream measured it).
-  http.set_tcp_nodelay(true);
+  const BearerAuth auth(options.token);
 
-  // A content reader, so that cpp-httplib never parses the body as a form (curl's default
-  // Content-Type) and refuses it with 413 past 8 KB: the body is always ours to split.
-  http.Post(R"(/v1/streams/([^/]+)/events)", [&](const httplib::Request& req, httplib::Response& res,
-                                                  const httplib::ContentReader& read) {
-    std::string body;
-    read([&](const char* data, size_t len) {
-      body.append(data, len);
-      return true;
-    });
-    std::string auth = req.get_header_value("Authorization");
-    if (!auth.starts_with("Bearer ") || !SameToken(std::string_view(auth).substr(7), options.token)) {
+  Routes http;
+  http.set_payload_max_length(limits.max_body_bytes);
+  http.set_keep_alive_max_count(static_cast<size_t>(limits.max_requests_per_connection));
+  http.set_keep_alive_timeout(absl::ToInt64Seconds(limits.idle_timeout));
+
+  // Decides on a request's headers alone, before a byte of its body is read: only an
+  // authenticated request to a stream that takes events, with a body of an acceptable length
+  // and framing, has its body read; any other request with a body is refused unread (and its
+  // connection closed). Runs for `Expect: 100-continue` (so the client never sends a refused
+  // body) and again before routing. True: go on.
+  auto admit = [&](const httplib::Request& req, httplib::Response& res) -> bool {
+    const bool chunked = req.has_header("Transfer-Encoding");
+    const bool sized = req.has_header("Content-Length");
+    const std::string name = req.method == "POST" ? IngestStream(req.path) : "";
+    if (name.empty()) {
+      if (!chunked && (!sized || req.get_header_value("Content-Length") == "0")) return true;
+      Reject(res, 413, StrCat(req.method, " ", req.path.substr(0, 200), " takes no request body"),
+             "unexpected_body");
+      return false;
+    }
+    const std::string authorization = req.get_header_value("Authorization");
+    const BearerAuth::Result checked = auth.Check(authorization);
+    if (checked != BearerAuth::Result::kOk) {
       res.set_header("WWW-Authenticate", "Bearer");
-      const std::string principal = auth.empty() ? "anonymous" : "invalid-token";
+      const std::string principal =
+          checked == BearerAuth::Result::kMissing ? "anonymous" : "invalid-token";
       const std::string target =
           StrCat(req.method, " ", req.path.substr(0, 200), " from ", req.remote_addr);
       Status audited =
@@ -214,29 +265,137 @@ Status Serve(const ServeOptions& options) {
       if (!audited.ok()) {
         LogWarn(StrCat("audit log: refused request not recorded: ", audited.ToString()));
       }
-      return Error(res, 401, auth.empty() ? "missing Authorization: Bearer <token>" : "invalid token");
+      Reject(res, 401,
+             checked == BearerAuth::Result::kMissing     ? "missing Authorization: Bearer <token>"
+             : checked == BearerAuth::Result::kNotBearer ? "Authorization must be: Bearer <token>"
+                                                         : "invalid token",
+             "unauthorized");
+      return false;
     }
-    const std::string name = req.matches[1];
     auto it = streams.find(name);
     if (it == streams.end()) {
       std::string known;
       for (const auto& [n, s] : streams) known += StrCat(known.empty() ? "" : ", ", n);
-      return Error(res, 404, StrCat("no stream '", name, "' in watershed.yml (streams: ",
-                                    known.empty() ? "none" : known, ")"));
+      Reject(res, 404,
+             StrCat("no stream '", name.substr(0, 200),
+                    "' in watershed.yml (streams: ", known.empty() ? "none" : known, ")"),
+             "unknown_stream", /*drain_body=*/true);
+      return false;
     }
     Stream& s = *it->second;
-    s.requests++;
     if (!s.log) {
-      return Error(res, 409, StrCat("stream ", name, " reads from ", s.config.source,
-                                    "; send its events there, not to this server"));
+      Reject(res, 409,
+             StrCat("stream ", name, " reads from ", s.config.source,
+                    "; send its events there, not to this server"),
+             "not_http_stream", /*drain_body=*/true);
+      return false;
     }
     const int64_t behind = static_cast<int64_t>(s.log->next_offset()) -
                            static_cast<int64_t>(s.writer->stats().lake_position.load());
     if (behind > s.config.max_lag_events) {
       s.throttled++;
       res.set_header("Retry-After", "1");
-      return Error(res, 429, StrCat("stream ", name, " is ", behind,
-                                    " events behind its lake writer; retry after 1 s"));
+      Reject(res, 429,
+             StrCat("stream ", name, " is ", behind,
+                    " events behind its lake writer; retry after 1 s"),
+             "backpressure", /*drain_body=*/true);
+      return false;
+    }
+    if (chunked) {
+      if (sized) {
+        Reject(res, 400, "request has both Transfer-Encoding and Content-Length; send one",
+               "bad_framing", /*drain_body=*/true);
+        return false;
+      }
+      if (ToLower(Trim(req.get_header_value("Transfer-Encoding"))) != "chunked") {
+        Reject(res, 501, "Transfer-Encoding: only chunked is supported", "bad_framing",
+               /*drain_body=*/true);
+        return false;
+      }
+      return true;  // its length is counted while it is read
+    }
+    if (!sized) {
+      Reject(res, 411, "Content-Length (or Transfer-Encoding: chunked) is required", "bad_framing",
+             /*drain_body=*/true);
+      return false;
+    }
+    const std::string length = req.get_header_value("Content-Length");
+    uint64_t bytes = 0;
+    auto [end, err] = std::from_chars(length.data(), length.data() + length.size(), bytes);
+    if (err == std::errc::result_out_of_range ||
+        (err == std::errc() && end == length.data() + length.size() &&
+         bytes > limits.max_body_bytes)) {
+      Reject(res, 413,
+             StrCat("request body of ", length.substr(0, 40), " bytes is over the limit of ",
+                    limits.max_body_bytes, " bytes (server.max_body_bytes); send smaller batches"),
+             "body_too_large");
+      return false;
+    }
+    if (err != std::errc() || end != length.data() + length.size() || length.empty() ||
+        req.get_header_value_count("Content-Length") > 1) {
+      Reject(res, 400, "Content-Length must be one decimal number", "bad_framing",
+             /*drain_body=*/true);
+      return false;
+    }
+    return true;
+  };
+  http.set_expect_100_continue_handler([&](const httplib::Request& req, httplib::Response& res) {
+    return admit(req, res) ? 100 : res.status;
+  });
+  http.set_pre_routing_handler([&](const httplib::Request& req, httplib::Response& res) {
+    return admit(req, res) ? httplib::Server::HandlerResponse::Unhandled
+                           : httplib::Server::HandlerResponse::Handled;
+  });
+
+  // A content reader, so that cpp-httplib never parses the body as a form (curl's default
+  // Content-Type) and the body is read here, counted against the limit as it arrives (also a
+  // chunked one), and appended only when it arrived whole.
+  http.Post(kIngestRoute, [&](const httplib::Request& req, httplib::Response& res,
+                              const httplib::ContentReader& read) {
+    const std::string name = req.matches[1];
+    auto it = streams.find(name);
+    if (it == streams.end()) return Reject(res, 404, "no such stream", "unknown_stream");
+    Stream& s = *it->second;
+    s.requests++;
+    std::string body;
+    if (req.has_header("Content-Length")) {
+      body.reserve(std::min<size_t>(req.get_header_value<uint64_t>("Content-Length"),
+                                    limits.max_body_bytes));
+    }
+    bool over_limit = false;
+    const bool whole = read([&](const char* data, size_t len) {
+      if (len > limits.max_body_bytes - body.size()) {
+        over_limit = true;
+        return false;
+      }
+      body.append(data, len);
+      return true;
+    });
+    if (!whole) {
+      s.refused++;
+      if (over_limit) {
+        return Reject(res, 413,
+                      StrCat("request body is over the limit of ", limits.max_body_bytes,
+                             " bytes (server.max_body_bytes); nothing was appended; send "
+                             "smaller batches"),
+                      "body_too_large");
+      }
+      if (LastReadEnd() == ReadEnd::kDeadline) {
+        return Reject(
+            res, 408,
+            StrCat("request body did not arrive within ", absl::FormatDuration(limits.body_timeout),
+                   " (server.body_timeout); nothing was appended"),
+            "body_timeout");
+      }
+      if (res.status == 415) {
+        return Reject(res, 415, "Content-Encoding not supported (send gzip, deflate or none)",
+                      "bad_encoding");
+      }
+      return Reject(res, 400,
+                    StrCat("request body ended after ", body.size(),
+                           " bytes, before its declared end (Content-Length or the last chunk); "
+                           "nothing was appended; send it again"),
+                    "truncated_body");
     }
     std::vector<std::string_view> events;
     std::vector<std::string> storage;
@@ -252,17 +411,22 @@ Status Serve(const ServeOptions& options) {
     auto appended = s.log->Append(events, req.get_header_value("Idempotency-Key"));
     if (!appended.ok()) {
       const Status& st = appended.status();
-      int code = st.code() == absl::StatusCode::kInvalidArgument   ? 400
+      if (st.code() == absl::StatusCode::kAlreadyExists) {  // a reused key: nothing appended
+        s.refused++;
+        return Error(res, 422, StrCat("Idempotency-Key: ", std::string(st.message())));
+      }
+      int code = st.code() == absl::StatusCode::kInvalidArgument     ? 400
                  : st.code() == absl::StatusCode::kResourceExhausted ? 507
-                                                                    : 500;
+                                                                     : 500;
       LogError(StrCat("stream ", name, ": append failed: ", st.ToString()));
       return Error(res, code, std::string(st.message()));
     }
     if (!appended->duplicate) s.accepted += appended->count;
-    Json(res, 200, {{"stream", name},
-                    {"first_offset", appended->first_offset},
-                    {"count", appended->count},
-                    {"duplicate", appended->duplicate}});
+    Json(res, 200,
+         {{"stream", name},
+          {"first_offset", appended->first_offset},
+          {"count", appended->count},
+          {"duplicate", appended->duplicate}});
   });
 
   http.Get("/v1/streams", [&](const httplib::Request&, httplib::Response& res) {
@@ -281,7 +445,8 @@ Status Serve(const ServeOptions& options) {
       if (s->log) {
         j["next_offset"] = s->log->next_offset();
         j["lake_offset"] = st.lake_position.load();
-        j["lag_events"] = s->log->next_offset() - std::min<uint64_t>(s->log->next_offset(), st.lake_position.load());
+        j["lag_events"] = s->log->next_offset() -
+                          std::min<uint64_t>(s->log->next_offset(), st.lake_position.load());
         j["accepted_events"] = s->accepted.load();
         j["ingest_events_per_second"] = s->ingest_rate.PerSecond();
         j["throttled_requests"] = s->throttled.load();
@@ -306,17 +471,11 @@ Status Serve(const ServeOptions& options) {
     res.set_content("ok\n", "text/plain");
   });
 
-  int port = options.port;
-  if (port == 0) {
-    port = http.bind_to_any_port(options.host);
-    if (port < 0) return absl::UnavailableError(StrCat("cannot listen on ", options.host));
-  } else if (!http.bind_to_port(options.host, port)) {
-    stop_workers = true;
-    for (auto& [name, s] : streams) s->thread.join();
-    return absl::UnavailableError(StrCat("cannot listen on ", options.host, ":", port,
-                                         " (in use? choose another with --port)"));
-  }
-  std::thread listener([&] { http.listen_after_bind(); });
+  StatusOr<std::unique_ptr<HttpFront>> front =
+      HttpFront::Listen(options.host, options.port, limits, &http);
+  if (!front.ok()) return front.status();
+  const int port = (*front)->port();
+  (*front)->Start();
   if (options.on_listening) {
     options.on_listening(port);
   }
@@ -361,8 +520,7 @@ Status Serve(const ServeOptions& options) {
   }
 
   LogInfo("stopping: finishing requests in flight and the writers' current batches");
-  http.stop();
-  listener.join();
+  (*front)->Stop();
   if (Status a = refusals.Flush(NowMicros(), /*all=*/true); !a.ok()) {
     LogWarn(StrCat("audit log: ", a.ToString()));
   }
@@ -372,8 +530,9 @@ Status Serve(const ServeOptions& options) {
   std::signal(SIGTERM, old_term);
   for (auto& [name, s] : streams) {
     const load::StreamStats& st = s->writer->stats();
-    LogInfo(StrCat("stream ", name, ": ", s->accepted.load(), " events accepted, ", st.events.load(),
-                   " committed to ", s->config.table(), ", ", st.quarantined.load(), " quarantined"));
+    LogInfo(StrCat("stream ", name, ": ", s->accepted.load(), " events accepted, ",
+                   st.events.load(), " committed to ", s->config.table(), ", ",
+                   st.quarantined.load(), " quarantined"));
   }
   return absl::OkStatus();
 }

@@ -9,13 +9,19 @@
 // and the threads serving them: per stream one log (http streams) and one stream-to-lake writer
 // feeding the lake and the real-time mart, plus one maintenance thread (compaction, snapshot
 // expiry, log retention). Backpressure: while a stream's writer is more than max_lag_events
-// behind, ingest answers 429 with Retry-After instead of buffering. Stops cleanly on SIGINT or
+// behind, ingest answers 429 with Retry-After instead of buffering. Hostile clients: every
+// request is judged on its headers before its body is read (token, stream, framing, length:
+// 401/404/409/429/411/413 unread), bodies are counted as they arrive (413 past
+// server.max_body_bytes, chunked too) and appended only when whole; connections, header size,
+// header count and read/idle times are limited by http_front.h. Limits: `server:` in
+// watershed.yml (settings.h; defaults in docs/formats/streams.md). Stops cleanly on SIGINT or
 // SIGTERM (answers in flight finish; writers finish their batch). Does not own: the log format,
 // the writer or the mart (sources/events, load/stream.h, transform/realtime.h).
 // Thread safety: Serve() owns everything it starts.
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <string>
 
 #include "watershed/base/status.h"
@@ -23,12 +29,11 @@
 namespace watershed::server {
 
 struct ServeOptions {
-  std::string project_dir;      // "" = search upwards
+  std::string project_dir;  // "" = search upwards
   std::string host = "127.0.0.1";
   int port = 8080;
-  std::string token;            // bearer token every ingest request must carry (WATERSHED_TOKEN)
-  int http_threads = 8;
-  size_t max_body_bytes = size_t{64} << 20;
+  std::string token;     // bearer token every ingest request must carry (WATERSHED_TOKEN)
+  int http_threads = 8;  // workers running requests (at least 2); the limits: `server:`
   // Set to stop a running Serve() (tests); SIGINT/SIGTERM also stop it.
   std::atomic<bool>* stop = nullptr;
   // Called once the port is listening (tests; prints the address by default).

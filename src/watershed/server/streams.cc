@@ -2,7 +2,6 @@
 #include "watershed/server/streams.h"
 
 #include <filesystem>
-
 #include <nlohmann/json.hpp>
 
 #include "watershed/base/log.h"
@@ -19,7 +18,8 @@ std::string StreamLogDir(const project::Project& project, const std::string& str
   return (std::filesystem::path(project.root()) / ".watershed" / "streams" / stream).string();
 }
 
-StatusOr<std::unique_ptr<sources::EventSource>> MakeExternalSource(const load::StreamConfig& config) {
+StatusOr<std::unique_ptr<sources::EventSource>> MakeExternalSource(
+    const load::StreamConfig& config) {
   const YAML::Node settings = config.settings[config.source];
   if (!settings) {
     return absl::InvalidArgumentError(StrCat("streams.", config.name, ": source ", config.source,
@@ -27,7 +27,8 @@ StatusOr<std::unique_ptr<sources::EventSource>> MakeExternalSource(const load::S
                                              ":` section (docs/formats/stream-sources.md)"));
   }
   auto annotate = [&](const Status& s) {
-    return Status(s.code(), StrCat("streams.", config.name, ".", config.source, ": ", std::string(s.message())));
+    return Status(s.code(), StrCat("streams.", config.name, ".", config.source, ": ",
+                                   std::string(s.message())));
   };
   if (config.source == "kinesis") {
     auto src = sources::KinesisSourceFromYaml(settings);
@@ -39,7 +40,8 @@ StatusOr<std::unique_ptr<sources::EventSource>> MakeExternalSource(const load::S
     if (!src.ok()) return annotate(src.status());
     return std::unique_ptr<sources::EventSource>(std::move(*src));
   }
-  return absl::InvalidArgumentError(StrCat("stream ", config.name, ": unknown source ", config.source));
+  return absl::InvalidArgumentError(
+      StrCat("stream ", config.name, ": unknown source ", config.source));
 }
 
 namespace {
@@ -59,7 +61,8 @@ Status LakeUpkeep(project::Project& project, const load::StreamConfig& config) {
   if (table) {
     lake::CompactOptions co;
     co.min_files = config.compact_min_files;
-    WS_ASSIGN_OR_RETURN(auto compacted, lake::CompactTable(*catalog, project.storage(), config.table(), co));
+    WS_ASSIGN_OR_RETURN(auto compacted,
+                        lake::CompactTable(*catalog, project.storage(), config.table(), co));
     if (compacted.files_in > 0) {
       const std::string what = StrCat("snapshot ", compacted.snapshot, ": ", config.table(),
                                       " compacted ", compacted.files_in, " files into ",
@@ -73,9 +76,9 @@ Status LakeUpkeep(project::Project& project, const load::StreamConfig& config) {
   eo.keep_last = config.keep_snapshots;
   WS_ASSIGN_OR_RETURN(auto expired, lake::ExpireSnapshots(*catalog, project.storage(), eo));
   if (expired.snapshots_expired > 0) {
-    const std::string what = StrCat("expired ", expired.snapshots_expired, " snapshots (",
-                                    expired.files_deleted, " files); readable from snapshot ",
-                                    expired.kept_from);
+    const std::string what =
+        StrCat("expired ", expired.snapshots_expired, " snapshots (", expired.files_deleted,
+               " files); readable from snapshot ", expired.kept_from);
     LogInfo(what);
     Audit(project, what);
   }
@@ -97,7 +100,8 @@ StatusOr<std::vector<StreamStatus>> StreamsStatus(project::Project& project) {
     WS_ASSIGN_OR_RETURN(auto cps, load::LakeCheckpoints(*catalog, name));
     for (const auto& [p, pos] : cps) s.checkpoints.emplace_back(p, pos);
     if (config.source == "http") {
-      WS_ASSIGN_OR_RETURN(sources::LogSummary log, sources::EventLog::Peek(StreamLogDir(project, name)));
+      WS_ASSIGN_OR_RETURN(sources::LogSummary log,
+                          sources::EventLog::Peek(StreamLogDir(project, name)));
       s.next_offset = static_cast<int64_t>(log.next_offset);
       s.log_bytes = static_cast<int64_t>(log.disk_bytes);
       auto it = cps.find("0");

@@ -4,6 +4,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -27,7 +29,9 @@ namespace {
 // ---- the entry format (docs/formats/event-log.md) ----
 
 constexpr uint32_t kMagic = 0x4C455357;  // "WSEL" as bytes in the file
-constexpr uint8_t kVersion = 1;
+constexpr uint8_t kVersion = 2;          // written; version 1 entries are still read
+constexpr uint8_t kFlagDigest = 0x01;    // a SHA-256 of the body follows the key (version 2)
+constexpr size_t kDigestBytes = 32;
 constexpr size_t kHeaderBytes = 40;
 constexpr size_t kCrcPos = 36;  // the CRC covers header bytes [0, 36), the key and the body
 constexpr size_t kSegmentNameDigits = 20;
@@ -59,8 +63,18 @@ struct EntryHeader {
   int64_t append_micros = 0;
   uint32_t reserved = 0;
   uint32_t crc = 0;
-  uint64_t entry_bytes() const { return kHeaderBytes + key_len + uint64_t{body_len}; }
+  uint64_t digest_bytes() const { return (flags & kFlagDigest) ? kDigestBytes : 0; }
+  uint64_t body_pos() const { return kHeaderBytes + key_len + digest_bytes(); }
+  uint64_t entry_bytes() const { return body_pos() + uint64_t{body_len}; }
 };
+
+// SHA-256 of an entry's body (the events as stored): what an idempotency key is bound to.
+BodyDigest DigestOf(std::string_view body) {
+  BodyDigest digest{};
+  unsigned int len = 0;
+  EVP_Digest(body.data(), body.size(), digest.data(), &len, EVP_sha256(), nullptr);
+  return digest;
+}
 
 EntryHeader ParseHeader(const char* p) {
   EntryHeader h;
@@ -231,10 +245,13 @@ struct EntryCheck {
   std::string reason;
   EntryHeader header;
   std::string key;
+  BodyDigest digest{};  // of a keyed entry, when asked for
 };
 
 // Checks the entry starting at `pos`: complete, well formed, checksum right, events adding up.
-StatusOr<EntryCheck> CheckEntryAt(SegmentReader& reader, uint64_t pos, uint64_t file_size) {
+// `want_digest`: fill check.digest for a keyed entry (recovery remembers it with the key).
+StatusOr<EntryCheck> CheckEntryAt(SegmentReader& reader, uint64_t pos, uint64_t file_size,
+                                  bool want_digest = false) {
   EntryCheck check;
   if (file_size - pos < kHeaderBytes) {
     check.kind = EntryCheck::kTorn;
@@ -252,11 +269,15 @@ StatusOr<EntryCheck> CheckEntryAt(SegmentReader& reader, uint64_t pos, uint64_t 
     check.reason = "bad magic (not the start of an entry)";
     return check;
   }
-  if (h.version != kVersion) {
+  if (h.version != 1 && h.version != kVersion) {
     check.reason = StrCat("unknown entry version ", static_cast<int>(h.version));
     return check;
   }
-  if (h.flags != 0 || h.reserved != 0 || h.count == 0 || h.key_len > EventLog::kMaxKeyBytes ||
+  // Version 1 has no flags; version 2 may carry the digest, and only with a key.
+  const bool flags_ok = h.version == 1 ? h.flags == 0
+                                       : (h.flags & ~kFlagDigest) == 0 &&
+                                             (h.key_len > 0 || (h.flags & kFlagDigest) == 0);
+  if (!flags_ok || h.reserved != 0 || h.count == 0 || h.key_len > EventLog::kMaxKeyBytes ||
       h.body_len > EventLog::kMaxEntryBodyBytes || uint64_t{h.count} * 4 > h.body_len) {
     check.reason = "impossible header values";
     return check;
@@ -276,12 +297,19 @@ StatusOr<EntryCheck> CheckEntryAt(SegmentReader& reader, uint64_t pos, uint64_t 
     check.reason = "checksum mismatch";
     return check;
   }
-  std::string_view body = entry.substr(kHeaderBytes + h.key_len);
+  std::string_view body = entry.substr(h.body_pos());
   if (!ForEachEvent(body, h.count, [](std::string_view) {})) {
     check.reason = "event lengths do not add up to the body";
     return check;
   }
   check.key.assign(entry.data() + kHeaderBytes, h.key_len);
+  if (h.key_len > 0 && want_digest) {
+    if (h.flags & kFlagDigest) {
+      memcpy(check.digest.data(), entry.data() + kHeaderBytes + h.key_len, kDigestBytes);
+    } else {
+      check.digest = DigestOf(body);  // a version 1 entry: the digest was not stored
+    }
+  }
   check.kind = EntryCheck::kOk;
   return check;
 }
@@ -407,7 +435,8 @@ Status EventLog::Recover() {
     SegmentReader reader(fd, file.path, file_size);
     uint64_t pos = 0;
     while (pos < file_size) {
-      WS_ASSIGN_OR_RETURN(EntryCheck check, CheckEntryAt(reader, pos, file_size));
+      WS_ASSIGN_OR_RETURN(EntryCheck check,
+                          CheckEntryAt(reader, pos, file_size, /*want_digest=*/true));
       if (check.kind == EntryCheck::kOk && check.header.first_offset != expected) {
         check.kind = EntryCheck::kCorrupt;
         check.reason = StrCat("entry holds offset ", check.header.first_offset, " where offset ",
@@ -417,7 +446,7 @@ Status EventLog::Recover() {
         const EntryHeader& h = check.header;
         segment->index.push_back(
             {h.first_offset, pos, h.count, static_cast<uint32_t>(h.entry_bytes())});
-        if (!check.key.empty()) RememberKey(check.key, h.first_offset, h.count);
+        if (!check.key.empty()) RememberKey(check.key, h.first_offset, h.count, check.digest);
         expected += h.count;
         pos += h.entry_bytes();
         continue;
@@ -468,14 +497,15 @@ Status EventLog::StartSegment(uint64_t base_offset) {
   return absl::OkStatus();
 }
 
-void EventLog::RememberKey(std::string_view key, uint64_t first_offset, uint32_t count) {
+void EventLog::RememberKey(std::string_view key, uint64_t first_offset, uint32_t count,
+                           const BodyDigest& digest) {
   if (options_.idempotency_keys == 0) return;
   auto it = keys_.find(key);
   if (it != keys_.end()) {
-    it->second = {first_offset, count};
+    it->second = {first_offset, count, digest};
     return;
   }
-  keys_.emplace(std::string(key), IdempotencyEntry{first_offset, count});
+  keys_.emplace(std::string(key), IdempotencyEntry{first_offset, count, digest});
   key_order_.emplace_back(key);
   while (keys_.size() > options_.idempotency_keys) {
     keys_.erase(key_order_.front());
@@ -527,23 +557,31 @@ StatusOr<AppendResult> EventLog::Append(const std::vector<std::string_view>& eve
   }
 
   // Build the entry outside the lock; only the header (offset, time) is filled under it.
+  // A keyed entry stores the SHA-256 of its body after the key, so that a reused key with a
+  // different body is told from a retry (also after a restart).
   const uint32_t count = static_cast<uint32_t>(events.size());
+  const bool keyed = !idempotency_key.empty();
+  const size_t body_pos = kHeaderBytes + idempotency_key.size() + (keyed ? kDigestBytes : 0);
   std::string entry;
-  entry.resize(kHeaderBytes + idempotency_key.size() + body_len);
-  char* p = entry.data() + kHeaderBytes;
-  memcpy(p, idempotency_key.data(), idempotency_key.size());
-  p += idempotency_key.size();
+  entry.resize(body_pos + body_len);
+  memcpy(entry.data() + kHeaderBytes, idempotency_key.data(), idempotency_key.size());
+  char* p = entry.data() + body_pos;
   for (std::string_view e : events) {
     PutU32(p, static_cast<uint32_t>(e.size()));
     memcpy(p + 4, e.data(), e.size());
     p += 4 + e.size();
+  }
+  BodyDigest digest{};
+  if (keyed) {
+    digest = DigestOf(std::string_view(entry).substr(body_pos));
+    memcpy(entry.data() + kHeaderBytes + idempotency_key.size(), digest.data(), kDigestBytes);
   }
   const uint64_t rest_len = entry.size() - kHeaderBytes;
   const uint32_t rest_crc = Crc(entry.data() + kHeaderBytes, rest_len);
   char* h = entry.data();
   PutU32(h, kMagic);
   h[4] = static_cast<char>(kVersion);
-  h[5] = 0;
+  h[5] = static_cast<char>(keyed ? kFlagDigest : 0);
   PutU16(h + 6, static_cast<uint16_t>(idempotency_key.size()));
   PutU32(h + 8, count);
   PutU32(h + 12, static_cast<uint32_t>(body_len));
@@ -555,6 +593,13 @@ StatusOr<AppendResult> EventLog::Append(const std::vector<std::string_view>& eve
     if (it != keys_.end()) {
       AppendResult original{it->second.first_offset, it->second.count, true};
       done.Now();
+      if (CRYPTO_memcmp(it->second.digest.data(), digest.data(), kDigestBytes) != 0) {
+        return Status(
+            absl::StatusCode::kAlreadyExists,
+            StrCat("idempotency key already used for different events (offsets ",
+                   original.first_offset, "..", original.first_offset + original.count - 1,
+                   "); a retry must send the same events, new events need a new key"));
+      }
       WS_RETURN_IF_ERROR(WaitDurable(lock, original.first_offset + original.count));
       return original;
     }
@@ -601,7 +646,7 @@ StatusOr<AppendResult> EventLog::Append(const std::vector<std::string_view>& eve
   active->size += entry.size();
   disk_bytes_ += entry.size();
   next_offset_ += count;
-  if (!idempotency_key.empty()) RememberKey(idempotency_key, first_offset, count);
+  if (keyed) RememberKey(idempotency_key, first_offset, count, digest);
   const uint64_t end_offset = next_offset_;
   done.Now();  // under mu_, before waking the syncer: it must not wait for this append
 
@@ -748,8 +793,8 @@ Status EventLog::Read(uint64_t from_offset, size_t max_events, size_t max_bytes,
       return Status(absl::StatusCode::kDataLoss, StrCat(where, "the file ends inside an entry"));
     }
     EntryHeader h = ParseHeader(data);
-    if (h.magic != kMagic || h.version != kVersion || h.first_offset != e.first_offset ||
-        h.count != e.count || h.entry_bytes() != e.bytes) {
+    if (h.magic != kMagic || (h.version != 1 && h.version != kVersion) ||
+        h.first_offset != e.first_offset || h.count != e.count || h.entry_bytes() != e.bytes) {
       return Status(absl::StatusCode::kDataLoss,
                     StrCat(where, "the entry header changed on disk since it was written"));
     }
@@ -757,7 +802,7 @@ Status EventLog::Read(uint64_t from_offset, size_t max_events, size_t max_bytes,
     if (EntryCrc(data, rest_crc, e.bytes - kHeaderBytes) != h.crc) {
       return Status(absl::StatusCode::kDataLoss, StrCat(where, "checksum mismatch"));
     }
-    std::string_view body(data + kHeaderBytes + h.key_len, h.body_len);
+    std::string_view body(data + h.body_pos(), h.body_len);
     uint64_t offset = h.first_offset;
     bool full = false;
     bool well_formed = ForEachEvent(body, h.count, [&](std::string_view payload) {

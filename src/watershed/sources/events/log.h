@@ -5,7 +5,8 @@
 // per append or by a group-commit syncer thread), reading events back by offset, crash recovery
 // on Open (a torn tail entry of the last segment is cut away; anything else that does not check
 // out is an error naming the segment file and byte), idempotency keys (a retried request is
-// answered with its original offsets instead of being appended again), retention by whole
+// answered with its original offsets instead of being appended again; a key reused for other
+// events is refused: each keyed entry stores the SHA-256 of its body), retention by whole
 // segments, and an exclusive lock on the folder (one writer process).
 // Does not belong here: HTTP (the server), what events mean, checkpoints (the stream-to-lake
 // writer stores them in the catalog), the EventSource view (log_source.h).
@@ -14,6 +15,7 @@
 // fdatasyncs in group-commit mode.
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <condition_variable>
 #include <cstddef>
@@ -31,6 +33,8 @@
 #include "watershed/base/status.h"
 
 namespace watershed::sources {
+
+using BodyDigest = std::array<unsigned char, 32>;  // SHA-256 of an entry's body
 
 struct LogOptions {
   enum class Sync {
@@ -55,7 +59,7 @@ struct LogOptions {
 struct AppendResult {
   uint64_t first_offset = 0;  // offset of the first event of the batch
   uint32_t count = 0;         // events in the batch; they have offsets first_offset..+count-1
-  bool duplicate = false;     // the idempotency key was seen: nothing was appended
+  bool duplicate = false;     // the key was seen with these events: nothing was appended
 };
 
 struct LoggedEvent {
@@ -93,9 +97,11 @@ class EventLog {
   EventLog& operator=(const EventLog&) = delete;
 
   // Appends `events` (each one event's bytes, any bytes including newlines) as one entry and
-  // returns once the entry is durable. A non-empty `idempotency_key` that was seen before
-  // returns the original result with duplicate=true and appends nothing (after the original is
-  // durable). Errors: kInvalidArgument (no events, a key or batch over the limits);
+  // returns once the entry is durable. A non-empty `idempotency_key` that was seen before with
+  // the same events (compared by the SHA-256 of the entry body) returns the original result
+  // with duplicate=true and appends nothing (after the original is durable); seen before with
+  // different events: kAlreadyExists, nothing appended. Errors: kInvalidArgument (no events, a
+  // key or batch over the limits);
   // kResourceExhausted (disk full, file size limit) or kInternal (another write error): nothing
   // was appended and the log stays usable; kDataLoss (an fdatasync failed) or kInternal (a
   // partial write could not be cut off): this and every later Append fail until the log is
@@ -139,13 +145,15 @@ class EventLog {
   struct IdempotencyEntry {
     uint64_t first_offset;
     uint32_t count;
+    BodyDigest digest;  // of the events the key was first used for
   };
 
   EventLog(std::string dir, LogOptions options, int lock_fd);
 
   Status Recover();
-  Status StartSegment(uint64_t base_offset);                                      // requires mu_
-  void RememberKey(std::string_view key, uint64_t first_offset, uint32_t count);  // requires mu_
+  Status StartSegment(uint64_t base_offset);  // requires mu_
+  void RememberKey(std::string_view key, uint64_t first_offset, uint32_t count,
+                   const BodyDigest& digest);  // requires mu_
   Status WaitDurable(std::unique_lock<std::mutex>& lock, uint64_t end_offset);
   void SyncLoop();
 

@@ -4,6 +4,7 @@
 
 #include <signal.h>
 #include <sys/resource.h>
+#include <zlib.h>
 
 #include <algorithm>
 #include <atomic>
@@ -231,22 +232,29 @@ TEST(EventLogTest, IdempotencyKeyReturnsOriginalOffsetsAlsoAfterReopen) {
     original = *first;
     EXPECT_EQ(original.first_offset, 2u);
     EXPECT_EQ(original.count, 3u);
-    auto again = (*log)->Append({"different", "bytes"}, "request-1");
-    ASSERT_TRUE(again.ok());
+    auto again = (*log)->Append({"c", "d", "e"}, "request-1");
+    ASSERT_TRUE(again.ok()) << again.status();
     EXPECT_TRUE(again->duplicate);
     EXPECT_EQ(again->first_offset, 2u);
     EXPECT_EQ(again->count, 3u);
+    EXPECT_EQ((*log)->next_offset(), 5u);  // nothing appended
+    // The same key with other events is refused, not answered as a duplicate (issue 12).
+    auto reused = (*log)->Append({"different", "bytes"}, "request-1");
+    EXPECT_EQ(reused.status().code(), absl::StatusCode::kAlreadyExists) << reused.status();
     EXPECT_EQ((*log)->next_offset(), 5u);  // nothing appended
     for (int i = 0; i < 10; ++i) ASSERT_TRUE((*log)->Append({std::string(50, 'p')}, "").ok());
   }
   auto log = EventLog::Open(dir, options);
   ASSERT_TRUE(log.ok()) << log.status();
   EXPECT_GT(SegmentFiles(dir).size(), 2u);
-  auto after = (*log)->Append({"x"}, "request-1");
+  auto after = (*log)->Append({"c", "d", "e"}, "request-1");
   ASSERT_TRUE(after.ok());
   EXPECT_TRUE(after->duplicate);
   EXPECT_EQ(after->first_offset, original.first_offset);
   EXPECT_EQ(after->count, original.count);
+  // The body's digest is stored with the key, so a reuse is told apart after a restart too.
+  auto reused = (*log)->Append({"x"}, "request-1");
+  EXPECT_EQ(reused.status().code(), absl::StatusCode::kAlreadyExists) << reused.status();
   EXPECT_EQ((*log)->next_offset(), 15u);
   auto fresh = (*log)->Append({"y"}, "request-2");
   ASSERT_TRUE(fresh.ok());
@@ -262,13 +270,72 @@ TEST(EventLogTest, IdempotencyKeysAreBoundedOldestFirst) {
   ASSERT_TRUE((*log)->Append({"1"}, "a").ok());
   ASSERT_TRUE((*log)->Append({"2"}, "b").ok());
   ASSERT_TRUE((*log)->Append({"3"}, "c").ok());
-  auto b = (*log)->Append({"again"}, "b");
+  auto b = (*log)->Append({"2"}, "b");
   ASSERT_TRUE(b.ok());
   EXPECT_TRUE(b->duplicate);
   auto a = (*log)->Append({"again"}, "a");  // forgotten: appended anew
   ASSERT_TRUE(a.ok());
   EXPECT_FALSE(a->duplicate);
   EXPECT_EQ(a->first_offset, 3u);
+}
+
+// A version 1 entry (docs/formats/event-log.md, before body digests), built byte by byte.
+std::string V1Entry(uint64_t first_offset, const std::string& key,
+                    const std::vector<std::string>& events) {
+  std::string body;
+  for (const std::string& e : events) {
+    for (int i = 0; i < 4; ++i) body.push_back(static_cast<char>(e.size() >> (8 * i)));
+    body += e;
+  }
+  std::string h(40, '\0');
+  auto put = [&](size_t at, uint64_t v, int n) {
+    for (int i = 0; i < n; ++i) h[at + i] = static_cast<char>(v >> (8 * i));
+  };
+  h.replace(0, 4, "WSEL");
+  h[4] = 1;  // version 1, flags 0
+  put(6, key.size(), 2);
+  put(8, events.size(), 4);
+  put(12, body.size(), 4);
+  put(16, first_offset, 8);
+  put(24, 1700000000000000, 8);
+  std::string rest = key + body;
+  uLong crc = crc32(0, reinterpret_cast<const Bytef*>(h.data()), 36);
+  crc = crc32(crc, reinterpret_cast<const Bytef*>(rest.data()), static_cast<uInt>(rest.size()));
+  put(36, crc, 4);
+  return h + rest;
+}
+
+TEST(EventLogTest, ReadsVersion1LogsAndBindsTheirKeysToTheirEvents) {
+  std::string dir = MakeTempDir();
+  OverwriteFile(dir + "/00000000000000000000.log",
+                V1Entry(0, "", {"a", "b"}) + V1Entry(2, "old-key", {"c", "d\ne"}));
+  auto log = EventLog::Open(dir, FastOptions());
+  ASSERT_TRUE(log.ok()) << log.status();
+  EXPECT_EQ((*log)->next_offset(), 4u);
+  std::map<uint64_t, std::string> all = ReadAll(**log);
+  ASSERT_EQ(all.size(), 4u);
+  EXPECT_EQ(all[3], "d\ne");
+  auto retry = (*log)->Append({"c", "d\ne"}, "old-key");
+  ASSERT_TRUE(retry.ok()) << retry.status();
+  EXPECT_TRUE(retry->duplicate);
+  EXPECT_EQ(retry->first_offset, 2u);
+  auto reused = (*log)->Append({"c"}, "old-key");
+  EXPECT_EQ(reused.status().code(), absl::StatusCode::kAlreadyExists) << reused.status();
+  // New entries (version 2) follow the old ones in the same segment and survive a reopen.
+  ASSERT_TRUE((*log)->Append({"f"}, "new-key").ok());
+  log->reset();
+  auto again = EventLog::Open(dir, FastOptions());
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ((*again)->next_offset(), 5u);
+  EXPECT_EQ(ReadAll(**again).at(4), "f");
+  auto dup = (*again)->Append({"f"}, "new-key");
+  ASSERT_TRUE(dup.ok());
+  EXPECT_TRUE(dup->duplicate);
+  EXPECT_EQ((*again)->Append({"g"}, "new-key").status().code(), absl::StatusCode::kAlreadyExists);
+  EXPECT_EQ((*again)->Append({"c", "d\ne"}, "old-key")->first_offset, 2u);
+  auto peek = EventLog::PeekNextOffset(dir);
+  ASSERT_TRUE(peek.ok());
+  EXPECT_EQ(*peek, 5u);
 }
 
 // Builds a one-segment log of 4 entries plus a keyed last entry; returns the segment path, its
@@ -333,8 +400,8 @@ TEST(EventLogTest, RecoversFromACorruptLastEntryAndZeroFilledTail) {
   ASSERT_TRUE(log.ok()) << log.status();
   EXPECT_EQ((*log)->next_offset(), 10u);  // all entries kept, zeros cut
   EXPECT_EQ(fs::file_size(setup.segment), setup.bytes.size());
-  auto dup = (*log)->Append({"z"}, "last-key");
-  ASSERT_TRUE(dup.ok());
+  auto dup = (*log)->Append({"last one", "x\ny"}, "last-key");  // a retry: the same events
+  ASSERT_TRUE(dup.ok()) << dup.status();
   EXPECT_TRUE(dup->duplicate);
   EXPECT_EQ(dup->first_offset, 8u);
 }
