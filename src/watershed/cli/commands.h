@@ -92,7 +92,7 @@ int RunTaskCommand(const GlobalOptions& g, const std::string& pipeline, const st
 Status RunRuns(const GlobalOptions& g, const std::string& show_run_id);
 Status RunSchedulerCommand(const GlobalOptions& g, bool once, const std::string& until);
 
-// The audit log (observe/audit.h): every command run in a project is recorded.
+// The audit log (audit/audit_log.h): every command run in a project is recorded.
 void AuditCommand(const GlobalOptions& g, int argc, char** argv, const Status& outcome);
 Status RunAudit(const GlobalOptions& g, bool verify);
 Status RunCheck(const GlobalOptions& g, const quality::CheckCommandOptions& c);

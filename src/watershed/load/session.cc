@@ -221,7 +221,7 @@ StatusOr<int64_t> LoadSession::Commit(const std::vector<lake::Cursor>& cursors,
   commit.added = pending_files_;
   commit.cursors = cursors;
   StatusOr<int64_t> committed = catalog_.Commit(commit);
-  // Every commit attempt is a data change in the audit log (observe/audit.h); never fails it.
+  // Every commit attempt is a data change in the audit log (audit/audit_log.h); never fails it.
   if (Status s = audit::AuditDataChange(project_.root(), load_id_, committed.value_or(0),
                                           pending_rows_, committed.status());
       !s.ok()) {

@@ -3,7 +3,7 @@
 // Owns: parsing `alarms:` (docs/formats/metrics.md), evaluating each alarm over its window of
 // `metric_points` (metrics.h) to OK, ALARM or INSUFFICIENT_DATA, the `alarm_state` table (one
 // row per alarm: state, value, since), and telling about state changes: a log line, a JSON POST
-// to the alarm's webhook and an audit log entry (observe/audit.h). The state change is decided
+// to the alarm's webhook and an audit log entry (audit/audit_log.h). The state change is decided
 // inside one catalog transaction, so when the scheduler and the server both evaluate, only one
 // of them notifies; an alarm that stays in its state is never notified again. An alarm seen for
 // the first time notifies only when it starts in ALARM.

@@ -696,7 +696,7 @@ Status WriteQuarantine(project::Project& project, const CheckReport& report, int
                              std::string(lake::kIngestDatePartition), "", ""});
     commit.added = files;
     WS_ASSIGN_OR_RETURN(int64_t snapshot, catalog->Commit(commit));
-    // A data change like any load's: in the audit log (observe/audit.h).
+    // A data change like any load's: in the audit log (audit/audit_log.h).
     return audit::AuditDataChange(
         project.root(), load_id, snapshot,
         {{std::string(kQuarantineTable), static_cast<int64_t>(samples.size())}}, absl::OkStatus());

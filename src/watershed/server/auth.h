@@ -5,7 +5,7 @@
 // are hashed (SHA-256) and the digests compared with CRYPTO_memcmp, so neither the time nor the
 // early exit of a comparison tells an attacker how much of a guess was right, or how long the
 // token is. Does not belong here: where the token comes from (WATERSHED_TOKEN, the CLI), what
-// a refusal answers (server.cc), auditing refusals (observe/audit.h).
+// a refusal answers (server.cc), auditing refusals (audit/audit_log.h).
 // Thread safety: a BearerAuth is immutable after construction; Check may run on any thread.
 #pragma once
 

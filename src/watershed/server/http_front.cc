@@ -1,4 +1,6 @@
 // server/http_front.cc — see http_front.h.
+// Just over 600 lines on purpose: the poll loop, its per-connection state machine and the
+// worker hand-off share one connection struct and are read together.
 #include "watershed/server/http_front.h"
 
 #include <arpa/inet.h>
