@@ -25,7 +25,8 @@ bool ToInt(const std::string& s, int* out) {
 template <size_t N>
 bool ParseField(const std::string& field, int lo, int hi, std::bitset<N>* bits, bool* any) {
   *any = field == "*";
-  for (const std::string& part : Split(field, ',')) {
+  for (const std::string& part : watershed::Split(field, ',')) {
+    if (part.empty()) return false;  // "1,,2" or a lone ","
     std::string range = part;
     int step = 1;
     if (size_t slash = part.find('/'); slash != std::string::npos) {
@@ -82,6 +83,11 @@ StatusOr<Schedule> Schedule::Parse(const std::string& text) {
         "\"0 */2 * * *\") or every N{m,h,d}"));
   }
   for (int d = 0; d < 7; ++d) s.dow_[d] = dow8[d] || (d == 0 && dow8[7]);
+  // A valid expression that never fires ("0 0 31 2 *": February 31st) is a mistake too.
+  if (s.Next(0) < 0) {
+    return absl::InvalidArgumentError(
+        StrCat("schedule '", text, "' never fires (no date matches its day and month fields)"));
+  }
   return s;
 }
 

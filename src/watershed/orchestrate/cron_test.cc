@@ -44,3 +44,23 @@ TEST(Cron, NextFireTimesMatchKnownAnswers) {
 
 }  // namespace
 }  // namespace watershed::orchestrate
+
+namespace watershed::orchestrate {
+namespace {
+
+// Found by fuzz/fuzz_schedule: an empty list item parsed as "no value", so the schedule never
+// fired and Next() answered -1 (before `after`).
+TEST(Cron, EmptyListItemsAndSchedulesThatNeverFireAreErrors) {
+  for (const char* bad : {"0 * * * ,", "0,,5 * * * *", "0 * * * 1,", "0 0 31 2 *", "0 0 30 2 *"}) {
+    auto s = Schedule::Parse(bad);
+    EXPECT_FALSE(s.ok()) << bad;
+  }
+  auto leap = Schedule::Parse("0 0 29 2 *");
+  ASSERT_TRUE(leap.ok());
+  EXPECT_GT(leap->Next(1764633600), 1764633600);
+  EXPECT_NE(Schedule::Parse("0 0 31 2 *").status().message().find("never fires"),
+            std::string::npos);
+}
+
+}  // namespace
+}  // namespace watershed::orchestrate
