@@ -77,9 +77,9 @@ Status RunAudit(const GlobalOptions& g, bool verify) {
   return absl::OkStatus();
 }
 
-Status RunCheck(const GlobalOptions& g, const quality::CheckCommandOptions& c) {
+Status RunCheck(const GlobalOptions& g, const CheckCommandOptions& c) {
   WS_ASSIGN_OR_RETURN(auto project, project::Project::Open(g.project));
-  return quality::CheckCommand(*project, c, std::cout);
+  return CheckCommand(*project, c, std::cout);
 }
 
 Status RunLineage(const GlobalOptions& g, const std::string& node,
