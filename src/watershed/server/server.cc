@@ -18,6 +18,7 @@
 #include "watershed/observe/alarms.h"
 #include "watershed/observe/audit.h"
 #include "watershed/observe/metrics.h"
+#include "watershed/observe/metrics_prometheus.h"
 #include "watershed/project/project.h"
 #include "watershed/server/streams.h"
 #include "watershed/sources/events/log.h"
