@@ -685,13 +685,13 @@ TEST(Alarms, AStateChangeCallsTheWebhookAndIsAudited) {
                    "    description: three rows landed\n"));
   Outcome first = WatershedIn(dir, "alarms --evaluate");
   ASSERT_EQ(first.code, 0) << first.out;
-  EXPECT_TRUE(std::regex_search(first.out, std::regex("rows_landed\\s+OK"))) << first.out;
+  EXPECT_TRUE(std::regex_search(first.out, std::regex("rows_landed\\s*│\\s*OK"))) << first.out;
 
   WriteFile(dir, "e.ndjson", "{\"n\":1}\n{\"n\":2}\n{\"n\":3}\n");
   ASSERT_EQ(WatershedIn(dir, "load " + Quote(dir + "/e.ndjson") + " --table files.events").code, 0);
   Outcome second = WatershedIn(dir, "alarms --evaluate");
   ASSERT_EQ(second.code, 0) << second.out;
-  EXPECT_TRUE(std::regex_search(second.out, std::regex("rows_landed\\s+ALARM\\s+3"))) << second.out;
+  EXPECT_TRUE(std::regex_search(second.out, std::regex("rows_landed\\s*│\\s*ALARM\\s*│\\s*3"))) << second.out;
   // Evaluated again without a change: not told again.
   ASSERT_EQ(WatershedIn(dir, "alarms --evaluate").code, 0);
   Outcome shown = WatershedIn(dir, "alarms --format json");

@@ -86,6 +86,7 @@ StatusOr<absl::Duration> ParseDuration(std::string_view text) {
       case 'm': total += absl::Minutes(n); break;
       case 'h': total += absl::Hours(n); break;
       case 'd': total += absl::Hours(24 * n); break;
+      case 'w': total += absl::Hours(24 * 7 * n); break;
       default: return bad();  // no unit, or an unknown one
     }
     ++p;

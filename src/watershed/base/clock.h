@@ -57,8 +57,9 @@ class FakeClock : public Clock {
   int sleep_count_ = 0;                                // guarded by mu_
 };
 
-// "500ms", "30s", "5m", "1.5h", "1d", "1h30m" (parts with units ms, s, m, h, d) or a plain number
-// of seconds ("30", "1.5"). kInvalidArgument naming the text for anything else, and for negatives.
+// "500ms", "30s", "5m", "1.5h", "1d", "1w", "1h30m" (parts with units ms, s, m, h, d, w) or a
+// plain number of seconds ("30", "1.5"). kInvalidArgument naming the text for anything else, and
+// for negatives.
 StatusOr<absl::Duration> ParseDuration(std::string_view text);
 
 }  // namespace watershed

@@ -87,6 +87,7 @@ TEST(ParseDurationTest, UnitsCompoundsPlainSecondsAndErrors) {
   EXPECT_EQ(*ParseDuration("5m"), absl::Minutes(5));
   EXPECT_EQ(*ParseDuration("1.5h"), absl::Minutes(90));
   EXPECT_EQ(*ParseDuration("2d"), absl::Hours(48));
+  EXPECT_EQ(*ParseDuration("1w"), absl::Hours(7 * 24));  // freshness max_age (checks.md)
   EXPECT_EQ(*ParseDuration("1h30m"), absl::Minutes(90));
   EXPECT_EQ(*ParseDuration("30"), absl::Seconds(30));
   EXPECT_EQ(*ParseDuration("1.5"), absl::Milliseconds(1500));

@@ -11,6 +11,7 @@
 
 #include "watershed/base/status.h"
 #include "watershed/observe/lineage.h"
+#include "watershed/cli/quality_view.h"
 #include "watershed/quality/checks.h"
 #include "watershed/load/loader.h"
 
@@ -95,7 +96,7 @@ Status RunSchedulerCommand(const GlobalOptions& g, bool once, const std::string&
 // The audit log (audit/audit_log.h): every command run in a project is recorded.
 void AuditCommand(const GlobalOptions& g, int argc, char** argv, const Status& outcome);
 Status RunAudit(const GlobalOptions& g, bool verify);
-Status RunCheck(const GlobalOptions& g, const quality::CheckCommandOptions& c);
+Status RunCheck(const GlobalOptions& g, const CheckCommandOptions& c);
 
 Status RunLineage(const GlobalOptions& g, const std::string& node,
                   const observe::TraceOptions& options, const std::string& format);

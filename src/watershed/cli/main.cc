@@ -171,7 +171,7 @@ int main(int argc, char** argv) {
   auto* audit_verify_cmd = audit->add_subcommand(
       "verify", "Check the hash chain; names the first edited, inserted or removed entry");
 
-  quality::CheckCommandOptions check;
+  cli::CheckCommandOptions check;
   auto* check_cmd = app.add_subcommand(
       "check",
       "Run the data quality checks declared under `checks:` in watershed.yml and print a results "

@@ -25,7 +25,9 @@
 #include <iostream>
 #include <sstream>
 
+#include "watershed/cli/observe_view.h"
 #include "watershed/cli/output.h"
+#include "watershed/cli/quality_view.h"
 #include "watershed/lake/gc.h"
 #include "watershed/normalize/infer.h"
 #include "watershed/audit/audit_log.h"
@@ -81,9 +83,9 @@ Status RunAudit(const GlobalOptions& g, bool verify) {
   return absl::OkStatus();
 }
 
-Status RunCheck(const GlobalOptions& g, const quality::CheckCommandOptions& c) {
+Status RunCheck(const GlobalOptions& g, const CheckCommandOptions& c) {
   WS_ASSIGN_OR_RETURN(auto project, project::Project::Open(g.project));
-  return quality::CheckCommand(*project, c, std::cout);
+  return CheckCommand(*project, c, std::cout);
 }
 
 Status RunLineage(const GlobalOptions& g, const std::string& node,
@@ -98,28 +100,12 @@ Status RunLineage(const GlobalOptions& g, const std::string& node,
 
 Status RunMetrics(const GlobalOptions& g, const std::string& format, const std::string& push) {
   WS_ASSIGN_OR_RETURN(auto project, project::Project::Open(g.project));
-  if (push.empty()) return observe::PrintMetrics(*project, format, std::cout);
-  if (push != "cloudwatch") {
-    return absl::InvalidArgumentError(StrCat("--push ", push, ": the only target is cloudwatch"));
-  }
-  const YAML::Node cw = project->config().raw["metrics"]["cloudwatch"];
-  WS_ASSIGN_OR_RETURN(net::AwsConfig aws, net::AwsConfigFromYaml(cw ? cw : YAML::Node()));
-  const std::string ns = cw && cw["namespace"] ? cw["namespace"].as<std::string>() : "Watershed";
-  WS_ASSIGN_OR_RETURN(auto pending, observe::PendingCloudWatchDatums(*project));
-  const std::vector<observe::MetricDatum>& datums = pending.first;
-  if (!datums.empty()) {
-    net::HttpClient client({});
-    WS_RETURN_IF_ERROR(observe::PutMetricData(client, aws, ns, datums));
-  }
-  WS_RETURN_IF_ERROR(observe::MarkCloudWatchPushed(*project, pending.second));
-  std::cout << "pushed " << datums.size() << " datums to CloudWatch namespace " << ns << " ("
-            << (aws.endpoint.empty() ? "region " + aws.region : aws.endpoint) << ")\n";
-  return absl::OkStatus();
+  return MetricsCommand(*project, format, push, std::cout);
 }
 
 Status RunAlarms(const GlobalOptions& g, const std::string& format, bool evaluate) {
   WS_ASSIGN_OR_RETURN(auto project, project::Project::Open(g.project));
-  return observe::PrintAlarms(*project, format, std::cout, evaluate);
+  return AlarmsCommand(*project, format, evaluate, std::cout);
 }
 
 }  // namespace watershed::cli

@@ -1,12 +1,9 @@
 // observe/alarms.cc — see alarms.h.
 #include "watershed/observe/alarms.h"
 
-#include "watershed/base/clock.h"
-
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <array>
 #include <chrono>
 #include <cmath>
 #include <limits>
@@ -15,10 +12,11 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "watershed/base/clock.h"
 #include "watershed/base/columns.h"
 #include "watershed/base/log.h"
-#include "watershed/audit/audit_log.h"
 #include "watershed/net/http_client.h"
+#include "watershed/audit/audit_log.h"
 
 namespace watershed::observe {
 namespace {
@@ -467,12 +465,7 @@ Status MetricsTick(project::Project& project) {
   return store->Compact(NowMicros() - retention).status();
 }
 
-Status PrintAlarms(project::Project& project, std::string_view format, std::ostream& out,
-                   bool evaluate) {
-  if (format != "table" && format != "json" && !format.empty()) {
-    return absl::InvalidArgumentError(
-        StrCat("unknown alarms format '", format, "' (use table or json)"));
-  }
+StatusOr<std::vector<AlarmStatus>> AlarmStatuses(project::Project& project, bool evaluate) {
   WS_ASSIGN_OR_RETURN(auto specs, ParseAlarms(project.config().raw["alarms"]));
   if (evaluate) {
     WS_RETURN_IF_ERROR(FlushMetrics(project));
@@ -482,52 +475,17 @@ Status PrintAlarms(project::Project& project, std::string_view format, std::ostr
   WS_ASSIGN_OR_RETURN(auto rows, store->AlarmRows());
   std::map<std::string, MetricStore::AlarmRow> by_name;
   for (auto& r : rows) by_name[r.alarm] = std::move(r);
-  if (format == "json") {
-    nlohmann::json arr = nlohmann::json::array();
-    for (const AlarmSpec& a : specs) {
-      auto it = by_name.find(a.name);
-      nlohmann::json j = {{"name", a.name},           {"metric", a.metric},
-                          {"labels", a.labels},       {"condition", Condition(a)},
-                          {"threshold", a.threshold}, {"state", nullptr},
-                          {"value", nullptr},         {"since", nullptr},
-                          {"reason", nullptr}};
-      if (it != by_name.end()) {
-        j["state"] = it->second.state;
-        if (it->second.value) j["value"] = *it->second.value;
-        j["since"] = IsoUtc(it->second.since_micros, false);
-        j["evaluated"] = IsoUtc(it->second.evaluated_micros, false);
-        j["reason"] = it->second.reason;
-      }
-      arr.push_back(std::move(j));
-    }
-    out << nlohmann::json{{"alarms", arr}}.dump(2, ' ', false,
-                                                nlohmann::json::error_handler_t::replace)
-        << "\n";
-    return absl::OkStatus();
-  }
-  if (specs.empty()) {
-    out << "no alarms: declare them under `alarms:` in watershed.yml\n";
-    return absl::OkStatus();
-  }
-  std::vector<std::array<std::string, 5>> lines = {
-      {"alarm", "state", "value", "condition", "since"}};
-  for (const AlarmSpec& a : specs) {
+  std::vector<AlarmStatus> out;
+  for (AlarmSpec& a : specs) {
+    AlarmStatus st;
+    st.selector = Selector(a);
+    st.condition = Condition(a);
     auto it = by_name.find(a.name);
-    const bool known = it != by_name.end();
-    lines.push_back({a.name, known ? it->second.state : "-",
-                     known && it->second.value ? FormatMetricValue(*it->second.value) : "-",
-                     StrCat(Selector(a), " ", Condition(a)),
-                     known ? IsoUtc(it->second.since_micros, false) : "-"});
+    if (it != by_name.end()) st.stored = std::move(it->second);
+    st.spec = std::move(a);
+    out.push_back(std::move(st));
   }
-  std::array<size_t, 5> w{};
-  for (const auto& l : lines) {
-    for (size_t i = 0; i < l.size(); ++i) w[i] = std::max(w[i], l[i].size());
-  }
-  for (const auto& l : lines) {
-    out << fmt::format("{:<{}}  {:<{}}  {:>{}}  {:<{}}  {}\n", l[0], w[0], l[1], w[1], l[2], w[2],
-                       l[3], w[3], l[4]);
-  }
-  return absl::OkStatus();
+  return out;
 }
 
 }  // namespace watershed::observe

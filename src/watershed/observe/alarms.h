@@ -1,14 +1,15 @@
 // observe/alarms.h — alarms on metrics, declared under `alarms:` in watershed.yml.
 //
 // Owns: parsing `alarms:` (docs/formats/metrics.md), evaluating each alarm over its window of
-// `metric_points` (metrics.h) to OK, ALARM or INSUFFICIENT_DATA, the `alarm_state` table (one
-// row per alarm: state, value, since), and telling about state changes: a log line, a JSON POST
-// to the alarm's webhook and an audit log entry (audit/audit_log.h). The state change is decided
-// inside one catalog transaction, so when the scheduler and the server both evaluate, only one
-// of them notifies; an alarm that stays in its state is never notified again. An alarm seen for
-// the first time notifies only when it starts in ALARM.
-// Does not own: recording metrics (metrics.h) or when evaluation runs (the scheduler calls
-// MetricsTick after each tick; `watershed serve` calls it periodically).
+// `metric_points` (metric_store.h) to OK, ALARM or INSUFFICIENT_DATA, what goes into the
+// `alarm_state` rows (one per alarm: state, value, since), and telling about state changes: a
+// log line, a JSON POST to the alarm's webhook and an audit log entry (audit/audit_log.h). The
+// state change is decided inside one catalog transaction, so when the scheduler and the server
+// both evaluate, only one of them notifies; an alarm that stays in its state is never notified
+// again. An alarm seen for the first time notifies only when it starts in ALARM.
+// Does not own: recording metrics (metrics.h), the table rows (metric_store.h), rendering
+// (cli/observe_view.h) or when evaluation runs (the scheduler calls MetricsTick after each
+// tick; `watershed serve` calls it periodically).
 // Thread safety: functions are safe to call from several threads and processes at once (each
 // call uses its own database connection).
 #pragma once
@@ -17,7 +18,6 @@
 
 #include <cstdint>
 #include <optional>
-#include <ostream>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -86,10 +86,15 @@ StatusOr<std::vector<AlarmResult>> EvaluateAlarms(project::Project& project, int
 // process and catalog, compacts metric points older than `metrics: {retention: 30d}` (the default).
 Status MetricsTick(project::Project& project);
 
-// `watershed alarms [--format table|json] [--evaluate]`: each alarm's name, state, value,
-// condition (threshold), and since when it is in that state. With `evaluate`, evaluates now
-// first (notifying changes); otherwise shows the stored states ("-" when never evaluated).
-Status PrintAlarms(project::Project& project, std::string_view format, std::ostream& out,
-                   bool evaluate);
+// One alarm as `watershed alarms` shows it: its declaration and its stored state.
+struct AlarmStatus {
+  AlarmSpec spec;
+  std::string selector;                         // "watershed_task_failures_total{task=x}"
+  std::string condition;                        // "sum > 0 over 1h"
+  std::optional<MetricStore::AlarmRow> stored;  // nullopt: never evaluated
+};
+// Every alarm of the project (in name order) with its stored state. With `evaluate`, flushes
+// this process's metrics and evaluates now first (notifying changes).
+StatusOr<std::vector<AlarmStatus>> AlarmStatuses(project::Project& project, bool evaluate);
 
 }  // namespace watershed::observe

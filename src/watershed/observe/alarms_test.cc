@@ -25,6 +25,8 @@
 #include "gtest/gtest.h"
 #include "watershed/base/columns.h"
 #include "watershed/base/test_util.h"
+#include "watershed/cli/observe_view.h"
+#include "watershed/observe/metrics_prometheus.h"
 #include "watershed/audit/audit_log.h"
 
 namespace watershed::observe {
@@ -98,8 +100,8 @@ TEST(ParseAlarmsTest, ErrorsNameTheAlarmAndTheField) {
                    "alarms.c.threshold: 'lots' is not a number");
   ExpectParseError("alarms: {c: {metric: m, comparison: '>', window: 1h}}",
                    "alarms.c.threshold: required");
-  ExpectParseError("alarms: {d: {metric: m, comparison: '>', threshold: 1, window: 1w}}",
-                   "alarms.d.window: '1w' is not a duration");
+  ExpectParseError("alarms: {d: {metric: m, comparison: '>', threshold: 1, window: 1y}}",
+                   "alarms.d.window: '1y' is not a duration");
   ExpectParseError("alarms: {d: {metric: m, comparison: '>', threshold: 1}}",
                    "alarms.d.window: required");
   ExpectParseError("alarms: {e: {metric: m, " + ok + ", statistic: median}}",
@@ -346,18 +348,18 @@ TEST_F(AlarmsTest, StateChangesNotifyWebhookAndAuditOnce) {
 
   // `watershed alarms`: name, state, value, condition, since.
   std::ostringstream table;
-  ASSERT_TRUE(PrintAlarms(*p, "table", table, /*evaluate=*/false).ok());
+  ASSERT_TRUE(cli::AlarmsCommand(*p, "table", /*evaluate=*/false, table).ok());
   EXPECT_NE(table.str().find("load_failures"), std::string::npos) << table.str();
   EXPECT_NE(table.str().find("OK"), std::string::npos);
   EXPECT_NE(table.str().find("sum > 0 over 1h"), std::string::npos) << table.str();
   EXPECT_NE(table.str().find(IsoUtc(kT0 + 63 * kMinute, false)), std::string::npos) << table.str();
   std::ostringstream json;
-  ASSERT_TRUE(PrintAlarms(*p, "json", json, false).ok());
+  ASSERT_TRUE(cli::AlarmsCommand(*p, "json", false, json).ok());
   auto j = nlohmann::json::parse(json.str());
   EXPECT_EQ(j["alarms"][0]["name"], "load_failures");
   EXPECT_EQ(j["alarms"][0]["state"], "OK");
   EXPECT_EQ(j["alarms"][0]["value"], 0);
-  EXPECT_FALSE(PrintAlarms(*p, "xml", json, false).ok());
+  EXPECT_FALSE(cli::AlarmsCommand(*p, "xml", false, json).ok());
   // The alarm state shows in the metrics too.
   EXPECT_NE(
       RenderPrometheus(*p).find("watershed_alarm_state{alarm=\"load_failures\",state=\"OK\"} 1"),
@@ -385,7 +387,7 @@ TEST_F(AlarmsTest, RemovedAlarmsLoseTheirStateAndBadYamlFailsEvaluation) {
   ASSERT_NE(p, nullptr);
   ASSERT_TRUE(EvaluateAlarms(*p, kT0).ok());
   std::ostringstream before;
-  ASSERT_TRUE(PrintAlarms(*p, "json", before, false).ok());
+  ASSERT_TRUE(cli::AlarmsCommand(*p, "json", false, before).ok());
   EXPECT_EQ(nlohmann::json::parse(before.str())["alarms"][0]["state"], "ALARM");
   // Rewrite the file without the alarm.
   std::ofstream(dir_ + "/watershed.yml") << "name: alarm_test\n";
@@ -396,7 +398,7 @@ TEST_F(AlarmsTest, RemovedAlarmsLoseTheirStateAndBadYamlFailsEvaluation) {
   EXPECT_TRUE(results->empty());
   EXPECT_EQ(RenderPrometheus(**q).find("watershed_alarm_state"), std::string::npos);
   std::ostringstream none;
-  ASSERT_TRUE(PrintAlarms(**q, "table", none, false).ok());
+  ASSERT_TRUE(cli::AlarmsCommand(**q, "table", false, none).ok());
   EXPECT_NE(none.str().find("no alarms"), std::string::npos);
   // A bad alarm makes evaluation (and so the scheduler's tick) fail with the alarm's name.
   std::ofstream(dir_ + "/watershed.yml")

@@ -1,7 +1,7 @@
 // observe/cloudwatch.h — publishing metrics to Amazon CloudWatch (PutMetricData).
 //
 // Owns: validating metric datums and sending them with the query protocol (Version
-// 2010-08-01, signed with SigV4 through sources/http/aws.h), split into calls within the API's
+// 2010-08-01, signed with SigV4 through net/aws.h), split into calls within the API's
 // limits: at most 1,000 datums and about 1 MB of request body per call, at most 30 dimensions
 // per datum. A failed call stops the push: the datums of earlier calls are stored, later ones
 // are not (the error says how many were sent).

@@ -10,6 +10,7 @@
 #include "gtest/gtest.h"
 #include "watershed/base/clock.h"
 #include "watershed/base/test_util.h"
+#include "watershed/cli/observe_view.h"
 #include "watershed/load/crunchbase.h"
 #include "watershed/load/session.h"
 #include "watershed/observe/alarms.h"
@@ -209,7 +210,7 @@ TEST_F(InstrumentationTest, SchedulerTickEvaluatesAlarmsOnTheRunsMetrics) {
   Status s = orchestrate::RunScheduler(*p, o);
   ASSERT_TRUE(s.ok()) << s;
   std::ostringstream out;
-  ASSERT_TRUE(PrintAlarms(*p, "json", out, /*evaluate=*/false).ok());
+  ASSERT_TRUE(cli::AlarmsCommand(*p, "json", /*evaluate=*/false, out).ok());
   auto j = nlohmann::json::parse(out.str());
   EXPECT_EQ(j["alarms"][0]["name"], "daily_failures");
   EXPECT_EQ(j["alarms"][0]["state"], "ALARM") << out.str();

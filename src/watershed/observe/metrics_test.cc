@@ -15,6 +15,10 @@
 #include "gtest/gtest.h"
 #include "watershed/base/columns.h"
 #include "watershed/base/test_util.h"
+#include "watershed/cli/observe_view.h"
+#include "watershed/observe/cloudwatch_push.h"
+#include "watershed/observe/metric_store.h"
+#include "watershed/observe/metrics_prometheus.h"
 
 namespace watershed::observe {
 namespace {
@@ -298,10 +302,10 @@ TEST_F(ProjectMetricsTest, RendersStoredAndCatalogMetrics) {
             std::string::npos);
 
   std::ostringstream table, json;
-  ASSERT_TRUE(PrintMetrics(*project_, "table", table).ok());
+  ASSERT_TRUE(cli::MetricsCommand(*project_, "table", "", table).ok());
   EXPECT_NE(table.str().find("watershed_api_retries_total"), std::string::npos);
   EXPECT_NE(table.str().find("source=crunchbase"), std::string::npos);
-  ASSERT_TRUE(PrintMetrics(*project_, "json", json).ok());
+  ASSERT_TRUE(cli::MetricsCommand(*project_, "json", "", json).ok());
   auto j = nlohmann::json::parse(json.str());
   bool found = false;
   for (const auto& m : j["metrics"]) {
@@ -314,7 +318,7 @@ TEST_F(ProjectMetricsTest, RendersStoredAndCatalogMetrics) {
   }
   EXPECT_TRUE(found) << json.str();
   std::ostringstream bad;
-  Status s = PrintMetrics(*project_, "xml", bad);
+  Status s = cli::MetricsCommand(*project_, "xml", "", bad);
   EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_NE(std::string(MessageOf(s)).find("xml"), std::string::npos);
 }
@@ -352,8 +356,8 @@ TEST_F(ProjectMetricsTest, MetricDatumsCoverAWindow) {
   ASSERT_TRUE(MarkCloudWatchPushed(*project_, kT0 + 5 * kMinute).ok());
   auto pending = PendingCloudWatchDatums(*project_);
   ASSERT_TRUE(pending.ok()) << pending.status();
-  for (const auto& d : pending->first) EXPECT_NE(d.name, "watershed_written_bytes_total");
-  EXPECT_GT(pending->second, kT0 + 5 * kMinute);
+  for (const auto& d : pending->datums) EXPECT_NE(d.name, "watershed_written_bytes_total");
+  EXPECT_GT(pending->until_micros, kT0 + 5 * kMinute);
 }
 
 TEST(MetricFormatTest, FormatsValues) {
@@ -366,7 +370,7 @@ TEST(MetricFormatTest, FormatsValues) {
   EXPECT_EQ(LabelsToJson({{"b", "2"}, {"a", "x\"y"}}), "{\"a\":\"x\\\"y\",\"b\":\"2\"}");
   EXPECT_EQ(LabelsFromJson("{\"a\":\"1\"}"), (MetricLabels{{"a", "1"}}));
   EXPECT_TRUE(LabelsFromJson("not json").empty());
-  EXPECT_FALSE(ParseMetricsFormat("yaml").ok());
+  EXPECT_FALSE(cli::ParseMetricsFormat("yaml").ok());
 }
 
 }  // namespace

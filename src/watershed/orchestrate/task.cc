@@ -79,7 +79,8 @@ Status RunTask(project::Project& project, const Pipeline& pipeline, const Task& 
     selection.sample_rows = static_cast<int>(n);
     selection.context = StrCat("task ", pipeline.name, ".", task.name);
     WS_ASSIGN_OR_RETURN(quality::CheckReport report, quality::RunChecks(project, selection));
-    WS_RETURN_IF_ERROR(quality::PrintReport(report, "table", std::cout));
+    for (const quality::CheckResult& r : report.results) std::cout << r.Line() << "\n";
+    std::cout << report.Summary() << "\n";
     std::cout << std::flush;
     // Failed data is not transient: kFailedPrecondition exits 1, never the retried 75.
     if (report.blocking())

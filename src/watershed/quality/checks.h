@@ -1,26 +1,25 @@
-// quality/checks.h — data quality checks declared per table or model in watershed.yml.
+// quality/checks.h — running the data quality checks declared per table or model in
+// watershed.yml (docs/formats/checks.md).
 //
-// Owns: the `checks:` section (docs/formats/checks.md): parsing it into Check values with stable
-// names; running checks as SQL on one DuckDB connection (lake tables as views, DuckDB marts
-// attached); sampling failing rows into the lake table `quality.quarantine`; the result history
-// table `check_results` in the catalog database (volume anomalies compare against it); the
-// results table printed by `watershed check`. Does not own: building marts (transform/ calls
-// RunChecksOn to gate publishing) or running pipeline tasks (orchestrate/ calls RunChecks).
+// Owns: selecting checks, running them in one DuckDB session (lake tables at the latest snapshot
+// as views, DuckDB marts attached read-only), turning each kind's outcome and the check's
+// severity into a result (pass, warn, fail, error), sampling failing rows into the lake table
+// `quality.quarantine` (one catalog commit, audited), recording the results in `check_results`
+// (result_store.h) and counting them (watershed_checks_{passed,failed}_total).
+// Does not own: what a kind checks (check.h, kinds/, registry.h), rendering results (cli/
+// quality_view.h renders `watershed check`), building marts (transform/ calls RunChecksOn to
+// gate publishing) or pipeline tasks (orchestrate/ calls RunChecks).
 // Thread safety: functions are reentrant; a connection passed in is used by this thread only.
 #pragma once
 
-#include <yaml-cpp/yaml.h>
-
 #include <cstdint>
-#include <map>
-#include <optional>
-#include <ostream>
 #include <string>
-#include <utility>
+#include <string_view>
 #include <vector>
 
 #include "watershed/base/status.h"
 #include "watershed/project/project.h"
+#include "watershed/quality/check.h"
 #include "watershed/warehouse/duckdb/database.h"
 
 namespace watershed::quality {
@@ -29,32 +28,6 @@ inline constexpr std::string_view kQuarantineTable = "quality.quarantine";
 inline constexpr std::string_view kResultsTable = "check_results";
 inline constexpr int kDefaultSampleRows = 100;
 
-enum class Severity { kWarn, kError };
-std::string_view SeverityName(Severity s);  // "warn", "error"
-
-// One declared check. Which fields matter depends on `type`.
-struct Check {
-  std::string name;   // stable: `<model>__<type>[__<columns>]` unless `name:` overrides
-  std::string table;  // "ns.table" (lake) or "mart.model"
-  std::string type;   // not_null unique accepted_values range regex row_count freshness
-                      // relationships schema volume_anomaly sql
-  Severity severity = Severity::kError;
-  std::vector<std::string> columns;     // not_null, unique (composite); one column for the others
-  std::vector<std::string> values;      // accepted_values
-  std::optional<std::string> min, max;  // range (SQL literal text), row_count (integers)
-  std::string pattern;                  // regex (the whole value must match)
-  double max_age_seconds = 0;           // freshness
-  std::string to_table, to_field;       // relationships
-  std::vector<std::pair<std::string, std::string>> schema;  // schema: column -> type ("" = any)
-  bool schema_exact = false;  // schema: other columns (except _ws_*) fail
-  int runs = 5;               // volume_anomaly: trailing runs compared against
-  double tolerance = 0.5;     // volume_anomaly: allowed fraction off the mean
-  std::string sql;            // sql: a SELECT returning the failing rows
-};
-
-// Parses the `checks:` node of watershed.yml (absent: no checks). Errors name the line, the
-// table, the check's index and what is wrong: "watershed.yml:12: checks.cb.orgs[2]: ...".
-StatusOr<std::vector<Check>> ParseChecks(const YAML::Node& checks);
 // The project's checks (its watershed.yml).
 StatusOr<std::vector<Check>> ProjectChecks(const project::Project& project);
 
@@ -71,6 +44,8 @@ struct CheckResult {
   bool blocking() const {
     return severity == Severity::kError && (status == "fail" || status == "error");
   }
+  // One line for logs: "cb.orgs orgs__not_null__name (error): fail: 1 row with NULL in name".
+  std::string Line() const;
 };
 
 struct CheckReport {
@@ -100,21 +75,6 @@ StatusOr<CheckReport> RunChecksOn(project::Project& project, warehouse::Connecti
 
 // The checks `selection` picks out of `checks`.
 std::vector<Check> Select(const std::vector<Check>& checks, const std::string& selection);
-
-// Prints the results: format "table" (columns table, check, severity, status, failing rows,
-// message, then the summary line) or "json" (one object with run_id, results and summary).
-Status PrintReport(const CheckReport& report, const std::string& format, std::ostream& out);
-
-// `watershed check [TABLE] [--all] [--sample N] [--format table|json]`: runs, prints, and fails
-// (kFailedPrecondition, the summary as message) when an error-severity check failed.
-struct CheckCommandOptions {
-  std::string table;  // empty with all=false: every check too
-  bool all = false;
-  int sample_rows = kDefaultSampleRows;
-  std::string format = "table";
-};
-Status CheckCommand(project::Project& project, const CheckCommandOptions& options,
-                    std::ostream& out);
 
 // The recorded results, newest first (`watershed check` history, tests).
 StatusOr<std::vector<CheckResult>> History(const project::Project& project,

@@ -17,6 +17,7 @@
 #include "gtest/gtest.h"
 #include "watershed/base/retry.h"
 #include "watershed/base/test_util.h"
+#include "watershed/cli/quality_view.h"
 #include "watershed/lake/reader.h"
 #include "watershed/load/loader.h"
 #include "watershed/orchestrate/executor.h"
@@ -198,26 +199,26 @@ TEST_F(Checks, SeverityWarnDoesNotBlockErrorDoes) {
   EXPECT_EQ(r["orgs__not_null__uuid"].status, "pass");
   EXPECT_FALSE(last_.blocking());
   std::ostringstream out;
-  EXPECT_TRUE(CheckCommand(*project_, {}, out).ok());
+  EXPECT_TRUE(cli::CheckCommand(*project_, {}, out).ok());
   EXPECT_NE(out.str().find("1 warned, 0 failed"), std::string::npos) << out.str();
 
   Yaml("    - {not_null: name}\n");  // appended to cb.orgs' list: fails with severity error
   std::ostringstream out2;
-  Status s = CheckCommand(*project_, {}, out2);
+  Status s = cli::CheckCommand(*project_, {}, out2);
   EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition) << s;
   EXPECT_NE(MessageOf(s).find("blocking (severity error): orgs__not_null__name"), std::string::npos)
       << s;
   EXPECT_FALSE(IsTransient(s));
-  // The table: a header, a rule, one line per check, the summary.
+  // The table (cli/output.h): a header, a rule, one line per check, the summary.
   std::vector<std::string> lines;
   std::istringstream in(out2.str());
   for (std::string line; std::getline(in, line);) lines.push_back(line);
   ASSERT_EQ(lines.size(), 6u) << out2.str();
-  EXPECT_TRUE(lines[0].starts_with("table    check")) << lines[0];
-  EXPECT_NE(lines[0].find("severity  status  failing rows  message"), std::string::npos)
+  EXPECT_TRUE(lines[0].starts_with(" table   │ check")) << lines[0];
+  EXPECT_NE(lines[0].find("severity │ status │ failing rows │ message"), std::string::npos)
       << lines[0];
   EXPECT_NE(lines[4].find("orgs__not_null__name"), std::string::npos);
-  EXPECT_NE(lines[4].find("error     fail               1  1 row with NULL in name"),
+  EXPECT_NE(lines[4].find("error    │ fail   │            1 │ 1 row with NULL in name"),
             std::string::npos)
       << lines[4];
 }
@@ -324,11 +325,11 @@ TEST_F(Checks, SelectionPicksATableOrANamespace) {
   EXPECT_NE(MessageOf(missing.status()).find("tables with checks: cb.orgs, cb.rounds"),
             std::string::npos);
   std::ostringstream out;
-  EXPECT_EQ(CheckCommand(*project_, {.table = "cb.orgs", .all = true}, out).code(),
+  EXPECT_EQ(cli::CheckCommand(*project_, {.table = "cb.orgs", .all = true}, out).code(),
             absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(CheckCommand(*project_, {.format = "xml"}, out).code(),
+  EXPECT_EQ(cli::CheckCommand(*project_, {.format = "xml"}, out).code(),
             absl::StatusCode::kInvalidArgument);
-  ASSERT_TRUE(CheckCommand(*project_, {.all = true, .format = "json"}, out).ok());
+  ASSERT_TRUE(cli::CheckCommand(*project_, {.all = true, .format = "json"}, out).ok());
   auto j = nlohmann::json::parse(out.str());
   EXPECT_EQ(j["results"].size(), 2u);
   EXPECT_EQ(j["results"][0]["status"], "pass");

@@ -19,6 +19,7 @@
 #include "watershed/observe/alarms.h"
 #include "watershed/audit/audit_log.h"
 #include "watershed/observe/metrics.h"
+#include "watershed/observe/metrics_prometheus.h"
 #include "watershed/project/project.h"
 #include "watershed/server/auth.h"
 #include "watershed/server/http_front.h"
