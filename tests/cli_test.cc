@@ -1,11 +1,16 @@
 // tests/cli_test.cc — the `watershed` binary as a user runs it: init, load, tables, describe,
-// query (formats, time travel), gc, errors; and a load killed with SIGKILL at random moments.
+// query (formats, time travel), gc, errors; help pages, suggestions for mistyped subcommands,
+// the snapshots `describe` lists, whole log paths in `runs show`; and a load killed with SIGKILL
+// at random moments.
 #include <signal.h>
 
 #include <chrono>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <random>
+#include <regex>
+#include <sstream>
 #include <thread>
 
 #include <nlohmann/json.hpp>
@@ -133,6 +138,106 @@ TEST_F(Cli, ErrorsSayWhatToDoNext) {
   Outcome tolerated = In("load " + Quote(bad) + " --table a.b --max-bad 1");
   EXPECT_EQ(tolerated.code, 0) << tolerated.out;
   EXPECT_NE(tolerated.out.find("1 quarantined"), std::string::npos) << tolerated.out;
+}
+
+TEST_F(Cli, MistypedSubcommandsGetTheClosestOne) {
+  Outcome typo = Watershed("tabels");
+  EXPECT_EQ(typo.code, 2) << typo.out;
+  EXPECT_NE(typo.out.find("did you mean `watershed tables`?"), std::string::npos) << typo.out;
+  EXPECT_EQ(typo.out.find("A subcommand is required"), std::string::npos) << typo.out;
+
+  Outcome nested = In("task rnu daily extract");
+  EXPECT_EQ(nested.code, 2) << nested.out;
+  EXPECT_NE(nested.out.find("did you mean `watershed task run`?"), std::string::npos)
+      << nested.out;
+
+  Outcome far = Watershed("frobnicate");
+  EXPECT_EQ(far.code, 2) << far.out;
+  EXPECT_EQ(far.out.find("did you mean"), std::string::npos) << far.out;
+  EXPECT_NE(far.out.find("backfill"), std::string::npos) << "lists the subcommands\n" << far.out;
+
+  Outcome format = In("tables --format xml");
+  EXPECT_EQ(format.code, 2) << format.out;
+  EXPECT_NE(format.out.find("table"), std::string::npos) << format.out;
+}
+
+TEST_F(Cli, HelpDescribesPositionalsAndChoicesAndOnlyTheTopHasTheQuickStart) {
+  Outcome top = Watershed("--help");
+  EXPECT_EQ(top.code, 0) << top.out;
+  EXPECT_NE(top.out.find("Quick start"), std::string::npos) << top.out;
+  for (const char* command : {"load", "tables", "task run", "runs show", "backfill", "lineage"}) {
+    Outcome help = Watershed(std::string(command) + " --help");
+    EXPECT_EQ(help.code, 0) << command << "\n" << help.out;
+    EXPECT_EQ(help.out.find("Quick start"), std::string::npos) << command << "\n" << help.out;
+  }
+  Outcome task = Watershed("task run --help");
+  EXPECT_NE(task.out.find("One of the pipeline's tasks"), std::string::npos) << task.out;
+  EXPECT_NE(task.out.find("A pipeline of watershed.yml"), std::string::npos) << task.out;
+  EXPECT_NE(Watershed("runs show --help").out.find("as `watershed runs` lists them"),
+            std::string::npos);
+  for (const char* command : {"tables", "query", "streams"}) {
+    Outcome help = Watershed(std::string(command) + " --help");
+    EXPECT_NE(help.out.find("{table,csv,json}"), std::string::npos) << command << "\n" << help.out;
+  }
+  EXPECT_NE(Watershed("metrics --help").out.find("{table,prometheus,json}"), std::string::npos);
+}
+
+TEST_F(Cli, DescribeListsOnlyTheSnapshotsThatChangedTheTable) {
+  std::string orgs = WriteFile(dir_, "orgs.ndjson", Orgs(0, 10));
+  std::string people = WriteFile(dir_, "people.ndjson", "{\"uuid\":\"p-1\",\"name\":\"Ada\"}\n");
+  std::string more = WriteFile(dir_, "more.ndjson", Orgs(10, 5));
+  ASSERT_EQ(In("load " + Quote(orgs) + " --table crunchbase.organizations").code, 0);  // 1
+  ASSERT_EQ(In("load " + Quote(people) + " --table crunchbase.people").code, 0);       // 2
+  ASSERT_EQ(In("load " + Quote(more) + " --table crunchbase.organizations").code, 0);  // 3
+  // The snapshot ids in the "Snapshots that changed" section of `describe`.
+  auto listed = [&](const std::string& args) {
+    Outcome d = In("describe " + args);
+    EXPECT_EQ(d.code, 0) << d.out;
+    const size_t from = d.out.find("Snapshots that changed");
+    const size_t to = d.out.find("\nFiles:");
+    EXPECT_NE(from, std::string::npos) << d.out;
+    std::vector<int> ids;
+    if (from == std::string::npos || to == std::string::npos) return ids;
+    std::istringstream section(d.out.substr(from, to - from));
+    const std::regex row(R"(^\s*(\d+) │)");
+    std::smatch m;
+    for (std::string line; std::getline(section, line);) {
+      if (std::regex_search(line, m, row)) ids.push_back(std::stoi(m[1].str()));
+    }
+    return ids;
+  };
+  EXPECT_EQ(listed("crunchbase.organizations"), (std::vector<int>{1, 3}));
+  EXPECT_EQ(listed("crunchbase.people"), (std::vector<int>{2}));
+  EXPECT_EQ(listed("crunchbase.organizations --snapshot 2"), (std::vector<int>{1}));
+}
+
+TEST_F(Cli, RunsShowPrintsWholeLogPaths) {
+  std::ofstream(project_ + "/watershed.yml", std::ios::app)
+      << "pipelines:\n"
+         "  daily:\n"
+         "    tasks:\n"
+         "      extract_everything_from_the_source: {type: shell, command: \"echo extracted\"}\n";
+  Outcome run = In("run daily --date 2026-01-01");
+  ASSERT_EQ(run.code, 0) << run.out;
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(run.out, m, std::regex("run (\\S+): success"))) << run.out;
+  const std::string run_id = m[1].str();
+  const std::string log = std::filesystem::path(project_ + "/.watershed/logs/" + run_id +
+                                                "/extract_everything_from_the_source.1.log")
+                              .lexically_normal()
+                              .string();
+  ASSERT_GT(log.size(), 48u) << "long enough that a clipping renderer would cut it";
+  for (const Outcome& o : {run, In("runs show " + run_id)}) {
+    EXPECT_EQ(o.out.find("…"), std::string::npos) << o.out;
+    bool in_table = false;
+    std::istringstream lines(o.out);
+    for (std::string line; std::getline(lines, line);) {
+      in_table |= line.find("│") != std::string::npos && line.find(log) != std::string::npos;
+    }
+    EXPECT_TRUE(in_table) << log << "\n" << o.out;
+  }
+  Outcome runs = In("runs");
+  EXPECT_NE(runs.out.find(run_id), std::string::npos) << "run ids are whole\n" << runs.out;
 }
 
 // A load killed with SIGKILL at random moments leaves the previous snapshot intact; rerunning

@@ -1,45 +1,18 @@
-// cli/source_commands.cc — `crunchbase`, `serve`, `streams`: sources that run, and the server. See commands.h.
-#include "watershed/cli/commands.h"
-
-#include "watershed/cli/common.h"
-
-#include "watershed/orchestrate/run_store.h"
-#include "watershed/net/aws.h"
-#include "watershed/observe/cloudwatch.h"
-#include "watershed/observe/alarms.h"
-#include "watershed/observe/metrics.h"
-#include "watershed/server/streams.h"
-#include "watershed/server/server.h"
-
-#include <fcntl.h>
-#include <sys/wait.h>
-#include <pwd.h>
+// cli/source_commands.cc — `crunchbase`, `serve`, `streams`: sources that run, and the server.
+// See commands.h.
 #include <unistd.h>
 
-#include <atomic>
-#include <csignal>
 #include <cstdio>
 #include <cstdlib>
-#include <filesystem>
-#include <fstream>
 #include <iostream>
-#include <sstream>
 
+#include "watershed/cli/commands.h"
+#include "watershed/cli/common.h"
 #include "watershed/cli/output.h"
-#include "watershed/lake/gc.h"
-#include "watershed/normalize/infer.h"
-#include "watershed/observe/audit.h"
 #include "watershed/load/crunchbase.h"
-#include "watershed/lake/reader.h"
 #include "watershed/project/project.h"
-#include "watershed/orchestrate/executor.h"
-#include "watershed/orchestrate/scheduler.h"
-#include "watershed/orchestrate/task.h"
-#include "watershed/base/retry.h"
-#include "watershed/transform/docs.h"
-#include "watershed/transform/runner.h"
-#include "watershed/warehouse/postgres/postgres.h"
-#include "watershed/warehouse/duckdb/database.h"
+#include "watershed/server/server.h"
+#include "watershed/server/streams.h"
 
 namespace watershed::cli {
 
