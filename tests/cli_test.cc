@@ -8,12 +8,11 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <nlohmann/json.hpp>
 #include <random>
 #include <regex>
 #include <sstream>
 #include <thread>
-
-#include <nlohmann/json.hpp>
 
 #include "gtest/gtest.h"
 #include "tests/harness.h"
@@ -35,7 +34,8 @@ std::string Orgs(int first, int count) {
     s += "{\"uuid\":\"org-" + std::to_string(i) + "\",\"identifier\":{\"value\":\"Org " +
          std::to_string(i) + "\"},\"funding_total\":{\"value_usd\":" + std::to_string(i * 10) +
          ",\"currency\":\"USD\"},\"categories\":[{\"value\":\"a\"},{\"value\":\"b\"}],"
-         "\"description\":\"" + std::string(200, 'd') + "\"}\n";
+         "\"description\":\"" +
+         std::string(200, 'd') + "\"}\n";
   }
   return s;
 }
@@ -50,7 +50,8 @@ class Cli : public ::testing::Test {
   }
   Outcome In(const std::string& args) { return Watershed(args + " --project " + Quote(project_)); }
   std::string Count(const std::string& table, const std::string& extra = "") {
-    Outcome r = In("query " + Quote("SELECT count(*) AS n FROM " + table) + " --format csv " + extra);
+    Outcome r =
+        In("query " + Quote("SELECT count(*) AS n FROM " + table) + " --format csv " + extra);
     EXPECT_EQ(r.code, 0) << r.out;
     auto nl = r.out.find('\n');
     return r.out.substr(nl + 1, r.out.find('\n', nl + 1) - nl - 1);
@@ -78,16 +79,17 @@ TEST_F(Cli, InitLoadQueryDescribeAndTimeTravel) {
   std::string f2 = WriteFile(dir_, "b.ndjson", Orgs(100, 50));
   ASSERT_EQ(std::system(("gzip -k " + Quote(f2)).c_str()), 0);
   Outcome piped = Watershed("load - --table crunchbase.organizations --project " + Quote(project_) +
-                        " < " + Quote(f2 + ".gz"));
+                            " < " + Quote(f2 + ".gz"));
   ASSERT_EQ(piped.code, 0) << piped.out;
 
   EXPECT_EQ(Count("crunchbase.organizations"), "150");
   EXPECT_EQ(Count("crunchbase.organizations__categories"), "300");
   EXPECT_EQ(Count("crunchbase.organizations", "--snapshot 1"), "100");
 
-  Outcome json = In("query " + Quote("SELECT uuid, funding_total__value_usd AS usd FROM "
-                                 "crunchbase.organizations ORDER BY usd DESC LIMIT 2") +
-                " --format json");
+  Outcome json = In("query " +
+                    Quote("SELECT uuid, funding_total__value_usd AS usd FROM "
+                          "crunchbase.organizations ORDER BY usd DESC LIMIT 2") +
+                    " --format json");
   ASSERT_EQ(json.code, 0) << json.out;
   auto parsed = nlohmann::json::parse(json.out);
   ASSERT_EQ(parsed.size(), 2u);
@@ -103,8 +105,8 @@ TEST_F(Cli, InitLoadQueryDescribeAndTimeTravel) {
 
   Outcome describe = In("describe crunchbase.organizations");
   ASSERT_EQ(describe.code, 0) << describe.out;
-  for (const char* s : {"funding_total__value_usd", "DECIMAL(18,4)", "Schema versions",
-                        "Snapshots", "ingest_date=", "Column statistics", "org-100"}) {
+  for (const char* s : {"funding_total__value_usd", "DECIMAL(18,4)", "Schema versions", "Snapshots",
+                        "ingest_date=", "Column statistics", "org-100"}) {
     EXPECT_NE(describe.out.find(s), std::string::npos) << s << "\n" << describe.out;
   }
   Outcome old = In("describe crunchbase.organizations --snapshot 1");
@@ -148,8 +150,7 @@ TEST_F(Cli, MistypedSubcommandsGetTheClosestOne) {
 
   Outcome nested = In("task rnu daily extract");
   EXPECT_EQ(nested.code, 2) << nested.out;
-  EXPECT_NE(nested.out.find("did you mean `watershed task run`?"), std::string::npos)
-      << nested.out;
+  EXPECT_NE(nested.out.find("did you mean `watershed task run`?"), std::string::npos) << nested.out;
 
   Outcome far = Watershed("frobnicate");
   EXPECT_EQ(far.code, 2) << far.out;
@@ -276,8 +277,9 @@ TEST_F(Cli, KilledLoadsLoseNothingAndDuplicateNothing) {
   Outcome rerun2 = In("load " + Quote(big) + " --table crunchbase.organizations");
   EXPECT_NE(rerun2.out.find("already loaded"), std::string::npos) << rerun2.out;
   EXPECT_EQ(Count("crunchbase.organizations"), total);
-  Outcome distinct = In("query " + Quote("SELECT count(DISTINCT uuid) FROM crunchbase.organizations") +
-                    " --format csv");
+  Outcome distinct =
+      In("query " + Quote("SELECT count(DISTINCT uuid) FROM crunchbase.organizations") +
+         " --format csv");
   EXPECT_NE(distinct.out.find("\n" + total + "\n"), std::string::npos) << distinct.out;
   EXPECT_EQ(Count("crunchbase.organizations__categories"), std::to_string(2 * (1000 + kBig)));
 

@@ -43,7 +43,8 @@ Status RunLoad(const GlobalOptions& g, const LoadCommand& c) {
   const bool live = !g.quiet && isatty(STDERR_FILENO);
   if (live) {
     o.on_progress = [](const load::LoadProgress& p) {
-      std::string pct = p.total_bytes ? fmt::format(" {:3.0f}%", 100.0 * p.bytes_read / p.total_bytes) : "";
+      std::string pct =
+          p.total_bytes ? fmt::format(" {:3.0f}%", 100.0 * p.bytes_read / p.total_bytes) : "";
       std::fprintf(stderr, "\r  loading:%s %s read, %s records, %s bad, %.0f MB/s   ", pct.c_str(),
                    Bytes(static_cast<double>(p.bytes_read)).c_str(), Thousands(p.records).c_str(),
                    Thousands(p.bad).c_str(), p.bytes_read / 1e6 / std::max(p.seconds, 1e-9));
@@ -76,16 +77,15 @@ Status RunLoad(const GlobalOptions& g, const LoadCommand& c) {
   if (s.data_bytes > s.input_bytes) {
     size += fmt::format(" ({} compressed)", Bytes(static_cast<double>(s.input_bytes)));
   }
-  std::cout << fmt::format("{} record{}, {} quarantined{}, {:.2f} s, {}, {:.1f} MB/s\n",
-                           Thousands(s.records), s.records == 1 ? "" : "s",
-                           Thousands(s.quarantined),
-                           s.discarded ? fmt::format(" ({} discarded by contract)", s.discarded)
-                                       : "",
-                           s.seconds, size, mbs);
+  std::cout << fmt::format(
+      "{} record{}, {} quarantined{}, {:.2f} s, {}, {:.1f} MB/s\n", Thousands(s.records),
+      s.records == 1 ? "" : "s", Thousands(s.quarantined),
+      s.discarded ? fmt::format(" ({} discarded by contract)", s.discarded) : "", s.seconds, size,
+      mbs);
   if (s.quarantined > 0) {
     for (const auto& e : s.first_errors) std::cout << "  bad: " << e << "\n";
-    std::cout << "Quarantined records: watershed query \"SELECT * FROM "
-              << load::kQuarantineTable << " WHERE _ws_load_id = " << s.load_id << "\"\n";
+    std::cout << "Quarantined records: watershed query \"SELECT * FROM " << load::kQuarantineTable
+              << " WHERE _ws_load_id = " << s.load_id << "\"\n";
   }
   return absl::OkStatus();
 }
@@ -118,7 +118,19 @@ Status RunDescribe(const GlobalOptions& g, const std::string& table, const ReadA
   WS_ASSIGN_OR_RETURN(auto project, project::Project::Open(g.project));
   WS_ASSIGN_OR_RETURN(lake::Catalog * catalog, project->catalog());
   WS_ASSIGN_OR_RETURN(int64_t snapshot, ResolveSnapshot(*catalog, at));
-  WS_ASSIGN_OR_RETURN(auto state, catalog->GetTableState(table, snapshot));
+  auto found = catalog->GetTableState(table, snapshot);
+  if (absl::IsNotFound(found.status())) {  // a mistyped name: suggest the closest table
+    std::vector<std::string> names;
+    if (auto tables = catalog->ListTables(snapshot); tables.ok()) {
+      for (const auto& info : *tables) names.push_back(info.name);
+    }
+    const std::string closest = ClosestMatch(table, names);
+    if (!closest.empty()) {
+      return absl::NotFoundError(
+          StrCat(MessageOf(found.status()), "; did you mean ", closest, "?"));
+    }
+  }
+  WS_ASSIGN_OR_RETURN(auto state, std::move(found));
   std::cout << table << "  (snapshot " << snapshot << ", " << Thousands(state.row_count)
             << " rows in " << state.files.size() << " files, partitioned by "
             << state.info.partition_by << (state.info.parent.empty() ? "" : ", child of ")
@@ -148,8 +160,8 @@ Status RunDescribe(const GlobalOptions& g, const std::string& table, const ReadA
         if (it == prev.end()) {
           change += StrCat(change.empty() ? "" : ", ", "+", c.name);
         } else if (it->type != c.type) {
-          change += StrCat(change.empty() ? "" : ", ", c.name, " ", ColumnTypeName(it->type),
-                           "→", ColumnTypeName(c.type));
+          change += StrCat(change.empty() ? "" : ", ", c.name, " ", ColumnTypeName(it->type), "→",
+                           ColumnTypeName(c.type));
         }
       }
     }
@@ -175,8 +187,8 @@ Status RunDescribe(const GlobalOptions& g, const std::string& table, const ReadA
   fv.numeric = {false, false, true, true};
   fv.whole = {true};  // storage keys are never cut
   for (const auto& f : state.files) {
-    fv.rows.push_back({f.key, f.partition, std::to_string(f.row_count),
-                       std::to_string(f.size_bytes)});
+    fv.rows.push_back(
+        {f.key, f.partition, std::to_string(f.row_count), std::to_string(f.size_bytes)});
   }
   Print(fv, OutputFormat::kTable, std::cout);
   if (!state.files.empty()) {
@@ -186,8 +198,8 @@ Status RunDescribe(const GlobalOptions& g, const std::string& table, const ReadA
     st.header = {"column", "min", "max", "nulls"};
     st.numeric = {false, false, false, true};
     for (const auto& s : stats) {
-      st.rows.push_back({s.column, s.min.value_or("NULL"), s.max.value_or("NULL"),
-                         std::to_string(s.null_count)});
+      st.rows.push_back(
+          {s.column, s.min.value_or("NULL"), s.max.value_or("NULL"), std::to_string(s.null_count)});
     }
     Print(st, OutputFormat::kTable, std::cout);
   }
@@ -210,6 +222,7 @@ Status RunQuery(const GlobalOptions& g, const QueryCommand& c) {
     WS_ASSIGN_OR_RETURN(int64_t snapshot, ResolveSnapshot(*catalog, c.at));
     WS_ASSIGN_OR_RETURN(r, transform::QueryLake(*project, snapshot, c.sql, o));
   }
+  const bool truncated = r.truncated();
   TextTable t;
   t.header = std::move(r.columns);
   t.numeric = std::move(r.numeric);
@@ -219,9 +232,9 @@ Status RunQuery(const GlobalOptions& g, const QueryCommand& c) {
   if (f == OutputFormat::kTable) {
     std::cout << "(" << Thousands(static_cast<uint64_t>(r.total_rows)) << " row"
               << (r.total_rows == 1 ? "" : "s")
-              << (r.truncated() ? fmt::format(", first {} shown; use --max-rows or --format csv",
-                                              c.max_rows)
-                                : "")
+              << (truncated
+                      ? fmt::format(", first {} shown; use --max-rows or --format csv", c.max_rows)
+                      : "")
               << ")\n";
   }
   return absl::OkStatus();
@@ -231,9 +244,10 @@ Status RunGc(const GlobalOptions& g, bool dry_run) {
   WS_ASSIGN_OR_RETURN(auto project, project::Project::Open(g.project));
   WS_ASSIGN_OR_RETURN(lake::Catalog * catalog, project->catalog());
   WS_ASSIGN_OR_RETURN(auto r, lake::CollectGarbage(*catalog, project->storage(), dry_run));
-  for (const auto& k : r.removed) std::cout << (dry_run ? "would remove " : "removed ") << k << "\n";
-  std::cout << (dry_run ? "Would remove " : "Removed ") << r.removed.size()
-            << " orphan file(s), " << Bytes(static_cast<double>(r.bytes)) << ".";
+  for (const auto& k : r.removed)
+    std::cout << (dry_run ? "would remove " : "removed ") << k << "\n";
+  std::cout << (dry_run ? "Would remove " : "Removed ") << r.removed.size() << " orphan file(s), "
+            << Bytes(static_cast<double>(r.bytes)) << ".";
   if (!r.kept_running.empty()) {
     std::cout << " Kept " << r.kept_running.size() << " file(s) of loads still running.";
   }

@@ -49,7 +49,8 @@ CLI::App* Selected(CLI::App& app) {
 std::string CommandPath(CLI::App* level) {
   std::string path;
   for (CLI::App* a = level; a != nullptr; a = a->get_parent()) {
-    path = a->get_parent() == nullptr ? StrCat("watershed", path) : StrCat(" ", a->get_name(), path);
+    path =
+        a->get_parent() == nullptr ? StrCat("watershed", path) : StrCat(" ", a->get_name(), path);
   }
   return path;
 }
@@ -97,7 +98,8 @@ int main(int argc, char** argv) {
   cli::GlobalOptions g;
   std::string log_format = "human";
   bool verbose = false;
-  app.add_option("--project", g.project, "Project folder (default: search upwards for watershed.yml)");
+  app.add_option("--project", g.project,
+                 "Project folder (default: search upwards for watershed.yml)");
   app.add_option("--log-format", log_format, "Log lines on stderr: human or json")
       ->check(CLI::IsMember({"human", "json"}));
   app.add_flag("-v,--verbose", verbose, "Debug logging");
@@ -116,30 +118,37 @@ int main(int argc, char** argv) {
       "Normalize a file (NDJSON, JSON array/object, CSV; .gz/.zst; - for stdin) into a lake "
       "table and commit one snapshot");
   load_cmd->add_option("FILE", load.file, "Input file, or - for stdin")->required();
-  load_cmd->add_option("--table,-t", load.table, "Target table NAMESPACE.NAME, e.g. crunchbase.organizations")
+  load_cmd
+      ->add_option("--table,-t", load.table,
+                   "Target table NAMESPACE.NAME, e.g. crunchbase.organizations")
       ->required();
   load_cmd->add_option("--format", load.format, "auto (by extension/content), ndjson, json or csv")
       ->check(CLI::IsMember({"auto", "ndjson", "jsonl", "json", "csv"}));
-  load_cmd->add_option("--max-bad", load.max_bad,
-                       "Bad records tolerated (quarantined in watershed.quarantine); more fails "
-                       "the load and commits nothing")
+  load_cmd
+      ->add_option("--max-bad", load.max_bad,
+                   "Bad records tolerated (quarantined in watershed.quarantine); more fails "
+                   "the load and commits nothing")
       ->default_val(0);
-  load_cmd->add_option("--threads", load.threads, "Threads for writing Parquet (default: all cores)");
+  load_cmd->add_option("--threads", load.threads,
+                       "Threads for writing Parquet (default: all cores)");
   load_cmd->add_flag("--force", load.force, "Load again even if this file was already loaded");
   load_cmd->add_option("--batch-mb", load.batch_mb,
                        "Normalized data buffered before Parquet files are written (default 48; "
                        "bounds memory)");
-  load_cmd->add_option("--contract", load.contract,
-                       "Schema contract for this load: evolve, freeze or discard_row "
-                       "(default: watershed.yml, else evolve)")
+  load_cmd
+      ->add_option("--contract", load.contract,
+                   "Schema contract for this load: evolve, freeze or discard_row "
+                   "(default: watershed.yml, else evolve)")
       ->check(CLI::IsMember({"evolve", "freeze", "discard_row"}));
 
   // tables / describe / query
   cli::ReadAt tables_at;
   std::string tables_format = "table";
-  auto* tables = app.add_subcommand("tables", "List lake tables with rows, files and schema version");
+  auto* tables =
+      app.add_subcommand("tables", "List lake tables with rows, files and schema version");
   tables->add_option("--snapshot", tables_at.snapshot, "Read at this snapshot");
-  tables->add_option("--as-of", tables_at.as_of, "Read as of this UTC time, e.g. 2026-11-24T10:00:00");
+  tables->add_option("--as-of", tables_at.as_of,
+                     "Read as of this UTC time, e.g. 2026-11-24T10:00:00");
   tables->add_option("--format", tables_format, "Output: table (default), csv or json")
       ->check(CLI::IsMember(cli::kOutputFormatNames));
 
@@ -147,7 +156,9 @@ int main(int argc, char** argv) {
   cli::ReadAt describe_at;
   auto* describe = app.add_subcommand(
       "describe", "Show a table's columns, schema versions, snapshots, files and statistics");
-  describe->add_option("TABLE", describe_table, "The lake table, NAMESPACE.NAME (see `watershed tables`)")
+  describe
+      ->add_option("TABLE", describe_table,
+                   "The lake table, NAMESPACE.NAME (see `watershed tables`)")
       ->required();
   describe->add_option("--snapshot", describe_at.snapshot, "Read at this snapshot");
   describe->add_option("--as-of", describe_at.as_of, "Read as of this UTC time");
@@ -155,8 +166,9 @@ int main(int argc, char** argv) {
   cli::QueryCommand query;
   auto* query_cmd = app.add_subcommand(
       "query", "Run SQL (DuckDB dialect) over lake tables, addressed as namespace.name");
-  query_cmd->add_option("SQL", query.sql,
-                        "The query: one SELECT (DuckDB dialect for the lake and DuckDB marts)")
+  query_cmd
+      ->add_option("SQL", query.sql,
+                   "The query: one SELECT (DuckDB dialect for the lake and DuckDB marts)")
       ->required();
   query_cmd->add_option("--snapshot", query.at.snapshot, "Time travel: read this snapshot");
   query_cmd->add_option("--as-of", query.at.as_of,
@@ -169,16 +181,19 @@ int main(int argc, char** argv) {
 
   cli::BuildCommand build;
   auto* build_cmd = app.add_subcommand(
-      "build", "Build the SQL models in models/<mart>/*.sql into their marts (marts/<mart>.duckdb)");
+      "build",
+      "Build the SQL models in models/<mart>/*.sql into their marts (marts/<mart>.duckdb)");
   build_cmd->add_option("--select", build.select,
                         "A mart, a model, +model (with its upstream) or model+ (with its "
                         "downstream); repeatable; default: everything");
-  build_cmd->add_flag("--full-refresh", build.full_refresh, "Rebuild incremental models from scratch");
+  build_cmd->add_flag("--full-refresh", build.full_refresh,
+                      "Rebuild incremental models from scratch");
   build_cmd->add_option("--threads", build.threads, "Models built at once (default 2)");
 
   bool gc_dry_run = false;
   auto* gc = app.add_subcommand(
-      "gc", "Remove orphan files: files no snapshot references, left by loads that never committed");
+      "gc",
+      "Remove orphan files: files no snapshot references, left by loads that never committed");
   gc->add_flag("--dry-run", gc_dry_run, "Only list what would be removed");
 
   std::string docs_out;
@@ -192,14 +207,17 @@ int main(int argc, char** argv) {
   run_cmd->add_option("PIPELINE", run.pipeline,
                       "A pipeline of watershed.yml (`pipelines:`); optional with --resume");
   run_cmd->add_option("--date", run.date, "Logical date YYYY-MM-DD (default: today, UTC)");
-  run_cmd->add_option("--resume", run.resume, "Rerun only the tasks of RUN_ID that did not succeed");
-  auto* backfill = app.add_subcommand("backfill", "Run a pipeline once per day from --from to --to");
+  run_cmd->add_option("--resume", run.resume,
+                      "Rerun only the tasks of RUN_ID that did not succeed");
+  auto* backfill =
+      app.add_subcommand("backfill", "Run a pipeline once per day from --from to --to");
   backfill->add_option("PIPELINE", run.pipeline, "A pipeline of watershed.yml (`pipelines:`)")
       ->required();
   backfill->add_option("--from", run.from, "First logical date, YYYY-MM-DD")->required();
   backfill->add_option("--to", run.to, "Last logical date, YYYY-MM-DD (included)")->required();
-  backfill->add_option("--parallel", run.parallel,
-                       "Days run at once (default 1); days that succeeded before are skipped")
+  backfill
+      ->add_option("--parallel", run.parallel,
+                   "Days run at once (default 1); days that succeeded before are skipped")
       ->check(CLI::PositiveNumber);
   bool sched_once = false;
   std::string sched_until;
@@ -210,15 +228,17 @@ int main(int argc, char** argv) {
   std::string task_pipeline, task_name, task_date;
   auto* task_cmd = app.add_subcommand("task", "One task of a pipeline");
   auto* task_run = task_cmd->add_subcommand(
-      "run", "Run one task now (what `watershed run` and external orchestrators call); exit 75 = "
-             "transient failure");
+      "run",
+      "Run one task now (what `watershed run` and external orchestrators call); exit 75 = "
+      "transient failure");
   task_cmd->require_subcommand(1);
   task_run->add_option("PIPELINE", task_pipeline, "A pipeline of watershed.yml (`pipelines:`)")
       ->required();
   task_run->add_option("TASK", task_name, "One of the pipeline's tasks (`tasks:`)")->required();
   task_run->add_option("--date", task_date, "Logical date YYYY-MM-DD");
   std::string runs_show;
-  auto* runs = app.add_subcommand("runs", "Pipeline run history; `runs show RUN_ID` for attempts and logs");
+  auto* runs =
+      app.add_subcommand("runs", "Pipeline run history; `runs show RUN_ID` for attempts and logs");
   auto* runs_show_cmd = runs->add_subcommand("show", "A run's task attempts and their logs");
   runs_show_cmd->add_option("RUN_ID", runs_show, "A run id, as `watershed runs` lists them")
       ->required();
@@ -256,10 +276,11 @@ int main(int argc, char** argv) {
       "Column lineage: where NODE comes from (--upstream, the default) or what it feeds "
       "(--downstream). NODE is mart.model.column, ns.table.column, a dataset, or "
       "json:<table>:$.path");
-  lineage_cmd->add_option("NODE", lineage_node,
-                          "A column (mart.model.column, ns.table.column), a dataset (mart.model, "
-                          "ns.table) or json:<table>:$.path; e.g. "
-                          "finance.fact_funding_round.amount_usd")
+  lineage_cmd
+      ->add_option("NODE", lineage_node,
+                   "A column (mart.model.column, ns.table.column), a dataset (mart.model, "
+                   "ns.table) or json:<table>:$.path; e.g. "
+                   "finance.fact_funding_round.amount_usd")
       ->required();
   lineage_cmd->add_flag("--upstream", lineage_up, "Trace to the sources (default)");
   lineage_cmd->add_flag("--downstream", lineage_down, "Trace to everything it feeds");
@@ -319,12 +340,14 @@ int main(int argc, char** argv) {
   crunchbase->add_option("--collections", cb.collections,
                          "full mode: comma-separated collections (default: organizations; also "
                          "people,funding_rounds,investments,acquisitions)");
-  crunchbase->add_option("--base-url", cb.base_url,
-                         "API base URL, .../api/v4 or .../v4/data (default: CRUNCHBASE_BASE_URL, "
-                         "watershed.yml, else the real API). The key comes from CRUNCHBASE_API_KEY");
+  crunchbase->add_option(
+      "--base-url", cb.base_url,
+      "API base URL, .../api/v4 or .../v4/data (default: CRUNCHBASE_BASE_URL, "
+      "watershed.yml, else the real API). The key comes from CRUNCHBASE_API_KEY");
   crunchbase->add_option("--rate-limit", cb.rate_limit,
                          "Client-side budget in requests per minute (default 200; 0 = off)");
-  crunchbase->add_option("--page-size", cb.page_size, "Search page size (default 1000, the maximum)");
+  crunchbase->add_option("--page-size", cb.page_size,
+                         "Search page size (default 1000, the maximum)");
   crunchbase->add_option("--commit-every", cb.commit_every,
                          "Commit (with the cursor) every N search pages (default 10)");
   crunchbase->add_option("--max-pages", cb.max_pages, "Stop after N search pages (trial runs)");
@@ -411,7 +434,8 @@ int main(int argc, char** argv) {
       std::cerr << "error: choose --upstream or --downstream, not both\n";
       return 2;
     }
-    lineage.direction = lineage_down ? observe::Direction::kDownstream : observe::Direction::kUpstream;
+    lineage.direction =
+        lineage_down ? observe::Direction::kDownstream : observe::Direction::kUpstream;
     status = cli::RunLineage(g, lineage_node, lineage, lineage_format);
   } else if (*metrics_cmd) {
     status = cli::RunMetrics(g, metrics_format, metrics_push);

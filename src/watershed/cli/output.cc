@@ -80,8 +80,8 @@ void Print(const TextTable& t, OutputFormat format, std::ostream& out) {
         const std::string& v = t.rows[r][c];
         if (is_null(r, c)) {
           out << "null";
-        } else if (c < t.numeric.size() && t.numeric[c] && !v.empty() && v != "nan" &&
-                   v != "inf" && v != "-inf") {
+        } else if (c < t.numeric.size() && t.numeric[c] && !v.empty() && v != "nan" && v != "inf" &&
+                   v != "-inf") {
           out << v;
         } else {
           out << "\"" << JsonEscape(v) << "\"";

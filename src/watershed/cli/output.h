@@ -29,7 +29,7 @@ inline constexpr size_t kMaxCell = 48;
 struct TextTable {
   std::vector<std::string> header;
   std::vector<std::vector<std::string>> rows;
-  std::vector<bool> numeric;  // per column: right-aligned in tables, unquoted in JSON
+  std::vector<bool> numeric;             // per column: right-aligned in tables, unquoted in JSON
   std::vector<std::vector<bool>> nulls;  // optional, same shape as rows
   std::vector<bool> whole;  // optional, per column: never clipped in tables (paths, ids)
 };

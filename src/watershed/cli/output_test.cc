@@ -2,9 +2,8 @@
 // kept whole) and ClosestMatch, the "did you mean" suggestion.
 #include "watershed/cli/output.h"
 
-#include <sstream>
-
 #include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "gtest/gtest.h"
 #include "watershed/base/strings.h"
@@ -49,7 +48,8 @@ TEST(Table, AlignsColumnsRightAlignsNumbersAndShowsNull) {
 }
 
 TEST(Table, ClipsWideCellsButNeverColumnsKeptWhole) {
-  const std::string path = "/home/someone/project/.watershed/logs/run_daily_0123456789/extract.1.log";
+  const std::string path =
+      "/home/someone/project/.watershed/logs/run_daily_0123456789/extract.1.log";
   ASSERT_GT(path.size(), kMaxCell);
   TextTable t;
   t.header = {"note", "log"};
@@ -114,8 +114,8 @@ TEST(Json, EmptyIsAnEmptyArrayAndWideCellsStayWhole) {
 }
 
 TEST(ClosestMatch, SuggestsTheNearestName) {
-  const std::vector<std::string> commands = {"init",     "load", "tables", "describe", "query",
-                                             "gc",       "run",  "runs",   "backfill", "build"};
+  const std::vector<std::string> commands = {"init", "load", "tables", "describe", "query",
+                                             "gc",   "run",  "runs",   "backfill", "build"};
   EXPECT_EQ(ClosestMatch("tabels", commands), "tables");  // swapped neighbours: one edit
   EXPECT_EQ(ClosestMatch("descirbe", commands), "describe");
   EXPECT_EQ(ClosestMatch("qeury", commands), "query");

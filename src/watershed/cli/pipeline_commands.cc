@@ -2,6 +2,7 @@
 // airflow`: pipelines (orchestrate/), rendered through output.h. See commands.h.
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <csignal>
 #include <filesystem>
@@ -28,7 +29,8 @@ namespace watershed::cli {
 namespace {
 
 StatusOr<orchestrate::Pipeline> FindPipeline(project::Project& project, const std::string& name) {
-  WS_ASSIGN_OR_RETURN(auto pipelines, orchestrate::ParsePipelines(project.config().raw["pipelines"]));
+  WS_ASSIGN_OR_RETURN(auto pipelines,
+                      orchestrate::ParsePipelines(project.config().raw["pipelines"]));
   auto it = pipelines.find(name);
   if (it == pipelines.end()) {
     std::string known;
@@ -50,9 +52,12 @@ Status PrintOutcome(const orchestrate::RunOutcome& o) {
   }
   Print(t, OutputFormat::kTable, std::cout);
   std::cout << "run " << o.run_id << ": " << o.status << fmt::format(" in {:.1f} s", o.seconds)
-            << (o.status == "success" ? "" : fmt::format("; rerun what failed: watershed run --resume {}", o.run_id))
+            << (o.status == "success"
+                    ? ""
+                    : fmt::format("; rerun what failed: watershed run --resume {}", o.run_id))
             << "\n";
-  if (o.status != "success") return absl::FailedPreconditionError(StrCat("run ", o.run_id, " failed"));
+  if (o.status != "success")
+    return absl::FailedPreconditionError(StrCat("run ", o.run_id, " failed"));
   return absl::OkStatus();
 }
 
@@ -67,7 +72,8 @@ Status RunPipeline(const GlobalOptions& g, const RunCommand& c) {
     for (const auto& r : runs) {
       if (r.run_id == c.resume) name = r.pipeline;
     }
-    if (name.empty()) return absl::NotFoundError(StrCat("no run ", c.resume, " (see watershed runs)"));
+    if (name.empty())
+      return absl::NotFoundError(StrCat("no run ", c.resume, " (see watershed runs)"));
   }
   WS_ASSIGN_OR_RETURN(auto pipeline, FindPipeline(*project, name));
   orchestrate::RunOptions o;
@@ -95,19 +101,29 @@ Status RunBackfill(const GlobalOptions& g, const RunCommand& c) {
     };
   }
   WS_ASSIGN_OR_RETURN(orchestrate::BackfillResult r, orchestrate::Backfill(*project, pipeline, o));
+  const bool messages =
+      std::any_of(r.days.begin(), r.days.end(),
+                  [](const orchestrate::BackfillDay& d) { return !d.message.empty(); });
   TextTable t;
-  t.header = {"date", "status", "run", "seconds", "message"};
-  t.numeric = {false, false, false, true, false};
-  t.whole = {false, false, true, false, false};
+  t.header = {"date", "status", "run", "seconds"};
+  t.numeric = {false, false, false, true};
+  t.whole = {false, false, true, false};
+  if (messages) t.header.push_back("message");
   for (const orchestrate::BackfillDay& d : r.days) {
     t.rows.push_back({d.logical_date, d.status, d.run_id,
-                      d.status == "skipped" ? "" : fmt::format("{:.2f}", d.seconds), d.message});
+                      d.status == "skipped" ? "" : fmt::format("{:.2f}", d.seconds)});
+    if (messages) t.rows.back().push_back(d.message);
   }
   Print(t, OutputFormat::kTable, std::cout);
   const int failed = r.Unsuccessful();
   std::cout << r.days.size() << " days: " << r.Count("success") << " succeeded, "
             << r.Count("skipped") << " skipped (they had succeeded before), " << failed
             << " failed\n";
+  for (const orchestrate::BackfillDay& d : r.days) {
+    if (d.status == "failed") {
+      std::cout << "  " << d.logical_date << " failed: watershed runs show " << d.run_id << "\n";
+    }
+  }
   if (failed > 0) {
     return absl::FailedPreconditionError(
         StrCat(failed, " day(s) of ", pipeline.name,
@@ -146,7 +162,8 @@ int RunTaskCommand(const GlobalOptions& g, const std::string& pipeline_name,
     WS_ASSIGN_OR_RETURN(auto pipeline, FindPipeline(*project, pipeline_name));
     const orchestrate::Task* task = pipeline.Find(task_name);
     if (task == nullptr) {
-      return absl::NotFoundError(StrCat("pipeline ", pipeline_name, " has no task '", task_name, "'"));
+      return absl::NotFoundError(
+          StrCat("pipeline ", pipeline_name, " has no task '", task_name, "'"));
     }
     Status ran = orchestrate::RunTask(*project, pipeline, *task, date.empty() ? TodayUtc() : date);
     observe::FlushMetrics(*project).IgnoreError();
@@ -166,13 +183,15 @@ Status RunRuns(const GlobalOptions& g, const std::string& show) {
     t.header = {"run", "pipeline", "date", "started_at", "finished_at", "status"};
     t.whole = {true};  // run ids are what `runs show` takes
     for (const auto& r : runs) {
-      t.rows.push_back({r.run_id, r.pipeline, r.logical_date, r.started_at, r.finished_at, r.status});
+      t.rows.push_back(
+          {r.run_id, r.pipeline, r.logical_date, r.started_at, r.finished_at, r.status});
     }
     Print(t, OutputFormat::kTable, std::cout);
     return absl::OkStatus();
   }
   WS_ASSIGN_OR_RETURN(auto attempts, store->Attempts(show));
-  if (attempts.empty()) return absl::NotFoundError(StrCat("no run ", show, " (see watershed runs)"));
+  if (attempts.empty())
+    return absl::NotFoundError(StrCat("no run ", show, " (see watershed runs)"));
   t.header = {"task", "attempt", "status", "exit", "seconds", "log"};
   t.numeric = {false, true, false, true, true, false};
   t.whole = {false, false, false, false, false, true};  // log paths are never cut

@@ -28,7 +28,8 @@ Status RunBuild(const GlobalOptions& g, const BuildCommand& c) {
   }
   Print(t, OutputFormat::kTable, std::cout);
   for (const auto& r : results) {
-    if (r.status != "ok") std::cout << "  " << r.status << ": " << r.model << ": " << r.message << "\n";
+    if (r.status != "ok")
+      std::cout << "  " << r.status << ": " << r.model << ": " << r.message << "\n";
   }
   std::cout << results.size() - errors - skipped << " built, " << errors << " failed, " << skipped
             << " skipped\n";

@@ -66,14 +66,13 @@ StatusOr<BackfillResult> Backfill(project::Project& project, const Pipeline& pip
                                   const BackfillOptions& options) {
   const auto from = normalize::ParseDate(options.from), to = normalize::ParseDate(options.to);
   if (!from || !to || *from > *to) {
-    return absl::InvalidArgumentError(
-        StrCat("backfill ", pipeline.name, ": --from '", options.from, "' and --to '", options.to,
-               "' must be dates YYYY-MM-DD with from <= to"));
+    return absl::InvalidArgumentError(StrCat("backfill ", pipeline.name, ": --from '", options.from,
+                                             "' and --to '", options.to,
+                                             "' must be dates YYYY-MM-DD with from <= to"));
   }
   if (options.parallel < 1) {
-    return absl::InvalidArgumentError(
-        StrCat("backfill ", pipeline.name, ": --parallel must be 1 or more, not ",
-               options.parallel));
+    return absl::InvalidArgumentError(StrCat(
+        "backfill ", pipeline.name, ": --parallel must be 1 or more, not ", options.parallel));
   }
   BackfillResult result;
   for (int64_t d = *from; d <= *to; ++d) result.days.push_back({FormatDate(d)});
@@ -83,9 +82,9 @@ StatusOr<BackfillResult> Backfill(project::Project& project, const Pipeline& pip
   // A worker takes the next day until none is left. `p` is this worker's Project, or null when
   // it could not be opened (`why`): every day the worker takes then fails with that message.
   auto work = [&](project::Project* p, const Status& why) {
-    StatusOr<std::unique_ptr<RunStore>> runs =
-        p != nullptr ? RunStore::Open(p->config().catalog_path)
-                     : StatusOr<std::unique_ptr<RunStore>>(why);
+    StatusOr<std::unique_ptr<RunStore>> runs = p != nullptr
+                                                   ? RunStore::Open(p->config().catalog_path)
+                                                   : StatusOr<std::unique_ptr<RunStore>>(why);
     for (size_t i = next++; i < result.days.size(); i = next++) {
       BackfillDay& day = result.days[i];
       if (runs.ok()) {

@@ -1,8 +1,6 @@
 // orchestrate/scheduler.cc — see scheduler.h.
 #include "watershed/orchestrate/scheduler.h"
 
-#include "watershed/orchestrate/run_store.h"
-
 #include <algorithm>
 #include <chrono>
 #include <set>
@@ -13,6 +11,7 @@
 #include "watershed/normalize/infer.h"
 #include "watershed/observe/alarms.h"
 #include "watershed/orchestrate/cron.h"
+#include "watershed/orchestrate/run_store.h"
 
 namespace watershed::orchestrate {
 namespace {
@@ -47,9 +46,7 @@ Status RunInterval(project::Project& project, const Pipeline& p, const std::stri
 
 }  // namespace
 
-std::string LogicalDate(int64_t t) {
-  return t % 86400 == 0 ? FormatDate(t / 86400) : FormatUtc(t);
-}
+std::string LogicalDate(int64_t t) { return t % 86400 == 0 ? FormatDate(t / 86400) : FormatUtc(t); }
 
 Status RunScheduler(project::Project& project, const SchedulerOptions& options) {
   WS_ASSIGN_OR_RETURN(auto pipelines, ParsePipelines(project.config().raw["pipelines"]));

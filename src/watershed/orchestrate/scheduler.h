@@ -25,12 +25,13 @@ class RunStore;  // run_store.h
 std::string LogicalDate(int64_t interval_start);
 
 struct SchedulerOptions {
-  bool once = false;      // run what is due now, then return
-  int64_t until = 0;      // treat this moment (seconds, UTC) as "now" (0 = the clock)
+  bool once = false;  // run what is due now, then return
+  int64_t until = 0;  // treat this moment (seconds, UTC) as "now" (0 = the clock)
   std::atomic<bool>* stop = nullptr;
   std::function<void(const std::string& pipeline, const std::string& date,
-                     const std::string& status)> on_run;
-  std::string binary;     // passed to the executor
+                     const std::string& status)>
+      on_run;
+  std::string binary;  // passed to the executor
 };
 
 Status RunScheduler(project::Project& project, const SchedulerOptions& options);

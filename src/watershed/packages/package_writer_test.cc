@@ -7,7 +7,6 @@
 
 #include <algorithm>
 #include <filesystem>
-
 #include <nlohmann/json.hpp>
 
 #include "gtest/gtest.h"
@@ -65,7 +64,8 @@ TEST_F(Package, HoldsEveryResponseVerbatimOneLineEach) {
   ASSERT_TRUE(w.ok()) << w.status();
   EXPECT_EQ((*w)->folder(), "raw/crunchbase/load-000042");
   // Bodies are kept exactly as received: spacing, key order and number spelling included.
-  const std::string body1 = R"({ "count": 2,  "entities": [{"uuid": "a"}, {"uuid": "b"}], "x": 1.50 })";
+  const std::string body1 =
+      R"({ "count": 2,  "entities": [{"uuid": "a"}, {"uuid": "b"}], "x": 1.50 })";
   const std::string body2 = R"({"b":1,"a":"é"})";
   ASSERT_TRUE((*w)->Add("POST /v4/data/searches/organizations {\"limit\":2}", body1).ok());
   ASSERT_TRUE((*w)->Add("GET /v4/data/entities/organizations/a", body2).ok());

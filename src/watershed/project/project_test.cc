@@ -146,8 +146,7 @@ TEST(ProjectConfig, ErrorsNameTheFileAndTheSetting) {
   WriteFile(root, "watershed.yml", "name: [unclosed\n");
   auto syntax = Project::Open(root);
   ASSERT_FALSE(syntax.ok());
-  EXPECT_NE(MessageOf(syntax.status()).find("watershed.yml"), std::string::npos)
-      << syntax.status();
+  EXPECT_NE(MessageOf(syntax.status()).find("watershed.yml"), std::string::npos) << syntax.status();
 }
 
 TEST(ProjectCatalog, OpensOnFirstUseCreatingItsFolder) {

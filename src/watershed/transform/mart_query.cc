@@ -66,9 +66,9 @@ StatusOr<QueryResult> QueryPostgres(const std::string& mart, const MartTarget& t
                                     const std::string& sql, const QueryOptions& options) {
   namespace pg = warehouse::postgres;
   WS_ASSIGN_OR_RETURN(auto conn, pg::PgConnection::Connect(target.target));
-  WS_RETURN_IF_ERROR(Annotate(
-      conn->Execute(StrCat("SET search_path TO ", pg::PgQuoteIdent(mart), ", public")),
-      StrCat("mart ", mart, " (", conn->Describe(), ")")));
+  WS_RETURN_IF_ERROR(
+      Annotate(conn->Execute(StrCat("SET search_path TO ", pg::PgQuoteIdent(mart), ", public")),
+               StrCat("mart ", mart, " (", conn->Describe(), ")")));
   WS_ASSIGN_OR_RETURN(pg::PgResult r, conn->Query(sql));
   QueryResult out;
   out.engine = target.type;
@@ -102,10 +102,10 @@ StatusOr<QueryResult> QueryMart(project::Project& project, const std::string& ma
   if (target == targets.end() && mart != "realtime") {
     std::vector<std::string> known;
     for (const auto& [name, t] : targets) known.push_back(name);
-    return absl::NotFoundError(StrCat(
-        "no mart named '", mart, "' (marts: ", known.empty() ? "none" : Join(known, ", "),
-        "; a mart is a folder of models in ",
-        (std::filesystem::path(project.root()) / "models").string(), ", or realtime)"));
+    return absl::NotFoundError(
+        StrCat("no mart named '", mart, "' (marts: ", known.empty() ? "none" : Join(known, ", "),
+               "; a mart is a folder of models in ",
+               (std::filesystem::path(project.root()) / "models").string(), ", or realtime)"));
   }
   if (target != targets.end() && target->second.type != "duckdb") {
     return QueryPostgres(mart, target->second, sql, options);
@@ -114,8 +114,8 @@ StatusOr<QueryResult> QueryMart(project::Project& project, const std::string& ma
   return QueryDuckDb(*session.conn, sql, options);
 }
 
-StatusOr<QueryResult> QueryLake(project::Project& project, int64_t snapshot,
-                                const std::string& sql, const QueryOptions& options) {
+StatusOr<QueryResult> QueryLake(project::Project& project, int64_t snapshot, const std::string& sql,
+                                const QueryOptions& options) {
   WS_ASSIGN_OR_RETURN(lake::Catalog * catalog, project.catalog());
   WS_ASSIGN_OR_RETURN(auto db, warehouse::Database::Open(""));
   WS_ASSIGN_OR_RETURN(auto conn, db->Connect());

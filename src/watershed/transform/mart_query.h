@@ -44,7 +44,7 @@ StatusOr<QueryResult> QueryMart(project::Project& project, const std::string& ma
 
 // Runs `sql` (DuckDB dialect) over the lake's tables as of `snapshot` (0: nothing was ever
 // committed, so no tables exist), addressed as namespace.name.
-StatusOr<QueryResult> QueryLake(project::Project& project, int64_t snapshot,
-                                const std::string& sql, const QueryOptions& options = {});
+StatusOr<QueryResult> QueryLake(project::Project& project, int64_t snapshot, const std::string& sql,
+                                const QueryOptions& options = {});
 
 }  // namespace watershed::transform
