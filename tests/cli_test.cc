@@ -1,14 +1,18 @@
 // tests/cli_test.cc — the `watershed` binary as a user runs it: init, load, tables, describe,
-// query (formats, time travel), gc, errors; and a load killed with SIGKILL at random moments.
+// query (formats, time travel), gc, errors; help pages, suggestions for mistyped subcommands,
+// the snapshots `describe` lists, whole log paths in `runs show`; and a load killed with SIGKILL
+// at random moments.
 #include <signal.h>
 
 #include <chrono>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
-#include <random>
-#include <thread>
-
 #include <nlohmann/json.hpp>
+#include <random>
+#include <regex>
+#include <sstream>
+#include <thread>
 
 #include "gtest/gtest.h"
 #include "tests/harness.h"
@@ -30,7 +34,8 @@ std::string Orgs(int first, int count) {
     s += "{\"uuid\":\"org-" + std::to_string(i) + "\",\"identifier\":{\"value\":\"Org " +
          std::to_string(i) + "\"},\"funding_total\":{\"value_usd\":" + std::to_string(i * 10) +
          ",\"currency\":\"USD\"},\"categories\":[{\"value\":\"a\"},{\"value\":\"b\"}],"
-         "\"description\":\"" + std::string(200, 'd') + "\"}\n";
+         "\"description\":\"" +
+         std::string(200, 'd') + "\"}\n";
   }
   return s;
 }
@@ -45,7 +50,8 @@ class Cli : public ::testing::Test {
   }
   Outcome In(const std::string& args) { return Watershed(args + " --project " + Quote(project_)); }
   std::string Count(const std::string& table, const std::string& extra = "") {
-    Outcome r = In("query " + Quote("SELECT count(*) AS n FROM " + table) + " --format csv " + extra);
+    Outcome r =
+        In("query " + Quote("SELECT count(*) AS n FROM " + table) + " --format csv " + extra);
     EXPECT_EQ(r.code, 0) << r.out;
     auto nl = r.out.find('\n');
     return r.out.substr(nl + 1, r.out.find('\n', nl + 1) - nl - 1);
@@ -73,16 +79,17 @@ TEST_F(Cli, InitLoadQueryDescribeAndTimeTravel) {
   std::string f2 = WriteFile(dir_, "b.ndjson", Orgs(100, 50));
   ASSERT_EQ(std::system(("gzip -k " + Quote(f2)).c_str()), 0);
   Outcome piped = Watershed("load - --table crunchbase.organizations --project " + Quote(project_) +
-                        " < " + Quote(f2 + ".gz"));
+                            " < " + Quote(f2 + ".gz"));
   ASSERT_EQ(piped.code, 0) << piped.out;
 
   EXPECT_EQ(Count("crunchbase.organizations"), "150");
   EXPECT_EQ(Count("crunchbase.organizations__categories"), "300");
   EXPECT_EQ(Count("crunchbase.organizations", "--snapshot 1"), "100");
 
-  Outcome json = In("query " + Quote("SELECT uuid, funding_total__value_usd AS usd FROM "
-                                 "crunchbase.organizations ORDER BY usd DESC LIMIT 2") +
-                " --format json");
+  Outcome json = In("query " +
+                    Quote("SELECT uuid, funding_total__value_usd AS usd FROM "
+                          "crunchbase.organizations ORDER BY usd DESC LIMIT 2") +
+                    " --format json");
   ASSERT_EQ(json.code, 0) << json.out;
   auto parsed = nlohmann::json::parse(json.out);
   ASSERT_EQ(parsed.size(), 2u);
@@ -98,8 +105,8 @@ TEST_F(Cli, InitLoadQueryDescribeAndTimeTravel) {
 
   Outcome describe = In("describe crunchbase.organizations");
   ASSERT_EQ(describe.code, 0) << describe.out;
-  for (const char* s : {"funding_total__value_usd", "DECIMAL(18,4)", "Schema versions",
-                        "Snapshots", "ingest_date=", "Column statistics", "org-100"}) {
+  for (const char* s : {"funding_total__value_usd", "DECIMAL(18,4)", "Schema versions", "Snapshots",
+                        "ingest_date=", "Column statistics", "org-100"}) {
     EXPECT_NE(describe.out.find(s), std::string::npos) << s << "\n" << describe.out;
   }
   Outcome old = In("describe crunchbase.organizations --snapshot 1");
@@ -133,6 +140,105 @@ TEST_F(Cli, ErrorsSayWhatToDoNext) {
   Outcome tolerated = In("load " + Quote(bad) + " --table a.b --max-bad 1");
   EXPECT_EQ(tolerated.code, 0) << tolerated.out;
   EXPECT_NE(tolerated.out.find("1 quarantined"), std::string::npos) << tolerated.out;
+}
+
+TEST_F(Cli, MistypedSubcommandsGetTheClosestOne) {
+  Outcome typo = Watershed("tabels");
+  EXPECT_EQ(typo.code, 2) << typo.out;
+  EXPECT_NE(typo.out.find("did you mean `watershed tables`?"), std::string::npos) << typo.out;
+  EXPECT_EQ(typo.out.find("A subcommand is required"), std::string::npos) << typo.out;
+
+  Outcome nested = In("task rnu daily extract");
+  EXPECT_EQ(nested.code, 2) << nested.out;
+  EXPECT_NE(nested.out.find("did you mean `watershed task run`?"), std::string::npos) << nested.out;
+
+  Outcome far = Watershed("frobnicate");
+  EXPECT_EQ(far.code, 2) << far.out;
+  EXPECT_EQ(far.out.find("did you mean"), std::string::npos) << far.out;
+  EXPECT_NE(far.out.find("backfill"), std::string::npos) << "lists the subcommands\n" << far.out;
+
+  Outcome format = In("tables --format xml");
+  EXPECT_EQ(format.code, 2) << format.out;
+  EXPECT_NE(format.out.find("table"), std::string::npos) << format.out;
+}
+
+TEST_F(Cli, HelpDescribesPositionalsAndChoicesAndOnlyTheTopHasTheQuickStart) {
+  Outcome top = Watershed("--help");
+  EXPECT_EQ(top.code, 0) << top.out;
+  EXPECT_NE(top.out.find("Quick start"), std::string::npos) << top.out;
+  for (const char* command : {"load", "tables", "task run", "runs show", "backfill", "lineage"}) {
+    Outcome help = Watershed(std::string(command) + " --help");
+    EXPECT_EQ(help.code, 0) << command << "\n" << help.out;
+    EXPECT_EQ(help.out.find("Quick start"), std::string::npos) << command << "\n" << help.out;
+  }
+  Outcome task = Watershed("task run --help");
+  EXPECT_NE(task.out.find("One of the pipeline's tasks"), std::string::npos) << task.out;
+  EXPECT_NE(task.out.find("A pipeline of watershed.yml"), std::string::npos) << task.out;
+  EXPECT_NE(Watershed("runs show --help").out.find("as `watershed runs` lists them"),
+            std::string::npos);
+  for (const char* command : {"tables", "query", "streams"}) {
+    Outcome help = Watershed(std::string(command) + " --help");
+    EXPECT_NE(help.out.find("{table,csv,json}"), std::string::npos) << command << "\n" << help.out;
+  }
+  EXPECT_NE(Watershed("metrics --help").out.find("{table,prometheus,json}"), std::string::npos);
+}
+
+TEST_F(Cli, DescribeListsOnlyTheSnapshotsThatChangedTheTable) {
+  std::string orgs = WriteFile(dir_, "orgs.ndjson", Orgs(0, 10));
+  std::string people = WriteFile(dir_, "people.ndjson", "{\"uuid\":\"p-1\",\"name\":\"Ada\"}\n");
+  std::string more = WriteFile(dir_, "more.ndjson", Orgs(10, 5));
+  ASSERT_EQ(In("load " + Quote(orgs) + " --table crunchbase.organizations").code, 0);  // 1
+  ASSERT_EQ(In("load " + Quote(people) + " --table crunchbase.people").code, 0);       // 2
+  ASSERT_EQ(In("load " + Quote(more) + " --table crunchbase.organizations").code, 0);  // 3
+  // The snapshot ids in the "Snapshots that changed" section of `describe`.
+  auto listed = [&](const std::string& args) {
+    Outcome d = In("describe " + args);
+    EXPECT_EQ(d.code, 0) << d.out;
+    const size_t from = d.out.find("Snapshots that changed");
+    const size_t to = d.out.find("\nFiles:");
+    EXPECT_NE(from, std::string::npos) << d.out;
+    std::vector<int> ids;
+    if (from == std::string::npos || to == std::string::npos) return ids;
+    std::istringstream section(d.out.substr(from, to - from));
+    const std::regex row(R"(^\s*(\d+) │)");
+    std::smatch m;
+    for (std::string line; std::getline(section, line);) {
+      if (std::regex_search(line, m, row)) ids.push_back(std::stoi(m[1].str()));
+    }
+    return ids;
+  };
+  EXPECT_EQ(listed("crunchbase.organizations"), (std::vector<int>{1, 3}));
+  EXPECT_EQ(listed("crunchbase.people"), (std::vector<int>{2}));
+  EXPECT_EQ(listed("crunchbase.organizations --snapshot 2"), (std::vector<int>{1}));
+}
+
+TEST_F(Cli, RunsShowPrintsWholeLogPaths) {
+  std::ofstream(project_ + "/watershed.yml", std::ios::app)
+      << "pipelines:\n"
+         "  daily:\n"
+         "    tasks:\n"
+         "      extract_everything_from_the_source: {type: shell, command: \"echo extracted\"}\n";
+  Outcome run = In("run daily --date 2026-01-01");
+  ASSERT_EQ(run.code, 0) << run.out;
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(run.out, m, std::regex("run (\\S+): success"))) << run.out;
+  const std::string run_id = m[1].str();
+  const std::string log = std::filesystem::path(project_ + "/.watershed/logs/" + run_id +
+                                                "/extract_everything_from_the_source.1.log")
+                              .lexically_normal()
+                              .string();
+  ASSERT_GT(log.size(), 48u) << "long enough that a clipping renderer would cut it";
+  for (const Outcome& o : {run, In("runs show " + run_id)}) {
+    EXPECT_EQ(o.out.find("…"), std::string::npos) << o.out;
+    bool in_table = false;
+    std::istringstream lines(o.out);
+    for (std::string line; std::getline(lines, line);) {
+      in_table |= line.find("│") != std::string::npos && line.find(log) != std::string::npos;
+    }
+    EXPECT_TRUE(in_table) << log << "\n" << o.out;
+  }
+  Outcome runs = In("runs");
+  EXPECT_NE(runs.out.find(run_id), std::string::npos) << "run ids are whole\n" << runs.out;
 }
 
 // A load killed with SIGKILL at random moments leaves the previous snapshot intact; rerunning
@@ -171,8 +277,9 @@ TEST_F(Cli, KilledLoadsLoseNothingAndDuplicateNothing) {
   Outcome rerun2 = In("load " + Quote(big) + " --table crunchbase.organizations");
   EXPECT_NE(rerun2.out.find("already loaded"), std::string::npos) << rerun2.out;
   EXPECT_EQ(Count("crunchbase.organizations"), total);
-  Outcome distinct = In("query " + Quote("SELECT count(DISTINCT uuid) FROM crunchbase.organizations") +
-                    " --format csv");
+  Outcome distinct =
+      In("query " + Quote("SELECT count(DISTINCT uuid) FROM crunchbase.organizations") +
+         " --format csv");
   EXPECT_NE(distinct.out.find("\n" + total + "\n"), std::string::npos) << distinct.out;
   EXPECT_EQ(Count("crunchbase.organizations__categories"), std::to_string(2 * (1000 + kBig)));
 

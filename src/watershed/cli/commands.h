@@ -10,10 +10,10 @@
 #include <string>
 
 #include "watershed/base/status.h"
+#include "watershed/load/loader.h"
 #include "watershed/observe/lineage.h"
 #include "watershed/cli/quality_view.h"
 #include "watershed/quality/checks.h"
-#include "watershed/load/loader.h"
 
 namespace watershed::cli {
 
@@ -80,10 +80,10 @@ Status RunDocs(const GlobalOptions& g, const std::string& out);
 // Pipelines (orchestrate/).
 struct RunCommand {
   std::string pipeline;
-  std::string date;    // YYYY-MM-DD; default today (UTC)
-  std::string resume;  // a run id
+  std::string date;      // YYYY-MM-DD; default today (UTC)
+  std::string resume;    // a run id
   std::string from, to;  // backfill
-  int parallel = 1;       // backfill: intervals at once
+  int parallel = 1;      // backfill: days at once
 };
 Status RunPipeline(const GlobalOptions& g, const RunCommand& c);
 Status RunBackfill(const GlobalOptions& g, const RunCommand& c);
@@ -111,6 +111,7 @@ struct ServeCommand {
 };
 Status RunServe(const GlobalOptions& g, const ServeCommand& c);
 Status RunStreams(const GlobalOptions& g, const std::string& format);
-Status RunExportAirflow(const GlobalOptions& g, const std::string& pipeline, const std::string& out);
+Status RunExportAirflow(const GlobalOptions& g, const std::string& pipeline,
+                        const std::string& out);
 
 }  // namespace watershed::cli

@@ -37,7 +37,6 @@ StatusOr<int64_t> ResolveSnapshot(lake::Catalog& catalog, const ReadAt& at) {
   return at.snapshot;
 }
 
-
 std::vector<std::string> SplitList(const std::string& s) {
   std::string no_spaces;
   for (char c : s) {

@@ -1,45 +1,18 @@
-// cli/lake_commands.cc — `init`, `load`, `tables`, `describe`, `query`, `gc`: the project, its lake and catalog. See commands.h.
-#include "watershed/cli/commands.h"
-
-#include "watershed/cli/common.h"
-
-#include "watershed/orchestrate/run_store.h"
-#include "watershed/net/aws.h"
-#include "watershed/observe/cloudwatch.h"
-#include "watershed/observe/alarms.h"
-#include "watershed/observe/metrics.h"
-#include "watershed/server/streams.h"
-#include "watershed/server/server.h"
-
-#include <fcntl.h>
-#include <sys/wait.h>
-#include <pwd.h>
+// cli/lake_commands.cc — `init`, `load`, `tables`, `describe`, `query`, `gc`: the project, its
+// lake and catalog, and queries of the lake and the marts. See commands.h.
 #include <unistd.h>
 
-#include <atomic>
-#include <csignal>
+#include <algorithm>
 #include <cstdio>
-#include <cstdlib>
-#include <filesystem>
-#include <fstream>
 #include <iostream>
-#include <sstream>
 
+#include "watershed/cli/commands.h"
+#include "watershed/cli/common.h"
 #include "watershed/cli/output.h"
 #include "watershed/lake/gc.h"
-#include "watershed/normalize/infer.h"
-#include "watershed/audit/audit_log.h"
-#include "watershed/load/crunchbase.h"
-#include "watershed/lake/reader.h"
+#include "watershed/load/loader.h"
 #include "watershed/project/project.h"
-#include "watershed/orchestrate/executor.h"
-#include "watershed/orchestrate/scheduler.h"
-#include "watershed/orchestrate/task.h"
-#include "watershed/base/retry.h"
-#include "watershed/transform/docs.h"
-#include "watershed/transform/runner.h"
-#include "watershed/warehouse/postgres/postgres.h"
-#include "watershed/warehouse/duckdb/database.h"
+#include "watershed/transform/mart_query.h"
 
 namespace watershed::cli {
 
@@ -70,7 +43,8 @@ Status RunLoad(const GlobalOptions& g, const LoadCommand& c) {
   const bool live = !g.quiet && isatty(STDERR_FILENO);
   if (live) {
     o.on_progress = [](const load::LoadProgress& p) {
-      std::string pct = p.total_bytes ? fmt::format(" {:3.0f}%", 100.0 * p.bytes_read / p.total_bytes) : "";
+      std::string pct =
+          p.total_bytes ? fmt::format(" {:3.0f}%", 100.0 * p.bytes_read / p.total_bytes) : "";
       std::fprintf(stderr, "\r  loading:%s %s read, %s records, %s bad, %.0f MB/s   ", pct.c_str(),
                    Bytes(static_cast<double>(p.bytes_read)).c_str(), Thousands(p.records).c_str(),
                    Thousands(p.bad).c_str(), p.bytes_read / 1e6 / std::max(p.seconds, 1e-9));
@@ -103,16 +77,15 @@ Status RunLoad(const GlobalOptions& g, const LoadCommand& c) {
   if (s.data_bytes > s.input_bytes) {
     size += fmt::format(" ({} compressed)", Bytes(static_cast<double>(s.input_bytes)));
   }
-  std::cout << fmt::format("{} record{}, {} quarantined{}, {:.2f} s, {}, {:.1f} MB/s\n",
-                           Thousands(s.records), s.records == 1 ? "" : "s",
-                           Thousands(s.quarantined),
-                           s.discarded ? fmt::format(" ({} discarded by contract)", s.discarded)
-                                       : "",
-                           s.seconds, size, mbs);
+  std::cout << fmt::format(
+      "{} record{}, {} quarantined{}, {:.2f} s, {}, {:.1f} MB/s\n", Thousands(s.records),
+      s.records == 1 ? "" : "s", Thousands(s.quarantined),
+      s.discarded ? fmt::format(" ({} discarded by contract)", s.discarded) : "", s.seconds, size,
+      mbs);
   if (s.quarantined > 0) {
     for (const auto& e : s.first_errors) std::cout << "  bad: " << e << "\n";
-    std::cout << "Quarantined records: watershed query \"SELECT * FROM "
-              << load::kQuarantineTable << " WHERE _ws_load_id = " << s.load_id << "\"\n";
+    std::cout << "Quarantined records: watershed query \"SELECT * FROM " << load::kQuarantineTable
+              << " WHERE _ws_load_id = " << s.load_id << "\"\n";
   }
   return absl::OkStatus();
 }
@@ -145,7 +118,19 @@ Status RunDescribe(const GlobalOptions& g, const std::string& table, const ReadA
   WS_ASSIGN_OR_RETURN(auto project, project::Project::Open(g.project));
   WS_ASSIGN_OR_RETURN(lake::Catalog * catalog, project->catalog());
   WS_ASSIGN_OR_RETURN(int64_t snapshot, ResolveSnapshot(*catalog, at));
-  WS_ASSIGN_OR_RETURN(auto state, catalog->GetTableState(table, snapshot));
+  auto found = catalog->GetTableState(table, snapshot);
+  if (absl::IsNotFound(found.status())) {  // a mistyped name: suggest the closest table
+    std::vector<std::string> names;
+    if (auto tables = catalog->ListTables(snapshot); tables.ok()) {
+      for (const auto& info : *tables) names.push_back(info.name);
+    }
+    const std::string closest = ClosestMatch(table, names);
+    if (!closest.empty()) {
+      return absl::NotFoundError(
+          StrCat(MessageOf(found.status()), "; did you mean ", closest, "?"));
+    }
+  }
+  WS_ASSIGN_OR_RETURN(auto state, std::move(found));
   std::cout << table << "  (snapshot " << snapshot << ", " << Thousands(state.row_count)
             << " rows in " << state.files.size() << " files, partitioned by "
             << state.info.partition_by << (state.info.parent.empty() ? "" : ", child of ")
@@ -175,8 +160,8 @@ Status RunDescribe(const GlobalOptions& g, const std::string& table, const ReadA
         if (it == prev.end()) {
           change += StrCat(change.empty() ? "" : ", ", "+", c.name);
         } else if (it->type != c.type) {
-          change += StrCat(change.empty() ? "" : ", ", c.name, " ", ColumnTypeName(it->type),
-                           "→", ColumnTypeName(c.type));
+          change += StrCat(change.empty() ? "" : ", ", c.name, " ", ColumnTypeName(it->type), "→",
+                           ColumnTypeName(c.type));
         }
       }
     }
@@ -185,13 +170,12 @@ Status RunDescribe(const GlobalOptions& g, const std::string& table, const ReadA
   }
   Print(hv, OutputFormat::kTable, std::cout);
 
-  WS_ASSIGN_OR_RETURN(auto snapshots, catalog->Snapshots());
-  std::cout << "\nSnapshots:\n";
+  WS_ASSIGN_OR_RETURN(auto snapshots, catalog->TableSnapshots(table, snapshot));
+  std::cout << "\nSnapshots that changed " << table << ":\n";
   TextTable sv;
   sv.header = {"snapshot", "committed_at", "operation", "load", "summary"};
   sv.numeric = {true, false, false, true, false};
   for (const auto& s : snapshots) {
-    if (s.snapshot_id > snapshot) continue;
     sv.rows.push_back({std::to_string(s.snapshot_id), s.committed_at, s.operation,
                        std::to_string(s.load_id), s.summary});
   }
@@ -201,9 +185,10 @@ Status RunDescribe(const GlobalOptions& g, const std::string& table, const ReadA
   TextTable fv;
   fv.header = {"file", "partition", "rows", "bytes"};
   fv.numeric = {false, false, true, true};
+  fv.whole = {true};  // storage keys are never cut
   for (const auto& f : state.files) {
-    fv.rows.push_back({f.key, f.partition, std::to_string(f.row_count),
-                       std::to_string(f.size_bytes)});
+    fv.rows.push_back(
+        {f.key, f.partition, std::to_string(f.row_count), std::to_string(f.size_bytes)});
   }
   Print(fv, OutputFormat::kTable, std::cout);
   if (!state.files.empty()) {
@@ -213,8 +198,8 @@ Status RunDescribe(const GlobalOptions& g, const std::string& table, const ReadA
     st.header = {"column", "min", "max", "nulls"};
     st.numeric = {false, false, false, true};
     for (const auto& s : stats) {
-      st.rows.push_back({s.column, s.min.value_or("NULL"), s.max.value_or("NULL"),
-                         std::to_string(s.null_count)});
+      st.rows.push_back(
+          {s.column, s.min.value_or("NULL"), s.max.value_or("NULL"), std::to_string(s.null_count)});
     }
     Print(st, OutputFormat::kTable, std::cout);
   }
@@ -223,62 +208,33 @@ Status RunDescribe(const GlobalOptions& g, const std::string& table, const ReadA
 
 Status RunQuery(const GlobalOptions& g, const QueryCommand& c) {
   WS_ASSIGN_OR_RETURN(auto project, project::Project::Open(g.project));
-  WS_ASSIGN_OR_RETURN(lake::Catalog * catalog, project->catalog());
   WS_ASSIGN_OR_RETURN(OutputFormat f, ParseOutputFormat(c.format));
-  std::unique_ptr<warehouse::Database> db;
-  std::unique_ptr<warehouse::Connection> conn;
+  transform::QueryOptions o;
+  o.max_rows = f == OutputFormat::kTable ? c.max_rows : 0;
+  transform::QueryResult r;
   if (!c.mart.empty()) {
     if (c.at.snapshot != 0 || !c.at.as_of.empty()) {
       return absl::InvalidArgumentError("--snapshot and --as-of read the lake, not a mart");
     }
-    WS_ASSIGN_OR_RETURN(auto targets, transform::MartTargets(*project));
-    auto t = targets.find(c.mart);
-    if (t != targets.end() && t->second.type != "duckdb") {  // the mart lives in PostgreSQL
-      WS_ASSIGN_OR_RETURN(auto pg, warehouse::postgres::PgConnection::Connect(t->second.target));
-      WS_RETURN_IF_ERROR(pg->Execute(StrCat("SET search_path TO ",
-                                            warehouse::postgres::PgQuoteIdent(c.mart), ", public")));
-      WS_ASSIGN_OR_RETURN(auto r, pg->Query(c.sql));
-      TextTable table;
-      for (int col = 0; col < r.columns(); ++col) {
-        table.header.push_back(r.column_name(col));
-        table.numeric.push_back(false);
-      }
-      for (int64_t row = 0; row < r.rows(); ++row) {
-        std::vector<std::string> cells;
-        std::vector<bool> nulls;
-        for (int col = 0; col < r.columns(); ++col) {
-          nulls.push_back(r.IsNull(col, row));
-          cells.push_back(r.GetString(col, row));
-        }
-        table.rows.push_back(std::move(cells));
-        table.nulls.push_back(std::move(nulls));
-      }
-      Print(table, f, std::cout);
-      if (f == OutputFormat::kTable) std::cout << "(" << Thousands(r.rows()) << " rows)\n";
-      return absl::OkStatus();
-    }
-    WS_ASSIGN_OR_RETURN(transform::MartSession s, transform::OpenMarts(*project, c.mart));
-    db = std::move(s.db);
-    conn = std::move(s.conn);
+    WS_ASSIGN_OR_RETURN(r, transform::QueryMart(*project, c.mart, c.sql, o));
   } else {
+    WS_ASSIGN_OR_RETURN(lake::Catalog * catalog, project->catalog());
     WS_ASSIGN_OR_RETURN(int64_t snapshot, ResolveSnapshot(*catalog, c.at));
-    WS_ASSIGN_OR_RETURN(db, warehouse::Database::Open(""));
-    WS_ASSIGN_OR_RETURN(conn, db->Connect());
-    if (snapshot > 0) {
-      WS_RETURN_IF_ERROR(
-          lake::AttachLakeViews(*conn, *catalog, project->storage(), snapshot, c.sql));
-    }
+    WS_ASSIGN_OR_RETURN(r, transform::QueryLake(*project, snapshot, c.sql, o));
   }
-  WS_ASSIGN_OR_RETURN(auto result, conn->Query(c.sql));
-  bool truncated = false;
-  TextTable t = ToTextTable(result, f == OutputFormat::kTable ? c.max_rows : 0, &truncated);
+  const bool truncated = r.truncated();
+  TextTable t;
+  t.header = std::move(r.columns);
+  t.numeric = std::move(r.numeric);
+  t.rows = std::move(r.rows);
+  t.nulls = std::move(r.nulls);
   Print(t, f, std::cout);
   if (f == OutputFormat::kTable) {
-    std::cout << "(" << Thousands(result.row_count()) << " row"
-              << (result.row_count() == 1 ? "" : "s")
-              << (truncated ? fmt::format(", first {} shown; use --max-rows or --format csv",
-                                          c.max_rows)
-                            : "")
+    std::cout << "(" << Thousands(static_cast<uint64_t>(r.total_rows)) << " row"
+              << (r.total_rows == 1 ? "" : "s")
+              << (truncated
+                      ? fmt::format(", first {} shown; use --max-rows or --format csv", c.max_rows)
+                      : "")
               << ")\n";
   }
   return absl::OkStatus();
@@ -288,9 +244,10 @@ Status RunGc(const GlobalOptions& g, bool dry_run) {
   WS_ASSIGN_OR_RETURN(auto project, project::Project::Open(g.project));
   WS_ASSIGN_OR_RETURN(lake::Catalog * catalog, project->catalog());
   WS_ASSIGN_OR_RETURN(auto r, lake::CollectGarbage(*catalog, project->storage(), dry_run));
-  for (const auto& k : r.removed) std::cout << (dry_run ? "would remove " : "removed ") << k << "\n";
-  std::cout << (dry_run ? "Would remove " : "Removed ") << r.removed.size()
-            << " orphan file(s), " << Bytes(static_cast<double>(r.bytes)) << ".";
+  for (const auto& k : r.removed)
+    std::cout << (dry_run ? "would remove " : "removed ") << k << "\n";
+  std::cout << (dry_run ? "Would remove " : "Removed ") << r.removed.size() << " orphan file(s), "
+            << Bytes(static_cast<double>(r.bytes)) << ".";
   if (!r.kept_running.empty()) {
     std::cout << " Kept " << r.kept_running.size() << " file(s) of loads still running.";
   }

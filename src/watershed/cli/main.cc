@@ -1,19 +1,30 @@
-// cli/main.cc — the `watershed` command: argument parsing and dispatch to commands.cc.
+// cli/main.cc — the `watershed` command: argument parsing (CLI11) and dispatch to the command
+// functions of commands.h.
 //
-// Exit codes: 0 success, 1 the command failed (message on stderr), 2 bad usage.
+// Owns: every subcommand's flags, positionals and their help text; the quick-start footer of
+// the top-level help; the "did you mean" answer to a mistyped subcommand. Exit codes: 0
+// success, 1 the command failed (message on stderr), 2 bad usage (unknown subcommand, missing
+// or malformed arguments: CLI11's usage errors are mapped to 2).
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <iostream>
 
-#include "watershed/base/log.h"
 #include "emulators/crunchbase/server.h"
+#include "watershed/base/log.h"
+#include "watershed/base/strings.h"
 #include "watershed/cli/commands.h"
+#include "watershed/cli/common.h"
+#include "watershed/cli/output.h"
 #include "watershed/observe/lineage.h"
 #include "watershed/observe/metrics.h"
 #include "watershed/orchestrate/run_store.h"
 #include "watershed/quality/checks.h"
 
 namespace {
+
+using watershed::Join;
+using watershed::StartsWith;
+using watershed::StrCat;
 
 constexpr const char* kVersion = "0.1.0";
 
@@ -27,6 +38,50 @@ Quick start:
 Commands run inside a project folder (one with watershed.yml, found upwards from the
 working directory) or take --project DIR. Docs: README.md and docs/formats/.)";
 
+// The deepest subcommand the command line selected (the app itself when none).
+CLI::App* Selected(CLI::App& app) {
+  CLI::App* level = &app;
+  while (!level->get_subcommands().empty()) level = level->get_subcommands().front();
+  return level;
+}
+
+// The command line as far as `level`: "watershed task".
+std::string CommandPath(CLI::App* level) {
+  std::string path;
+  for (CLI::App* a = level; a != nullptr; a = a->get_parent()) {
+    path =
+        a->get_parent() == nullptr ? StrCat("watershed", path) : StrCat(" ", a->get_name(), path);
+  }
+  return path;
+}
+
+// A usage error. When the first word left over is not a subcommand where one was expected
+// (`watershed tabels`), names the closest subcommand instead of CLI11's "A subcommand is
+// required". Returns the exit code.
+int UsageError(CLI::App& app, const CLI::ParseError& e) {
+  CLI::App* level = Selected(app);
+  const std::vector<std::string> extra = app.remaining(/*recurse=*/true);
+  std::vector<std::string> names;
+  for (CLI::App* sub : level->get_subcommands([](CLI::App*) { return true; })) {
+    names.push_back(sub->get_name());
+  }
+  if (names.empty() || extra.empty() || StartsWith(extra.front(), "-")) {
+    const int code = app.exit(e);
+    return code == 0 ? 0 : 2;
+  }
+  const std::string& word = extra.front();
+  const std::string path = CommandPath(level);
+  std::cerr << "error: `" << path << "` has no subcommand `" << word << "`";
+  const std::string closest = watershed::cli::ClosestMatch(word, names);
+  if (!closest.empty()) {
+    std::cerr << "; did you mean `" << path << " " << closest << "`?\n";
+  } else {
+    std::cerr << " (subcommands: " << Join(names, ", ") << ")\n";
+  }
+  std::cerr << "Run `" << path << " --help` for what each does.\n";
+  return 2;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -36,7 +91,6 @@ int main(int argc, char** argv) {
     return orchestrate::RunMetrics(project.config().catalog_path);
   });
   CLI::App app{"Watershed — a data platform in one program: ingest, lake, catalog, SQL."};
-  app.footer(kFooter);
   app.require_subcommand(1);
   app.fallthrough();  // global options may also follow the subcommand
   app.set_version_flag("--version", kVersion);
@@ -44,7 +98,8 @@ int main(int argc, char** argv) {
   cli::GlobalOptions g;
   std::string log_format = "human";
   bool verbose = false;
-  app.add_option("--project", g.project, "Project folder (default: search upwards for watershed.yml)");
+  app.add_option("--project", g.project,
+                 "Project folder (default: search upwards for watershed.yml)");
   app.add_option("--log-format", log_format, "Log lines on stderr: human or json")
       ->check(CLI::IsMember({"human", "json"}));
   app.add_flag("-v,--verbose", verbose, "Debug logging");
@@ -63,65 +118,82 @@ int main(int argc, char** argv) {
       "Normalize a file (NDJSON, JSON array/object, CSV; .gz/.zst; - for stdin) into a lake "
       "table and commit one snapshot");
   load_cmd->add_option("FILE", load.file, "Input file, or - for stdin")->required();
-  load_cmd->add_option("--table,-t", load.table, "Target table NAMESPACE.NAME, e.g. crunchbase.organizations")
+  load_cmd
+      ->add_option("--table,-t", load.table,
+                   "Target table NAMESPACE.NAME, e.g. crunchbase.organizations")
       ->required();
   load_cmd->add_option("--format", load.format, "auto (by extension/content), ndjson, json or csv")
       ->check(CLI::IsMember({"auto", "ndjson", "jsonl", "json", "csv"}));
-  load_cmd->add_option("--max-bad", load.max_bad,
-                       "Bad records tolerated (quarantined in watershed.quarantine); more fails "
-                       "the load and commits nothing")
+  load_cmd
+      ->add_option("--max-bad", load.max_bad,
+                   "Bad records tolerated (quarantined in watershed.quarantine); more fails "
+                   "the load and commits nothing")
       ->default_val(0);
-  load_cmd->add_option("--threads", load.threads, "Threads for writing Parquet (default: all cores)");
+  load_cmd->add_option("--threads", load.threads,
+                       "Threads for writing Parquet (default: all cores)");
   load_cmd->add_flag("--force", load.force, "Load again even if this file was already loaded");
   load_cmd->add_option("--batch-mb", load.batch_mb,
                        "Normalized data buffered before Parquet files are written (default 48; "
                        "bounds memory)");
-  load_cmd->add_option("--contract", load.contract,
-                       "Schema contract for this load: evolve, freeze or discard_row "
-                       "(default: watershed.yml, else evolve)")
+  load_cmd
+      ->add_option("--contract", load.contract,
+                   "Schema contract for this load: evolve, freeze or discard_row "
+                   "(default: watershed.yml, else evolve)")
       ->check(CLI::IsMember({"evolve", "freeze", "discard_row"}));
 
   // tables / describe / query
   cli::ReadAt tables_at;
   std::string tables_format = "table";
-  auto* tables = app.add_subcommand("tables", "List lake tables with rows, files and schema version");
+  auto* tables =
+      app.add_subcommand("tables", "List lake tables with rows, files and schema version");
   tables->add_option("--snapshot", tables_at.snapshot, "Read at this snapshot");
-  tables->add_option("--as-of", tables_at.as_of, "Read as of this UTC time, e.g. 2026-11-24T10:00:00");
-  tables->add_option("--format", tables_format, "table, csv or json");
+  tables->add_option("--as-of", tables_at.as_of,
+                     "Read as of this UTC time, e.g. 2026-11-24T10:00:00");
+  tables->add_option("--format", tables_format, "Output: table (default), csv or json")
+      ->check(CLI::IsMember(cli::kOutputFormatNames));
 
   std::string describe_table;
   cli::ReadAt describe_at;
   auto* describe = app.add_subcommand(
       "describe", "Show a table's columns, schema versions, snapshots, files and statistics");
-  describe->add_option("TABLE", describe_table, "NAMESPACE.NAME")->required();
+  describe
+      ->add_option("TABLE", describe_table,
+                   "The lake table, NAMESPACE.NAME (see `watershed tables`)")
+      ->required();
   describe->add_option("--snapshot", describe_at.snapshot, "Read at this snapshot");
   describe->add_option("--as-of", describe_at.as_of, "Read as of this UTC time");
 
   cli::QueryCommand query;
   auto* query_cmd = app.add_subcommand(
       "query", "Run SQL (DuckDB dialect) over lake tables, addressed as namespace.name");
-  query_cmd->add_option("SQL", query.sql, "The query")->required();
+  query_cmd
+      ->add_option("SQL", query.sql,
+                   "The query: one SELECT (DuckDB dialect for the lake and DuckDB marts)")
+      ->required();
   query_cmd->add_option("--snapshot", query.at.snapshot, "Time travel: read this snapshot");
   query_cmd->add_option("--as-of", query.at.as_of,
                         "Time travel: read the snapshot current at this UTC time");
-  query_cmd->add_option("--format", query.format, "table (default), csv or json")
-      ->check(CLI::IsMember({"table", "csv", "json"}));
+  query_cmd->add_option("--format", query.format, "Output: table (default), csv or json")
+      ->check(CLI::IsMember(cli::kOutputFormatNames));
   query_cmd->add_option("--max-rows", query.max_rows, "Rows shown in table format (default 1000)");
   query_cmd->add_option("--mart", query.mart,
                         "Query this mart (models by name; other marts as <mart>.<model>)");
 
   cli::BuildCommand build;
   auto* build_cmd = app.add_subcommand(
-      "build", "Build the SQL models in models/<mart>/*.sql into their marts (marts/<mart>.duckdb)");
+      "build",
+      "Build the SQL models in models/<mart>/*.sql into their marts (marts/<mart>.duckdb)");
   build_cmd->add_option("--select", build.select,
                         "A mart, a model, +model (with its upstream) or model+ (with its "
                         "downstream); repeatable; default: everything");
-  build_cmd->add_flag("--full-refresh", build.full_refresh, "Rebuild incremental models from scratch");
+  build_cmd->add_flag("--full-refresh", build.full_refresh,
+                      "Rebuild incremental models from scratch");
   build_cmd->add_option("--threads", build.threads, "Models built at once (default 2)");
 
   bool gc_dry_run = false;
   auto* gc = app.add_subcommand(
-      "gc", "Remove orphan files: files no snapshot references, left by loads that never committed");
+      "gc",
+      "Remove orphan files: files no snapshot references, left by loads that never committed");
   gc->add_flag("--dry-run", gc_dry_run, "Only list what would be removed");
 
   std::string docs_out;
@@ -132,14 +204,21 @@ int main(int argc, char** argv) {
   cli::RunCommand run;
   auto* run_cmd = app.add_subcommand(
       "run", "Run a pipeline of watershed.yml once (tasks as a DAG: retries, timeouts, parallel)");
-  run_cmd->add_option("PIPELINE", run.pipeline, "The pipeline");
+  run_cmd->add_option("PIPELINE", run.pipeline,
+                      "A pipeline of watershed.yml (`pipelines:`); optional with --resume");
   run_cmd->add_option("--date", run.date, "Logical date YYYY-MM-DD (default: today, UTC)");
-  run_cmd->add_option("--resume", run.resume, "Rerun only the tasks of RUN_ID that did not succeed");
-  auto* backfill = app.add_subcommand("backfill", "Run a pipeline once per day from --from to --to");
-  backfill->add_option("PIPELINE", run.pipeline, "The pipeline")->required();
-  backfill->add_option("--from", run.from, "First logical date")->required();
-  backfill->add_option("--to", run.to, "Last logical date")->required();
-  backfill->add_option("--parallel", run.parallel, "Intervals run at once (default 1)");
+  run_cmd->add_option("--resume", run.resume,
+                      "Rerun only the tasks of RUN_ID that did not succeed");
+  auto* backfill =
+      app.add_subcommand("backfill", "Run a pipeline once per day from --from to --to");
+  backfill->add_option("PIPELINE", run.pipeline, "A pipeline of watershed.yml (`pipelines:`)")
+      ->required();
+  backfill->add_option("--from", run.from, "First logical date, YYYY-MM-DD")->required();
+  backfill->add_option("--to", run.to, "Last logical date, YYYY-MM-DD (included)")->required();
+  backfill
+      ->add_option("--parallel", run.parallel,
+                   "Days run at once (default 1); days that succeeded before are skipped")
+      ->check(CLI::PositiveNumber);
   bool sched_once = false;
   std::string sched_until;
   auto* scheduler = app.add_subcommand(
@@ -149,21 +228,26 @@ int main(int argc, char** argv) {
   std::string task_pipeline, task_name, task_date;
   auto* task_cmd = app.add_subcommand("task", "One task of a pipeline");
   auto* task_run = task_cmd->add_subcommand(
-      "run", "Run one task now (what `watershed run` and external orchestrators call); exit 75 = "
-             "transient failure");
+      "run",
+      "Run one task now (what `watershed run` and external orchestrators call); exit 75 = "
+      "transient failure");
   task_cmd->require_subcommand(1);
-  task_run->add_option("PIPELINE", task_pipeline)->required();
-  task_run->add_option("TASK", task_name)->required();
+  task_run->add_option("PIPELINE", task_pipeline, "A pipeline of watershed.yml (`pipelines:`)")
+      ->required();
+  task_run->add_option("TASK", task_name, "One of the pipeline's tasks (`tasks:`)")->required();
   task_run->add_option("--date", task_date, "Logical date YYYY-MM-DD");
   std::string runs_show;
-  auto* runs = app.add_subcommand("runs", "Pipeline run history; `runs show RUN_ID` for attempts and logs");
+  auto* runs =
+      app.add_subcommand("runs", "Pipeline run history; `runs show RUN_ID` for attempts and logs");
   auto* runs_show_cmd = runs->add_subcommand("show", "A run's task attempts and their logs");
-  runs_show_cmd->add_option("RUN_ID", runs_show)->required();
+  runs_show_cmd->add_option("RUN_ID", runs_show, "A run id, as `watershed runs` lists them")
+      ->required();
   std::string export_pipeline, export_out;
   auto* export_cmd = app.add_subcommand("export", "Export to other tools");
   auto* airflow = export_cmd->add_subcommand("airflow", "Write an Airflow DAG file for a pipeline");
   export_cmd->require_subcommand(1);
-  airflow->add_option("PIPELINE", export_pipeline)->required();
+  airflow->add_option("PIPELINE", export_pipeline, "A pipeline of watershed.yml (`pipelines:`)")
+      ->required();
   airflow->add_option("--out", export_out, "Output file (default: <project>/airflow/PIPELINE.py)");
 
   bool audit_verify = false;
@@ -176,12 +260,13 @@ int main(int argc, char** argv) {
       "check",
       "Run the data quality checks declared under `checks:` in watershed.yml and print a results "
       "table; fails when a check of severity error fails (failing rows go to quality.quarantine)");
-  check_cmd->add_option("table", check.table,
+  check_cmd->add_option("TABLE", check.table,
                         "A table, model or namespace/mart prefix (default: every check)");
   check_cmd->add_flag("--all", check.all, "Run every check");
   check_cmd->add_option("--sample", check.sample_rows,
                         "Failing rows kept per check in quality.quarantine (default 100)");
-  check_cmd->add_option("--format", check.format, "table or json");
+  check_cmd->add_option("--format", check.format, "Output: table (default) or json")
+      ->check(CLI::IsMember({"table", "json"}));
 
   std::string lineage_node, lineage_format = "tree";
   bool lineage_up = false, lineage_down = false;
@@ -191,19 +276,26 @@ int main(int argc, char** argv) {
       "Column lineage: where NODE comes from (--upstream, the default) or what it feeds "
       "(--downstream). NODE is mart.model.column, ns.table.column, a dataset, or "
       "json:<table>:$.path");
-  lineage_cmd->add_option("node", lineage_node, "e.g. finance.fact_funding_round.amount_usd")->required();
+  lineage_cmd
+      ->add_option("NODE", lineage_node,
+                   "A column (mart.model.column, ns.table.column), a dataset (mart.model, "
+                   "ns.table) or json:<table>:$.path; e.g. "
+                   "finance.fact_funding_round.amount_usd")
+      ->required();
   lineage_cmd->add_flag("--upstream", lineage_up, "Trace to the sources (default)");
   lineage_cmd->add_flag("--downstream", lineage_down, "Trace to everything it feeds");
   lineage_cmd->add_option("--depth", lineage.depth, "Levels to follow (default 0 = all)");
   lineage_cmd->add_flag("--indirect", lineage.indirect, "Also follow joins, filters and grouping");
-  lineage_cmd->add_option("--format", lineage_format, "tree or json");
+  lineage_cmd->add_option("--format", lineage_format, "Output: tree (default) or json")
+      ->check(CLI::IsMember({"tree", "json"}));
 
   std::string metrics_format = "table", metrics_push;
   auto* metrics_cmd = app.add_subcommand(
       "metrics",
       "Metrics of every task and layer (records, bytes, durations, API requests and retries, "
       "stream lag, checks), as recorded in the catalog; --push cloudwatch sends what is new");
-  metrics_cmd->add_option("--format", metrics_format, "table, prometheus or json");
+  metrics_cmd->add_option("--format", metrics_format, "Output: table (default), prometheus or json")
+      ->check(CLI::IsMember({"table", "prometheus", "json"}));
   metrics_cmd->add_option("--push", metrics_push,
                           "cloudwatch: PutMetricData the points since the last push (settings: "
                           "metrics.cloudwatch in watershed.yml, AWS_* environment)");
@@ -211,7 +303,8 @@ int main(int argc, char** argv) {
   std::string alarms_format = "table";
   bool alarms_evaluate = false;
   auto* alarms_cmd = app.add_subcommand("alarms", "The alarms of watershed.yml and their state");
-  alarms_cmd->add_option("--format", alarms_format, "table or json");
+  alarms_cmd->add_option("--format", alarms_format, "Output: table (default) or json")
+      ->check(CLI::IsMember({"table", "json"}));
   alarms_cmd->add_flag("--evaluate", alarms_evaluate,
                        "Evaluate now (state changes go to the log, webhook and audit log)");
 
@@ -228,7 +321,8 @@ int main(int argc, char** argv) {
   std::string streams_format = "table";
   auto* streams_cmd = app.add_subcommand(
       "streams", "Each stream's source, log and lake offsets, lag and throughput");
-  streams_cmd->add_option("--format", streams_format, "table, csv or json");
+  streams_cmd->add_option("--format", streams_format, "Output: table (default), csv or json")
+      ->check(CLI::IsMember(cli::kOutputFormatNames));
 
   cli::CrunchbaseCommand cb;
   auto* crunchbase = app.add_subcommand(
@@ -246,12 +340,14 @@ int main(int argc, char** argv) {
   crunchbase->add_option("--collections", cb.collections,
                          "full mode: comma-separated collections (default: organizations; also "
                          "people,funding_rounds,investments,acquisitions)");
-  crunchbase->add_option("--base-url", cb.base_url,
-                         "API base URL, .../api/v4 or .../v4/data (default: CRUNCHBASE_BASE_URL, "
-                         "watershed.yml, else the real API). The key comes from CRUNCHBASE_API_KEY");
+  crunchbase->add_option(
+      "--base-url", cb.base_url,
+      "API base URL, .../api/v4 or .../v4/data (default: CRUNCHBASE_BASE_URL, "
+      "watershed.yml, else the real API). The key comes from CRUNCHBASE_API_KEY");
   crunchbase->add_option("--rate-limit", cb.rate_limit,
                          "Client-side budget in requests per minute (default 200; 0 = off)");
-  crunchbase->add_option("--page-size", cb.page_size, "Search page size (default 1000, the maximum)");
+  crunchbase->add_option("--page-size", cb.page_size,
+                         "Search page size (default 1000, the maximum)");
   crunchbase->add_option("--commit-every", cb.commit_every,
                          "Commit (with the cursor) every N search pages (default 10)");
   crunchbase->add_option("--max-pages", cb.max_pages, "Stop after N search pages (trial runs)");
@@ -280,10 +376,18 @@ int main(int argc, char** argv) {
   emulator->add_option("--unlicensed-fields", unlicensed,
                        "Comma-separated field_ids answered with 400 MD403");
 
+  // Only the top-level help ends with the quick start (subcommands copy a footer set earlier).
+  app.footer(kFooter);
   try {
     app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
+  } catch (const CLI::CallForHelp& e) {
     return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    return UsageError(app, e);
   }
 
   InitLogging(log_format == "json" ? LogFormat::kJson : LogFormat::kHuman,
@@ -330,7 +434,8 @@ int main(int argc, char** argv) {
       std::cerr << "error: choose --upstream or --downstream, not both\n";
       return 2;
     }
-    lineage.direction = lineage_down ? observe::Direction::kDownstream : observe::Direction::kUpstream;
+    lineage.direction =
+        lineage_down ? observe::Direction::kDownstream : observe::Direction::kUpstream;
     status = cli::RunLineage(g, lineage_node, lineage, lineage_format);
   } else if (*metrics_cmd) {
     status = cli::RunMetrics(g, metrics_format, metrics_push);
@@ -345,12 +450,7 @@ int main(int argc, char** argv) {
   } else if (*crunchbase) {
     status = cli::RunCrunchbase(g, cb);
   } else if (*emulator) {
-    for (size_t start = 0; !unlicensed.empty() && start <= unlicensed.size();) {
-      size_t comma = unlicensed.find(',', start);
-      if (comma == std::string::npos) comma = unlicensed.size();
-      if (comma > start) emu.unlicensed_fields.push_back(unlicensed.substr(start, comma - start));
-      start = comma + 1;
-    }
+    emu.unlicensed_fields = cli::SplitList(unlicensed);
     status = emulators::crunchbase::Serve(emu);
   }
   if (!*audit) cli::AuditCommand(g, argc, argv, status);

@@ -1,9 +1,10 @@
-// cli/output.cc — see output.h.
+// cli/output.cc — table, CSV and JSON rendering and ClosestMatch. See output.h.
 #include "watershed/cli/output.h"
 
 #include <algorithm>
 
 #include "watershed/base/log.h"
+#include "watershed/base/strings.h"
 
 namespace watershed::cli {
 
@@ -12,23 +13,10 @@ StatusOr<OutputFormat> ParseOutputFormat(std::string_view name) {
   if (name == "csv") return OutputFormat::kCsv;
   if (name == "json") return OutputFormat::kJson;
   return absl::InvalidArgumentError(
-      StrCat("unknown --format '", name, "' (expected table, csv or json)"));
+      StrCat("unknown --format '", name, "' (expected ", Join(kOutputFormatNames, ", "), ")"));
 }
 
 namespace {
-
-bool IsNumeric(duckdb_type t) {
-  switch (t) {
-    case DUCKDB_TYPE_TINYINT: case DUCKDB_TYPE_SMALLINT: case DUCKDB_TYPE_INTEGER:
-    case DUCKDB_TYPE_BIGINT: case DUCKDB_TYPE_UTINYINT: case DUCKDB_TYPE_USMALLINT:
-    case DUCKDB_TYPE_UINTEGER: case DUCKDB_TYPE_UBIGINT: case DUCKDB_TYPE_FLOAT:
-    case DUCKDB_TYPE_DOUBLE: case DUCKDB_TYPE_DECIMAL: case DUCKDB_TYPE_HUGEINT:
-    case DUCKDB_TYPE_UHUGEINT:
-      return true;
-    default:
-      return false;
-  }
-}
 
 // Display width in terminal columns (UTF-8 code points; good enough for alignment).
 size_t Width(std::string_view s) {
@@ -61,31 +49,6 @@ std::string OneLine(const std::string& s) {
 
 }  // namespace
 
-TextTable ToTextTable(warehouse::Result& result, size_t max_rows, bool* truncated) {
-  TextTable t;
-  const size_t cols = result.column_count();
-  for (size_t c = 0; c < cols; ++c) {
-    t.header.push_back(result.column_name(c));
-    t.numeric.push_back(IsNumeric(result.column_type(c)) ||
-                        result.column_type(c) == DUCKDB_TYPE_BOOLEAN);
-  }
-  const size_t rows = result.row_count();
-  *truncated = max_rows > 0 && rows > max_rows;
-  const size_t n = *truncated ? max_rows : rows;
-  for (size_t r = 0; r < n; ++r) {
-    std::vector<std::string> row;
-    std::vector<bool> nulls;
-    for (size_t c = 0; c < cols; ++c) {
-      bool null = result.IsNull(c, r);
-      nulls.push_back(null);
-      row.push_back(null ? "" : result.GetString(c, r));
-    }
-    t.rows.push_back(std::move(row));
-    t.nulls.push_back(std::move(nulls));
-  }
-  return t;
-}
-
 void Print(const TextTable& t, OutputFormat format, std::ostream& out) {
   auto is_null = [&](size_t r, size_t c) {
     return r < t.nulls.size() && c < t.nulls[r].size() && t.nulls[r][c];
@@ -117,8 +80,8 @@ void Print(const TextTable& t, OutputFormat format, std::ostream& out) {
         const std::string& v = t.rows[r][c];
         if (is_null(r, c)) {
           out << "null";
-        } else if (c < t.numeric.size() && t.numeric[c] && !v.empty() && v != "nan" &&
-                   v != "inf" && v != "-inf") {
+        } else if (c < t.numeric.size() && t.numeric[c] && !v.empty() && v != "nan" && v != "inf" &&
+                   v != "-inf") {
           out << v;
         } else {
           out << "\"" << JsonEscape(v) << "\"";
@@ -129,27 +92,35 @@ void Print(const TextTable& t, OutputFormat format, std::ostream& out) {
     out << (t.rows.empty() ? "]\n" : "\n]\n");
     return;
   }
-  constexpr size_t kMaxCell = 48;
+  auto whole = [&](size_t c) { return c < t.whole.size() && t.whole[c]; };
+  auto fit = [&](const std::string& s, size_t c) {
+    return whole(c) ? OneLine(s) : Clip(OneLine(s), kMaxCell);
+  };
   std::vector<size_t> widths;
-  for (const auto& h : t.header) widths.push_back(std::min(Width(h), kMaxCell));
+  for (size_t c = 0; c < t.header.size(); ++c) widths.push_back(Width(fit(t.header[c], c)));
   std::vector<std::vector<std::string>> cells;
   for (size_t r = 0; r < t.rows.size(); ++r) {
     std::vector<std::string> row;
-    for (size_t c = 0; c < t.rows[r].size(); ++c) {
-      std::string s = is_null(r, c) ? "NULL" : Clip(OneLine(t.rows[r][c]), kMaxCell);
+    for (size_t c = 0; c < t.rows[r].size() && c < widths.size(); ++c) {
+      std::string s = is_null(r, c) ? "NULL" : fit(t.rows[r][c], c);
       widths[c] = std::max(widths[c], Width(s));
       row.push_back(std::move(s));
     }
     cells.push_back(std::move(row));
   }
   auto line = [&](const std::vector<std::string>& row, bool header) {
-    for (size_t c = 0; c < row.size(); ++c) {
-      std::string s = header ? Clip(row[c], kMaxCell) : row[c];
+    for (size_t c = 0; c < row.size() && c < widths.size(); ++c) {
+      std::string s = header ? fit(row[c], c) : row[c];
       size_t pad = widths[c] - std::min(widths[c], Width(s));
-      bool right = !header && c < t.numeric.size() && t.numeric[c];
+      // Numbers and their headers are right-aligned; the last column has no trailing spaces.
+      const bool right = c < t.numeric.size() && t.numeric[c];
+      const bool last = c + 1 == row.size() || c + 1 == widths.size();
       out << (c ? " │ " : " ");
-      if (right) out << std::string(pad, ' ') << s;
-      else out << s << std::string(pad, ' ');
+      if (right) {
+        out << std::string(pad, ' ') << s;
+      } else {
+        out << s << (last ? "" : std::string(pad, ' '));
+      }
     }
     out << "\n";
   };
@@ -160,6 +131,48 @@ void Print(const TextTable& t, OutputFormat format, std::ostream& out) {
   }
   out << "\n";
   for (const auto& row : cells) line(row, false);
+}
+
+namespace {
+
+// Optimal string alignment distance: insertions, deletions, substitutions and swaps of two
+// neighbouring characters ("tabels" -> "tables" is 1).
+size_t EditDistance(std::string_view a, std::string_view b) {
+  std::vector<std::vector<size_t>> d(a.size() + 1, std::vector<size_t>(b.size() + 1));
+  for (size_t i = 0; i <= a.size(); ++i) d[i][0] = i;
+  for (size_t j = 0; j <= b.size(); ++j) d[0][j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    for (size_t j = 1; j <= b.size(); ++j) {
+      const size_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
+      d[i][j] = std::min({d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost});
+      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]) {
+        d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
+      }
+    }
+  }
+  return d[a.size()][b.size()];
+}
+
+}  // namespace
+
+std::string ClosestMatch(std::string_view word, const std::vector<std::string>& candidates) {
+  if (word.empty()) return "";
+  const std::string w = ToLower(word);
+  const size_t limit = std::max<size_t>(1, w.size() / 3);
+  std::string best;
+  size_t best_distance = limit + 1;
+  std::vector<std::string> extensions;  // candidates `word` is a prefix of
+  for (const std::string& c : candidates) {
+    const std::string lc = ToLower(c);
+    const size_t distance = EditDistance(w, lc);
+    if (distance < best_distance) {
+      best = c;
+      best_distance = distance;
+    }
+    if (StartsWith(lc, w)) extensions.push_back(c);
+  }
+  if (!best.empty()) return best;
+  return extensions.size() == 1 ? extensions.front() : "";
 }
 
 }  // namespace watershed::cli

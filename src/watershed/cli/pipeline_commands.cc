@@ -1,52 +1,36 @@
-// cli/pipeline_commands.cc — `run`, `backfill`, `task run`, `runs`, `scheduler`, `export airflow`: pipelines. See commands.h.
-#include "watershed/cli/commands.h"
-
-#include "watershed/cli/common.h"
-
-#include "watershed/orchestrate/run_store.h"
-#include "watershed/net/aws.h"
-#include "watershed/observe/cloudwatch.h"
-#include "watershed/observe/alarms.h"
-#include "watershed/observe/metrics.h"
-#include "watershed/server/streams.h"
-#include "watershed/server/server.h"
-
-#include <fcntl.h>
-#include <sys/wait.h>
-#include <pwd.h>
+// cli/pipeline_commands.cc — `run`, `backfill`, `task run`, `runs`, `scheduler`, `export
+// airflow`: pipelines (orchestrate/), rendered through output.h. See commands.h.
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <csignal>
-#include <cstdio>
-#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <sstream>
 
+#include "watershed/base/columns.h"
+#include "watershed/base/retry.h"
+#include "watershed/cli/commands.h"
+#include "watershed/cli/common.h"
 #include "watershed/cli/output.h"
-#include "watershed/lake/gc.h"
 #include "watershed/normalize/infer.h"
-#include "watershed/audit/audit_log.h"
-#include "watershed/load/crunchbase.h"
-#include "watershed/lake/reader.h"
-#include "watershed/project/project.h"
+#include "watershed/observe/metrics.h"
+#include "watershed/orchestrate/backfill.h"
 #include "watershed/orchestrate/executor.h"
+#include "watershed/orchestrate/run_store.h"
 #include "watershed/orchestrate/scheduler.h"
 #include "watershed/orchestrate/task.h"
-#include "watershed/base/retry.h"
-#include "watershed/transform/docs.h"
-#include "watershed/transform/runner.h"
-#include "watershed/warehouse/postgres/postgres.h"
-#include "watershed/warehouse/duckdb/database.h"
+#include "watershed/project/project.h"
 
 namespace watershed::cli {
 
 namespace {
 
 StatusOr<orchestrate::Pipeline> FindPipeline(project::Project& project, const std::string& name) {
-  WS_ASSIGN_OR_RETURN(auto pipelines, orchestrate::ParsePipelines(project.config().raw["pipelines"]));
+  WS_ASSIGN_OR_RETURN(auto pipelines,
+                      orchestrate::ParsePipelines(project.config().raw["pipelines"]));
   auto it = pipelines.find(name);
   if (it == pipelines.end()) {
     std::string known;
@@ -61,15 +45,19 @@ Status PrintOutcome(const orchestrate::RunOutcome& o) {
   TextTable t;
   t.header = {"task", "status", "attempts", "seconds", "log"};
   t.numeric = {false, false, true, true, false};
+  t.whole = {false, false, false, false, true};  // log paths are never cut
   for (const auto& task : o.tasks) {
     t.rows.push_back({task.task, task.status, std::to_string(task.attempts),
                       fmt::format("{:.2f}", task.seconds), task.log_path});
   }
   Print(t, OutputFormat::kTable, std::cout);
   std::cout << "run " << o.run_id << ": " << o.status << fmt::format(" in {:.1f} s", o.seconds)
-            << (o.status == "success" ? "" : fmt::format("; rerun what failed: watershed run --resume {}", o.run_id))
+            << (o.status == "success"
+                    ? ""
+                    : fmt::format("; rerun what failed: watershed run --resume {}", o.run_id))
             << "\n";
-  if (o.status != "success") return absl::FailedPreconditionError(StrCat("run ", o.run_id, " failed"));
+  if (o.status != "success")
+    return absl::FailedPreconditionError(StrCat("run ", o.run_id, " failed"));
   return absl::OkStatus();
 }
 
@@ -84,7 +72,8 @@ Status RunPipeline(const GlobalOptions& g, const RunCommand& c) {
     for (const auto& r : runs) {
       if (r.run_id == c.resume) name = r.pipeline;
     }
-    if (name.empty()) return absl::NotFoundError(StrCat("no run ", c.resume, " (see watershed runs)"));
+    if (name.empty())
+      return absl::NotFoundError(StrCat("no run ", c.resume, " (see watershed runs)"));
   }
   WS_ASSIGN_OR_RETURN(auto pipeline, FindPipeline(*project, name));
   orchestrate::RunOptions o;
@@ -102,59 +91,44 @@ Status RunPipeline(const GlobalOptions& g, const RunCommand& c) {
 Status RunBackfill(const GlobalOptions& g, const RunCommand& c) {
   WS_ASSIGN_OR_RETURN(auto project, project::Project::Open(g.project));
   WS_ASSIGN_OR_RETURN(auto pipeline, FindPipeline(*project, c.pipeline));
-  auto from = normalize::ParseDate(c.from), to = normalize::ParseDate(c.to);
-  if (!from || !to || *from > *to) {
-    return absl::InvalidArgumentError("--from and --to must be dates YYYY-MM-DD, from <= to");
-  }
-  orchestrate::SchedulerOptions o;
-  o.on_run = [](const std::string&, const std::string& date, const std::string& status) {
-    std::cout << date << "  " << status << "\n" << std::flush;
-  };
-  if (c.parallel > 1) {
-    // Intervals at once: each a `watershed run PIPELINE --date D` process (the catalog keeps
-    // any interval from running twice at the same time).
-    std::error_code ec;
-    const std::string self = std::filesystem::read_symlink("/proc/self/exe", ec).string();
-    std::map<pid_t, std::string> running;
-    int failed = 0;
-    auto reap = [&]() {
-      int status = 0;
-      pid_t pid = wait(&status);
-      if (pid <= 0) return;
-      const bool ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
-      std::cout << running[pid] << "  " << (ok ? "success" : "failed") << "\n" << std::flush;
-      failed += !ok;
-      running.erase(pid);
+  orchestrate::BackfillOptions o;
+  o.from = c.from;
+  o.to = c.to;
+  o.parallel = c.parallel;
+  if (!g.quiet && isatty(STDERR_FILENO)) {
+    o.on_day = [](const orchestrate::BackfillDay& d) {
+      std::cerr << "  " << d.logical_date << "  " << d.status << "\n" << std::flush;
     };
-    for (int64_t day = *from; day <= *to; ++day) {
-      while (static_cast<int>(running.size()) >= c.parallel) reap();
-      const std::string date = FormatDate(day);
-      WS_ASSIGN_OR_RETURN(auto store, orchestrate::RunStore::Open(project->config().catalog_path));
-      WS_ASSIGN_OR_RETURN(auto runs, store->Runs(pipeline.name));
-      if (std::any_of(runs.begin(), runs.end(), [&](const orchestrate::RunRecord& r) {
-            return r.logical_date == date && r.status == "success";
-          })) {
-        continue;  // done before
-      }
-      pid_t pid = fork();
-      if (pid == 0) {
-        int devnull = open("/dev/null", O_WRONLY);
-        dup2(devnull, 1);
-        execl(self.c_str(), self.c_str(), "run", pipeline.name.c_str(), "--date", date.c_str(),
-              "--project", project->root().c_str(), "--quiet", static_cast<char*>(nullptr));
-        _exit(127);
-      }
-      running[pid] = date;
-    }
-    while (!running.empty()) reap();
-    std::cout << (*to - *from + 1) << " intervals, " << failed << " failed\n";
-    if (failed > 0) return absl::FailedPreconditionError(StrCat(failed, " interval(s) failed"));
-    return absl::OkStatus();
   }
-  WS_ASSIGN_OR_RETURN(int failed, orchestrate::Backfill(*project, pipeline, *from, *to, o));
-  std::cout << (*to - *from + 1) << " intervals (those that had succeeded before were skipped), "
-            << failed << " failed\n";
-  if (failed > 0) return absl::FailedPreconditionError(StrCat(failed, " interval(s) failed"));
+  WS_ASSIGN_OR_RETURN(orchestrate::BackfillResult r, orchestrate::Backfill(*project, pipeline, o));
+  const bool messages =
+      std::any_of(r.days.begin(), r.days.end(),
+                  [](const orchestrate::BackfillDay& d) { return !d.message.empty(); });
+  TextTable t;
+  t.header = {"date", "status", "run", "seconds"};
+  t.numeric = {false, false, false, true};
+  t.whole = {false, false, true, false};
+  if (messages) t.header.push_back("message");
+  for (const orchestrate::BackfillDay& d : r.days) {
+    t.rows.push_back({d.logical_date, d.status, d.run_id,
+                      d.status == "skipped" ? "" : fmt::format("{:.2f}", d.seconds)});
+    if (messages) t.rows.back().push_back(d.message);
+  }
+  Print(t, OutputFormat::kTable, std::cout);
+  const int failed = r.Unsuccessful();
+  std::cout << r.days.size() << " days: " << r.Count("success") << " succeeded, "
+            << r.Count("skipped") << " skipped (they had succeeded before), " << failed
+            << " failed\n";
+  for (const orchestrate::BackfillDay& d : r.days) {
+    if (d.status == "failed") {
+      std::cout << "  " << d.logical_date << " failed: watershed runs show " << d.run_id << "\n";
+    }
+  }
+  if (failed > 0) {
+    return absl::FailedPreconditionError(
+        StrCat(failed, " day(s) of ", pipeline.name,
+               " did not succeed; run the same backfill again to retry only those"));
+  }
   return absl::OkStatus();
 }
 
@@ -188,7 +162,8 @@ int RunTaskCommand(const GlobalOptions& g, const std::string& pipeline_name,
     WS_ASSIGN_OR_RETURN(auto pipeline, FindPipeline(*project, pipeline_name));
     const orchestrate::Task* task = pipeline.Find(task_name);
     if (task == nullptr) {
-      return absl::NotFoundError(StrCat("pipeline ", pipeline_name, " has no task '", task_name, "'"));
+      return absl::NotFoundError(
+          StrCat("pipeline ", pipeline_name, " has no task '", task_name, "'"));
     }
     Status ran = orchestrate::RunTask(*project, pipeline, *task, date.empty() ? TodayUtc() : date);
     observe::FlushMetrics(*project).IgnoreError();
@@ -206,16 +181,20 @@ Status RunRuns(const GlobalOptions& g, const std::string& show) {
   if (show.empty()) {
     WS_ASSIGN_OR_RETURN(auto runs, store->Runs());
     t.header = {"run", "pipeline", "date", "started_at", "finished_at", "status"};
+    t.whole = {true};  // run ids are what `runs show` takes
     for (const auto& r : runs) {
-      t.rows.push_back({r.run_id, r.pipeline, r.logical_date, r.started_at, r.finished_at, r.status});
+      t.rows.push_back(
+          {r.run_id, r.pipeline, r.logical_date, r.started_at, r.finished_at, r.status});
     }
     Print(t, OutputFormat::kTable, std::cout);
     return absl::OkStatus();
   }
   WS_ASSIGN_OR_RETURN(auto attempts, store->Attempts(show));
-  if (attempts.empty()) return absl::NotFoundError(StrCat("no run ", show, " (see watershed runs)"));
+  if (attempts.empty())
+    return absl::NotFoundError(StrCat("no run ", show, " (see watershed runs)"));
   t.header = {"task", "attempt", "status", "exit", "seconds", "log"};
   t.numeric = {false, true, false, true, true, false};
+  t.whole = {false, false, false, false, false, true};  // log paths are never cut
   for (const auto& a : attempts) {
     t.rows.push_back({a.task, std::to_string(a.attempt), a.status, std::to_string(a.exit_code),
                       fmt::format("{:.2f}", a.seconds), a.log_path});

@@ -1,45 +1,18 @@
-// cli/source_commands.cc — `crunchbase`, `serve`, `streams`: sources that run, and the server. See commands.h.
-#include "watershed/cli/commands.h"
-
-#include "watershed/cli/common.h"
-
-#include "watershed/orchestrate/run_store.h"
-#include "watershed/net/aws.h"
-#include "watershed/observe/cloudwatch.h"
-#include "watershed/observe/alarms.h"
-#include "watershed/observe/metrics.h"
-#include "watershed/server/streams.h"
-#include "watershed/server/server.h"
-
-#include <fcntl.h>
-#include <sys/wait.h>
-#include <pwd.h>
+// cli/source_commands.cc — `crunchbase`, `serve`, `streams`: sources that run, and the server.
+// See commands.h.
 #include <unistd.h>
 
-#include <atomic>
-#include <csignal>
 #include <cstdio>
 #include <cstdlib>
-#include <filesystem>
-#include <fstream>
 #include <iostream>
-#include <sstream>
 
+#include "watershed/cli/commands.h"
+#include "watershed/cli/common.h"
 #include "watershed/cli/output.h"
-#include "watershed/lake/gc.h"
-#include "watershed/normalize/infer.h"
-#include "watershed/audit/audit_log.h"
 #include "watershed/load/crunchbase.h"
-#include "watershed/lake/reader.h"
 #include "watershed/project/project.h"
-#include "watershed/orchestrate/executor.h"
-#include "watershed/orchestrate/scheduler.h"
-#include "watershed/orchestrate/task.h"
-#include "watershed/base/retry.h"
-#include "watershed/transform/docs.h"
-#include "watershed/transform/runner.h"
-#include "watershed/warehouse/postgres/postgres.h"
-#include "watershed/warehouse/duckdb/database.h"
+#include "watershed/server/server.h"
+#include "watershed/server/streams.h"
 
 namespace watershed::cli {
 
@@ -88,10 +61,11 @@ Status RunCrunchbase(const GlobalOptions& g, const CrunchbaseCommand& c) {
     t.rows.push_back({table, Thousands(static_cast<uint64_t>(rows))});
   }
   if (!t.rows.empty()) Print(t, OutputFormat::kTable, std::cout);
-  std::cout << fmt::format("{} requests ({} retried, {} throttled), {:.1f} s, {:.0f} requests/min; "
-                           "raw responses in {}\n",
-                           r.requests, r.retries, r.throttled, r.seconds,
-                           r.requests * 60.0 / std::max(r.seconds, 1e-9), r.package);
+  std::cout << fmt::format(
+      "{} requests ({} retried, {} throttled), {:.1f} s, {:.0f} requests/min; "
+      "raw responses in {}\n",
+      r.requests, r.retries, r.throttled, r.seconds, r.requests * 60.0 / std::max(r.seconds, 1e-9),
+      r.package);
   for (const auto& nf : r.unload.not_found) std::cout << "  not found: " << nf << "\n";
   return absl::OkStatus();
 }
@@ -115,12 +89,13 @@ Status RunStreams(const GlobalOptions& g, const std::string& format) {
   WS_ASSIGN_OR_RETURN(OutputFormat f, ParseOutputFormat(format));
   WS_ASSIGN_OR_RETURN(auto streams, server::StreamsStatus(*project));
   if (streams.empty()) {
-    std::cout << "no streams: declare them under `streams:` in watershed.yml (docs/formats/streams.md)\n";
+    std::cout
+        << "no streams: declare them under `streams:` in watershed.yml (docs/formats/streams.md)\n";
     return absl::OkStatus();
   }
   TextTable t;
-  t.header = {"stream", "source", "table", "log_next", "lake_next", "lag", "events/s (1 min)",
-              "lake rows", "quarantined (1 h)", "last commit"};
+  t.header = {"stream", "source",           "table",     "log_next",          "lake_next",
+              "lag",    "events/s (1 min)", "lake rows", "quarantined (1 h)", "last commit"};
   t.numeric = {false, false, false, true, true, true, true, true, true, false};
   auto num = [](int64_t v) { return v < 0 ? std::string("-") : std::to_string(v); };
   for (const server::StreamStatus& s : streams) {
@@ -128,7 +103,8 @@ Status RunStreams(const GlobalOptions& g, const std::string& format) {
     std::snprintf(rate, sizeof rate, "%.1f", s.events_per_second);
     t.rows.push_back({s.stream, s.source, s.table, num(s.next_offset), num(s.lake_offset),
                       num(s.lag_events), rate, std::to_string(s.lake_rows),
-                      std::to_string(s.quarantined), s.last_commit.empty() ? "never" : s.last_commit});
+                      std::to_string(s.quarantined),
+                      s.last_commit.empty() ? "never" : s.last_commit});
     t.nulls.push_back(std::vector<bool>(t.header.size(), false));
   }
   Print(t, f, std::cout);

@@ -1,48 +1,14 @@
-// cli/transform_commands.cc — `build` and `docs`: models into marts. See commands.h.
-#include "watershed/cli/commands.h"
-
-#include "watershed/cli/common.h"
-
-#include "watershed/orchestrate/run_store.h"
-#include "watershed/net/aws.h"
-#include "watershed/observe/cloudwatch.h"
-#include "watershed/observe/alarms.h"
-#include "watershed/observe/metrics.h"
-#include "watershed/server/streams.h"
-#include "watershed/server/server.h"
-
-#include <fcntl.h>
-#include <sys/wait.h>
-#include <pwd.h>
-#include <unistd.h>
-
-#include <atomic>
-#include <csignal>
-#include <cstdio>
-#include <cstdlib>
-#include <filesystem>
-#include <fstream>
+// cli/transform_commands.cc — `build` and `docs`: models into marts (transform/). See commands.h.
 #include <iostream>
-#include <sstream>
 
+#include "watershed/cli/commands.h"
+#include "watershed/cli/common.h"
 #include "watershed/cli/output.h"
-#include "watershed/lake/gc.h"
-#include "watershed/normalize/infer.h"
-#include "watershed/audit/audit_log.h"
-#include "watershed/load/crunchbase.h"
-#include "watershed/lake/reader.h"
 #include "watershed/project/project.h"
-#include "watershed/orchestrate/executor.h"
-#include "watershed/orchestrate/scheduler.h"
-#include "watershed/orchestrate/task.h"
-#include "watershed/base/retry.h"
 #include "watershed/transform/docs.h"
 #include "watershed/transform/runner.h"
-#include "watershed/warehouse/postgres/postgres.h"
-#include "watershed/warehouse/duckdb/database.h"
 
 namespace watershed::cli {
-
 
 Status RunBuild(const GlobalOptions& g, const BuildCommand& c) {
   WS_ASSIGN_OR_RETURN(auto project, project::Project::Open(g.project));
@@ -62,7 +28,8 @@ Status RunBuild(const GlobalOptions& g, const BuildCommand& c) {
   }
   Print(t, OutputFormat::kTable, std::cout);
   for (const auto& r : results) {
-    if (r.status != "ok") std::cout << "  " << r.status << ": " << r.model << ": " << r.message << "\n";
+    if (r.status != "ok")
+      std::cout << "  " << r.status << ": " << r.model << ": " << r.message << "\n";
   }
   std::cout << results.size() - errors - skipped << " built, " << errors << " failed, " << skipped
             << " skipped\n";

@@ -213,6 +213,30 @@ StatusOr<Snapshot> Catalog::GetSnapshot(int64_t snapshot_id) {
   return Snapshot{s.Int(0), s.Text(1), s.Text(2), s.Int(3), s.Text(4)};
 }
 
+StatusOr<std::vector<Snapshot>> Catalog::TableSnapshots(const std::string& name, int64_t up_to) {
+  Stmt s(*db_,
+         "SELECT snapshot_id, committed_at, operation, COALESCE(load_id, 0), summary "
+         "FROM snapshots WHERE snapshot_id IN ("
+         "SELECT created_snapshot FROM tables WHERE name = ? "
+         "UNION SELECT f.added_snapshot FROM data_files f "
+         "JOIN tables t ON t.table_id = f.table_id WHERE t.name = ? "
+         "UNION SELECT f.removed_snapshot FROM data_files f "
+         "JOIN tables t ON t.table_id = f.table_id WHERE t.name = ? "
+         "AND f.removed_snapshot IS NOT NULL "
+         "UNION SELECT v.snapshot_id FROM schema_versions v "
+         "JOIN tables t ON t.table_id = v.table_id WHERE t.name = ?) "
+         "ORDER BY snapshot_id");
+  s.Bind(1, name).Bind(2, name).Bind(3, name).Bind(4, name);
+  std::vector<Snapshot> out;
+  while (true) {
+    WS_ASSIGN_OR_RETURN(bool row, s.Step());
+    if (!row) break;
+    if (up_to > 0 && s.Int(0) > up_to) break;
+    out.push_back({s.Int(0), s.Text(1), s.Text(2), s.Int(3), s.Text(4)});
+  }
+  return out;
+}
+
 StatusOr<int64_t> Catalog::OldestSnapshot() {
   Stmt s(*db_, "SELECT value FROM meta WHERE key = 'expired_before'");
   WS_ASSIGN_OR_RETURN(bool row, s.Step());

@@ -125,6 +125,9 @@ class Catalog {
   StatusOr<int64_t> SnapshotAsOf(const std::string& iso_time);
   StatusOr<std::vector<Snapshot>> Snapshots();
   StatusOr<Snapshot> GetSnapshot(int64_t snapshot_id);
+  // The snapshots up to `up_to` (0 = latest) that changed table `name`: created it, added or
+  // removed its files, or gave it a new schema version. Oldest first.
+  StatusOr<std::vector<Snapshot>> TableSnapshots(const std::string& name, int64_t up_to = 0);
 
   // Tables that exist at `snapshot` (0 = latest).
   StatusOr<std::vector<TableInfo>> ListTables(int64_t snapshot = 0);

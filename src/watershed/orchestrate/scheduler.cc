@@ -1,8 +1,7 @@
 // orchestrate/scheduler.cc — see scheduler.h.
 #include "watershed/orchestrate/scheduler.h"
 
-#include "watershed/orchestrate/run_store.h"
-
+#include <algorithm>
 #include <chrono>
 #include <set>
 #include <thread>
@@ -12,6 +11,7 @@
 #include "watershed/normalize/infer.h"
 #include "watershed/observe/alarms.h"
 #include "watershed/orchestrate/cron.h"
+#include "watershed/orchestrate/run_store.h"
 
 namespace watershed::orchestrate {
 namespace {
@@ -25,19 +25,10 @@ int64_t NowSeconds() {
       .count();
 }
 
-StatusOr<bool> AlreadySucceeded(RunStore& runs_store, const std::string& pipeline,
-                                const std::string& date) {
-  WS_ASSIGN_OR_RETURN(auto runs, runs_store.Runs(pipeline));
-  for (const auto& r : runs) {
-    if (r.logical_date == date && r.status == "success") return true;
-  }
-  return false;
-}
-
 Status RunInterval(project::Project& project, const Pipeline& p, const std::string& date,
                    const SchedulerOptions& options) {
   WS_ASSIGN_OR_RETURN(auto runs_store, RunStore::Open(project.config().catalog_path));
-  WS_ASSIGN_OR_RETURN(bool done, AlreadySucceeded(*runs_store, p.name, date));
+  WS_ASSIGN_OR_RETURN(bool done, IntervalSucceeded(*runs_store, p.name, date));
   if (done) return absl::OkStatus();
   RunOptions o;
   o.logical_date = date;
@@ -55,9 +46,7 @@ Status RunInterval(project::Project& project, const Pipeline& p, const std::stri
 
 }  // namespace
 
-std::string LogicalDate(int64_t t) {
-  return t % 86400 == 0 ? FormatDate(t / 86400) : FormatUtc(t);
-}
+std::string LogicalDate(int64_t t) { return t % 86400 == 0 ? FormatDate(t / 86400) : FormatUtc(t); }
 
 Status RunScheduler(project::Project& project, const SchedulerOptions& options) {
   WS_ASSIGN_OR_RETURN(auto pipelines, ParsePipelines(project.config().raw["pipelines"]));
@@ -124,16 +113,12 @@ Status RunScheduler(project::Project& project, const SchedulerOptions& options) 
   return absl::OkStatus();
 }
 
-StatusOr<int> Backfill(project::Project& project, const Pipeline& pipeline, int64_t from_day,
-                       int64_t to_day, const SchedulerOptions& options) {
-  WS_ASSIGN_OR_RETURN(auto runs_store, RunStore::Open(project.config().catalog_path));
-  int failed = 0;
-  for (int64_t day = from_day; day <= to_day; ++day) {
-    WS_RETURN_IF_ERROR(RunInterval(project, pipeline, FormatDate(day), options));
-    WS_ASSIGN_OR_RETURN(bool ok, AlreadySucceeded(*runs_store, pipeline.name, FormatDate(day)));
-    failed += !ok;
-  }
-  return failed;
+StatusOr<bool> IntervalSucceeded(RunStore& runs, const std::string& pipeline,
+                                 const std::string& logical_date) {
+  WS_ASSIGN_OR_RETURN(auto records, runs.Runs(pipeline));
+  return std::any_of(records.begin(), records.end(), [&](const RunRecord& r) {
+    return r.logical_date == logical_date && r.status == "success";
+  });
 }
 
 }  // namespace watershed::orchestrate

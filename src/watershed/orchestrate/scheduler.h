@@ -1,4 +1,4 @@
-// orchestrate/scheduler.h — `watershed scheduler` and `watershed backfill`: runs per interval.
+// orchestrate/scheduler.h — `watershed scheduler`: scheduled pipelines run per interval.
 //
 // Owns: deciding which intervals of a scheduled pipeline are due (after the last one fired,
 // recorded as the catalog cursor `scheduler/<pipeline>`, or after the pipeline's `start:`),
@@ -6,7 +6,8 @@
 // intervals that already have a successful run (so a restarted scheduler or backfill never runs
 // an interval twice), and running each through the executor. The logical date of an interval
 // is its start: "YYYY-MM-DD" at midnight, else "YYYY-MM-DDTHH:MM:SSZ".
-// Does not own: running tasks (executor.h). Thread safety: one scheduler per project.
+// Does not own: running tasks (executor.h) or backfills over a date range (backfill.h).
+// Thread safety: one scheduler per project.
 #pragma once
 
 #include <atomic>
@@ -19,22 +20,25 @@
 
 namespace watershed::orchestrate {
 
+class RunStore;  // run_store.h
+
 std::string LogicalDate(int64_t interval_start);
 
 struct SchedulerOptions {
-  bool once = false;      // run what is due now, then return
-  int64_t until = 0;      // treat this moment (seconds, UTC) as "now" (0 = the clock)
+  bool once = false;  // run what is due now, then return
+  int64_t until = 0;  // treat this moment (seconds, UTC) as "now" (0 = the clock)
   std::atomic<bool>* stop = nullptr;
   std::function<void(const std::string& pipeline, const std::string& date,
-                     const std::string& status)> on_run;
-  std::string binary;     // passed to the executor
+                     const std::string& status)>
+      on_run;
+  std::string binary;  // passed to the executor
 };
 
 Status RunScheduler(project::Project& project, const SchedulerOptions& options);
 
-// Runs `pipeline` once per logical date in [from, to] (days), skipping dates with a successful
-// run. Returns the number of intervals that failed.
-StatusOr<int> Backfill(project::Project& project, const Pipeline& pipeline, int64_t from_day,
-                       int64_t to_day, const SchedulerOptions& options);
+// Whether `pipeline` has a successful run for `logical_date` (such an interval never runs again;
+// the scheduler and backfills skip it).
+StatusOr<bool> IntervalSucceeded(RunStore& runs, const std::string& pipeline,
+                                 const std::string& logical_date);
 
 }  // namespace watershed::orchestrate

@@ -51,8 +51,9 @@ Status PackageWriter::OpenPart() {
 
 Status PackageWriter::Add(std::string_view request, std::string_view body) {
   if (file_ == nullptr) WS_RETURN_IF_ERROR(OpenPart());
-  std::string line = StrCat("{\"request\":", nlohmann::json(std::string(request)).dump(),
-                            ",\"received_at\":\"", IsoUtc(NowMicros()), "\",\"body\":", body, "}\n");
+  std::string line =
+      StrCat("{\"request\":", nlohmann::json(std::string(request)).dump(), ",\"received_at\":\"",
+             IsoUtc(NowMicros()), "\",\"body\":", body, "}\n");
   std::string out(ZSTD_CStreamOutSize(), '\0');
   ZSTD_inBuffer in{line.data(), line.size(), 0};
   while (in.pos < in.size) {
@@ -88,8 +89,11 @@ Status PackageWriter::Seal() {
 
 Status PackageWriter::Finish() {
   WS_RETURN_IF_ERROR(Seal());
-  nlohmann::json m = {{"format", 1}, {"source", source_}, {"load_id", load_id_},
-                      {"sealed_at", IsoUtc(NowMicros())}, {"parts", nlohmann::json::array()}};
+  nlohmann::json m = {{"format", 1},
+                      {"source", source_},
+                      {"load_id", load_id_},
+                      {"sealed_at", IsoUtc(NowMicros())},
+                      {"parts", nlohmann::json::array()}};
   for (const Part& p : parts_) {
     m["parts"].push_back({{"key", p.key}, {"lines", p.lines}, {"bytes", p.bytes}});
   }

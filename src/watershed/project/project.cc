@@ -59,7 +59,8 @@ StatusOr<ProjectConfig> ParseConfig(const fs::path& root, const YAML::Node& y,
           if (!contract.ok()) return Annotate(contract.status(), StrCat(file, ": tables.", name));
           tc.contract = *contract;
         }
-        if (kv.second["partition_by"]) tc.partition_by = kv.second["partition_by"].as<std::string>();
+        if (kv.second["partition_by"])
+          tc.partition_by = kv.second["partition_by"].as<std::string>();
         c.tables[name] = tc;
       }
     }
@@ -111,12 +112,14 @@ Status Project::Init(const std::string& dir, const std::string& name) {
         StrCat(root.string(), " already has a ", kProjectFile, "; nothing was changed"));
   }
   fs::create_directories(root / "models", ec);
-  if (ec) return absl::UnavailableError(StrCat("cannot create ", root.string(), ": ", ec.message()));
+  if (ec)
+    return absl::UnavailableError(StrCat("cannot create ", root.string(), ": ", ec.message()));
   std::string text = kTemplate;
   text.replace(text.find("{NAME}"), 6, name.empty() ? root.filename().string() : name);
   std::ofstream(root / kProjectFile) << text;
   std::ofstream(root / ".gitignore", std::ios::app)
-      << "# Watershed: the lake, the catalog and the marts are data, not source\nlake/\n.watershed/\nmarts/\n";
+      << "# Watershed: the lake, the catalog and the marts are data, not "
+         "source\nlake/\n.watershed/\nmarts/\n";
   std::ofstream(root / "models" / ".gitkeep");
   if (!fs::exists(root / kProjectFile)) {
     return absl::UnavailableError(StrCat("cannot write ", (root / kProjectFile).string()));

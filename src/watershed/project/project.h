@@ -6,11 +6,11 @@
 // commands do with them. Thread safety: a Project is used by one thread.
 #pragma once
 
+#include <yaml-cpp/yaml.h>
+
 #include <map>
 #include <memory>
 #include <string>
-
-#include <yaml-cpp/yaml.h>
 
 #include "watershed/base/status.h"
 #include "watershed/lake/catalog.h"
