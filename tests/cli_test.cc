@@ -16,6 +16,7 @@
 
 #include "gtest/gtest.h"
 #include "tests/harness.h"
+#include "tests/pg_cluster.h"
 
 namespace {
 
@@ -239,6 +240,61 @@ TEST_F(Cli, RunsShowPrintsWholeLogPaths) {
   }
   Outcome runs = In("runs");
   EXPECT_NE(runs.out.find(run_id), std::string::npos) << "run ids are whole\n" << runs.out;
+}
+
+// `query --mart` on a DuckDB mart and on a PostgreSQL one (a throwaway cluster, when the
+// PostgreSQL binaries are installed): the same rows, rendered by the same renderer.
+TEST_F(Cli, QueryMartReadsDuckDbAndPostgresMarts) {
+  ASSERT_EQ(In("load " + Quote(WriteFile(dir_, "orgs.ndjson", Orgs(0, 12))) +
+               " --table crunchbase.organizations")
+                .code,
+            0);
+  std::filesystem::create_directories(project_ + "/models/finance");
+  WriteFile(project_ + "/models/finance", "orgs.sql",
+            "{{ config(materialized='table') }}\n"
+            "SELECT uuid, funding_total__value_usd AS usd "
+            "FROM {{ source('crunchbase', 'organizations') }}\n");
+  Outcome build = In("build");
+  ASSERT_EQ(build.code, 0) << build.out;
+  Outcome duck = In("query --mart finance " +
+                    Quote("SELECT count(*) AS n, max(usd) AS top FROM orgs") + " --format json");
+  ASSERT_EQ(duck.code, 0) << duck.out;
+  auto parsed = nlohmann::json::parse(duck.out);
+  EXPECT_EQ(parsed[0]["n"], 12);
+  EXPECT_EQ(parsed[0]["top"], 110.0);
+
+  Outcome unknown = In("query --mart finanse 'SELECT 1'");
+  EXPECT_EQ(unknown.code, 1);
+  EXPECT_NE(unknown.out.find("no mart named 'finanse' (marts: finance"), std::string::npos)
+      << unknown.out;
+  Outcome travel = In("query --mart finance 'SELECT 1' --snapshot 1");
+  EXPECT_EQ(travel.code, 1);
+  EXPECT_NE(travel.out.find("read the lake, not a mart"), std::string::npos) << travel.out;
+
+  auto pg = watershed::testing_util::PgCluster::Start();
+  if (!pg) GTEST_SKIP() << "PostgreSQL binaries are not available (the DuckDB part ran)";
+  ASSERT_TRUE(pg->CreateDatabase("warehouse").ok());
+  std::filesystem::create_directories(project_ + "/models/sales");
+  WriteFile(project_ + "/models/sales", "orgs.sql",
+            "{{ config(materialized='table') }}\n"
+            "SELECT uuid, funding_total__value_usd AS usd "
+            "FROM {{ source('crunchbase', 'organizations') }}\n");
+  std::ofstream(project_ + "/watershed.yml", std::ios::app)
+      << "marts:\n  sales: {target: \"" << pg->conninfo("warehouse") << "\"}\n";
+  Outcome pg_build = In("build --select sales");
+  ASSERT_EQ(pg_build.code, 0) << pg_build.out;
+  Outcome table =
+      In("query --mart sales " + Quote("SELECT uuid, usd FROM orgs ORDER BY usd DESC LIMIT 3"));
+  ASSERT_EQ(table.code, 0) << table.out;
+  EXPECT_NE(table.out.find("org-11"), std::string::npos) << table.out;
+  EXPECT_NE(table.out.find("(3 rows)"), std::string::npos) << table.out;
+  Outcome csv =
+      In("query --mart sales " + Quote("SELECT count(*) AS n FROM orgs") + " --format csv");
+  ASSERT_EQ(csv.code, 0) << csv.out;
+  EXPECT_EQ(csv.out, "n\n12\n");
+  Outcome shown =
+      In("query --mart sales " + Quote("SELECT uuid FROM orgs ORDER BY uuid") + " --max-rows 2");
+  EXPECT_NE(shown.out.find("(12 rows, first 2 shown"), std::string::npos) << shown.out;
 }
 
 // A load killed with SIGKILL at random moments leaves the previous snapshot intact; rerunning
