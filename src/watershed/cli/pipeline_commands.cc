@@ -34,6 +34,7 @@
 #include "watershed/project/project.h"
 #include "watershed/orchestrate/executor.h"
 #include "watershed/orchestrate/scheduler.h"
+#include "watershed/orchestrate/airflow.h"
 #include "watershed/orchestrate/task.h"
 #include "watershed/base/retry.h"
 #include "watershed/transform/docs.h"
@@ -236,9 +237,7 @@ Status RunExportAirflow(const GlobalOptions& g, const std::string& name, const s
   WS_ASSIGN_OR_RETURN(auto project, project::Project::Open(g.project));
   WS_ASSIGN_OR_RETURN(auto pipeline, FindPipeline(*project, name));
   const std::string path = out.empty() ? StrCat(project->root(), "/airflow/", name, ".py") : out;
-  std::error_code ec;
-  std::filesystem::create_directories(std::filesystem::path(path).parent_path(), ec);
-  std::ofstream(path) << orchestrate::AirflowDag(pipeline, project->root());
+  WS_RETURN_IF_ERROR(orchestrate::WriteAirflowDag(pipeline, project->root(), path));
   std::cout << "Wrote " << path << "\n";
   return absl::OkStatus();
 }
