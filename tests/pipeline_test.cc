@@ -16,6 +16,7 @@
 #include "tests/harness.h"
 #include "watershed/orchestrate/run_store.h"
 #include "watershed/orchestrate/executor.h"
+#include "watershed/orchestrate/airflow.h"
 #include "watershed/orchestrate/task.h"
 
 namespace watershed::orchestrate {
@@ -165,7 +166,9 @@ pipelines:
             (std::vector<std::string>{"2026-01-01", "2026-01-02", "2026-01-03", "2026-01-04",
                                       "2026-01-05"}));
   auto pipelines = ParsePipelines(project_->config().raw["pipelines"]);
-  const std::string py = AirflowDag(pipelines->at("daily"), dir_ + "/p");
+  auto dag = AirflowDag(pipelines->at("daily"), dir_ + "/p");
+  ASSERT_TRUE(dag.ok()) << dag.status();
+  const std::string py = *dag;
   testing_util::WriteFile(dir_, "dag.py", py);
   EXPECT_NE(py.find("schedule=timedelta(hours=2)"), std::string::npos) << py;
   EXPECT_NE(py.find("watershed task run daily extract --date {{ ds }}"), std::string::npos);

@@ -33,6 +33,7 @@ struct LoadCommand {
   bool force = false;
   std::string contract;
   double batch_mb = 48;
+  sources::LimitOverrides limits;
 };
 Status RunLoad(const GlobalOptions& g, const LoadCommand& c);
 

@@ -37,6 +37,7 @@ Status RunLoad(const GlobalOptions& g, const LoadCommand& c) {
   o.threads = c.threads;
   o.force = c.force;
   o.batch_bytes = static_cast<size_t>(std::max(0.001, c.batch_mb) * 1e6);
+  o.limits = c.limits;
   if (!c.contract.empty()) {
     WS_ASSIGN_OR_RETURN(o.contract, normalize::ParseContract(c.contract));
   }

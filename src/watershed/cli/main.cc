@@ -140,6 +140,14 @@ int main(int argc, char** argv) {
                    "Schema contract for this load: evolve, freeze or discard_row "
                    "(default: watershed.yml, else evolve)")
       ->check(CLI::IsMember({"evolve", "freeze", "discard_row"}));
+  // Input limits (override watershed.yml `limits:`; 0 = unlimited; docs/formats/load.md).
+  load_cmd->add_option("--max-record-mb", load.limits.max_record_mb, "Largest record in MiB (default 128)");
+  load_cmd->add_option("--max-field-mb", load.limits.max_field_mb, "Largest field in MiB (default 64)");
+  load_cmd->add_option("--max-columns", load.limits.max_columns, "Most CSV columns (default 1000)");
+  load_cmd->add_option("--max-decompressed-mb", load.limits.max_decompressed_mb,
+                       "Most decompressed MiB per file (default 65536)");
+  load_cmd->add_option("--max-decompression-ratio", load.limits.max_decompression_ratio,
+                       "Highest decompressed:compressed ratio past 64 MiB (default 200)");
 
   // tables / describe / query
   cli::ReadAt tables_at;

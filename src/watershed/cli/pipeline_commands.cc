@@ -21,6 +21,7 @@
 #include "watershed/orchestrate/executor.h"
 #include "watershed/orchestrate/run_store.h"
 #include "watershed/orchestrate/scheduler.h"
+#include "watershed/orchestrate/airflow.h"
 #include "watershed/orchestrate/task.h"
 #include "watershed/project/project.h"
 
@@ -215,9 +216,7 @@ Status RunExportAirflow(const GlobalOptions& g, const std::string& name, const s
   WS_ASSIGN_OR_RETURN(auto project, project::Project::Open(g.project));
   WS_ASSIGN_OR_RETURN(auto pipeline, FindPipeline(*project, name));
   const std::string path = out.empty() ? StrCat(project->root(), "/airflow/", name, ".py") : out;
-  std::error_code ec;
-  std::filesystem::create_directories(std::filesystem::path(path).parent_path(), ec);
-  std::ofstream(path) << orchestrate::AirflowDag(pipeline, project->root());
+  WS_RETURN_IF_ERROR(orchestrate::WriteAirflowDag(pipeline, project->root(), path));
   std::cout << "Wrote " << path << "\n";
   return absl::OkStatus();
 }

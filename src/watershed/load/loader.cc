@@ -8,7 +8,6 @@
 #include <map>
 #include <nlohmann/json.hpp>
 
-
 namespace watershed::load {
 namespace {
 
@@ -24,6 +23,19 @@ std::string FileIdentity(const std::string& path) {
 
 }  // namespace
 
+StatusOr<sources::InputLimits> ResolveLimits(const project::Project& project,
+                                             const sources::LimitOverrides& overrides) {
+  sources::InputLimits limits;
+  const YAML::Node& raw = project.config().raw;
+  if (raw && raw.IsMap()) {
+    WS_RETURN_IF_ERROR(sources::ApplyLimitsConfig(
+        raw["limits"], (std::filesystem::path(project.root()) / "watershed.yml").string(),
+        &limits));
+  }
+  WS_RETURN_IF_ERROR(sources::ApplyLimitOverrides(overrides, &limits));
+  return limits;
+}
+
 StatusOr<LoadSummary> LoadFile(project::Project& project, const LoadOptions& options) {
   const auto start = Clock::now();
   LoadSummary summary;
@@ -38,8 +50,8 @@ StatusOr<LoadSummary> LoadFile(project::Project& project, const LoadOptions& opt
   std::string cursor_key;
   if (!identity.empty()) {
     std::error_code ec;
-    cursor_key = StrCat(options.table, "|",
-                        std::filesystem::weakly_canonical(options.input, ec).string());
+    cursor_key =
+        StrCat(options.table, "|", std::filesystem::weakly_canonical(options.input, ec).string());
     WS_ASSIGN_OR_RETURN(auto cursor, catalog->GetCursor("file", cursor_key));
     if (cursor && *cursor == identity && !options.force) {
       summary.skipped = true;
@@ -51,7 +63,9 @@ StatusOr<LoadSummary> LoadFile(project::Project& project, const LoadOptions& opt
     }
   }
 
-  WS_ASSIGN_OR_RETURN(auto reader, sources::RecordReader::Open(options.input, options.format));
+  WS_ASSIGN_OR_RETURN(const sources::InputLimits limits, ResolveLimits(project, options.limits));
+  WS_ASSIGN_OR_RETURN(auto reader,
+                      sources::RecordReader::Open(options.input, options.format, limits));
   summary.input_name = reader->name();
   uint64_t total_bytes = 0;
   if (options.input != "-") {
@@ -91,9 +105,8 @@ StatusOr<LoadSummary> LoadFile(project::Project& project, const LoadOptions& opt
       s = session->AddJson(options.table, rec.json, true);
     }
     if (!s.ok()) {
-      session->Quarantine(options.table,
-                          {reader->name(), rec.line, rec.byte_offset, std::string(MessageOf(s)),
-                           rec.raw});
+      session->Quarantine(options.table, {reader->name(), rec.line, rec.byte_offset,
+                                          std::string(MessageOf(s)), rec.raw});
       if (contract == normalize::Contract::kDiscardRow &&
           s.code() == absl::StatusCode::kFailedPrecondition) {
         ++summary.discarded;
@@ -105,11 +118,12 @@ StatusOr<LoadSummary> LoadFile(project::Project& project, const LoadOptions& opt
         }
         if (static_cast<int64_t>(bad) > options.max_bad) {
           return fail(absl::InvalidArgumentError(StrCat(
-              "more than ", options.max_bad, " bad record", options.max_bad == 1 ? "" : "s",
-              " in ", reader->name(), " (--max-bad ", options.max_bad,
+              "more than ", options.max_bad, " bad record", options.max_bad == 1 ? "" : "s", " in ",
+              reader->name(), " (--max-bad ", options.max_bad,
               "); nothing was committed. First: ", summary.first_errors.front(),
               ". Fix the input, or raise --max-bad to land the good records and quarantine the "
-              "bad ones in ", kQuarantineTable)));
+              "bad ones in ",
+              kQuarantineTable)));
         }
       }
     }

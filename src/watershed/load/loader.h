@@ -3,7 +3,8 @@
 // Owns: `watershed load`: reading records (sources/files) into a LoadSession (session.h),
 // counting bad records against --max-bad, and one commit that adds every file together with
 // the file's cursor (so a rerun of a committed load is skipped, and a load killed before its
-// commit leaves only orphan files for `watershed gc`). Does not own: the file formats
+// commit leaves only orphan files for `watershed gc`), and the input limits in force (defaults <
+// watershed.yml `limits:` < flags; sources/files/limits.h). Does not own: the file formats
 // (sources/), flattening rules (normalize/) or the catalog (lake/).
 // Thread safety: one load per call; loads of different tables may run in parallel processes.
 #pragma once
@@ -17,6 +18,7 @@
 #include "watershed/base/status.h"
 #include "watershed/load/session.h"
 #include "watershed/project/project.h"
+#include "watershed/sources/files/limits.h"
 #include "watershed/sources/files/record_reader.h"
 
 namespace watershed::load {
@@ -38,6 +40,7 @@ struct LoadOptions {
   bool force = false;   // load again even when the same file was already committed
   std::optional<normalize::Contract> contract;  // overrides watershed.yml
   size_t batch_bytes = size_t{48} << 20;        // normalized bytes buffered before a flush
+  sources::LimitOverrides limits;               // flags; override watershed.yml `limits:`
   std::function<void(const LoadProgress&)> on_progress;
 };
 
@@ -49,13 +52,17 @@ struct LoadSummary {
   std::string input_name;
   uint64_t records = 0;  // records landed in the root table
   uint64_t quarantined = 0;
-  uint64_t discarded = 0;  // rejected by a discard_row contract (also in the quarantine)
+  uint64_t discarded = 0;    // rejected by a discard_row contract (also in the quarantine)
   uint64_t input_bytes = 0;  // as read (compressed, when the input is)
   uint64_t data_bytes = 0;   // decompressed
   double seconds = 0;
   std::vector<std::pair<std::string, int64_t>> rows_per_table;
   std::vector<std::string> first_errors;  // "line 3 (byte 120): malformed JSON: ..."
 };
+
+// The limits a load of `project` runs with: InputLimits{} < watershed.yml `limits:` < overrides.
+StatusOr<sources::InputLimits> ResolveLimits(const project::Project& project,
+                                             const sources::LimitOverrides& overrides);
 
 StatusOr<LoadSummary> LoadFile(project::Project& project, const LoadOptions& options);
 

@@ -3,6 +3,7 @@
 #include "watershed/load/loader.h"
 
 #include <filesystem>
+#include <fstream>
 
 #include "gtest/gtest.h"
 #include "watershed/base/test_util.h"
@@ -177,6 +178,42 @@ TEST_F(LoaderTest, SmallBatchesMakeManyFilesAndTheSameRows) {
   EXPECT_EQ(Query("SELECT sum(o.id - i.k) FROM cb.orgs o JOIN cb.orgs__items i "
                   "ON i._ws_parent_id = o._ws_id"),
             "0");
+}
+
+TEST_F(LoaderTest, RecordsOverTheLimitsOfWatershedYmlAreQuarantinedAndFlagsOverrideThem) {
+  {
+    std::ofstream yml(dir_ + "/p/watershed.yml", std::ios::app);
+    yml << "limits:\n  max_record_mb: 0.001\n";  // 1048 bytes
+  }
+  auto p = project::Project::Open(dir_ + "/p");
+  ASSERT_TRUE(p.ok()) << p.status();
+  project_ = std::move(*p);
+  const std::string content = "{\"id\":1}\n{\"id\":2,\"s\":\"" + std::string(5000, 'z') +
+                              "\"}\n{\"id\":3}\n";
+  auto strict = Load("big.ndjson", content);
+  ASSERT_FALSE(strict.ok());
+  EXPECT_NE(MessageOf(strict.status()).find("line 2 (byte 9): record of 5015 bytes is over "
+                                            "limits.max_record_mb (--max-record-mb)"),
+            std::string_view::npos)
+      << strict.status();
+  auto r = Load("big.ndjson", content, 1);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->records, 2u);
+  EXPECT_EQ(r->quarantined, 1u);
+  EXPECT_EQ(Query("SELECT line || ':' || byte_offset FROM watershed.quarantine"), "2:9");
+
+  LoadOptions o;  // the flag wins over watershed.yml
+  o.input = WriteFile(dir_, "big2.ndjson", content);
+  o.table = "cb.orgs";
+  o.threads = 1;
+  o.limits.max_record_mb = 1;
+  auto flagged = LoadFile(*project_, o);
+  ASSERT_TRUE(flagged.ok()) << flagged.status();
+  EXPECT_EQ(flagged->records, 3u);
+
+  o.input = WriteFile(dir_, "neg.ndjson", content);
+  o.limits.max_record_mb = -1;
+  EXPECT_EQ(LoadFile(*project_, o).status().code(), absl::StatusCode::kInvalidArgument);
 }
 
 }  // namespace

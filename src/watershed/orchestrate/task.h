@@ -6,7 +6,7 @@
 // data quality checks of `table` (default: all; a failed error-severity check fails the task
 // terminally, so its downstream is skipped and it is not retried), `shell` runs
 // `command` with /bin/sh (`{{ date }}` replaced; its exit code is the task's). Does not own:
-// retries, timeouts or ordering (executor.h). Thread safety: one task per process.
+// retries, timeouts or ordering (executor.h), the Airflow export (airflow.h). Thread safety: one task per process.
 #pragma once
 
 #include <string>
@@ -23,9 +23,5 @@ Status RunTask(project::Project& project, const Pipeline& pipeline, const Task& 
                const std::string& logical_date);
 
 std::string WithDate(std::string text, const std::string& logical_date);
-
-// Writes an Airflow DAG file for `pipeline`: its schedule, retries, dependencies, each task a
-// BashOperator calling `watershed task run`.
-std::string AirflowDag(const Pipeline& pipeline, const std::string& project_root);
 
 }  // namespace watershed::orchestrate

@@ -17,8 +17,6 @@
 #include <utility>
 #include <vector>
 
-#include "absl/strings/str_cat.h"
-
 namespace watershed::sources {
 
 // Where raw (possibly compressed) bytes come from. Bytes peeked for sniffing are served first.
@@ -73,7 +71,7 @@ Status ErrnoStatus(int err, const std::string& what) {
   if (err == ENOENT || err == ENOTDIR) code = absl::StatusCode::kNotFound;
   if (err == EACCES || err == EPERM) code = absl::StatusCode::kPermissionDenied;
   if (err == ENOMEM || err == EMFILE || err == ENFILE) code = absl::StatusCode::kResourceExhausted;
-  return Status(code, absl::StrCat(what, ": ", std::strerror(err)));
+  return Status(code, StrCat(what, ": ", std::strerror(err)));
 }
 
 class FdSource : public ByteInput::Source {
@@ -90,7 +88,7 @@ class FdSource : public ByteInput::Source {
       ssize_t got = ::read(fd_, buf, n);
       if (got >= 0) return static_cast<size_t>(got);
       if (errno == EINTR) continue;
-      return ErrnoStatus(errno, absl::StrCat("reading ", name_));
+      return ErrnoStatus(errno, StrCat("reading ", name_));
     }
   }
 
@@ -172,16 +170,18 @@ class GzipInput : public ByteInput {
       } else if (ret == Z_BUF_ERROR && zs_.avail_in == 0 && source_eof_) {
         // No progress possible, no more input, and the member has not ended.
         return Error(absl::StatusCode::kDataLoss,
-                     absl::StrCat("truncated gzip stream: input ends inside a member at "
-                                  "compressed byte ",
-                                  Position()));
+                     StrCat("truncated gzip stream: input ends inside a member at "
+                            "compressed byte ",
+                            Position()));
       } else if (ret != Z_OK && ret != Z_BUF_ERROR) {
         return Error(absl::StatusCode::kDataLoss,
-                     absl::StrCat("corrupt gzip stream at compressed byte ", Position(), ": ",
-                                  zs_.msg != nullptr ? zs_.msg : zError(ret)));
+                     StrCat("corrupt gzip stream at compressed byte ", Position(), ": ",
+                            zs_.msg != nullptr ? zs_.msg : zError(ret)));
       }
     }
-    return static_cast<size_t>(want - zs_.avail_out);
+    const size_t produced = want - zs_.avail_out;
+    WS_RETURN_IF_ERROR(CountDecompressed(produced, Position()));
+    return produced;
   }
 
  private:
@@ -226,19 +226,19 @@ class ZstdInput : public ByteInput {
       size_t ret = ZSTD_decompressStream(ds_, &out, &in);
       in_pos_ = in.pos;
       if (ZSTD_isError(ret)) {
-        return Error(absl::StatusCode::kDataLoss,
-                     absl::StrCat("corrupt zstd stream at compressed byte ", Position(), ": ",
-                                  ZSTD_getErrorName(ret)));
+        return Error(absl::StatusCode::kDataLoss, StrCat("corrupt zstd stream at compressed byte ",
+                                                         Position(), ": ", ZSTD_getErrorName(ret)));
       }
       // ret == 0: a frame is complete and fully flushed; otherwise the decoder wants more.
       frame_open_ = ret != 0;
       if (frame_open_ && out.pos == 0 && source_eof_ && in_pos_ == in_size_) {
         return Error(absl::StatusCode::kDataLoss,
-                     absl::StrCat("truncated zstd stream: input ends inside a frame at "
-                                  "compressed byte ",
-                                  Position()));
+                     StrCat("truncated zstd stream: input ends inside a frame at "
+                            "compressed byte ",
+                            Position()));
       }
     }
+    WS_RETURN_IF_ERROR(CountDecompressed(out.pos, Position()));
     return out.pos;
   }
 
@@ -276,7 +276,31 @@ ByteInput::~ByteInput() = default;
 uint64_t ByteInput::compressed_bytes_read() const { return source_->bytes_read(); }
 
 Status ByteInput::Error(absl::StatusCode code, const std::string& message) const {
-  return Status(code, absl::StrCat("reading ", name_, ": ", message));
+  return Status(code, StrCat("reading ", name_, ": ", message));
+}
+
+Status ByteInput::CountDecompressed(size_t n, uint64_t compressed_position) {
+  bytes_out_ += n;
+  const char* kind = CompressionName(compression_);
+  if (limits_.max_decompressed_bytes > 0 && bytes_out_ > limits_.max_decompressed_bytes) {
+    return Error(absl::StatusCode::kInvalidArgument,
+                 StrCat(kind, " data decompresses to more than ", limits_.max_decompressed_bytes,
+                        " bytes (at compressed byte ", compressed_position, "), over ",
+                        LimitSettingName("max_decompressed_mb"),
+                        "; if the file is genuine, raise it (0 = unlimited)"));
+  }
+  const uint64_t compressed = std::max<uint64_t>(compressed_position, 1);
+  if (limits_.max_decompression_ratio > 0 && bytes_out_ > kRatioCheckAfterBytes &&
+      static_cast<double>(bytes_out_) >
+          limits_.max_decompression_ratio * static_cast<double>(compressed)) {
+    return Error(
+        absl::StatusCode::kInvalidArgument,
+        StrCat("likely a decompression bomb: ", compressed, " compressed bytes gave ", bytes_out_,
+               " (ratio ", bytes_out_ / compressed, ":1), over ",
+               LimitSettingName("max_decompression_ratio"), " ", limits_.max_decompression_ratio,
+               "; if the file is genuine, raise it (0 = unlimited)"));
+  }
+  return Status();
 }
 
 namespace {
@@ -310,15 +334,14 @@ StatusOr<std::unique_ptr<ByteInput>> ByteInput::Open(const std::string& path) {
   if (fd < 0) {
     int err = errno;
     if (err == ENOENT || err == ENOTDIR) {
-      return absl::NotFoundError(absl::StrCat("file not found: ", path, " (check the path)"));
+      return absl::NotFoundError(StrCat("file not found: ", path, " (check the path)"));
     }
-    return ErrnoStatus(err, absl::StrCat("opening ", path));
+    return ErrnoStatus(err, StrCat("opening ", path));
   }
   auto source = std::make_unique<FdSource>(fd, /*owned=*/true, path);
   struct stat st;
   if (::fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("opening ", path, ": is a directory, not a file"));
+    return absl::InvalidArgumentError(StrCat("opening ", path, ": is a directory, not a file"));
   }
   ::posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
   return Wrap(path, std::move(source));

@@ -1,8 +1,9 @@
 // sources/files/input.h — a streaming byte input over a file, stdin or a buffer, decompressed.
 //
 // Owns: opening a path ("-" is stdin), detecting gzip / zstd by their magic bytes (never by the
-// extension alone, so a misnamed file or a compressed stdin still works), and streaming the
-// decompressed bytes. Errors name the input and the compressed byte position.
+// extension alone, so a misnamed file or a compressed stdin still works), streaming the
+// decompressed bytes, and stopping a decompression bomb (InputLimits::max_decompressed_bytes and
+// max_decompression_ratio, limits.h). Errors name the input and the compressed byte position.
 // Does not belong here: splitting bytes into records (record_reader.h), any knowledge of formats.
 // Thread safety: none. One ByteInput is used by one thread at a time; distinct instances are
 // independent.
@@ -14,6 +15,7 @@
 #include <string>
 
 #include "watershed/base/status.h"
+#include "watershed/sources/files/limits.h"
 
 namespace watershed::sources {
 
@@ -42,6 +44,14 @@ class ByteInput {
   // I/O failures.
   virtual StatusOr<size_t> Read(char* buf, size_t n) = 0;
 
+  // The decompression limits (only max_decompressed_bytes and max_decompression_ratio apply;
+  // plain inputs ignore them). Past either, Read() fails with kInvalidArgument naming the file,
+  // the compressed byte position and the setting to raise. Default: InputLimits{}.
+  void SetLimits(const InputLimits& limits) { limits_ = limits; }
+
+  // Decompressed bytes handed out so far.
+  uint64_t bytes_out() const { return bytes_out_; }
+
   // Bytes taken from the underlying file so far (compressed bytes when compressed), for progress.
   uint64_t compressed_bytes_read() const;
   const std::string& name() const { return name_; }
@@ -54,10 +64,14 @@ class ByteInput {
 
   // Errors "reading <name>: <message>" with `code`.
   Status Error(absl::StatusCode code, const std::string& message) const;
+  // Counts `n` more decompressed bytes and checks them against the limits.
+  Status CountDecompressed(size_t n, uint64_t compressed_position);
 
   std::string name_;
   Compression compression_;
   std::unique_ptr<Source> source_;
+  InputLimits limits_;
+  uint64_t bytes_out_ = 0;
 };
 
 }  // namespace watershed::sources

@@ -10,9 +10,8 @@
 #include <algorithm>
 #include <array>
 #include <cstring>
+#include <tuple>
 #include <utility>
-
-#include "absl/strings/str_cat.h"
 
 namespace watershed::sources {
 
@@ -24,8 +23,8 @@ StatusOr<FileFormat> ParseFileFormat(std::string_view name) {
   if (lower == "json") return FileFormat::kJson;
   if (lower == "csv") return FileFormat::kCsv;
   if (lower == "auto") return FileFormat::kAuto;
-  return absl::InvalidArgumentError(absl::StrCat("unknown file format \"", std::string(name),
-                                                 "\" (valid: auto, ndjson, jsonl, json, csv)"));
+  return absl::InvalidArgumentError(StrCat("unknown file format \"", std::string(name),
+                                           "\" (valid: auto, ndjson, jsonl, json, csv)"));
 }
 
 const char* FileFormatName(FileFormat format) {
@@ -119,9 +118,52 @@ class Window {
   Status held_error_;
 };
 
+// Bytes that matter while scanning a value, by context.
+enum : uint8_t { kInString = 1, kOutside = 2, kScalarEnd = 4 };
+constexpr std::array<uint8_t, 256> MakeJsonTable() {
+  std::array<uint8_t, 256> t{};
+  for (unsigned char c : {'"', '\\', '\n'}) t[c] |= kInString;
+  for (unsigned char c : {'"', '{', '}', '[', ']', '\n'}) t[c] |= kOutside;
+  for (unsigned char c : {' ', '\t', '\r', '\n', ',', '"', '{', '}', '[', ']'}) t[c] |= kScalarEnd;
+  return t;
+}
+constexpr std::array<uint8_t, 256> kJsonTable = MakeJsonTable();
+
+// The longest JSON token (a string with its quotes, or a bare scalar) in `text`: {length, start}.
+// Containers and whitespace do not count. Linear; used only for records longer than the field
+// limit.
+std::pair<size_t, size_t> LongestJsonToken(std::string_view text) {
+  size_t best = 0, best_at = 0;
+  size_t i = 0;
+  const size_t n = text.size();
+  while (i < n) {
+    const char c = text[i];
+    if (c == '"') {
+      size_t j = i + 1;
+      while (j < n && text[j] != '"') j += text[j] == '\\' ? 2 : 1;
+      j = std::min(j + 1, n);
+      if (j - i > best) best = j - i, best_at = i;
+      i = j;
+    } else if (IsJsonSpace(c) || c == '{' || c == '}' || c == '[' || c == ']' || c == ',' ||
+               c == ':') {
+      ++i;
+    } else {
+      size_t j = i;
+      while (j < n && !(kJsonTable[static_cast<uint8_t>(text[j])] & kScalarEnd) && text[j] != ':') {
+        ++j;
+      }
+      j = std::max(j, i + 1);
+      if (j - i > best) best = j - i, best_at = i;
+      i = j;
+    }
+  }
+  return {best, best_at};
+}
+
 class ReaderBase : public RecordReader {
  public:
-  ReaderBase(Window window, FileFormat format) : window_(std::move(window)), format_(format) {}
+  ReaderBase(Window window, FileFormat format, const InputLimits& limits)
+      : window_(std::move(window)), format_(format), limits_(limits) {}
 
   const std::vector<std::string>& csv_header() const override { return header_; }
   FileFormat format() const override { return format_; }
@@ -137,9 +179,67 @@ class ReaderBase : public RecordReader {
     out->error.clear();
   }
 
+  bool OverRecordLimit(uint64_t n) const {
+    return limits_.max_record_bytes > 0 && n > limits_.max_record_bytes;
+  }
+
+  // Starts keeping the first bytes of a record over the record limit.
+  void KeepPreview(const char* b, size_t n) {
+    preview_.assign(b, std::min(n, kOversizePreviewBytes));
+  }
+
+  // *out becomes the bad record of `total` bytes (over the record limit) whose first bytes
+  // KeepPreview() kept.
+  void EmitOversize(Record* out, uint64_t total, uint64_t line, uint64_t offset) {
+    const size_t kept = preview_.size();
+    preview_.resize(kept + kJsonPadding, ' ');
+    out->raw = std::string_view(preview_.data(), kept);
+    out->json = format_ == FileFormat::kCsv ? std::string_view() : out->raw;
+    out->fields.clear();
+    out->quoted.clear();
+    out->line = line;
+    out->byte_offset = offset;
+    out->error = StrCat("record of ", total, " bytes is over ", LimitSettingName("max_record_mb"),
+                        " = ", limits_.max_record_bytes, " bytes; skipped (its first ", kept,
+                        " bytes are kept); raise the limit if such records are genuine");
+  }
+
+  // Checks a complete record against the record and field limits, setting out->error.
+  void CheckLimits(Record* out) {
+    if (!out->error.empty()) return;
+    if (OverRecordLimit(out->raw.size())) {
+      KeepPreview(out->raw.data(), out->raw.size());
+      EmitOversize(out, out->raw.size(), out->line, out->byte_offset);
+      return;
+    }
+    const uint64_t max_field = limits_.max_field_bytes;
+    if (max_field == 0 || out->raw.size() <= max_field) return;  // no field can be longer
+    size_t longest = 0, at = 0;
+    if (format_ == FileFormat::kCsv) {
+      for (const std::string_view f : out->fields) {
+        if (f.size() > longest) {
+          longest = f.size();
+          // A field's bytes may be unescaped into scratch space; its position is then unknown.
+          at = f.data() >= out->raw.data() && f.data() < out->raw.data() + out->raw.size()
+                   ? static_cast<size_t>(f.data() - out->raw.data())
+                   : 0;
+        }
+      }
+    } else {
+      std::tie(longest, at) = LongestJsonToken(out->raw);
+    }
+    if (longest > max_field) {
+      out->error = StrCat("field of ", longest, " bytes at byte ", at, " of the record is over ",
+                          LimitSettingName("max_field_mb"), " = ", max_field,
+                          " bytes; raise the limit if such fields are genuine");
+    }
+  }
+
   Window window_;
   FileFormat format_;
-  uint64_t line_ = 1;  // line of window_.data()[0] (NDJSON, CSV) or of the scan position (JSON)
+  InputLimits limits_;
+  std::string preview_;  // the first bytes of a record over the record limit
+  uint64_t line_ = 1;    // line of window_.data()[0] (NDJSON, CSV) or of the scan position (JSON)
   std::vector<std::string> header_;
 };
 
@@ -148,7 +248,8 @@ class ReaderBase : public RecordReader {
 
 class NdjsonReader : public ReaderBase {
  public:
-  explicit NdjsonReader(Window window) : ReaderBase(std::move(window), FileFormat::kNdjson) {}
+  NdjsonReader(Window window, const InputLimits& limits)
+      : ReaderBase(std::move(window), FileFormat::kNdjson, limits) {}
 
   StatusOr<bool> Next(Record* out) override {
     Reset(out);
@@ -164,6 +265,8 @@ class NdjsonReader : public ReaderBase {
       } else if (window_.eof()) {
         if (n == 0) return false;
         len = consume = n;
+      } else if (OverRecordLimit(n)) {
+        return SkipOversize(out);
       } else {
         scan_ = n;  // no newline so far: do not search these bytes again
         WS_RETURN_IF_ERROR(window_.Fill(kChunk));
@@ -179,31 +282,49 @@ class NdjsonReader : public ReaderBase {
       out->json = out->raw = text;
       out->line = line;
       out->byte_offset = offset;
+      CheckLimits(out);
       return true;
     }
   }
 
  private:
+  // The line at the window's start is over the record limit: keeps its first bytes and drops
+  // the rest up to the next newline without buffering it.
+  StatusOr<bool> SkipOversize(Record* out) {
+    const uint64_t line = line_++;
+    const uint64_t offset = window_.offset();
+    KeepPreview(window_.data(), window_.size());
+    uint64_t total = 0;
+    while (true) {
+      const char* b = window_.data();
+      const size_t n = window_.size();
+      const void* nl = n > 0 ? std::memchr(b, '\n', n) : nullptr;
+      if (nl != nullptr) {
+        const size_t len = static_cast<const char*>(nl) - b;
+        total += len;
+        window_.Consume(len + 1);
+        break;
+      }
+      total += n;
+      window_.Consume(n);
+      if (window_.eof()) break;
+      WS_RETURN_IF_ERROR(window_.Fill(kChunk));
+    }
+    scan_ = 0;
+    EmitOversize(out, total, line, offset);
+    return true;
+  }
+
   size_t scan_ = 0;  // bytes of the window already searched for '\n'
 };
 
 // ---------------------------------------------------------------------------------------------
 // JSON: one top-level array streamed element by element, or a sequence of top-level values.
 
-// Bytes that matter while scanning a value, by context.
-enum : uint8_t { kInString = 1, kOutside = 2, kScalarEnd = 4 };
-constexpr std::array<uint8_t, 256> MakeJsonTable() {
-  std::array<uint8_t, 256> t{};
-  for (unsigned char c : {'"', '\\', '\n'}) t[c] |= kInString;
-  for (unsigned char c : {'"', '{', '}', '[', ']', '\n'}) t[c] |= kOutside;
-  for (unsigned char c : {' ', '\t', '\r', '\n', ',', '"', '{', '}', '[', ']'}) t[c] |= kScalarEnd;
-  return t;
-}
-constexpr std::array<uint8_t, 256> kJsonTable = MakeJsonTable();
-
 class JsonReader : public ReaderBase {
  public:
-  explicit JsonReader(Window window) : ReaderBase(std::move(window), FileFormat::kJson) {}
+  JsonReader(Window window, const InputLimits& limits)
+      : ReaderBase(std::move(window), FileFormat::kJson, limits) {}
 
   StatusOr<bool> Next(Record* out) override {
     Reset(out);
@@ -213,6 +334,13 @@ class JsonReader : public ReaderBase {
       if (kind_ != Kind::kNone) {
         if (!ScanValue(b, n)) {
           if (!window_.eof()) {
+            if (skipped_ > 0 || OverRecordLimit(scan_ - value_start_)) {
+              // Over the record limit: keep the first bytes, then drop what is scanned.
+              if (skipped_ == 0) KeepPreview(b + value_start_, scan_ - value_start_);
+              skipped_ += scan_ - value_start_;
+              window_.Consume(scan_);
+              scan_ = value_start_ = 0;
+            }
             WS_RETURN_IF_ERROR(window_.Fill(kChunk));
             continue;
           }
@@ -291,6 +419,9 @@ class JsonReader : public ReaderBase {
   void StartValue(char c) {
     value_start_ = scan_;
     value_line_ = line_;
+    value_offset_ = window_.offset() + scan_;
+    skipped_ = 0;
+    stray_ = false;
     last_truncated_ = false;
     ++scan_;
     depth_ = 0;
@@ -307,12 +438,13 @@ class JsonReader : public ReaderBase {
           c == '-' || (c >= '0' && c <= '9') || c == 't' || c == 'f' || c == 'n';
       if (c == '}' || c == ']') {
         --scan_;  // a stray closer is junk of its own: one byte (advanced in ScanValue)
+        stray_ = true;
       } else if (starts_scalar) {
         return;
       }
       if (value_error_.empty()) {
         value_error_ =
-            absl::StrCat("unexpected '", std::string(1, c), "': not the start of a JSON value");
+            StrCat("unexpected '", std::string(1, c), "': not the start of a JSON value");
       }
     }
   }
@@ -321,7 +453,8 @@ class JsonReader : public ReaderBase {
   bool ScanValue(const char* b, size_t n) {
     size_t i = scan_;
     if (kind_ == Kind::kScalar) {
-      if (i == value_start_) {  // a stray '}' or ']'
+      if (stray_) {  // a stray '}' or ']'
+        stray_ = false;
         scan_ = i + 1;
         return true;
       }
@@ -380,10 +513,16 @@ class JsonReader : public ReaderBase {
 
   // Hands out [value_start_, scan_) and consumes it from the window.
   void Emit(const char* b, Record* out) {
-    out->json = out->raw = std::string_view(b + value_start_, scan_ - value_start_);
-    out->line = value_line_;
-    out->byte_offset = window_.offset() + value_start_;
-    out->error = std::move(value_error_);
+    if (skipped_ > 0) {
+      EmitOversize(out, skipped_ + (scan_ - value_start_), value_line_, value_offset_);
+      skipped_ = 0;
+    } else {
+      out->json = out->raw = std::string_view(b + value_start_, scan_ - value_start_);
+      out->line = value_line_;
+      out->byte_offset = value_offset_;
+      out->error = std::move(value_error_);
+      CheckLimits(out);
+    }
     value_error_.clear();
     window_.Consume(scan_);
     scan_ = 0;
@@ -395,6 +534,9 @@ class JsonReader : public ReaderBase {
   size_t scan_ = 0;         // scan position, relative to the window
   size_t value_start_ = 0;  // start of the current value, relative to the window
   uint64_t value_line_ = 0;
+  uint64_t value_offset_ = 0;  // absolute offset of the current value
+  uint64_t skipped_ = 0;       // bytes of the current value dropped (over the record limit)
+  bool stray_ = false;         // the current "value" is a stray '}' or ']'
   int64_t depth_ = 0;
   bool in_string_ = false;
   bool escape_ = false;
@@ -443,7 +585,8 @@ size_t FirstInvalidUtf8(std::string_view s) {
 
 class CsvReader : public ReaderBase {
  public:
-  explicit CsvReader(Window window) : ReaderBase(std::move(window), FileFormat::kCsv) {}
+  CsvReader(Window window, const InputLimits& limits)
+      : ReaderBase(std::move(window), FileFormat::kCsv, limits) {}
 
   // Reads the header row. An empty input has no header.
   Status ReadHeader() {
@@ -451,8 +594,14 @@ class CsvReader : public ReaderBase {
     WS_ASSIGN_OR_RETURN(bool got, NextRow(&header));
     if (!got) return Status();
     if (!header.error.empty()) {
-      return absl::InvalidArgumentError(absl::StrCat("reading ", name(), ": header row (line ",
-                                                     header.line, "): ", header.error));
+      return absl::InvalidArgumentError(
+          StrCat("reading ", name(), ": header row (line ", header.line, "): ", header.error));
+    }
+    if (limits_.max_columns > 0 && header.fields.size() > limits_.max_columns) {
+      return absl::InvalidArgumentError(
+          StrCat("reading ", name(), ": header row (line ", header.line, ") has ",
+                 header.fields.size(), " columns, over ", LimitSettingName("max_columns"), " = ",
+                 limits_.max_columns, "; raise the limit if the file is genuine"));
     }
     header_.assign(header.fields.begin(), header.fields.end());
     return Status();
@@ -462,7 +611,7 @@ class CsvReader : public ReaderBase {
     WS_ASSIGN_OR_RETURN(bool got, NextRow(out));
     if (got && out->error.empty() && out->fields.size() != header_.size()) {
       out->error =
-          absl::StrCat("ragged row: ", out->fields.size(), " fields, header has ", header_.size());
+          StrCat("ragged row: ", out->fields.size(), " fields, header has ", header_.size());
     }
     return got;
   }
@@ -499,9 +648,11 @@ class CsvReader : public ReaderBase {
         continue;
       }
       if (ParseRow(b, n, window_.eof(), out) == Parse::kNeedMore) {
+        if (OverRecordLimit(n)) return SkipOversize(out);
         WS_RETURN_IF_ERROR(window_.Fill(std::max(kChunk, n)));
         continue;
       }
+      CheckLimits(out);
       return true;
     }
   }
@@ -600,10 +751,43 @@ class CsvReader : public ReaderBase {
     line_ += newlines + (i < n ? 1 : 0);
     window_.Consume(consumed);
     if (!simdjson::validate_utf8(out->raw.data(), out->raw.size())) {
-      out->error =
-          absl::StrCat("invalid UTF-8 at byte ", FirstInvalidUtf8(out->raw), " of the row");
+      out->error = StrCat("invalid UTF-8 at byte ", FirstInvalidUtf8(out->raw), " of the row");
     }
     return Parse::kRow;
+  }
+
+  // The row at the window's start is over the record limit: keeps its first bytes and drops the
+  // rest up to the end of the row (a newline outside quotes) without buffering it.
+  StatusOr<bool> SkipOversize(Record* out) {
+    const uint64_t line = line_;
+    const uint64_t offset = window_.offset();
+    KeepPreview(window_.data(), window_.size());
+    uint64_t total = 0;
+    bool in_quotes = false;
+    while (true) {
+      const char* b = window_.data();
+      const size_t n = window_.size();
+      size_t i = 0;
+      bool row_end = false;
+      for (; i < n; ++i) {
+        if (b[i] == '"') {
+          in_quotes = !in_quotes;  // "" inside a quoted field toggles twice
+        } else if (b[i] == '\n') {
+          ++line_;
+          if (!in_quotes) {
+            row_end = true;
+            break;
+          }
+        }
+      }
+      total += i;
+      window_.Consume(row_end ? i + 1 : i);
+      if (row_end || window_.eof()) break;
+      WS_RETURN_IF_ERROR(window_.Fill(kChunk));
+    }
+    if (total > 0 && preview_.size() >= total) preview_.resize(total);
+    EmitOversize(out, total, line, offset);
+    return true;
   }
 
   Parse Unterminated(const char* b, size_t n, Record* out) {
@@ -643,13 +827,16 @@ FileFormat FormatFromExtension(std::string_view name) {
 }  // namespace
 
 StatusOr<std::unique_ptr<RecordReader>> RecordReader::Open(const std::string& path,
-                                                           FileFormat format) {
+                                                           FileFormat format,
+                                                           const InputLimits& limits) {
   WS_ASSIGN_OR_RETURN(std::unique_ptr<ByteInput> input, ByteInput::Open(path));
-  return Create(std::move(input), format);
+  return Create(std::move(input), format, limits);
 }
 
 StatusOr<std::unique_ptr<RecordReader>> RecordReader::Create(std::unique_ptr<ByteInput> input,
-                                                             FileFormat format) {
+                                                             FileFormat format,
+                                                             const InputLimits& limits) {
+  input->SetLimits(limits);
   if (format == FileFormat::kAuto) format = FormatFromExtension(input->name());
   Window window(std::move(input));
   WS_RETURN_IF_ERROR(window.Fill(kChunk));
@@ -669,12 +856,13 @@ StatusOr<std::unique_ptr<RecordReader>> RecordReader::Create(std::unique_ptr<Byt
   }
   switch (format) {
     case FileFormat::kNdjson:
-      return std::unique_ptr<RecordReader>(std::make_unique<NdjsonReader>(std::move(window)));
+      return std::unique_ptr<RecordReader>(
+          std::make_unique<NdjsonReader>(std::move(window), limits));
     case FileFormat::kJson:
-      return std::unique_ptr<RecordReader>(std::make_unique<JsonReader>(std::move(window)));
+      return std::unique_ptr<RecordReader>(std::make_unique<JsonReader>(std::move(window), limits));
     case FileFormat::kCsv:
     case FileFormat::kAuto: {
-      auto reader = std::make_unique<CsvReader>(std::move(window));
+      auto reader = std::make_unique<CsvReader>(std::move(window), limits);
       WS_RETURN_IF_ERROR(reader->ReadHeader());
       return std::unique_ptr<RecordReader>(std::move(reader));
     }

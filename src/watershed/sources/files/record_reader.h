@@ -21,6 +21,7 @@
 
 #include "watershed/base/status.h"
 #include "watershed/sources/files/input.h"
+#include "watershed/sources/files/limits.h"
 
 namespace watershed::sources {
 
@@ -34,6 +35,9 @@ const char* FileFormatName(FileFormat format);
 // Readable bytes guaranteed after the end of Record::json (>= simdjson::SIMDJSON_PADDING), so
 // that simdjson can parse a record in place.
 inline constexpr size_t kJsonPadding = 64;
+
+// How many leading bytes of a record over max_record_bytes are kept in Record::raw.
+inline constexpr size_t kOversizePreviewBytes = 4096;
 
 struct Record {
   // kNdjson / kJson: one record's JSON text (not validated). At least kJsonPadding readable
@@ -52,7 +56,10 @@ struct Record {
   // top-level array not closed at end of input" (raw empty), "unexpected 'x': not the start of
   // a JSON value", "unexpected data after the end of the top-level JSON array", "ragged row: 5
   // fields, header has 4", "invalid UTF-8 at byte N of the row" (N 0-based within raw),
-  // "unterminated quoted field" (raw runs to the end of input).
+  // "unterminated quoted field" (raw runs to the end of input), "record of N bytes is over
+  // limits.max_record_mb (--max-record-mb) = M bytes ..." (raw: its first
+  // kOversizePreviewBytes), "field of N bytes at byte K of the record is over
+  // limits.max_field_mb (--max-field-mb) = M bytes ...".
   std::string error;
   // The record's bytes as in the input, without the line terminator (the quarantine keeps it).
   std::string_view raw;
@@ -64,12 +71,15 @@ class RecordReader {
   // (.ndjson/.jsonl -> kNdjson, .json -> kJson, .csv -> kCsv); for stdin or another extension
   // it sniffs the first non-whitespace byte: '[' or '{' -> kJson, else kCsv. For kCsv the header
   // row is read here; a header that cannot be read (bad UTF-8, unterminated quote) is a
-  // kInvalidArgument error naming the file.
-  static StatusOr<std::unique_ptr<RecordReader>> Open(const std::string& path, FileFormat format);
+  // kInvalidArgument error naming the file, and so is a header of more than
+  // limits.max_columns columns. `limits` also go to the input's decoder (input.h).
+  static StatusOr<std::unique_ptr<RecordReader>> Open(const std::string& path, FileFormat format,
+                                                      const InputLimits& limits = {});
 
   // The same over an already open input (stdin, an upload); kAuto uses input->name()'s extension.
   static StatusOr<std::unique_ptr<RecordReader>> Create(std::unique_ptr<ByteInput> input,
-                                                        FileFormat format);
+                                                        FileFormat format,
+                                                        const InputLimits& limits = {});
 
   virtual ~RecordReader() = default;
 
