@@ -2,6 +2,7 @@
 #include "watershed/cli/commands.h"
 
 #include "watershed/cli/common.h"
+#include "watershed/cli/lineage_view.h"
 
 #include "watershed/orchestrate/run_store.h"
 #include "watershed/net/aws.h"
@@ -91,8 +92,9 @@ Status RunCheck(const GlobalOptions& g, const CheckCommandOptions& c) {
 Status RunLineage(const GlobalOptions& g, const std::string& node,
                   const observe::TraceOptions& options, const std::string& format) {
   WS_ASSIGN_OR_RETURN(auto project, project::Project::Open(g.project));
-  std::string out;
-  WS_RETURN_IF_ERROR(observe::LineageCommand(*project, node, options, format, &out));
+  WS_ASSIGN_OR_RETURN(LineageFormat f, ParseLineageFormat(format));
+  WS_ASSIGN_OR_RETURN(observe::LineageTree tree, observe::TraceLineage(*project, node, options));
+  const std::string out = RenderLineage(tree, f);
   std::cout << out;
   if (!out.empty() && out.back() != '\n') std::cout << "\n";
   return absl::OkStatus();

@@ -5,6 +5,7 @@
 #include <set>
 
 #include "watershed/lake/writer.h"
+#include "watershed/normalize/naming.h"
 
 namespace watershed::lake {
 
@@ -21,18 +22,19 @@ std::string MergeKeyedRows(const TableState& table, const std::vector<ColumnSpec
     return std::any_of(columns.begin(), columns.end(),
                        [&](const ColumnSpec& c) { return c.name == name; });
   };
-  if (key.empty() || !has(key) || !has("_ws_id") || !has("_ws_load_id")) return scan;
+  using normalize::kDeletedColumn, normalize::kIdColumn, normalize::kLoadIdColumn;
+  if (key.empty() || !has(key) || !has(kIdColumn) || !has(kLoadIdColumn)) return scan;
   const std::string k = QuoteIdent(key);
   if (table.info.key_mode == "latest_load") {
-    return StrCat("SELECT * FROM (", scan, ") QUALIFY _ws_load_id = max(_ws_load_id) OVER "
-                  "(PARTITION BY ", k, ")");
+    return StrCat("SELECT * FROM (", scan, ") QUALIFY ", kLoadIdColumn, " = max(", kLoadIdColumn,
+                  ") OVER (PARTITION BY ", k, ")");
   }
   // latest_row; rows without a key are never merged.
   std::string sql = StrCat("SELECT * FROM (", scan, ") QUALIFY row_number() OVER (PARTITION BY ",
-                           k, ", CASE WHEN ", k, " IS NULL THEN _ws_id END ORDER BY _ws_load_id "
-                           "DESC, _ws_id DESC) = 1");
-  if (has("_ws_deleted")) {
-    sql = StrCat("SELECT * FROM (", sql, ") WHERE _ws_deleted IS NOT TRUE");
+                           k, ", CASE WHEN ", k, " IS NULL THEN ", kIdColumn, " END ORDER BY ",
+                           kLoadIdColumn, " DESC, ", kIdColumn, " DESC) = 1");
+  if (has(kDeletedColumn)) {
+    sql = StrCat("SELECT * FROM (", sql, ") WHERE ", kDeletedColumn, " IS NOT TRUE");
   }
   return sql;
 }
@@ -107,8 +109,8 @@ StatusOr<std::string> TableScanSql(const TableState& table, Storage& storage,
   }
   sql = MergeKeyedRows(table, view_columns, sql);
   if (!parent_view.empty()) {
-    sql = StrCat("SELECT * FROM (", sql, ") WHERE _ws_parent_id IN (SELECT _ws_id FROM ",
-                 parent_view, ")");
+    sql = StrCat("SELECT * FROM (", sql, ") WHERE ", normalize::kParentIdColumn, " IN (SELECT ",
+                 normalize::kIdColumn, " FROM ", parent_view, ")");
   }
   return sql;
 }

@@ -36,7 +36,8 @@ void FlushMetricsOrWarn(project::Project& project, int64_t load_id) {
 
 const std::vector<ColumnSpec>& QuarantineColumns() {
   static const std::vector<ColumnSpec> kColumns = {
-      {"_ws_load_id", ColumnType::kBigint}, {"target_table", ColumnType::kVarchar},
+      {std::string(normalize::kLoadIdColumn), ColumnType::kBigint},
+      {"target_table", ColumnType::kVarchar},
       {"input", ColumnType::kVarchar},      {"line", ColumnType::kBigint},
       {"byte_offset", ColumnType::kBigint}, {"error", ColumnType::kVarchar},
       {"record", ColumnType::kVarchar}};
@@ -231,7 +232,7 @@ StatusOr<int64_t> LoadSession::Commit(const std::vector<lake::Cursor>& cursors,
   if (!committed.ok()) return committed.status();
   const int64_t snapshot = *committed;
   // Column lineage (lake column <- JSON path) of the tables this commit wrote; never fails it.
-  std::vector<observe::LakeTableSchema> written;
+  std::vector<normalize::TableSchema> written;
   for (const lake::TableUpdate& t : commit.tables) written.push_back({t.name, t.parent, t.columns});
   if (Status s = observe::RecordLoadLineage(project_, load_id_, snapshot, written); !s.ok()) {
     LogWarn("lineage: not recorded", {{"load_id", std::to_string(load_id_)},

@@ -10,6 +10,7 @@
 #include "watershed/base/clock.h"
 #include "watershed/base/log.h"
 #include "watershed/base/strings.h"
+#include "watershed/normalize/naming.h"
 
 namespace watershed::load {
 namespace {
@@ -34,15 +35,15 @@ bool IsOneJsonValue(std::string_view p) { return nlohmann::json::accept(p); }
 // field `value`. Malformed JSON stays malformed, so the normalizer rejects it.
 void Wrap(const sources::Event& e, std::string* out) {
   out->clear();
-  out->append("{\"_ws_partition\":\"");
+  out->append("{\"").append(normalize::kPartitionColumn).append("\":\"");
   out->append(JsonEscape(e.partition));
-  out->append("\",\"_ws_position\":");
+  out->append("\",\"").append(normalize::kPositionColumn).append("\":");
   if (IsNumber(e.position)) {
     out->append(e.position);
   } else {
     out->append("\"").append(JsonEscape(e.position)).append("\"");
   }
-  out->append(",\"_ws_arrived_at\":\"");
+  out->append(",\"").append(normalize::kArrivedAtColumn).append("\":\"");
   // The events of one request share their arrival time: format it once.
   thread_local int64_t cached_micros = -1;
   thread_local std::string cached_text;

@@ -126,7 +126,7 @@ struct Normalizer::Impl {
       }
     }
     // The default partition key comes back as a column when the table is read.
-    t->lower_names.insert("ingest_date");
+    t->lower_names.insert(std::string(kIngestDateColumn));
     for (ColumnSpec& c : cols) {
       t->by_name[c.name] = static_cast<int>(t->columns.size());
       t->lower_names.insert(ToLower(c.name));
@@ -169,7 +169,7 @@ struct Normalizer::Impl {
 
   Table* ChildTable(Table& t, Node& n) {
     if (n.child_table != nullptr) return n.child_table;
-    std::string name = StrCat(t.name, "__", n.path);
+    std::string name = ChildTableName(t.name, n.path);
     auto it = tables_by_name.find(name);
     if (it != tables_by_name.end()) {
       n.child_table = it->second;
@@ -185,7 +185,7 @@ struct Normalizer::Impl {
     if (it != parent.children.end()) return it->second.get();
     auto node = std::make_unique<Node>();
     node->key = std::string(key);
-    node->path = parent.path.empty() ? std::string(key) : StrCat(parent.path, "__", key);
+    node->path = JoinPath(parent.path, key);
     Node* raw = node.get();
     parent.children.emplace(std::string(key), std::move(node));
     return raw;
@@ -346,7 +346,7 @@ struct Normalizer::Impl {
   void PutVariant(Table& t, Node& n, size_t row, const Scalar& s) {
     int& v = n.variant[static_cast<int>(s.type)];
     if (v < 0) {
-      v = ColumnFor(t, StrCat(n.path, "__v_", ColumnTypeName(s.type)), s.type);
+      v = ColumnFor(t, VariantColumnName(n.path, s.type), s.type);
       if (v < 0) return;
     }
     if (s.type == ColumnType::kVarchar) return PutText(t, v, row, s.text);
@@ -429,7 +429,7 @@ struct Normalizer::Impl {
       if (e.type() == simdjson::dom::element_type::OBJECT) {
         AddObject(*ct, ct->root, row, e.get_object().value_unsafe());
       } else {
-        AddValue(*ct, *Child(ct->root, "value"), row, e);
+        AddValue(*ct, *Child(ct->root, kValueColumn), row, e);
       }
       if (!error.ok()) return;
     }
@@ -495,7 +495,7 @@ Status Normalizer::AddElement(simdjson::dom::element doc) {
   if (doc.type() == simdjson::dom::element_type::OBJECT) {
     im.AddObject(root, root.root, row, doc.get_object().value_unsafe());
   } else {
-    im.AddValue(root, *im.Child(root.root, "value"), row, doc);
+    im.AddValue(root, *im.Child(root.root, kValueColumn), row, doc);
   }
   WS_RETURN_IF_ERROR(im.EndRecord());
   ++records_;

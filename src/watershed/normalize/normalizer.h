@@ -7,7 +7,8 @@
 // and the per-table contracts. Rows accumulate in columnar buffers until Flush() hands them out
 // as TableBatch values; the caller flushes when buffered_bytes() grows, so memory stays bounded.
 // Does not own: reading files (sources/), writing Parquet or the catalog (lake/).
-// The conventions are specified in docs/formats/normalized-tables.md.
+// The names (system columns, paths, child tables) come from naming.h; the conventions are
+// specified in docs/formats/normalized-tables.md.
 // Thread safety: one Normalizer per thread.
 #pragma once
 
@@ -20,6 +21,7 @@
 
 #include "watershed/base/columns.h"
 #include "watershed/base/status.h"
+#include "watershed/normalize/naming.h"
 
 namespace watershed::normalize {
 
@@ -30,18 +32,6 @@ namespace watershed::normalize {
 enum class Contract { kEvolve, kFreeze, kDiscardRow };
 StatusOr<Contract> ParseContract(std::string_view name);  // "evolve", "freeze", "discard_row"
 std::string_view ContractName(Contract c);
-
-// System columns, present in every normalized table (the last two in child tables only).
-inline constexpr std::string_view kIdColumn = "_ws_id";
-inline constexpr std::string_view kLoadIdColumn = "_ws_load_id";
-inline constexpr std::string_view kParentIdColumn = "_ws_parent_id";
-inline constexpr std::string_view kIndexColumn = "_ws_idx";
-
-struct TableSchema {
-  std::string name;    // "crunchbase.organizations__categories"
-  std::string parent;  // "" for the root table
-  std::vector<ColumnSpec> columns;
-};
 
 struct NormalizerOptions {
   std::string root_table;   // "namespace.name"

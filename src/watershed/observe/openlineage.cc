@@ -447,7 +447,7 @@ json ModelRunEvent(const OpenLineageNames& names, const std::string& event_type,
 
 json LoadRunEvent(const OpenLineageNames& names, const std::string& event_type,
                   const std::string& run_id, int64_t micros, int64_t load_id,
-                  const std::vector<LakeTableSchema>& tables) {
+                  const std::vector<normalize::TableSchema>& tables) {
   json e = BaseEvent(event_type, run_id, micros, names.job_namespace, StrCat("load.", load_id));
   json job_type = Facet(kJobTypeFacetUrl);
   job_type["processingType"] = "BATCH";
@@ -455,16 +455,16 @@ json LoadRunEvent(const OpenLineageNames& names, const std::string& event_type,
   job_type["jobType"] = "LOAD";
   e["job"]["facets"] = {{"jobType", job_type}};
   std::map<std::string, std::vector<std::string>> paths_by_root;
-  for (const LakeTableSchema& t : tables) {
+  for (const normalize::TableSchema& t : tables) {
     if (t.name == "watershed.quarantine") continue;
-    const std::string root = RootTableOf(tables, t.name);
+    const std::string root = normalize::RootTableOf(tables, t.name);
     json schema = Facet(kSchemaFacetUrl);
     schema["fields"] = json::array();
     json cl = Facet(kColumnLineageFacetUrl);
     cl["fields"] = json::object();
     for (const ColumnSpec& c : t.columns) {
       schema["fields"].push_back({{"name", c.name}, {"type", std::string(ColumnTypeSql(c.type))}});
-      if (auto path = JsonPathOf(tables, t.name, c.name)) {
+      if (auto path = normalize::JsonPathOf(tables, t.name, c.name)) {
         cl["fields"][c.name] = {
             {"inputFields",
              InputFields(names.json_namespace, {{root, *path, "DIRECT", "IDENTITY"}})}};
@@ -487,6 +487,29 @@ json LoadRunEvent(const OpenLineageNames& names, const std::string& event_type,
 }
 
 // ---- sinks ----
+
+std::unique_ptr<OpenLineageSink> SinkForOrWarn(const project::Project& project) {
+  auto sink = OpenLineageSink::FromProject(project);
+  if (!sink.ok()) {
+    LogWarn("openlineage: sink not configured correctly",
+            {{"error", std::string(MessageOf(sink.status()))}});
+    return nullptr;
+  }
+  return std::move(*sink);
+}
+
+Status EmitAll(OpenLineageSink* sink, const std::vector<nlohmann::json>& events) {
+  if (sink == nullptr) return absl::OkStatus();
+  for (const auto& e : events) {
+    Status s = sink->Emit(e);
+    if (!s.ok()) {
+      LogWarn("openlineage: event not delivered",
+              {{"target", sink->target()}, {"error", std::string(MessageOf(s))}});
+      return s;
+    }
+  }
+  return absl::OkStatus();
+}
 
 StatusOr<std::unique_ptr<OpenLineageSink>> OpenLineageSink::FromProject(
     const project::Project& project) {

@@ -7,7 +7,7 @@
 // and _schemaURL), and the sink configured in watershed.yml
 // (`lineage: {openlineage: {file: events.ndjson}}` or `{url: http://host/api/v1/lineage}`).
 // Spec of what Watershed emits: docs/formats/lineage.md. Does not own: computing lineage
-// (lineage.h). Thread safety: functions are thread-safe; an OpenLineageSink may be shared
+// (lineage.h, transform/sql_lineage.h). Thread safety: functions are thread-safe; an OpenLineageSink may be shared
 // (file appends are serialized by a mutex and O_APPEND).
 #pragma once
 
@@ -50,7 +50,15 @@ nlohmann::json ModelRunEvent(const OpenLineageNames& names, const std::string& e
 // paths), outputs the lake tables with their schema and column lineage.
 nlohmann::json LoadRunEvent(const OpenLineageNames& names, const std::string& event_type,
                             const std::string& run_id, int64_t micros, int64_t load_id,
-                            const std::vector<LakeTableSchema>& tables);
+                            const std::vector<normalize::TableSchema>& tables);
+
+// The sink watershed.yml configures, or nullptr (logging a warning when the configuration is
+// wrong: lineage never fails the load or build that emits it).
+class OpenLineageSink;
+std::unique_ptr<OpenLineageSink> SinkForOrWarn(const project::Project& project);
+// Emits `events` in order to `sink` (nothing when null); the first failure is logged and
+// returned.
+Status EmitAll(OpenLineageSink* sink, const std::vector<nlohmann::json>& events);
 
 // OK when `event` is a valid RunEvent; kInvalidArgument naming the JSON pointer of the first
 // problem otherwise ("/run/runId: 'x' is not a uuid").

@@ -215,7 +215,7 @@ TEST(EventsTest, ModelEventsAreValidAndCarryColumnLineage) {
 
 TEST(EventsTest, LoadEventsMapLakeColumnsToJsonPaths) {
   const OpenLineageNames names{"watershed://demo", "watershed://demo", "watershed://demo/json"};
-  const std::vector<LakeTableSchema> tables = {
+  const std::vector<normalize::TableSchema> tables = {
       {"cb.orgs",
        "",
        {{"_ws_id", ColumnType::kBigint}, {"funding__value_usd", ColumnType::kDecimal}}},

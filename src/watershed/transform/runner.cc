@@ -16,7 +16,8 @@
 
 #include "watershed/base/log.h"
 #include "watershed/lake/reader.h"
-#include "watershed/observe/lineage.h"
+#include "watershed/normalize/naming.h"
+#include "watershed/transform/model_lineage.h"
 #include "watershed/quality/checks.h"
 #include "watershed/transform/graph.h"
 #include "watershed/transform/realtime.h"
@@ -123,13 +124,13 @@ Status RunSnapshot(Engine& e, const Model& m, const std::string& target, const s
               : "CAST(current_timestamp AS TIMESTAMP)";
   if (!e.TableExists(m)) {
     return e.Execute(StrCat("CREATE TABLE ", target, " AS SELECT s.*, ", hash,
-                            " AS _ws_hashdiff, ", stamp, " AS valid_from, CAST(NULL AS "
+                            " AS ", normalize::kHashdiffColumn, ", ", stamp, " AS valid_from, CAST(NULL AS "
                             "TIMESTAMP) AS valid_to, true AS is_current FROM ws_src s"));
   }
   const std::string changed =
       by_time ? StrCat("s.", QuoteIdent(m.config.at("updated_at")), " > t.",
                        QuoteIdent(m.config.at("updated_at")))
-              : StrCat("t._ws_hashdiff IS DISTINCT FROM (SELECT ", hash,
+              : StrCat("t.", normalize::kHashdiffColumn, " IS DISTINCT FROM (SELECT ", hash,
                        " FROM ws_src s2 WHERE s2.", key, " = s.", key, ")");
   return e.Execute(StrCat(
       "BEGIN; ",
@@ -570,7 +571,7 @@ StatusOr<std::vector<ModelResult>> Build(project::Project& project, const BuildO
       }
     }
   }
-  // Column lineage and OpenLineage events for what ran (observe/lineage.h); never fails a build.
+  // Column lineage and OpenLineage events for what ran (model_lineage.h); never fails a build.
   std::vector<observe::ModelBuild> builds;
   for (int v : order) {
     if (results[v].status == "skipped") continue;
@@ -578,7 +579,7 @@ StatusOr<std::vector<ModelResult>> Build(project::Project& project, const BuildO
     builds.push_back({m.id(), m.path, Compile(m), m.materialized(), results[v].status == "ok",
                       results[v].message, results[v].seconds});
   }
-  if (Status s = observe::RecordModelBuilds(project, *session.conn, builds); !s.ok()) {
+  if (Status s = RecordModelBuilds(project, *session.conn, builds); !s.ok()) {
     LogWarn("lineage: not recorded", {{"error", std::string(MessageOf(s))}});
   }
   if (!staging->files.empty()) {
