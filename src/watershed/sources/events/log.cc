@@ -1,5 +1,7 @@
 // sources/events/log.cc — segment files, entries, recovery, group commit (see log.h and
 // docs/formats/event-log.md).
+// Over 600 lines on purpose: segments, entries, recovery and group commit share the log's lock
+// and its durable-offset invariants, which are easiest to check read together.
 #include "watershed/sources/events/log.h"
 
 #include <errno.h>
