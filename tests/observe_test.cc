@@ -6,6 +6,7 @@
 // (data changes, refused API calls, tampering found by `watershed audit verify`, concurrent
 // appends); an alarm changing state with its webhook and audit entry.
 // WS_BINARY in the environment overrides the compiled-in binary (to try a locally built one).
+// Over 600 lines on purpose: the observability suite shares its projects and processes.
 #include <gtest/gtest.h>
 #include <httplib.h>
 #include <sys/wait.h>

@@ -1,5 +1,7 @@
 // sources/events/log_test.cc — the durable event log and its EventSource, on real files in a
 // temp folder.
+// Over 600 lines on purpose: a torn tail at every byte, concurrency, retention and recovery
+// cases over one fixture.
 #include "watershed/sources/events/log.h"
 
 #include <signal.h>

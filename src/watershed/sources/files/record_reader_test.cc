@@ -1,6 +1,7 @@
 // sources/files/record_reader_test.cc — RecordReader over NDJSON, JSON and CSV files: record
 // boundaries, exact lines and byte offsets, bad records reported (not lost), compressed inputs,
 // format resolution, and inputs larger than the read chunk.
+// Over 600 lines on purpose: every splitter fault with its exact position, one case each.
 #include "watershed/sources/files/record_reader.h"
 
 #include <fcntl.h>
