@@ -122,6 +122,17 @@ StatusOr<std::vector<MetricFamily>> MetricStore::Aggregate(int64_t since_micros,
       families[q.Text(0)] = {q.Text(0), *type, q.Text(2), {}};
     }
   }
+  // Rows (family, sample, labels, value) of a query over (since, until] into their families.
+  auto collect = [&](Stmt& q) -> Status {
+    q.Bind(1, since_micros).Bind(2, until);
+    while (true) {
+      WS_ASSIGN_OR_RETURN(bool row, q.Step());
+      if (!row) return absl::OkStatus();
+      auto it = families.find(q.Text(0));
+      if (it == families.end()) continue;
+      it->second.samples.push_back({q.Text(1), LabelsFromJson(q.Text(2)), q.Double(3)});
+    }
+  };
   // Counters and histograms: the sum of the deltas.
   {
     Stmt q(*db_,
@@ -129,14 +140,7 @@ StatusOr<std::vector<MetricFamily>> MetricStore::Aggregate(int64_t since_micros,
            "JOIN metric_families f ON f.name = p.family "
            "WHERE f.type != 'gauge' AND p.time_micros > ? AND p.time_micros <= ? "
            "GROUP BY p.family, p.sample, p.labels");
-    q.Bind(1, since_micros).Bind(2, until);
-    while (true) {
-      WS_ASSIGN_OR_RETURN(bool row, q.Step());
-      if (!row) break;
-      auto it = families.find(q.Text(0));
-      if (it == families.end()) continue;
-      it->second.samples.push_back({q.Text(1), LabelsFromJson(q.Text(2)), q.Double(3)});
-    }
+    WS_RETURN_IF_ERROR(collect(q));
   }
   // Gauges: the newest value.
   {
@@ -147,14 +151,7 @@ StatusOr<std::vector<MetricFamily>> MetricStore::Aggregate(int64_t since_micros,
            "  FROM metric_points p JOIN metric_families f ON f.name = p.family"
            "  WHERE f.type = 'gauge' AND p.time_micros > ? AND p.time_micros <= ?) "
            "WHERE rn = 1");
-    q.Bind(1, since_micros).Bind(2, until);
-    while (true) {
-      WS_ASSIGN_OR_RETURN(bool row, q.Step());
-      if (!row) break;
-      auto it = families.find(q.Text(0));
-      if (it == families.end()) continue;
-      it->second.samples.push_back({q.Text(1), LabelsFromJson(q.Text(2)), q.Double(3)});
-    }
+    WS_RETURN_IF_ERROR(collect(q));
   }
   std::vector<MetricFamily> out;
   for (auto& [name, f] : families) {
