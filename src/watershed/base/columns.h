@@ -40,7 +40,13 @@ std::optional<ColumnType> WiderType(ColumnType a, ColumnType b);
 struct ColumnSpec {
   std::string name;
   ColumnType type;
-  bool operator==(const ColumnSpec&) const = default;
+  // Where the values come from: the JSON path (from one record of the root table) the
+  // normalizer flattened this column from, e.g. "$.identifier.uuid", "$.tags[*]" or
+  // "$['Company Name']" (normalize/naming.h). Empty for system columns and columns of other
+  // origins. A child table's `_ws_idx` holds the path of its array ("$.categories[*]").
+  std::string source = {};
+  // Name and type: the source is a description, not part of the physical schema.
+  bool operator==(const ColumnSpec& o) const { return name == o.name && type == o.type; }
 };
 
 // Append-only storage for string bytes; views into it stay valid until the arena dies.

@@ -53,6 +53,13 @@ std::string_view Trim(std::string_view s);
 // Percent-encodes every byte except ASCII letters, digits and the characters in `keep`
 // (upper-case hex: "a b" -> "a%20b").
 std::string PercentEncode(std::string_view s, std::string_view keep);
+// The length of the longest prefix of `s` that is valid UTF-8 (s.size() when all of it is):
+// shortest-form sequences only, no surrogates, nothing above U+10FFFF.
+size_t ValidUtf8Prefix(std::string_view s);
+inline bool IsValidUtf8(std::string_view s) { return ValidUtf8Prefix(s) == s.size(); }
+// `s` with every byte that is not part of a valid UTF-8 sequence replaced by U+FFFD, so the
+// result is always valid text (and equals `s` when `s` was valid).
+std::string ToValidUtf8(std::string_view s);
 bool StartsWith(std::string_view s, std::string_view prefix);
 bool EndsWith(std::string_view s, std::string_view suffix);
 

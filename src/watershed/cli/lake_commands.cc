@@ -8,6 +8,7 @@
 
 #include "watershed/cli/commands.h"
 #include "watershed/cli/common.h"
+#include "watershed/normalize/naming.h"
 #include "watershed/cli/output.h"
 #include "watershed/lake/gc.h"
 #include "watershed/load/loader.h"
@@ -138,9 +139,10 @@ Status RunDescribe(const GlobalOptions& g, const std::string& table, const ReadA
             << state.info.parent << ")\n\nColumns (schema version " << state.schema.version
             << "):\n";
   TextTable cols;
-  cols.header = {"column", "type"};
+  cols.header = {"column", "type", "from"};  // from: the JSON path (normalize/naming.h)
   for (const ColumnSpec& c : state.schema.columns) {
-    cols.rows.push_back({c.name, std::string(ColumnTypeSql(c.type))});
+    cols.rows.push_back({c.name, std::string(ColumnTypeSql(c.type)),
+                         c.name == normalize::kIndexColumn ? "" : c.source});
   }
   Print(cols, OutputFormat::kTable, std::cout);
 

@@ -143,7 +143,11 @@ int main(int argc, char** argv) {
   // Input limits (override watershed.yml `limits:`; 0 = unlimited; docs/formats/load.md).
   load_cmd->add_option("--max-record-mb", load.limits.max_record_mb, "Largest record in MiB (default 128)");
   load_cmd->add_option("--max-field-mb", load.limits.max_field_mb, "Largest field in MiB (default 64)");
-  load_cmd->add_option("--max-columns", load.limits.max_columns, "Most CSV columns (default 1000)");
+  load_cmd->add_option("--max-columns", load.limits.max_columns,
+                       "Most columns of a CSV file, and most columns plus child tables one table "
+                       "gets from JSON records (default 1000)");
+  load_cmd->add_option("--max-depth", load.limits.max_depth,
+                       "Deepest nesting of objects and arrays in a JSON record (default 32)");
   load_cmd->add_option("--max-decompressed-mb", load.limits.max_decompressed_mb,
                        "Most decompressed MiB per file (default 65536)");
   load_cmd->add_option("--max-decompression-ratio", load.limits.max_decompression_ratio,

@@ -89,7 +89,11 @@ const store::Schema& LakeSchema() {
 
 std::string ColumnsToJson(const std::vector<ColumnSpec>& columns) {
   nlohmann::json j = nlohmann::json::array();
-  for (const ColumnSpec& c : columns) j.push_back({c.name, std::string(ColumnTypeName(c.type))});
+  for (const ColumnSpec& c : columns) {
+    nlohmann::json e = {c.name, std::string(ColumnTypeName(c.type))};
+    if (!c.source.empty()) e.push_back(c.source);
+    j.push_back(std::move(e));
+  }
   return j.dump();
 }
 
@@ -100,11 +104,12 @@ StatusOr<std::vector<ColumnSpec>> ColumnsFromJson(std::string_view text) {
   }
   std::vector<ColumnSpec> out;
   for (const auto& e : j) {
-    if (!e.is_array() || e.size() != 2 || !e[0].is_string() || !e[1].is_string()) {
+    if (!e.is_array() || e.size() < 2 || e.size() > 3 || !e[0].is_string() ||
+        !e[1].is_string() || (e.size() == 3 && !e[2].is_string())) {
       return absl::DataLossError("catalog: malformed column entry");
     }
     WS_ASSIGN_OR_RETURN(ColumnType t, ParseColumnType(e[1].get<std::string>()));
-    out.push_back({e[0].get<std::string>(), t});
+    out.push_back({e[0].get<std::string>(), t, e.size() == 3 ? e[2].get<std::string>() : ""});
   }
   return out;
 }
@@ -119,6 +124,7 @@ StatusOr<std::vector<ColumnSpec>> MergeColumns(const std::vector<ColumnSpec>& ba
       merged.push_back(c);
       continue;
     }
+    if (it->source.empty()) it->source = c.source;  // a column from before sources were kept
     if (it->type == c.type) continue;
     auto wider = WiderType(it->type, c.type);
     if (!wider) {

@@ -176,7 +176,7 @@ class Catalog {
   std::string audit_log_path_;
 };
 
-// Serialises columns as JSON [["name","type"],...] (the catalog's and the docs' format).
+// Serialises columns as JSON [["name","type"(,"source")],...] (docs/formats/catalog.md).
 std::string ColumnsToJson(const std::vector<ColumnSpec>& columns);
 StatusOr<std::vector<ColumnSpec>> ColumnsFromJson(std::string_view json);
 // Merges `ours` into `base`: new columns appended, widened types taken; kAborted on conflict.

@@ -1,6 +1,8 @@
 // load/crunchbase.cc — see crunchbase.h.
 #include "watershed/load/crunchbase.h"
 
+#include "watershed/load/loader.h"
+
 #include <chrono>
 #include <cstdlib>
 #include <set>
@@ -22,11 +24,23 @@ class SessionSink : public sources::crunchbase::Sink {
       : session_(session), package_(package), catalog_(catalog) {}
 
   Status Add(const std::string& table, const TableKey& key, std::string_view json) override {
+    return AddJson(table, key, json, {});
+  }
+
+  Status AddTombstone(const std::string& table, const TableKey& key,
+                      std::string_view json) override {
+    const normalize::SystemValue deleted[] = {
+        {normalize::kDeletedColumn, ColumnType::kBoolean, 1, {}}};
+    return AddJson(table, key, json, deleted);
+  }
+
+  Status AddJson(const std::string& table, const TableKey& key, std::string_view json,
+                 std::span<const normalize::SystemValue> system) {
     if (!keyed_.contains(table)) {
       WS_RETURN_IF_ERROR(session_.SetTableKey(table, key.column, key.mode));
       keyed_.insert(table);
     }
-    Status s = session_.AddJson(table, json, false);
+    Status s = session_.AddJson(table, json, false, system);
     if (!s.ok()) {
       // A record the normalizer refuses (a contract) is quarantined, never lost.
       session_.Quarantine(table, {"crunchbase", 0, 0, std::string(MessageOf(s)), json});
@@ -165,6 +179,9 @@ StatusOr<CrunchbaseResult> RunCrunchbase(project::Project& project, CrunchbaseRu
   }
   WS_ASSIGN_OR_RETURN(auto api, sources::crunchbase::Api::Create(run.api));
   WS_ASSIGN_OR_RETURN(lake::Catalog * catalog, project.catalog());
+  WS_ASSIGN_OR_RETURN(const sources::InputLimits limits, ResolveLimits(project, {}));
+  run.session.max_columns = limits.max_columns;
+  run.session.max_depth = limits.max_depth;
   WS_ASSIGN_OR_RETURN(auto session,
                       LoadSession::Begin(project, StrCat("crunchbase --mode ", run.mode, " ",
                                                          api->base_url()),

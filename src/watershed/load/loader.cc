@@ -77,6 +77,8 @@ StatusOr<LoadSummary> LoadFile(project::Project& project, const LoadOptions& opt
   so.threads = options.threads;
   so.batch_bytes = options.batch_bytes;
   so.contract = options.contract;
+  so.max_columns = limits.max_columns;
+  so.max_depth = limits.max_depth;
   WS_ASSIGN_OR_RETURN(
       auto session,
       LoadSession::Begin(project, StrCat("load ", reader->name(), " -> ", options.table), so));

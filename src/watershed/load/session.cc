@@ -4,7 +4,9 @@
 #include <chrono>
 #include <unordered_map>
 
+#include "absl/strings/escaping.h"
 #include "watershed/base/log.h"
+#include "watershed/base/strings.h"
 #include "watershed/audit/audit_log.h"
 #include "watershed/observe/lineage.h"
 #include "watershed/observe/metrics.h"
@@ -40,7 +42,7 @@ const std::vector<ColumnSpec>& QuarantineColumns() {
       {"target_table", ColumnType::kVarchar},
       {"input", ColumnType::kVarchar},      {"line", ColumnType::kBigint},
       {"byte_offset", ColumnType::kBigint}, {"error", ColumnType::kVarchar},
-      {"record", ColumnType::kVarchar}};
+      {"record", ColumnType::kVarchar},     {"record_base64", ColumnType::kVarchar}};
   return kColumns;
 }
 
@@ -91,16 +93,19 @@ StatusOr<normalize::Normalizer*> LoadSession::NormalizerFor(const std::string& t
   root.contract = ContractFor(table);
   root.partition_by = project_.TableConfigFor(table).partition_by;
   root.normalizer = std::make_unique<normalize::Normalizer>(
-      normalize::NormalizerOptions{table, load_id_, root.contract}, known);
+      normalize::NormalizerOptions{table, load_id_, root.contract, options_.max_columns,
+                                   options_.max_depth},
+      known);
   normalize::Normalizer* raw = root.normalizer.get();
   roots_.emplace(table, std::move(root));
   return raw;
 }
 
-Status LoadSession::AddJson(const std::string& table, std::string_view json, bool padded) {
+Status LoadSession::AddJson(const std::string& table, std::string_view json, bool padded,
+                            std::span<const normalize::SystemValue> system) {
   WS_ASSIGN_OR_RETURN(normalize::Normalizer * n, NormalizerFor(table));
   RecordsRead(table).Inc();
-  return n->AddJson(json, padded);
+  return n->AddJson(json, padded, system);
 }
 
 Status LoadSession::AddElement(const std::string& table, simdjson::dom::element value) {
@@ -176,8 +181,11 @@ Status LoadSession::Flush() {
         b.data[c].slots.push_back(v);
         b.data[c].valid.push_back(1);
       };
+      // Every text column is valid UTF-8, so the table always reads; `record` is the record
+      // whole when it was valid text, and otherwise `record_base64` keeps its exact bytes.
       auto text = [&](int c, std::string_view v) {
-        b.data[c].strings.push_back(b.arena->Copy(v));
+        b.data[c].strings.push_back(IsValidUtf8(v) ? b.arena->Copy(v)
+                                                   : b.arena->Copy(ToValidUtf8(v)));
         b.data[c].valid.push_back(1);
       };
       slot(0, static_cast<uint64_t>(load_id_));
@@ -187,6 +195,12 @@ Status LoadSession::Flush() {
       slot(4, r.offset);
       text(5, r.error);
       text(6, r.raw);
+      if (IsValidUtf8(r.raw)) {
+        b.data[7].strings.emplace_back();
+        b.data[7].valid.push_back(0);
+      } else {
+        text(7, absl::Base64Escape(absl::string_view(r.raw.data(), r.raw.size())));
+      }
     }
     bad_.clear();
     bad_bytes_ = 0;

@@ -33,6 +33,8 @@ struct SessionOptions {
   int threads = 0;                              // DuckDB threads writing Parquet (0 = all cores)
   size_t batch_bytes = size_t{48} << 20;        // normalized bytes buffered before a flush
   std::optional<normalize::Contract> contract;  // overrides watershed.yml for every table
+  size_t max_columns = 1000;  // per table: data columns plus child tables (limits.max_columns)
+  size_t max_depth = 32;      // nesting of a JSON record (limits.max_depth)
 };
 
 struct BadRecord {
@@ -57,7 +59,8 @@ class LoadSession {
 
   // One record of root table `table` ("ns.name"). Malformed JSON (kInvalidArgument) and contract
   // violations (kFailedPrecondition) come back with nothing of the record kept.
-  Status AddJson(const std::string& table, std::string_view json, bool padded);
+  Status AddJson(const std::string& table, std::string_view json, bool padded,
+                 std::span<const normalize::SystemValue> system = {});
   Status AddElement(const std::string& table, simdjson::dom::element value);
   Status AddCsvRow(const std::string& table, const std::vector<std::string>& header,
                    const std::vector<std::string_view>& fields, const std::vector<bool>& quoted);

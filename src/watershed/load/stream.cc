@@ -10,6 +10,7 @@
 #include "watershed/base/clock.h"
 #include "watershed/base/log.h"
 #include "watershed/base/strings.h"
+#include "watershed/load/loader.h"
 #include "watershed/normalize/naming.h"
 
 namespace watershed::load {
@@ -25,55 +26,6 @@ bool ValidStreamName(std::string_view name) {
 bool IsNumber(std::string_view s) {
   return !s.empty() && s.size() <= 18 &&
          std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
-}
-
-// True when `p` is exactly one JSON value (whitespace around it allowed).
-bool IsOneJsonValue(std::string_view p) { return nlohmann::json::accept(p); }
-
-// The event with the writer's system fields first: {"_ws_partition":..,"_ws_position":..,
-// "_ws_arrived_at":.., <the event's own fields>}. A value that is not an object becomes the
-// field `value`. Malformed JSON stays malformed, so the normalizer rejects it.
-void Wrap(const sources::Event& e, std::string* out) {
-  out->clear();
-  out->append("{\"").append(normalize::kPartitionColumn).append("\":\"");
-  out->append(JsonEscape(e.partition));
-  out->append("\",\"").append(normalize::kPositionColumn).append("\":");
-  if (IsNumber(e.position)) {
-    out->append(e.position);
-  } else {
-    out->append("\"").append(JsonEscape(e.position)).append("\"");
-  }
-  out->append(",\"").append(normalize::kArrivedAtColumn).append("\":\"");
-  // The events of one request share their arrival time: format it once.
-  thread_local int64_t cached_micros = -1;
-  thread_local std::string cached_text;
-  if (e.arrived_micros != cached_micros) {
-    cached_micros = e.arrived_micros;
-    cached_text = IsoUtc(e.arrived_micros);
-  }
-  out->append(cached_text);
-  out->append("\"");
-  std::string_view p = e.payload;
-  size_t i = 0;
-  while (i < p.size() && (p[i] == ' ' || p[i] == '\t' || p[i] == '\r' || p[i] == '\n')) ++i;
-  if (i < p.size() && p[i] == '{') {
-    size_t j = i + 1;
-    while (j < p.size() && (p[j] == ' ' || p[j] == '\t' || p[j] == '\r' || p[j] == '\n')) ++j;
-    if (j < p.size() && p[j] == '}') {
-      out->append(p.substr(j));  // "{}": nothing to add but the closing brace (and any trailer)
-    } else {
-      out->append(",");
-      out->append(p.substr(i + 1));
-    }
-  } else if (!IsOneJsonValue(p)) {
-    // Bytes that are not one JSON value stay as they are (the normalizer rejects them): wrapped,
-    // `1,"b":2` would read as a valid object with a field `b`.
-    out->assign(p);
-  } else {
-    out->append(",\"value\":");
-    out->append(p);
-    out->append("}");
-  }
 }
 
 }  // namespace
@@ -279,14 +231,28 @@ StatusOr<size_t> StreamWriter::RunBatch(const std::atomic<bool>* stop) {
 Status StreamWriter::CommitToLake(const std::vector<const sources::Event*>& events,
                                   const std::map<std::string, std::string>& checkpoints) {
   if (!session_) {
+    // The project's limits (watershed.yml `limits:`) bound what one event may add.
+    WS_ASSIGN_OR_RETURN(const sources::InputLimits limits, ResolveLimits(project_, {}));
+    SessionOptions options{.threads = 1};
+    options.max_columns = limits.max_columns;
+    options.max_depth = limits.max_depth;
     WS_ASSIGN_OR_RETURN(session_, LoadSession::Begin(project_, StrCat("stream ", config_.name),
-                                                     SessionOptions{.threads = 1}));
+                                                     options));
   }
   const std::string table = config_.table();
   uint64_t bad = 0;
   for (const sources::Event* e : events) {
-    Wrap(*e, &wrapped_);
-    Status s = session_->AddJson(table, wrapped_, false);
+    // The writer's system columns, stamped beside the event's own fields (a client key under
+    // the reserved prefix is renamed by the normalizer, so it cannot forge them).
+    const bool numeric = IsNumber(e->position);
+    const normalize::SystemValue system[] = {
+        {normalize::kPartitionColumn, ColumnType::kVarchar, 0, e->partition},
+        numeric ? normalize::SystemValue{normalize::kPositionColumn, ColumnType::kBigint,
+                                         static_cast<int64_t>(std::stoll(e->position)), {}}
+                : normalize::SystemValue{normalize::kPositionColumn, ColumnType::kVarchar, 0,
+                                         e->position},
+        {normalize::kArrivedAtColumn, ColumnType::kTimestamp, e->arrived_micros, {}}};
+    Status s = session_->AddJson(table, e->payload, false, system);
     if (s.ok()) continue;
     if (s.code() != absl::StatusCode::kInvalidArgument &&
         s.code() != absl::StatusCode::kFailedPrecondition) {

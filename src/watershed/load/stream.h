@@ -114,7 +114,6 @@ class StreamWriter {
   std::unique_ptr<LoadSession> session_;
   std::map<std::string, std::string> lake_checkpoints_;
   std::vector<std::map<std::string, std::string>> consumer_checkpoints_;
-  std::string wrapped_;  // scratch: an event with the system fields spliced in
   StreamStats stats_;
 };
 

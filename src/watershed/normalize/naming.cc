@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cctype>
 
+#include "watershed/base/ids.h"
 #include "watershed/base/strings.h"
 
 namespace watershed::normalize {
@@ -48,6 +49,72 @@ std::string TablePath(const std::vector<TableSchema>& tables, const std::string&
 
 }  // namespace
 
+std::string NormalizeKey(std::string_view key) {
+  auto upper = [](char c) { return c >= 'A' && c <= 'Z'; };
+  auto lower_or_digit = [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); };
+  std::string out;
+  out.reserve(key.size() + 4);
+  auto underscore = [&] {
+    if (!out.empty() && out.back() == '_') return;  // runs collapse to one
+    out.push_back('_');
+  };
+  for (size_t i = 0; i < key.size(); ++i) {
+    const char c = key[i];
+    if (upper(c)) {
+      const bool after_lower = i > 0 && lower_or_digit(key[i - 1]);
+      const bool acronym_end =
+          i > 0 && upper(key[i - 1]) && i + 1 < key.size() && key[i + 1] >= 'a' && key[i + 1] <= 'z';
+      if ((after_lower || acronym_end) && !out.empty()) underscore();
+      out.push_back(static_cast<char>(c - 'A' + 'a'));
+    } else if (lower_or_digit(c)) {
+      out.push_back(c);
+    } else {
+      underscore();
+    }
+  }
+  while (!out.empty() && out.back() == '_') out.pop_back();
+  if (out.empty()) return StrCat("k_", HashSuffix(key));
+  if (out[0] >= '0' && out[0] <= '9') out.insert(out.begin(), '_');
+  if (out.starts_with(kSystemPrefix)) out.erase(0, 1);
+  return out;
+}
+
+std::string HashSuffix(std::string_view identity) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  const uint64_t h = Fingerprint64(identity);
+  std::string out(8, '0');
+  for (int i = 0; i < 8; ++i) out[i] = kHex[(h >> (60 - 4 * i)) & 0xF];
+  return out;
+}
+
+namespace {
+
+// `name` cut to `keep` characters, less trailing `_`, so a suffix joins with one `_`.
+std::string_view Cut(std::string_view name, size_t keep) {
+  name = name.substr(0, std::min(keep, name.size()));
+  while (!name.empty() && name.back() == '_') name.remove_suffix(1);
+  return name;
+}
+
+constexpr size_t kCutLength = kMaxNameLength - 9;  // room for `_` + 8 hex
+
+}  // namespace
+
+std::string BoundName(std::string_view name, std::string_view identity) {
+  if (name.size() <= kMaxNameLength) return std::string(name);
+  return StrCat(Cut(name, kCutLength), "_", HashSuffix(identity));
+}
+
+std::string DisambiguatedName(std::string_view name, std::string_view identity) {
+  return StrCat(Cut(name, kCutLength), "_", HashSuffix(identity));
+}
+
+std::string BoundTableName(std::string_view name, std::string_view identity) {
+  const size_t dot = name.find('.');
+  if (dot == std::string_view::npos) return BoundName(name, identity);
+  return StrCat(name.substr(0, dot + 1), BoundName(name.substr(dot + 1), identity));
+}
+
 bool IsSystemName(std::string_view name) { return name.starts_with(kSystemPrefix); }
 
 bool IsStructuralColumn(std::string_view c) {
@@ -72,8 +139,19 @@ std::string JsonPathSegment(std::string_view key) {
     if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_')) plain = false;
   }
   if (plain) return StrCat(".", key);
+  static constexpr char kHex[] = "0123456789abcdef";
+  const bool utf8 = IsValidUtf8(key);
   std::string quoted;
   for (char c : key) {
+    const auto u = static_cast<unsigned char>(c);
+    // Control bytes, and every non-ASCII byte of a key that is not valid UTF-8 (a CSV header
+    // can be anything): escaped, so the path is always valid text.
+    if (u < 0x20 || u == 0x7F || (u >= 0x80 && !utf8)) {
+      quoted += "\\x";
+      quoted += kHex[u >> 4];
+      quoted += kHex[u & 0xF];
+      continue;
+    }
     if (c == '\'' || c == '\\') quoted += '\\';
     quoted += c;
   }
@@ -84,6 +162,11 @@ std::optional<std::string> JsonPathOf(const std::vector<TableSchema>& tables,
                                       const std::string& table, const std::string& column) {
   if (IsStructuralColumn(column)) return std::nullopt;
   const TableSchema* t = FindTable(tables, table);
+  if (t != nullptr) {
+    for (const ColumnSpec& c : t->columns) {
+      if (c.name == column && !c.source.empty()) return c.source;
+    }
+  }
   auto has = [&](const std::string& name) {
     if (t == nullptr) return false;
     for (const ColumnSpec& c : t->columns) {

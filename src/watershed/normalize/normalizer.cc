@@ -50,8 +50,10 @@ struct Scalar {
 struct Table;
 
 struct Node {
-  std::string key;   // the JSON key this node was reached by
-  std::string path;  // flattened column name, "" for a table's root
+  std::string key;     // the JSON key this node was reached by (as the client wrote it)
+  std::string name;    // flattened column name by the convention (naming.h), "" at a root
+  std::string source;  // JSON path from the root record: "$.a.b", "$.tags[*]"
+  bool system = false;  // a system column stamped by the caller: `name` is the column
   // Children in the order the last object listed its keys: objects of one source mostly repeat
   // their key order, so position i is checked before the hash map.
   std::vector<Node*> order;
@@ -65,15 +67,26 @@ struct Node {
 struct Table {
   std::string name;
   std::string parent;
+  std::string source;  // a child table's array path ("$.categories[*]"), "$" for the root
   bool is_child = false;
   std::vector<ColumnSpec> columns;
   std::vector<ColumnData> data;
   std::unordered_map<std::string, int, StringHash, std::equal_to<>> by_name;
-  std::unordered_set<std::string> lower_names;
+  // Which column holds each JSON path's values ("$.a", and "$.a <type>" for its variants).
+  std::unordered_map<std::string, int, StringHash, std::equal_to<>> by_source;
+  std::unordered_set<std::string> lower_names;  // every name taken, lower-cased
   size_t num_system = 2;
+  size_t used = 0;  // data columns plus child tables, against max_columns
   size_t rows = 0;
   Node root;
+  std::unique_ptr<Node> scalar;  // where non-object values (records, array elements) go
+  std::unordered_map<std::string, std::unique_ptr<Node>> system_nodes;
 };
+
+// The by_source key of a variant column of `source`.
+std::string VariantKey(std::string_view source, ColumnType type) {
+  return StrCat(source, " ", ColumnTypeName(type));
+}
 
 uint64_t DoubleBits(double d) {
   uint64_t u;
@@ -95,23 +108,35 @@ struct Normalizer::Impl {
   NormalizerOptions options;
   std::vector<std::unique_ptr<Table>> tables;
   std::unordered_map<std::string, Table*, StringHash, std::equal_to<>> tables_by_name;
+  std::unordered_map<std::string, Table*, StringHash, std::equal_to<>> tables_by_source;
   std::shared_ptr<StringArena> arena = std::make_shared<StringArena>();
   simdjson::dom::parser parser;
   int64_t next_id = 0;
   size_t approx_bytes = 0;
   Status error;
   std::vector<size_t> saved_rows;
+  // What a record changed in the schemas, undone when the record turns out bad.
+  struct Saved {
+    size_t columns;
+    size_t used;
+  };
+  std::vector<Saved> saved_schema;
+  std::vector<std::pair<Node*, std::string>> created_nodes;  // (parent, key)
+  std::vector<Node*> touched_nodes;  // got a column, variant or child table
+  size_t depth = 0;
   std::vector<Node*> csv_nodes;
   std::vector<std::string> csv_header_seen;
   char numbuf[64];
 
   // ---- tables and columns ----
 
-  Table* AddTable(const std::string& name, const std::string& parent,
+  Table* AddTable(const std::string& name, const std::string& parent, const std::string& source,
                   const std::vector<ColumnSpec>* known_columns) {
     auto t = std::make_unique<Table>();
     t->name = name;
     t->parent = parent;
+    t->source = source;
+    t->root.source = source;
     t->is_child = !parent.empty();
     t->num_system = t->is_child ? 4 : 2;
     std::vector<ColumnSpec> cols;
@@ -122,21 +147,53 @@ struct Normalizer::Impl {
       cols.push_back({std::string(kLoadIdColumn), ColumnType::kBigint});
       if (t->is_child) {
         cols.push_back({std::string(kParentIdColumn), ColumnType::kBigint});
-        cols.push_back({std::string(kIndexColumn), ColumnType::kBigint});
+        // The index's source records which array the table holds (ColumnSpec::source).
+        cols.push_back({std::string(kIndexColumn), ColumnType::kBigint, source});
       }
     }
     // The default partition key comes back as a column when the table is read.
     t->lower_names.insert(std::string(kIngestDateColumn));
     for (ColumnSpec& c : cols) {
-      t->by_name[c.name] = static_cast<int>(t->columns.size());
+      const int index = static_cast<int>(t->columns.size());
+      t->by_name[c.name] = index;
       t->lower_names.insert(ToLower(c.name));
+      if (c.name == kIndexColumn && !c.source.empty()) {
+        t->source = c.source;
+        t->root.source = c.source;
+      } else if (!c.source.empty() && !IsSystemName(c.name)) {
+        // A path's first column holds its values; later ones with the path are its variants.
+        if (!t->by_source.contains(c.source)) {
+          t->by_source[c.source] = index;
+        } else {
+          t->by_source[VariantKey(c.source, c.type)] = index;
+        }
+      }
+      if (!IsSystemName(c.name)) ++t->used;
       t->columns.push_back(std::move(c));
       t->data.emplace_back();
     }
     Table* raw = t.get();
     tables_by_name[name] = raw;
+    if (!raw->source.empty()) tables_by_source[raw->source] = raw;
     tables.push_back(std::move(t));
     return raw;
+  }
+
+  bool NameTaken(const Table& t, const std::string& name) const {
+    return t.by_name.contains(name) || t.lower_names.contains(ToLower(name));
+  }
+
+  // Counts one more data column or child table of `t`; false (and the error) past the limit.
+  bool Budget(Table& t, std::string_view what) {
+    if (options.max_columns > 0 && t.used >= options.max_columns) {
+      error = absl::InvalidArgumentError(StrCat(
+          "record would give table ", t.name, " more than ", options.max_columns,
+          " columns and child tables (", what, "); raise limits.max_columns (--max-columns) "
+          "if such records are expected"));
+      return false;
+    }
+    ++t.used;
+    return true;
   }
 
   bool SchemaChangeAllowed(const Table& t, std::string_view what) {
@@ -147,37 +204,86 @@ struct Normalizer::Impl {
     return false;
   }
 
-  // The column for `path`, created with `type` when missing. -1 when the contract forbids it.
-  int ColumnFor(Table& t, const std::string& path, ColumnType type) {
-    std::string name = path;
-    for (int k = 2;; ++k) {
-      auto it = t.by_name.find(name);
-      if (it != t.by_name.end() && static_cast<size_t>(it->second) >= t.num_system) {
-        return it->second;
+  // The column of node `n` (its values, or with `variant` its values of `type` that do not
+  // fit), created with `type` when missing. A path owns its column: another path whose name
+  // would be equal (keys that normalize alike, a name of a system or partition column, a name
+  // bounded to the same prefix) gets a hash suffix. -1 (and the error) when a contract or limit
+  // forbids a new column.
+  int ColumnFor(Table& t, const Node& n, ColumnType type, bool variant) {
+    const std::string want = variant ? VariantColumnName(n.name, type) : n.name;
+    int found = -1;
+    std::string name;
+    if (n.system) {  // a system column: its own name, always
+      if (auto it = t.by_name.find(want); it != t.by_name.end()) return it->second;
+      name = want;
+    } else {
+      const std::string key = variant ? VariantKey(n.source, type) : n.source;
+      if (auto it = t.by_source.find(key); it != t.by_source.end()) return it->second;
+      name = BoundName(want, key);
+      // A column of a table written before sources were kept: the path it was named after
+      // takes it over.
+      if (auto it = t.by_name.find(name); it != t.by_name.end() && !IsSystemName(name) &&
+                                          t.columns[it->second].source.empty()) {
+        found = it->second;
+        t.columns[found].source = n.source;
+      } else {
+        for (int k = 0; NameTaken(t, name); ++k) {
+          name = DisambiguatedName(want, k == 0 ? key : StrCat(key, " ", k));
+        }
       }
-      if (it == t.by_name.end() && !t.lower_names.count(ToLower(name))) break;
-      name = StrCat(path, "__", k);  // case-insensitive clash with another column
+      if (found < 0) {
+        if (!SchemaChangeAllowed(t, StrCat("new column ", name))) return -1;
+        if (!Budget(t, StrCat("new column ", name, " for ", n.source))) return -1;
+      }
+      if (found >= 0) {
+        t.by_source[key] = found;
+        return found;
+      }
+      t.by_source[key] = static_cast<int>(t.columns.size());
     }
-    if (!SchemaChangeAllowed(t, StrCat("new column ", name))) return -1;
-    int index = static_cast<int>(t.columns.size());
+    if (n.system && !SchemaChangeAllowed(t, StrCat("new column ", name))) return -1;
+    const int index = static_cast<int>(t.columns.size());
     t.by_name[name] = index;
     t.lower_names.insert(ToLower(name));
-    t.columns.push_back({name, type});
+    t.columns.push_back({name, type, n.system ? std::string() : n.source});
     t.data.emplace_back();
     return index;
   }
 
   Table* ChildTable(Table& t, Node& n) {
     if (n.child_table != nullptr) return n.child_table;
-    std::string name = ChildTableName(t.name, n.path);
-    auto it = tables_by_name.find(name);
-    if (it != tables_by_name.end()) {
-      n.child_table = it->second;
+    const std::string source = StrCat(n.source, "[*]");
+    if (auto it = tables_by_source.find(source); it != tables_by_source.end()) {
+      Touch(n).child_table = it->second;
       return n.child_table;
     }
+    const std::string want = ChildTableName(t.name, n.name);
+    std::string name = BoundTableName(want, source);
+    auto it = tables_by_name.find(name);
+    if (it != tables_by_name.end() && it->second->source.empty()) {
+      // A child table written before sources were kept: the array it was named after takes it.
+      Table* legacy = it->second;
+      legacy->source = source;
+      legacy->root.source = source;
+      if (legacy->is_child && legacy->columns.size() > 3) legacy->columns[3].source = source;
+      tables_by_source[source] = legacy;
+      Touch(n).child_table = legacy;
+      return legacy;
+    }
+    for (int k = 0; tables_by_name.contains(name); ++k) {
+      const size_t dot = want.find('.');
+      name = StrCat(want.substr(0, dot + 1),
+                    DisambiguatedName(want.substr(dot + 1), k == 0 ? source : StrCat(source, " ", k)));
+    }
     if (!SchemaChangeAllowed(t, StrCat("new child table ", name))) return nullptr;
-    n.child_table = AddTable(name, t.name, nullptr);
+    if (!Budget(t, StrCat("new child table ", name, " for ", source))) return nullptr;
+    Touch(n).child_table = AddTable(name, t.name, source, nullptr);
     return n.child_table;
+  }
+
+  Node& Touch(Node& n) {
+    touched_nodes.push_back(&n);
+    return n;
   }
 
   Node* Child(Node& parent, std::string_view key) {
@@ -185,10 +291,34 @@ struct Normalizer::Impl {
     if (it != parent.children.end()) return it->second.get();
     auto node = std::make_unique<Node>();
     node->key = std::string(key);
-    node->path = JoinPath(parent.path, key);
+    node->name = JoinPath(parent.name, NormalizeKey(key));
+    node->source = StrCat(parent.source, JsonPathSegment(key));
     Node* raw = node.get();
     parent.children.emplace(std::string(key), std::move(node));
+    created_nodes.emplace_back(&parent, std::string(key));
     return raw;
+  }
+
+  // The node of a table's non-object values: `value`, with the table's own path.
+  Node* ScalarNode(Table& t) {
+    if (!t.scalar) {
+      t.scalar = std::make_unique<Node>();
+      t.scalar->key = std::string(kValueColumn);
+      t.scalar->name = std::string(kValueColumn);
+      t.scalar->source = t.source;
+    }
+    return t.scalar.get();
+  }
+
+  Node* SystemNode(Table& t, std::string_view column) {
+    auto& node = t.system_nodes[std::string(column)];
+    if (!node) {
+      node = std::make_unique<Node>();
+      node->key = std::string(column);
+      node->name = std::string(column);
+      node->system = true;
+    }
+    return node.get();
   }
 
   // ---- rows and cells ----
@@ -324,8 +454,9 @@ struct Normalizer::Impl {
       if (auto slot = Fit(ColumnType::kDecimal, s)) s = Scalar{ColumnType::kDecimal, *slot};
     }
     if (n.column < 0) {
-      n.column = ColumnFor(t, n.path, s.type);
+      n.column = ColumnFor(t, n, s.type, false);
       if (n.column < 0) return;
+      Touch(n);
     }
     ColumnType c = t.columns[n.column].type;
     if (c == ColumnType::kVarchar) return PutText(t, n.column, row, Render(s));
@@ -346,8 +477,9 @@ struct Normalizer::Impl {
   void PutVariant(Table& t, Node& n, size_t row, const Scalar& s) {
     int& v = n.variant[static_cast<int>(s.type)];
     if (v < 0) {
-      v = ColumnFor(t, VariantColumnName(n.path, s.type), s.type);
+      v = ColumnFor(t, n, s.type, true);
       if (v < 0) return;
+      Touch(n);
     }
     if (s.type == ColumnType::kVarchar) return PutText(t, v, row, s.text);
     PutSlot(t, v, row, s.slot);
@@ -366,11 +498,32 @@ struct Normalizer::Impl {
     return {ColumnType::kVarchar, 0, text, true};
   }
 
+  // One level deeper (an object or array); false (and the error) past max_depth.
+  bool Deeper(const Node& n) {
+    if (options.max_depth > 0 && depth >= options.max_depth) {
+      error = absl::InvalidArgumentError(StrCat(
+          "record nests objects and arrays deeper than ", options.max_depth, " levels (at ",
+          n.source.substr(0, 200), "); raise limits.max_depth (--max-depth) if such records "
+          "are expected"));
+      return false;
+    }
+    ++depth;
+    return true;
+  }
+
   void AddValue(Table& t, Node& n, size_t row, simdjson::dom::element v) {
     using simdjson::dom::element_type;
     switch (v.type()) {
-      case element_type::OBJECT: return AddObject(t, n, row, v.get_object().value_unsafe());
-      case element_type::ARRAY: return AddArray(t, n, row, v.get_array().value_unsafe());
+      case element_type::OBJECT:
+        if (!Deeper(n)) return;
+        AddObject(t, n, row, v.get_object().value_unsafe());
+        --depth;
+        return;
+      case element_type::ARRAY:
+        if (!Deeper(n)) return;
+        AddArray(t, n, row, v.get_array().value_unsafe());
+        --depth;
+        return;
       case element_type::NULL_VALUE: return;
       case element_type::BOOL:
         return SetScalar(t, n, row, {ColumnType::kBoolean, v.get_bool().value_unsafe() ? 1u : 0u});
@@ -427,9 +580,11 @@ struct Normalizer::Impl {
       int64_t id;
       size_t row = NewRow(*ct, parent_id, index++, &id);
       if (e.type() == simdjson::dom::element_type::OBJECT) {
+        if (!Deeper(ct->root)) return;
         AddObject(*ct, ct->root, row, e.get_object().value_unsafe());
+        --depth;
       } else {
-        AddValue(*ct, *Child(ct->root, kValueColumn), row, e);
+        AddValue(*ct, *ScalarNode(*ct), row, e);
       }
       if (!error.ok()) return;
     }
@@ -439,12 +594,63 @@ struct Normalizer::Impl {
 
   void BeginRecord() {
     error = absl::OkStatus();
+    depth = 0;
     saved_rows.resize(tables.size());
-    for (size_t i = 0; i < tables.size(); ++i) saved_rows[i] = tables[i]->rows;
+    saved_schema.resize(tables.size());
+    for (size_t i = 0; i < tables.size(); ++i) {
+      saved_rows[i] = tables[i]->rows;
+      saved_schema[i] = {tables[i]->columns.size(), tables[i]->used};
+    }
+    created_nodes.clear();
+    touched_nodes.clear();
+  }
+
+  // Undoes the schema changes of a bad record: its new columns, child tables and nodes.
+  void RollbackSchema() {
+    bool grew = tables.size() > saved_schema.size();
+    for (size_t i = 0; i < saved_schema.size() && !grew; ++i) {
+      grew = tables[i]->columns.size() > saved_schema[i].columns;
+    }
+    if (grew) {
+      for (Node* n : touched_nodes) {
+        // Every column, variant or child table a node got in this record: forgotten (a column
+        // kept from earlier records is found again through by_source).
+        n->column = -1;
+        n->variant.fill(-1);
+        n->child_table = nullptr;
+      }
+      while (tables.size() > saved_schema.size()) {
+        tables_by_name.erase(tables.back()->name);
+        tables_by_source.erase(tables.back()->source);
+        tables.pop_back();
+      }
+      for (size_t i = 0; i < tables.size(); ++i) {
+        Table& t = *tables[i];
+        const size_t keep = saved_schema[i].columns;
+        for (size_t c = keep; c < t.columns.size(); ++c) {
+          t.by_name.erase(t.columns[c].name);
+          t.lower_names.erase(ToLower(t.columns[c].name));
+        }
+        std::erase_if(t.by_source, [&](const auto& kv) { return static_cast<size_t>(kv.second) >= keep; });
+        t.columns.resize(keep);
+        t.data.resize(keep);
+        t.used = saved_schema[i].used;
+      }
+    }
+    for (auto it = created_nodes.rbegin(); it != created_nodes.rend(); ++it) {
+      Node* parent = it->first;
+      auto child = parent->children.find(it->second);
+      if (child == parent->children.end()) continue;
+      std::erase(parent->order, child->second.get());
+      parent->children.erase(child);
+    }
+    created_nodes.clear();
+    touched_nodes.clear();
   }
 
   Status EndRecord() {
     if (error.ok()) return error;
+    RollbackSchema();
     for (size_t i = 0; i < saved_rows.size(); ++i) {
       Table& t = *tables[i];
       t.rows = saved_rows[i];
@@ -468,34 +674,46 @@ Normalizer::Normalizer(NormalizerOptions options, const std::vector<TableSchema>
   for (const TableSchema& s : known) {
     if (s.name == root) root_cols = &s.columns;
   }
-  impl_->AddTable(root, "", root_cols);
+  impl_->AddTable(root, "", "$", root_cols);
   for (const TableSchema& s : known) {
-    if (s.name != root) impl_->AddTable(s.name, s.parent, &s.columns);
+    if (s.name != root) impl_->AddTable(s.name, s.parent, "", &s.columns);
+  }
+  for (const auto& t : impl_->tables) {  // a child table counts against its parent's limit
+    if (auto p = impl_->tables_by_name.find(t->parent); p != impl_->tables_by_name.end()) {
+      ++p->second->used;
+    }
   }
 }
 
 Normalizer::~Normalizer() = default;
 
-Status Normalizer::AddJson(std::string_view json, bool padded) {
+Status Normalizer::AddJson(std::string_view json, bool padded,
+                           std::span<const SystemValue> system) {
   simdjson::dom::element doc;
   auto err = impl_->parser.parse(json.data(), json.size(), !padded).get(doc);
   if (err) {
     return absl::InvalidArgumentError(
         StrCat("malformed JSON: ", simdjson::error_message(err)));
   }
-  return AddElement(doc);
+  return AddElement(doc, system);
 }
 
-Status Normalizer::AddElement(simdjson::dom::element doc) {
+Status Normalizer::AddElement(simdjson::dom::element doc, std::span<const SystemValue> system) {
   Impl& im = *impl_;
   im.BeginRecord();
   Table& root = *im.tables[0];
   int64_t id;
   size_t row = im.NewRow(root, 0, 0, &id);
-  if (doc.type() == simdjson::dom::element_type::OBJECT) {
-    im.AddObject(root, root.root, row, doc.get_object().value_unsafe());
-  } else {
-    im.AddValue(root, *im.Child(root.root, kValueColumn), row, doc);
+  for (const SystemValue& v : system) {
+    if (!im.error.ok()) break;
+    Scalar s{v.type, static_cast<uint64_t>(v.number)};
+    if (v.type == ColumnType::kVarchar) s = {v.type, 0, v.text, true};
+    im.SetScalar(root, *im.SystemNode(root, v.column), row, s);
+  }
+  if (im.error.ok() && doc.type() == simdjson::dom::element_type::OBJECT) {
+    if (im.Deeper(root.root)) im.AddObject(root, root.root, row, doc.get_object().value_unsafe());
+  } else if (im.error.ok()) {
+    im.AddValue(root, *im.ScalarNode(root), row, doc);
   }
   WS_RETURN_IF_ERROR(im.EndRecord());
   ++records_;
@@ -519,6 +737,12 @@ Status Normalizer::AddCsvRow(const std::vector<std::string>& header,
     std::string_view f = fields[i];
     bool q = i < quoted.size() && quoted[i];
     if (f.empty() && !q) continue;  // NULL
+    if (const size_t valid = ValidUtf8Prefix(f); valid < f.size()) {
+      im.error = absl::InvalidArgumentError(
+          StrCat("field ", i + 1, " (column '", ToValidUtf8(header[i].substr(0, 100)),
+                 "') is not valid UTF-8 at byte ", valid, " of the field"));
+      break;
+    }
     Scalar s = im.StringScalar(f);
     if (s.type == ColumnType::kVarchar) {
       if (f == "true" || f == "false") {

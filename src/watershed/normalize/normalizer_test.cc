@@ -221,14 +221,163 @@ TEST(Normalizer, MalformedJsonIsAnErrorAndLeavesNothing) {
   EXPECT_TRUE(n.Flush().empty());
 }
 
-TEST(Normalizer, ColumnNamesThatClashCaseInsensitivelyOrWithSystemColumnsAreRenamed) {
+// The column of JSON path `source` in `b` ("" when none).
+std::string NameOf(const TableBatch& b, const std::string& source) {
+  for (const ColumnSpec& c : b.columns) {
+    if (c.source == source) return c.name;
+  }
+  return "";
+}
+
+TEST(Normalizer, NamesFollowTheConventionAndEachColumnKeepsItsPath) {
   Normalizer n = Make();
-  ASSERT_TRUE(n.AddJson(R"({"Name":"a","name":"b","_ws_id":"mine","ingest_date":"x"})", false).ok());
+  ASSERT_TRUE(n.AddJson(R"({"Name":"a","name":"b","ingest_date":"x","fundingTotal":{"valueUSD":1},
+                           "a.b":[1],"x/y":2,"q\"t":3,"nul\u0000key":4})",
+                        false)
+                  .ok());
   auto b = n.Flush();
-  EXPECT_EQ(Str(b[0], "Name", 0), "a");
-  EXPECT_EQ(Str(b[0], "name__2", 0), "b");
-  EXPECT_EQ(Str(b[0], "_ws_id__2", 0), "mine");
-  EXPECT_EQ(Str(b[0], "ingest_date__2", 0), "x");
+  const TableBatch& root = *Find(b, "cb.orgs");
+  // Keys that normalize alike, or to a reserved name, get a hash of their path.
+  EXPECT_EQ(NameOf(root, "$.Name"), "name");
+  EXPECT_EQ(NameOf(root, "$.name"), StrCat("name_", HashSuffix("$.name")));
+  EXPECT_EQ(Str(root, NameOf(root, "$.name"), 0), "b");
+  EXPECT_EQ(NameOf(root, "$.ingest_date"), StrCat("ingest_date_", HashSuffix("$.ingest_date")));
+  EXPECT_EQ(NameOf(root, "$.fundingTotal.valueUSD"), "funding_total__value_usd");
+  EXPECT_EQ(NameOf(root, "$['x/y']"), "x_y");
+  EXPECT_EQ(NameOf(root, "$['q\"t']"), "q_t");
+  EXPECT_EQ(NameOf(root, "$['nul\\x00key']"), "nul_key");
+  // An array under a key with a dot: a child table with a valid name, its array path recorded.
+  const TableBatch* child = Find(b, "cb.orgs__a_b");
+  ASSERT_NE(child, nullptr);
+  EXPECT_EQ(NameOf(*child, "$['a.b'][*]"), "_ws_idx");
+  for (const TableBatch& t : b) {
+    for (const ColumnSpec& c : t.columns) {
+      EXPECT_EQ(c.name.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789_"),
+                std::string::npos)
+          << c.name;
+      EXPECT_LE(c.name.size(), kMaxNameLength);
+    }
+  }
+}
+
+TEST(Normalizer, TwoPathsNeverShareAColumn) {
+  // Before the convention both became `a__b` and the last one won.
+  Normalizer n = Make();
+  ASSERT_TRUE(n.AddJson(R"({"a":{"b":2},"a__b":3})", false).ok());
+  auto b = n.Flush();
+  EXPECT_EQ(Int(b[0], NameOf(b[0], "$.a.b"), 0), 2);
+  EXPECT_EQ(Int(b[0], NameOf(b[0], "$.a__b"), 0), 3);
+  EXPECT_NE(NameOf(b[0], "$.a.b"), NameOf(b[0], "$.a__b"));
+  // Scalar elements and an element object's `value` key are two paths too.
+  ASSERT_TRUE(n.AddJson(R"({"t":[1,{"value":2}]})", false).ok());
+  b = n.Flush();
+  const TableBatch* t = Find(b, "cb.orgs__t");
+  ASSERT_NE(t, nullptr);
+  EXPECT_NE(NameOf(*t, "$.t[*]"), NameOf(*t, "$.t[*].value"));
+}
+
+TEST(Normalizer, OwnershipOfNamesSurvivesTheNextLoad) {
+  Normalizer first = Make();
+  ASSERT_TRUE(first.AddJson(R"({"Name":"a","name":"b"})", false).ok());
+  const std::vector<TableSchema> known = first.Schemas();
+  // The next load sees the keys in the other order, and must name them the same way.
+  Normalizer next = Make(Contract::kEvolve, known);
+  ASSERT_TRUE(next.AddJson(R"({"name":"d","Name":"c"})", false).ok());
+  auto b = next.Flush();
+  EXPECT_EQ(Str(b[0], "name", 0), "c");
+  EXPECT_EQ(Str(b[0], StrCat("name_", HashSuffix("$.name")), 0), "d");
+  EXPECT_EQ(next.Schemas()[0].columns.size(), known[0].columns.size());
+}
+
+TEST(Normalizer, ColumnsOfTablesWrittenBeforeSourcesAreTakenOverByTheirPath) {
+  const std::vector<TableSchema> legacy = {
+      {"cb.orgs", "",
+       {{"_ws_id", ColumnType::kBigint}, {"_ws_load_id", ColumnType::kBigint},
+        {"identifier__uuid", ColumnType::kVarchar}}},
+      {"cb.orgs__tags", "cb.orgs",
+       {{"_ws_id", ColumnType::kBigint}, {"_ws_load_id", ColumnType::kBigint},
+        {"_ws_parent_id", ColumnType::kBigint}, {"_ws_idx", ColumnType::kBigint},
+        {"value", ColumnType::kVarchar}}}};
+  Normalizer n = Make(Contract::kFreeze, legacy);  // frozen: a new column would be an error
+  ASSERT_TRUE(n.AddJson(R"({"identifier":{"uuid":"u"},"tags":["x"]})", false).ok());
+  auto b = n.Flush();
+  EXPECT_EQ(Str(*Find(b, "cb.orgs"), "identifier__uuid", 0), "u");
+  EXPECT_EQ(Str(*Find(b, "cb.orgs__tags"), "value", 0), "x");
+  EXPECT_EQ(n.Schemas()[0].columns[2].source, "$.identifier.uuid");
+}
+
+TEST(Normalizer, ClientKeysUnderTheReservedPrefixCannotForgeSystemColumns) {
+  Normalizer n = Make();
+  const SystemValue system[] = {
+      {kPartitionColumn, ColumnType::kVarchar, 0, "p0"},
+      {kPositionColumn, ColumnType::kBigint, 42, {}},
+      {kArrivedAtColumn, ColumnType::kTimestamp, 1'700'000'000'000'000, {}}};
+  ASSERT_TRUE(n.AddJson(R"({"_ws_position":1,"_ws_arrived_at":"1999-01-01T00:00:00Z",
+                           "_ws_partition":"forged","_ws_id":"mine"})",
+                        false, system)
+                  .ok());
+  auto b = n.Flush();
+  EXPECT_EQ(Int(b[0], "_ws_position", 0), 42);
+  EXPECT_EQ(Str(b[0], "_ws_partition", 0), "p0");
+  EXPECT_EQ(Int(b[0], "_ws_arrived_at", 0), 1'700'000'000'000'000);
+  EXPECT_EQ(Int(b[0], "ws_position", 0), 1);  // the client's, renamed
+  EXPECT_EQ(Str(b[0], "ws_partition", 0), "forged");
+  EXPECT_EQ(Str(b[0], "ws_id", 0), "mine");
+  EXPECT_EQ(Int(b[0], "_ws_load_id", 0), 7);
+}
+
+TEST(Normalizer, RecordsPastTheColumnOrDepthLimitAreBadAndLeaveNoColumns) {
+  Normalizer n(NormalizerOptions{"cb.orgs", 7, Contract::kEvolve, /*max_columns=*/5,
+                                 /*max_depth=*/8},
+               {});
+  ASSERT_TRUE(n.AddJson(R"({"a":1,"b":2})", false).ok());
+  Status wide = n.AddJson(R"({"c":1,"d":2,"e":3,"f":[1],"g":5})", false);
+  EXPECT_EQ(wide.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(MessageOf(wide).find("limits.max_columns"), std::string_view::npos) << wide;
+  std::string deep = "{\"x\":";
+  for (int i = 0; i < 40; ++i) deep += "[";
+  deep += "1";
+  for (int i = 0; i < 40; ++i) deep += "]";
+  deep += "}";
+  Status nested = n.AddJson(deep, false);
+  EXPECT_EQ(nested.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(MessageOf(nested).find("limits.max_depth"), std::string_view::npos) << nested;
+  // Neither bad record left a column or table behind; the next good one lands.
+  ASSERT_TRUE(n.AddJson(R"({"a":3,"c":4})", false).ok());
+  const auto schemas = n.Schemas();
+  ASSERT_EQ(schemas.size(), 1u);
+  EXPECT_EQ(schemas[0].columns.size(), 5u);  // _ws_id, _ws_load_id, a, b, c
+  auto b = n.Flush();
+  EXPECT_EQ(b[0].num_rows, 2u);
+  EXPECT_EQ(Int(b[0], "c", 1), 4);
+}
+
+TEST(Normalizer, LongKeysGetBoundedNamesThatStayApart) {
+  Normalizer n = Make();
+  const std::string k1(300, 'k');
+  const std::string k2 = std::string(299, 'k') + "z";
+  ASSERT_TRUE(n.AddJson(StrCat(R"({")", k1, R"(":[1],")", k2, R"(":[2],")", k1, R"(x":3})"),
+                        false)
+                  .ok());
+  auto b = n.Flush();
+  ASSERT_EQ(b.size(), 3u);
+  EXPECT_NE(b[1].table, b[2].table);
+  for (const TableBatch& t : b) {
+    EXPECT_LE(t.table.size() - t.table.find('.') - 1, kMaxNameLength) << t.table;
+  }
+  EXPECT_LE(NameOf(b[0], StrCat("$.", k1, "x")).size(), kMaxNameLength);
+}
+
+TEST(Normalizer, CsvFieldsThatAreNotUtf8AreBadRecords) {
+  Normalizer n = Make();
+  std::vector<std::string> header = {"id", "Company Name"};
+  Status s = n.AddCsvRow(header, {"1", "caf\xe9"}, {false, false});
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(MessageOf(s).find("not valid UTF-8"), std::string_view::npos) << s;
+  ASSERT_TRUE(n.AddCsvRow(header, {"2", "caf\xc3\xa9"}, {false, false}).ok());
+  auto b = n.Flush();
+  EXPECT_EQ(Str(b[0], "company_name", 0), "caf\xc3\xa9");
+  EXPECT_EQ(NameOf(b[0], "$['Company Name']"), "company_name");
 }
 
 TEST(Normalizer, CsvRowsAreTypedFromTheirText) {

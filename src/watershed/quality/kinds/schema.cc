@@ -5,6 +5,7 @@
 #include <set>
 
 #include "watershed/base/strings.h"
+#include "watershed/normalize/naming.h"
 #include "watershed/quality/kinds/kinds.h"
 
 namespace watershed::quality::kinds {
@@ -85,7 +86,7 @@ class SchemaKind : public CheckKind {
     }
     if (c.schema_exact) {
       for (const auto& name : order) {
-        if (!expected.contains(name) && !name.starts_with("_ws_") && name != "ingest_date") {
+        if (!expected.contains(name) && !normalize::IsSystemName(name) && name != normalize::kIngestDateColumn) {
           problems.push_back(StrCat("unexpected column ", name));
         }
       }

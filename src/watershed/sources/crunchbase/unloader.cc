@@ -276,8 +276,8 @@ Status Unloader::FullCollection(const std::string& collection, UnloadSummary* su
       if (d.deleted_at == deleted_watermark && deleted_before.contains(d.uuid)) continue;
       if (d.deleted_at > newest_deleted) deleted_boundary.clear();
       if (d.deleted_at >= newest_deleted) deleted_boundary.insert(d.uuid);
-      nlohmann::json t = {{"uuid", d.uuid}, {"_ws_deleted", true}, {"deleted_at", d.deleted_at}};
-      WS_RETURN_IF_ERROR(sink_.Add(table, kByUuid, t.dump()));
+      nlohmann::json t = {{"uuid", d.uuid}, {"deleted_at", d.deleted_at}};
+      WS_RETURN_IF_ERROR(sink_.AddTombstone(table, kByUuid, t.dump()));
       ++tombstones;
       if (d.deleted_at > newest_deleted) newest_deleted = d.deleted_at;
     }

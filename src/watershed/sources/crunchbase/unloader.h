@@ -39,6 +39,10 @@ class Sink {
   virtual ~Sink() = default;
   // One record (a compact JSON object) for lake table `table`.
   virtual Status Add(const std::string& table, const TableKey& key, std::string_view json) = 0;
+  // A tombstone: `json` holds the deleted record's key (and when it was deleted); its row is
+  // stamped `_ws_deleted` = true, a system column client data cannot set.
+  virtual Status AddTombstone(const std::string& table, const TableKey& key,
+                              std::string_view json) = 0;
   // The same, already parsed (valid during the call only).
   virtual Status AddElement(const std::string& table, const TableKey& key,
                             simdjson::dom::element record) = 0;

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 #include <string_view>
+#include <tuple>
 
 namespace watershed::sources {
 namespace {
@@ -48,12 +49,13 @@ Status ApplyLimitsConfig(const YAML::Node& node, const std::string& source, Inpu
       s = SetMiB(key, value, &limits->max_field_bytes);
     } else if (key == "max_decompressed_mb") {
       s = SetMiB(key, value, &limits->max_decompressed_bytes);
-    } else if (key == "max_columns") {
+    } else if (key == "max_columns" || key == "max_depth") {
       if (value < 0 || value != std::floor(value)) {
         s = absl::InvalidArgumentError(
             StrCat(LimitSettingName(key), " must be a whole number >= 0, got ", value));
       }
-      limits->max_columns = static_cast<uint64_t>(value);
+      (key == "max_columns" ? limits->max_columns : limits->max_depth) =
+          static_cast<uint64_t>(value);
     } else if (key == "max_decompression_ratio") {
       if (!(value >= 0)) {
         s = absl::InvalidArgumentError(
@@ -63,7 +65,7 @@ Status ApplyLimitsConfig(const YAML::Node& node, const std::string& source, Inpu
     } else {
       s = absl::InvalidArgumentError(
           StrCat("unknown setting limits.", key,
-                 " (valid: max_record_mb, max_field_mb, max_columns, max_decompressed_mb, "
+                 " (valid: max_record_mb, max_field_mb, max_columns, max_depth, max_decompressed_mb, "
                  "max_decompression_ratio)"));
     }
     if (!s.ok()) return absl::InvalidArgumentError(StrCat(source, ": ", MessageOf(s)));
@@ -80,12 +82,14 @@ Status ApplyLimitOverrides(const LimitOverrides& o, InputLimits* limits) {
     WS_RETURN_IF_ERROR(
         SetMiB("max_decompressed_mb", *o.max_decompressed_mb, &limits->max_decompressed_bytes));
   }
-  if (o.max_columns) {
-    if (*o.max_columns < 0) {
+  for (auto [key, value, out] : {std::tuple{"max_columns", o.max_columns, &limits->max_columns},
+                                  std::tuple{"max_depth", o.max_depth, &limits->max_depth}}) {
+    if (!value) continue;
+    if (*value < 0) {
       return absl::InvalidArgumentError(
-          StrCat(LimitSettingName("max_columns"), " must be >= 0 (0 = unlimited)"));
+          StrCat(LimitSettingName(key), " must be >= 0 (0 = unlimited)"));
     }
-    limits->max_columns = static_cast<uint64_t>(*o.max_columns);
+    *out = static_cast<uint64_t>(*value);
   }
   if (o.max_decompression_ratio) {
     if (!(*o.max_decompression_ratio >= 0)) {

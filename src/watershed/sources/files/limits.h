@@ -27,8 +27,12 @@ struct InputLimits {
   uint64_t max_record_bytes = 128 * kMiB;
   // One field (a JSON string or scalar, a CSV field). Over it: a bad record.
   uint64_t max_field_bytes = 64 * kMiB;
-  // Columns of a CSV file (its header). Over it: the file fails (the header is the schema).
+  // Columns of a CSV file (its header): over it the file fails (the header is the schema).
+  // Also the data columns plus child tables one table may get from JSON records
+  // (normalize/normalizer.h): a record that would pass it is bad.
   uint64_t max_columns = 1000;
+  // How deep a JSON record may nest objects and arrays. Over it: a bad record.
+  uint64_t max_depth = 32;
   // Decompressed bytes of one file. Over it: the file stops with an error.
   uint64_t max_decompressed_bytes = 64 * 1024 * kMiB;
   // Decompressed / compressed bytes of one file, checked once more than
@@ -44,12 +48,13 @@ struct LimitOverrides {
   std::optional<double> max_record_mb;
   std::optional<double> max_field_mb;
   std::optional<int64_t> max_columns;
+  std::optional<int64_t> max_depth;
   std::optional<double> max_decompressed_mb;
   std::optional<double> max_decompression_ratio;
 };
 
 // Applies watershed.yml's `limits:` map (keys max_record_mb, max_field_mb, max_columns,
-// max_decompressed_mb, max_decompression_ratio; `source` names the file in errors) onto
+// max_depth, max_decompressed_mb, max_decompression_ratio; `source` names the file in errors) onto
 // *limits. An unknown key or a negative / non-numeric value is kInvalidArgument.
 Status ApplyLimitsConfig(const YAML::Node& node, const std::string& source, InputLimits* limits);
 // Applies the set flags onto *limits; a negative value is kInvalidArgument.
