@@ -115,6 +115,15 @@ TEST_F(Cli, InitLoadQueryDescribeAndTimeTravel) {
   Outcome none = In("query 'SELECT 1' --as-of 2001-01-01T00:00:00");
   EXPECT_EQ(none.code, 1);
   EXPECT_NE(none.out.find("no snapshot was committed"), std::string::npos);
+  // --as-of is a time, not text: garbage and impossible dates are errors, offsets count.
+  for (const char* bad : {"garbage", "2026-13-45"}) {
+    Outcome r = In(std::string("query 'SELECT 1' --as-of ") + bad);
+    EXPECT_EQ(r.code, 1) << bad << "\n" << r.out;
+    EXPECT_NE(r.out.find("epoch seconds"), std::string::npos) << r.out;
+  }
+  EXPECT_EQ(Count("crunchbase.organizations", "--as-of 2099-01-01T00:00:00+01:00"), "150");
+  EXPECT_EQ(Count("crunchbase.organizations", "--as-of 4070908800"), "150");  // epoch 2099
+  EXPECT_EQ(In("query 'SELECT 1' --as-of 946684800").code, 1);  // 2000: before any snapshot
 }
 
 TEST_F(Cli, ErrorsSayWhatToDoNext) {

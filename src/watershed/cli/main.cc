@@ -159,8 +159,7 @@ int main(int argc, char** argv) {
   auto* tables =
       app.add_subcommand("tables", "List lake tables with rows, files and schema version");
   tables->add_option("--snapshot", tables_at.snapshot, "Read at this snapshot");
-  tables->add_option("--as-of", tables_at.as_of,
-                     "Read as of this UTC time, e.g. 2026-11-24T10:00:00");
+  tables->add_option("--as-of", tables_at.as_of, cli::kAsOfHelp);
   tables->add_option("--format", tables_format, "Output: table (default), csv or json")
       ->check(CLI::IsMember(cli::kOutputFormatNames));
 
@@ -173,7 +172,7 @@ int main(int argc, char** argv) {
                    "The lake table, NAMESPACE.NAME (see `watershed tables`)")
       ->required();
   describe->add_option("--snapshot", describe_at.snapshot, "Read at this snapshot");
-  describe->add_option("--as-of", describe_at.as_of, "Read as of this UTC time");
+  describe->add_option("--as-of", describe_at.as_of, cli::kAsOfHelp);
 
   cli::QueryCommand query;
   auto* query_cmd = app.add_subcommand(
@@ -183,8 +182,7 @@ int main(int argc, char** argv) {
                    "The query: one SELECT (DuckDB dialect for the lake and DuckDB marts)")
       ->required();
   query_cmd->add_option("--snapshot", query.at.snapshot, "Time travel: read this snapshot");
-  query_cmd->add_option("--as-of", query.at.as_of,
-                        "Time travel: read the snapshot current at this UTC time");
+  query_cmd->add_option("--as-of", query.at.as_of, cli::kAsOfHelp);
   query_cmd->add_option("--format", query.format, "Output: table (default), csv or json")
       ->check(CLI::IsMember(cli::kOutputFormatNames));
   query_cmd->add_option("--max-rows", query.max_rows, "Rows shown in table format (default 1000)");

@@ -2,9 +2,12 @@
 #include "watershed/lake/catalog.h"
 
 #include "watershed/base/ids.h"
+#include "watershed/base/strings.h"
+#include "watershed/normalize/infer.h"
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 
 #include <chrono>
@@ -163,11 +166,47 @@ StatusOr<int64_t> Catalog::LatestSnapshot() {
   return row ? s.Int(0) : 0;
 }
 
-StatusOr<int64_t> Catalog::SnapshotAsOf(const std::string& iso_time) {
-  // Normalise "2026-11-24 04:15:00" and "2026-11-24T04:15:00Z" to the stored form.
-  std::string t = iso_time;
-  if (t.size() >= 11 && t[10] == ' ') t[10] = 'T';
-  if (!t.empty() && t.back() == 'Z') t.pop_back();
+StatusOr<int64_t> ParseAsOf(std::string_view text) {
+  const std::string_view t = Trim(text);
+  auto invalid = [&] {
+    return absl::InvalidArgumentError(StrCat(
+        "--as-of '", ToValidUtf8(text.substr(0, 80)),
+        "' is not a time; use an ISO 8601 timestamp (2026-11-24T04:15:00Z, "
+        "2026-11-24 05:15:00+01:00), a date (2026-11-24, meaning 00:00 UTC) or epoch seconds "
+        "(1764000000)"));
+  };
+  if (!t.empty() && std::all_of(t.begin(), t.end(), [](char c) {
+        return (c >= '0' && c <= '9') || c == '.';
+      })) {
+    const size_t dot = t.find('.');
+    const std::string_view whole = t.substr(0, dot);
+    const std::string_view frac = dot == std::string_view::npos ? "" : t.substr(dot + 1);
+    if (whole.empty() || whole.size() > 12 || frac.find('.') != std::string_view::npos ||
+        (dot != std::string_view::npos && frac.empty())) {
+      return invalid();
+    }
+    int64_t micros = std::stoll(std::string(whole)) * 1000000;
+    int64_t scale = 100000;
+    for (size_t i = 0; i < frac.size() && i < 6; ++i, scale /= 10) micros += (frac[i] - '0') * scale;
+    return micros;
+  }
+  if (t.size() == 10) {
+    if (auto days = normalize::ParseDate(t)) return *days * 86400 * int64_t{1000000};
+    return invalid();
+  }
+  std::string ts(t);
+  // Minutes without seconds: "2026-11-24T04:15" (and with a zone after it).
+  if (ts.size() >= 16 && (ts.size() == 16 || ts[16] != ':')) ts.insert(16, ":00");
+  if (auto micros = normalize::ParseTimestamp(ts)) return *micros;
+  return invalid();
+}
+
+StatusOr<int64_t> Catalog::SnapshotAsOf(const std::string& as_of) {
+  WS_ASSIGN_OR_RETURN(const int64_t micros, ParseAsOf(as_of));
+  // committed_at is IsoUtc text (…Z); without the Z, text order is time order even when a
+  // second has no fraction ("…:00" sorts before "…:00.000001").
+  std::string t = IsoUtc(micros);
+  t.pop_back();
   Stmt s(*db_,
          "SELECT COALESCE(MAX(snapshot_id), 0) FROM snapshots WHERE "
          "substr(committed_at, 1, length(committed_at) - 1) <= ?");
@@ -175,8 +214,9 @@ StatusOr<int64_t> Catalog::SnapshotAsOf(const std::string& iso_time) {
   WS_ASSIGN_OR_RETURN(bool row, s.Step());
   int64_t id = row ? s.Int(0) : 0;
   if (id == 0) {
-    return absl::NotFoundError(StrCat("no snapshot was committed at or before ", iso_time,
-                                      " (see `watershed describe TABLE` for snapshot times)"));
+    return absl::NotFoundError(StrCat("no snapshot was committed at or before ", as_of, " (",
+                                      IsoUtc(micros, false),
+                                      "; see `watershed describe TABLE` for snapshot times)"));
   }
   return id;
 }

@@ -121,8 +121,8 @@ class Catalog {
 
   // Newest snapshot id, 0 when nothing was ever committed.
   StatusOr<int64_t> LatestSnapshot();
-  // The newest snapshot committed at or before `iso_time` ("2026-11-24 04:15:00" or ISO 8601).
-  StatusOr<int64_t> SnapshotAsOf(const std::string& iso_time);
+  // The newest snapshot committed at or before the time `as_of` names (ParseAsOf).
+  StatusOr<int64_t> SnapshotAsOf(const std::string& as_of);
   StatusOr<std::vector<Snapshot>> Snapshots();
   StatusOr<Snapshot> GetSnapshot(int64_t snapshot_id);
   // The snapshots up to `up_to` (0 = latest) that changed table `name`: created it, added or
@@ -175,6 +175,13 @@ class Catalog {
   std::unique_ptr<store::Connection> db_;
   std::string audit_log_path_;
 };
+
+// The instant (microseconds since the epoch, UTC) an --as-of value names: an ISO 8601 timestamp
+// (`2026-11-24T04:15:00Z`; a space for the `T`; seconds and a fraction optional; `Z` or an
+// offset such as `+01:00`; no zone means UTC), a date (`2026-11-24`: its start, 00:00 UTC), or
+// epoch seconds (`1764000000`, a fraction allowed). Anything else is kInvalidArgument naming the
+// accepted forms.
+StatusOr<int64_t> ParseAsOf(std::string_view text);
 
 // Serialises columns as JSON [["name","type"(,"source")],...] (docs/formats/catalog.md).
 std::string ColumnsToJson(const std::vector<ColumnSpec>& columns);

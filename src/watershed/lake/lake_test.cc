@@ -112,6 +112,36 @@ TEST(Lake, CommitsAreSnapshotsAndTimeTravelSeesOldOnes) {
             absl::StatusCode::kNotFound);
 }
 
+TEST(Lake, AsOfParsesTimesWithOffsetsDatesAndEpochSecondsAndRejectsTheRest) {
+  const int64_t t = 1764000000LL * 1000000;  // 2025-11-24T16:00:00Z
+  EXPECT_EQ(*ParseAsOf("2025-11-24T16:00:00Z"), t);
+  EXPECT_EQ(*ParseAsOf("2025-11-24 16:00:00"), t);
+  EXPECT_EQ(*ParseAsOf("2025-11-24T17:00:00+01:00"), t);  // the offset counts
+  EXPECT_EQ(*ParseAsOf("2025-11-24T11:00-05:00"), t);     // minutes, no seconds
+  EXPECT_EQ(*ParseAsOf("2025-11-24T16:00:00.250Z"), t + 250000);
+  EXPECT_EQ(*ParseAsOf("1764000000"), t);
+  EXPECT_EQ(*ParseAsOf("1764000000.5"), t + 500000);
+  EXPECT_EQ(*ParseAsOf("2025-11-24"), t - 16LL * 3600 * 1000000);
+  for (const char* bad : {"garbage", "2026-13-45", "2026-02-30", "2026-11-24T25:00:00Z", "", "1.2.3",
+                          "2026-11-24T04:15:00+99:00", "yesterday"}) {
+    auto r = ParseAsOf(bad);
+    EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument) << bad;
+    EXPECT_NE(MessageOf(r.status()).find("epoch seconds"), std::string_view::npos) << bad;
+  }
+  // Offsets are compared as times, not text: a commit at T is seen from T+01:00 written local.
+  Lake lake;
+  lake.Commit(Batch("ns.t", 1, ColumnType::kBigint, 0), "ingest_date", "load-000001-00000", {});
+  const std::string committed = (*lake.catalog->Snapshots())[0].committed_at;
+  const int64_t at = *ParseAsOf(committed);
+  const std::string local = IsoUtc(at + 3600LL * 1000000, true);  // …Z, one hour later
+  EXPECT_EQ(*lake.catalog->SnapshotAsOf(local.substr(0, local.size() - 1) + "+01:00"), 1);
+  const std::string before = IsoUtc(at - 1, true);
+  EXPECT_EQ(lake.catalog->SnapshotAsOf(before.substr(0, before.size() - 1) + "+00:00").status().code(),
+            absl::StatusCode::kNotFound);
+  EXPECT_EQ(lake.catalog->SnapshotAsOf("garbage").status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
 TEST(Lake, WidenedColumnsReadOldFilesWithCasts) {
   Lake lake;
   lake.Commit(Batch("ns.t", 4, ColumnType::kBigint, 0), "ingest_date", "load-000001-00000");
