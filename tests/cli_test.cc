@@ -115,14 +115,25 @@ TEST_F(Cli, InitLoadQueryDescribeAndTimeTravel) {
   Outcome none = In("query 'SELECT 1' --as-of 2001-01-01T00:00:00");
   EXPECT_EQ(none.code, 1);
   EXPECT_NE(none.out.find("no snapshot was committed"), std::string::npos);
+  // Table names have one form: upper case reaches the same table, a bad name shows the fix.
+  Outcome upper = In("load " + Quote(f1) + " --table CRUNCHBASE.Organizations --force");
+  ASSERT_EQ(upper.code, 0) << upper.out;
+  EXPECT_EQ(Count("crunchbase.organizations"), "250");
+  Outcome tables_after = In("tables --format csv");
+  EXPECT_EQ(tables_after.out.find("CRUNCHBASE"), std::string::npos) << tables_after.out;
+  Outcome bad_name = In("load " + Quote(f1) + " --table Shop.Bad-Name");
+  EXPECT_EQ(bad_name.code, 1);
+  EXPECT_NE(bad_name.out.find("use shop.bad_name"), std::string::npos) << bad_name.out;
+  Outcome described = In("describe CRUNCHBASE.ORGANIZATIONS");
+  EXPECT_EQ(described.code, 0) << described.out;
   // --as-of is a time, not text: garbage and impossible dates are errors, offsets count.
   for (const char* bad : {"garbage", "2026-13-45"}) {
     Outcome r = In(std::string("query 'SELECT 1' --as-of ") + bad);
     EXPECT_EQ(r.code, 1) << bad << "\n" << r.out;
     EXPECT_NE(r.out.find("epoch seconds"), std::string::npos) << r.out;
   }
-  EXPECT_EQ(Count("crunchbase.organizations", "--as-of 2099-01-01T00:00:00+01:00"), "150");
-  EXPECT_EQ(Count("crunchbase.organizations", "--as-of 4070908800"), "150");  // epoch 2099
+  EXPECT_EQ(Count("crunchbase.organizations", "--as-of 2099-01-01T00:00:00+01:00"), "250");
+  EXPECT_EQ(Count("crunchbase.organizations", "--as-of 4070908800"), "250");  // epoch 2099
   EXPECT_EQ(In("query 'SELECT 1' --as-of 946684800").code, 1);  // 2000: before any snapshot
 }
 

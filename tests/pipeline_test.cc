@@ -285,6 +285,44 @@ pipelines:
   // A third pass finds nothing due.
   scheduler(false);
   EXPECT_EQ((*orchestrate::RunStore::Open(project_->config().catalog_path))->Runs("daily")->size(), runs->size());
+  // What the tasks did, not only what the run store says: each day's task ran to its end once
+  // (a killed one may have appended before dying, so at most one extra line for one day).
+  std::map<std::string, int> appended;
+  for (const std::string& line : ReadLines(d + "/done")) ++appended[line];
+  EXPECT_EQ(appended.size(), 30u);
+  int extra = 0;
+  for (const auto& [date, n] : appended) extra += n - 1;
+  EXPECT_LE(extra, 1);
+}
+
+TEST_F(PipelineRun, BackfillAndSchedulerShareIntervalIdentitiesSoNoIntervalRunsTwice) {
+  const std::string d = dir_;
+  std::ofstream(d + "/p/watershed.yml", std::ios::app) << StrCat(R"(
+pipelines:
+  daily:
+    schedule: "0 6 * * *"
+    start: 2026-11-28
+    tasks:
+      work: {type: shell, command: "echo {{ logical_time }} {{ date }} $WATERSHED_LOGICAL_TIME >> )",
+                                                                 d, R"(/done"}
+)");
+  Outcome backfill = Watershed("backfill daily --from 2026-11-28 --to 2026-11-30 --project " +
+                               Quote(d + "/p"));
+  ASSERT_EQ(backfill.code, 0) << backfill.out;
+  EXPECT_NE(backfill.out.find("2026-11-28T06:00:00Z"), std::string::npos) << backfill.out;
+  Outcome scheduler = Watershed("scheduler --once --until 2026-11-30T12:00:00Z --project " +
+                                Quote(d + "/p"));
+  ASSERT_EQ(scheduler.code, 0) << scheduler.out;
+  EXPECT_EQ(ReadLines(d + "/done"),
+            (std::vector<std::string>{
+                "2026-11-28T06:00:00Z 2026-11-28 2026-11-28T06:00:00Z",
+                "2026-11-29T06:00:00Z 2026-11-29 2026-11-29T06:00:00Z",
+                "2026-11-30T06:00:00Z 2026-11-30 2026-11-30T06:00:00Z"}));
+  // The scheduler picks up where the backfill's intervals end.
+  ASSERT_EQ(Watershed("scheduler --once --until 2026-12-01T07:00:00Z --project " +
+                      Quote(d + "/p")).code,
+            0);
+  EXPECT_EQ(ReadLines(d + "/done").size(), 4u);
 }
 
 }  // namespace

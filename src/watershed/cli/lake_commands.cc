@@ -116,7 +116,10 @@ Status RunTables(const GlobalOptions& g, const ReadAt& at, const std::string& fo
   return absl::OkStatus();
 }
 
-Status RunDescribe(const GlobalOptions& g, const std::string& table, const ReadAt& at) {
+Status RunDescribe(const GlobalOptions& g, const std::string& given, const ReadAt& at) {
+  // One form per name: `SHOP.Customers` is shop.customers (an invalid name is left to the
+  // not-found message, which lists close names).
+  const std::string table = lake::CanonicalTableName(given).value_or(given);
   WS_ASSIGN_OR_RETURN(auto project, project::Project::Open(g.project));
   WS_ASSIGN_OR_RETURN(lake::Catalog * catalog, project->catalog());
   WS_ASSIGN_OR_RETURN(int64_t snapshot, ResolveSnapshot(*catalog, at));

@@ -220,7 +220,9 @@ int main(int argc, char** argv) {
   run_cmd->add_option("--resume", run.resume,
                       "Rerun only the tasks of RUN_ID that did not succeed");
   auto* backfill =
-      app.add_subcommand("backfill", "Run a pipeline once per day from --from to --to");
+      app.add_subcommand("backfill",
+                         "Run a pipeline once per interval from --from to --to: once per day, or "
+                         "at each time of its schedule (the scheduler's interval identities)");
   backfill->add_option("PIPELINE", run.pipeline, "A pipeline of watershed.yml (`pipelines:`)")
       ->required();
   backfill->add_option("--from", run.from, "First logical date, YYYY-MM-DD")->required();

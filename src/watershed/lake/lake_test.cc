@@ -230,5 +230,18 @@ TEST(Lake, TableNamesMustBeQualified) {
   EXPECT_EQ(EscapePartitionValue("NULL"), "%4EULL");
 }
 
+TEST(Lake, TableNamesHaveOneCanonicalFormAndBadOnesShowIt) {
+  EXPECT_EQ(*CanonicalTableName("SHOP.CUSTOMERS"), "shop.customers");
+  EXPECT_EQ(*CanonicalTableName("shop.customers"), "shop.customers");
+  EXPECT_EQ(*CanonicalTableName("raw.events_2024"), "raw.events_2024");
+  for (const char* bad : {"Shop.Bad-Name", "organizations", "a.b.c", "a/b.c", "1x.y", "ns.", ".t",
+                          "ns.has space"}) {
+    auto r = CanonicalTableName(bad);
+    EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument) << bad;
+  }
+  EXPECT_NE(MessageOf(CanonicalTableName("Shop.Bad-Name").status()).find("use shop.bad_name"),
+            std::string_view::npos);
+}
+
 }  // namespace
 }  // namespace watershed::lake

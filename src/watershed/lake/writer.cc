@@ -1,6 +1,11 @@
 // lake/writer.cc — see writer.h.
 #include "watershed/lake/writer.h"
 
+#include <algorithm>
+
+#include "watershed/base/strings.h"
+#include "watershed/normalize/naming.h"
+
 #include <cstdlib>
 #include <filesystem>
 #include <set>
@@ -19,6 +24,32 @@ StatusOr<std::pair<std::string, std::string>> SplitTableName(std::string_view na
         StrCat("table name '", name, "' must be NAMESPACE.NAME, e.g. crunchbase.organizations"));
   }
   return std::make_pair(std::string(name.substr(0, dot)), std::string(name.substr(dot + 1)));
+}
+
+StatusOr<std::string> CanonicalTableName(std::string_view name) {
+  const std::string lower = ToLower(name);
+  const size_t dot = lower.find('.');
+  auto identifier = [](std::string_view part) {
+    return !part.empty() && part.size() <= normalize::kMaxNameLength &&
+           !(part[0] >= '0' && part[0] <= '9') &&
+           std::all_of(part.begin(), part.end(), [](char c) {
+             return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
+           });
+  };
+  if (dot != std::string::npos && identifier(std::string_view(lower).substr(0, dot)) &&
+      identifier(std::string_view(lower).substr(dot + 1))) {
+    return lower;
+  }
+  std::string hint;
+  if (dot != std::string::npos && dot > 0 && dot + 1 < name.size()) {
+    hint = StrCat("; use ", normalize::NormalizeKey(name.substr(0, dot)), ".",
+                  normalize::NormalizeKey(name.substr(dot + 1)));
+  }
+  return absl::InvalidArgumentError(
+      StrCat("table name '", ToValidUtf8(name.substr(0, 200)),
+             "' must be NAMESPACE.NAME, two identifiers of letters, digits and _ (not starting "
+             "with a digit), e.g. crunchbase.organizations; case does not matter",
+             hint));
 }
 
 std::string TableFolder(std::string_view ns, std::string_view name) {

@@ -25,6 +25,12 @@ inline constexpr std::string_view kIngestDatePartition = "ingest_date";
 
 // "crunchbase.organizations" -> {"crunchbase", "organizations"}; kInvalidArgument otherwise.
 StatusOr<std::pair<std::string, std::string>> SplitTableName(std::string_view name);
+// The one form of a table name a user gives (`--table`, `describe TABLE`, watershed.yml):
+// NAMESPACE.NAME in lower case, since SQL resolves `SHOP.CUSTOMERS` to `shop.customers`. Each
+// part is an identifier: ASCII letters, digits and `_`, not starting with a digit, at most 63
+// characters. Other names are kInvalidArgument showing the name the naming convention would give
+// (`Shop.Bad-Name` -> "use shop.bad_name").
+StatusOr<std::string> CanonicalTableName(std::string_view name);
 // The storage folder of a table: "structured/crunchbase/organizations".
 std::string TableFolder(std::string_view ns, std::string_view name);
 // Percent-encodes a partition value the way Hive does (keeps [A-Za-z0-9._-]); a NULL value is

@@ -36,7 +36,9 @@ StatusOr<sources::InputLimits> ResolveLimits(const project::Project& project,
   return limits;
 }
 
-StatusOr<LoadSummary> LoadFile(project::Project& project, const LoadOptions& options) {
+StatusOr<LoadSummary> LoadFile(project::Project& project, const LoadOptions& given) {
+  LoadOptions options = given;
+  WS_ASSIGN_OR_RETURN(options.table, lake::CanonicalTableName(given.table));
   const auto start = Clock::now();
   LoadSummary summary;
   WS_ASSIGN_OR_RETURN(lake::Catalog * catalog, project.catalog());

@@ -75,7 +75,9 @@ StatusOr<BackfillResult> Backfill(project::Project& project, const Pipeline& pip
         "backfill ", pipeline.name, ": --parallel must be 1 or more, not ", options.parallel));
   }
   BackfillResult result;
-  for (int64_t d = *from; d <= *to; ++d) result.days.push_back({FormatDate(d)});
+  // The same interval identities as the scheduler's, so neither runs one the other ran.
+  WS_ASSIGN_OR_RETURN(std::vector<std::string> intervals, IntervalsOnDays(pipeline, *from, *to));
+  for (std::string& logical : intervals) result.days.push_back({std::move(logical)});
 
   std::atomic<size_t> next{0};
   std::mutex mu;  // one on_day call at a time

@@ -1,6 +1,8 @@
-// orchestrate/backfill.h — `watershed backfill`: a pipeline once per day over a date range.
+// orchestrate/backfill.h — `watershed backfill`: a pipeline once per interval over a date range.
 //
-// Owns: running the days of [from, to] through the executor (Execute), at most `parallel` days
+// Owns: running the intervals of [from, to] — one per day, or the schedule's times when the
+// pipeline has one, by the scheduler's identities (scheduler.h, IntervalsOnDays) — through the
+// executor (Execute), at most `parallel` intervals
 // at once (worker threads, each with its own Project: a Project is used by one thread);
 // skipping days that already have a successful run (checked just before each day starts, so a
 // repeated or concurrent backfill never runs a day twice: the run store refuses a second run of
@@ -21,7 +23,7 @@
 namespace watershed::orchestrate {
 
 struct BackfillDay {
-  std::string logical_date;  // YYYY-MM-DD
+  std::string logical_date;  // the interval: YYYY-MM-DD, or YYYY-MM-DDTHH:MM:SSZ (LogicalDate)
   // success, failed (a task failed), skipped (a run had succeeded before), running (another
   // process is running this day now), error (the run could not be started or recorded).
   std::string status;
@@ -31,7 +33,7 @@ struct BackfillDay {
 };
 
 struct BackfillResult {
-  std::vector<BackfillDay> days;  // in date order, one per day of [from, to]
+  std::vector<BackfillDay> days;  // in time order, one per interval of [from, to]
   int Count(const std::string& status) const;
   // Days that did not end with a successful run (failed, running, error).
   int Unsuccessful() const;

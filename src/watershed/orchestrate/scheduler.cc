@@ -48,6 +48,25 @@ Status RunInterval(project::Project& project, const Pipeline& p, const std::stri
 
 std::string LogicalDate(int64_t t) { return t % 86400 == 0 ? FormatDate(t / 86400) : FormatUtc(t); }
 
+StatusOr<std::vector<std::string>> IntervalsOnDays(const Pipeline& pipeline, int64_t from_day,
+                                                   int64_t to_day) {
+  std::vector<std::string> out;
+  if (pipeline.schedule.empty()) {
+    for (int64_t d = from_day; d <= to_day; ++d) out.push_back(LogicalDate(d * 86400));
+    return out;
+  }
+  WS_ASSIGN_OR_RETURN(Schedule schedule, Schedule::Parse(pipeline.schedule));
+  const int64_t end = (to_day + 1) * 86400;  // exclusive
+  for (int64_t t = schedule.Next(from_day * 86400 - 1); t > 0 && t < end; t = schedule.Next(t)) {
+    out.push_back(LogicalDate(t));
+    if (out.size() > 1000000) {
+      return absl::InvalidArgumentError(StrCat(
+          "pipeline ", pipeline.name, ": more than a million intervals between the dates"));
+    }
+  }
+  return out;
+}
+
 Status RunScheduler(project::Project& project, const SchedulerOptions& options) {
   WS_ASSIGN_OR_RETURN(auto pipelines, ParsePipelines(project.config().raw["pipelines"]));
   WS_ASSIGN_OR_RETURN(lake::Catalog * catalog, project.catalog());

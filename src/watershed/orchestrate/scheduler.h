@@ -13,6 +13,7 @@
 #include <atomic>
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "watershed/base/status.h"
 #include "watershed/orchestrate/executor.h"
@@ -22,7 +23,17 @@ namespace watershed::orchestrate {
 
 class RunStore;  // run_store.h
 
+// The identity of the interval that starts at `interval_start` (seconds, UTC): `YYYY-MM-DD` at
+// midnight, else the ISO UTC time `YYYY-MM-DDTHH:MM:SSZ`. The scheduler, backfill and Airflow
+// use it, so one interval has one identity whoever runs it.
 std::string LogicalDate(int64_t interval_start);
+
+// The intervals of `pipeline` whose start falls on a day of [from_day, to_day] (days since the
+// epoch), by their LogicalDate: the schedule's times when it has one (`0 6 * * *` gives
+// `2026-11-28T06:00:00Z`, ...), else one per day (`2026-11-28`, ...). kInvalidArgument for a
+// malformed schedule.
+StatusOr<std::vector<std::string>> IntervalsOnDays(const Pipeline& pipeline, int64_t from_day,
+                                                   int64_t to_day);
 
 struct SchedulerOptions {
   bool once = false;  // run what is due now, then return

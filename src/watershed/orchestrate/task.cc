@@ -14,10 +14,21 @@
 
 namespace watershed::orchestrate {
 
+std::string DayOf(const std::string& logical_date) { return logical_date.substr(0, 10); }
+
+std::string LogicalTimeOf(const std::string& logical_date) {
+  return logical_date.size() == 10 ? StrCat(logical_date, "T00:00:00Z") : logical_date;
+}
+
 std::string WithDate(std::string text, const std::string& logical_date) {
-  for (const std::string token : {"{{ date }}", "{{date}}"}) {
-    for (size_t pos; (pos = text.find(token)) != std::string::npos;) {
-      text.replace(pos, token.size(), logical_date);
+  const std::pair<const char*, std::string> values[] = {
+      {"{{ date }}", DayOf(logical_date)},
+      {"{{date}}", DayOf(logical_date)},
+      {"{{ logical_time }}", LogicalTimeOf(logical_date)},
+      {"{{logical_time}}", LogicalTimeOf(logical_date)}};
+  for (const auto& [token, value] : values) {
+    for (size_t pos = 0; (pos = text.find(token, pos)) != std::string::npos; pos += value.size()) {
+      text.replace(pos, std::string_view(token).size(), value);
     }
   }
   return text;
@@ -31,7 +42,8 @@ Status RunTask(project::Project& project, const Pipeline& pipeline, const Task& 
   };
   if (task.type == "shell") {
     const std::string command = param("command");
-    setenv("WATERSHED_DATE", date.c_str(), 1);
+    setenv("WATERSHED_DATE", DayOf(date).c_str(), 1);
+    setenv("WATERSHED_LOGICAL_TIME", LogicalTimeOf(date).c_str(), 1);
     execl("/bin/sh", "sh", "-c", command.c_str(), static_cast<char*>(nullptr));
     return absl::InternalError(StrCat("cannot run /bin/sh for task ", task.name));
   }

@@ -22,6 +22,12 @@ namespace watershed::orchestrate {
 Status RunTask(project::Project& project, const Pipeline& pipeline, const Task& task,
                const std::string& logical_date);
 
+// `text` with `{{ date }}` replaced by the logical date's day (YYYY-MM-DD, also for sub-daily
+// intervals) and `{{ logical_time }}` by the interval's start as an ISO UTC time
+// (YYYY-MM-DDTHH:MM:SSZ). Spaces inside the braces are optional.
 std::string WithDate(std::string text, const std::string& logical_date);
+// The two values WithDate substitutes.
+std::string DayOf(const std::string& logical_date);
+std::string LogicalTimeOf(const std::string& logical_date);
 
 }  // namespace watershed::orchestrate

@@ -1,6 +1,8 @@
 // project/project.cc — see project.h.
 #include "watershed/project/project.h"
 
+#include "watershed/base/strings.h"
+
 #include "watershed/audit/audit_log.h"
 
 #include <filesystem>
@@ -128,8 +130,11 @@ Status Project::Init(const std::string& dir, const std::string& name) {
 }
 
 TableConfig Project::TableConfigFor(const std::string& table) const {
-  auto it = config_.tables.find(table);
-  return it == config_.tables.end() ? TableConfig{} : it->second;
+  if (auto it = config_.tables.find(table); it != config_.tables.end()) return it->second;
+  for (const auto& [name, config] : config_.tables) {  // one form per name: case does not matter
+    if (ToLower(name) == ToLower(table)) return config;
+  }
+  return TableConfig{};
 }
 
 StatusOr<lake::Catalog*> Project::catalog() {
