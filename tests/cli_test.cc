@@ -292,6 +292,9 @@ TEST_F(Cli, QueryMartReadsDuckDbAndPostgresMarts) {
   EXPECT_NE(travel.out.find("read the lake, not a mart"), std::string::npos) << travel.out;
 
   auto pg = watershed::testing_util::PgCluster::Start();
+  if (!pg && !watershed::testing_util::PgCluster::SkipAllowed()) {
+    FAIL() << watershed::testing_util::PgCluster::NoSkipReason();
+  }
   if (!pg) GTEST_SKIP() << "PostgreSQL binaries are not available (the DuckDB part ran)";
   ASSERT_TRUE(pg->CreateDatabase("warehouse").ok());
   std::filesystem::create_directories(project_ + "/models/sales");

@@ -36,6 +36,23 @@ namespace watershed::testing_util {
 
 class PgCluster {
  public:
+  // Whether a test whose Start() returned nullptr may skip: only when this machine has no
+  // server binaries at all, and never in CI (CI=true), where PostgreSQL is part of the suite and
+  // scripts/setup installs it. A cluster that exists but fails to start (initdb, no `postgres`
+  // user, ...) is a failure, not a skip.
+  static bool SkipAllowed() {
+    const char* ci = std::getenv("CI");
+    const bool in_ci = ci != nullptr && std::string(ci) == "true";
+    return FindBinDir().empty() && !in_ci;
+  }
+  // Why a test must fail instead of skipping (for the failure message).
+  static std::string NoSkipReason() {
+    return FindBinDir().empty()
+               ? "CI=true: PostgreSQL must be installed (scripts/setup installs it)"
+               : "PostgreSQL binaries exist in " + FindBinDir() +
+                     " but the cluster did not start (see the PgCluster lines on stderr)";
+  }
+
   // A running cluster, or nullptr after printing why to stderr (no binaries, no `postgres`
   // user while running as root, initdb or start failed).
   static std::unique_ptr<PgCluster> Start() {

@@ -16,6 +16,9 @@ namespace {
 
 TEST(PostgresMarts, ExampleMartsOnDuckDbAndPostgresAgree) {
   auto pg = testing_util::PgCluster::Start();
+  if (!pg && !testing_util::PgCluster::SkipAllowed()) {
+    FAIL() << testing_util::PgCluster::NoSkipReason();
+  }
   if (!pg) GTEST_SKIP() << "PostgreSQL binaries are not available";
   const std::string root = testing_util::MakeTempDir() + "/example";
   std::filesystem::copy(std::string(WS_SOURCE_DIR) + "/examples/crunchbase", root,

@@ -65,6 +65,7 @@ class PostgresTest : public ::testing::Test {
   }
 
   void SetUp() override {
+    if (cluster_ == nullptr && !PgCluster::SkipAllowed()) FAIL() << PgCluster::NoSkipReason();
     if (cluster_ == nullptr) GTEST_SKIP() << "no PostgreSQL server binaries on this machine";
     auto conn = PgConnection::Connect(cluster_->conninfo());
     ASSERT_TRUE(conn.ok()) << conn.status();
