@@ -555,6 +555,7 @@ TEST(EmulatorFaultTest, RateLimitAnswers429WithRetryAfter) {
   EmulatorStats s = e->stats();
   EXPECT_EQ(s.rate_limited, 1);
   EXPECT_EQ(s.max_requests_in_window, 5);
+  EXPECT_EQ(s.max_arrivals_in_window, 6);  // the refused request arrived too
   EXPECT_EQ(s.by_status[429], 1);
 }
 

@@ -983,6 +983,7 @@ struct Emulator::Impl {
   mutable std::mutex stats_mu;
   EmulatorStats stats;
   std::unordered_map<std::string, std::deque<Clock::time_point>> windows;
+  std::unordered_map<std::string, std::deque<Clock::time_point>> arrivals;
 
   enum class Fault { kNone, k500, k503, kTruncate, kDrop };
 
@@ -996,6 +997,11 @@ struct Emulator::Impl {
   int Admit(const std::string& key) {
     std::lock_guard<std::mutex> lock(stats_mu);
     auto now = Clock::now();
+    auto& arrived = arrivals[key];
+    while (!arrived.empty() && now - arrived.front() >= std::chrono::seconds(60)) arrived.pop_front();
+    arrived.push_back(now);
+    stats.max_arrivals_in_window =
+        std::max<int64_t>(stats.max_arrivals_in_window, static_cast<int64_t>(arrived.size()));
     auto& window = windows[key];
     while (!window.empty() && now - window.front() >= std::chrono::seconds(60)) window.pop_front();
     if (options.rate_limit_per_minute > 0 &&
@@ -1237,7 +1243,8 @@ struct Emulator::Impl {
                 {"by_status", by_status},
                 {"faults_injected", st.faults_injected},
                 {"rate_limited", st.rate_limited},
-                {"max_requests_in_window", st.max_requests_in_window}};
+                {"max_requests_in_window", st.max_requests_in_window},
+                {"max_arrivals_in_window", st.max_arrivals_in_window}};
     std::shared_lock<std::shared_mutex> lock(data_mu);
     Json counts = Json::object();
     for (int c = 0; c < kNumCollections; ++c) {

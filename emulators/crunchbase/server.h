@@ -42,6 +42,9 @@ struct EmulatorStats {
   int64_t faults_injected = 0;         // 500, 503, truncated bodies, dropped connections
   int64_t rate_limited = 0;            // 429s sent
   int64_t max_requests_in_window = 0;  // most requests accepted in any 60 s window for one key
+  // Most requests that arrived (accepted or refused with 429) in any 60 s window for one key:
+  // what a client sent, so a client's budget can be checked against it.
+  int64_t max_arrivals_in_window = 0;
 };
 
 class Emulator {
