@@ -106,6 +106,13 @@ TEST(Metrics, ServedMetricsPassPromtoolAndARealPrometheusScrapesThem) {
             std::string::npos)
       << text;
   EXPECT_NE(text.find("watershed_stream_lag_events{stream=\"clicks\"}"), std::string::npos);
+  // The commit lag is recorded: a number of seconds >= 0 (documented in metrics.md).
+  const std::string lag_key = "watershed_stream_lag_seconds{stream=\"clicks\"} ";
+  const size_t lag_at = text.find(lag_key);
+  ASSERT_NE(lag_at, std::string::npos) << text;
+  const double lag = std::stod(text.substr(lag_at + lag_key.size()));
+  EXPECT_GE(lag, 0);
+  EXPECT_LT(lag, 600);
   auto metrics_answer = c.Get("/metrics");
   ASSERT_TRUE(metrics_answer);
   EXPECT_NE(metrics_answer->get_header_value("Content-Type").find("version=0.0.4"),

@@ -280,6 +280,11 @@ Status StreamWriter::CommitToLake(const std::vector<const sources::Event*>& even
   stats_.batches += 1;
   stats_.last_snapshot = snapshot;
   stats_.last_commit_micros = NowMicros();
+  int64_t oldest = stats_.last_commit_micros;
+  for (const sources::Event* e : events) {
+    if (e->arrived_micros > 0) oldest = std::min(oldest, e->arrived_micros);
+  }
+  stats_.lag_seconds = static_cast<double>(stats_.last_commit_micros - oldest) / 1e6;
   return absl::OkStatus();
 }
 

@@ -75,6 +75,9 @@ struct StreamStats {
   std::atomic<int64_t> last_commit_micros{0};
   std::atomic<int64_t> last_snapshot{0};
   std::atomic<int64_t> lag_events{0};     // behind the source's newest event, after the last poll
+  // How long the oldest event of the last committed batch waited from its arrival to the commit
+  // (watershed_stream_lag_seconds).
+  std::atomic<double> lag_seconds{0};
   std::atomic<uint64_t> lake_position{0}; // numeric sources: next position the lake wants
   std::atomic<uint64_t> consumed_position{0};  // ...and that every consumer wants (retention)
 };

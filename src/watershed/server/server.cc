@@ -151,6 +151,7 @@ struct Stream {
             log ? log->next_offset() -
                       std::min<uint64_t>(log->next_offset(), st.lake_position.load())
                 : st.lag_events.load()));
+    metrics::GetGauge("watershed_stream_lag_seconds", labels).Set(st.lag_seconds.load());
     int64_t last = st.last_commit_micros.load();
     if (last > 0) {
       metrics::GetGauge("watershed_stream_last_commit_age_seconds", labels)
