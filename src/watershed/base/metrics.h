@@ -4,7 +4,8 @@
 // Owns: the process registry (`metrics::GetCounter(name, labels).Inc()` and friends), the list
 // of standard Watershed metrics (StandardMetrics(): name, type, help, buckets), and handing the
 // changes since the last flush to a sink. Does not own: where points are stored, aggregated or
-// exported (observe/metrics.h: the catalog tables, Prometheus text, CloudWatch).
+// exported (observe/: metric_store.h the catalog tables, metrics_prometheus.h the Prometheus
+// text, cloudwatch_push.h CloudWatch).
 // Thread safety: the registry and every Counter/Gauge/Histogram are thread-safe; increments are
 // lock-free atomics. Looking a series up takes a mutex, so hot loops keep the reference (it stays
 // valid for the life of the process).
