@@ -2,11 +2,15 @@
 // No yaml-cpp exception leaves this file.
 #include "watershed/base/config.h"
 
+#include "watershed/base/strings.h"
+
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
 #include <exception>
 #include <fstream>
+#include <map>
 #include <set>
 #include <sstream>
 #include <tuple>
@@ -135,10 +139,59 @@ StatusOr<std::string> InterpolateEnv(std::string_view text, const EnvLookup& get
   return out;
 }
 
+Status CheckNoDuplicateKeys(const YAML::Node& root, std::string_view name) {
+  // Iterative, and each node once: aliases share nodes, so an alias bomb stays linear.
+  std::vector<YAML::Node> stack = {root};
+  std::set<std::pair<int, int>> visited;  // (start position, type) of each map and sequence
+  while (!stack.empty()) {
+    YAML::Node node = stack.back();
+    stack.pop_back();
+    if (!node.IsMap() && !node.IsSequence()) continue;
+    if (!visited.insert({node.Mark().pos, static_cast<int>(node.Type())}).second) continue;
+    if (node.IsSequence()) {
+      for (const YAML::Node& child : node) stack.push_back(child);
+      continue;
+    }
+    std::map<std::string, int> lines;
+    for (const auto& kv : node) {
+      if (kv.first.IsScalar()) {
+        const std::string key = kv.first.Scalar();
+        const int line = kv.first.Mark().line + 1;
+        auto [it, inserted] = lines.emplace(key, line);
+        if (!inserted) {
+          return InvalidAt(name, kv.first.Mark(), false,
+                           "key '" + key + "' is given twice (first on line " +
+                               std::to_string(it->second) +
+                               "); YAML keeps only one, so merge the two into one");
+        }
+      }
+      stack.push_back(kv.second);
+    }
+  }
+  return absl::OkStatus();
+}
+
+Status CheckKnownKeys(const YAML::Node& node, const std::vector<std::string>& known,
+                      std::string_view where, std::string_view name) {
+  if (!node || !node.IsMap()) return absl::OkStatus();
+  for (const auto& kv : node) {
+    if (!kv.first.IsScalar()) continue;
+    const std::string key = kv.first.Scalar();
+    if (std::find(known.begin(), known.end(), key) != known.end()) continue;
+    const std::string closest = ClosestMatch(key, known);
+    return InvalidAt(name, kv.first.Mark(), false,
+                     "unknown key '" + key + "' in " + std::string(where) +
+                         (closest.empty() ? "" : " (did you mean '" + closest + "'?)") +
+                         "; known keys: " + Join(known, ", "));
+  }
+  return absl::OkStatus();
+}
+
 StatusOr<YAML::Node> ParseYaml(std::string_view text, std::string_view name,
                                const EnvLookup& getenv) {
   try {
     YAML::Node root = YAML::Load(std::string(text));
+    WS_RETURN_IF_ERROR(CheckNoDuplicateKeys(root, name));
     Interpolator interpolator(name, getenv);
     WS_RETURN_IF_ERROR(interpolator.Walk(root));
     return root;

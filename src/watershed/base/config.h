@@ -19,6 +19,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "watershed/base/status.h"
 #include "yaml-cpp/yaml.h"
@@ -34,6 +35,15 @@ std::optional<std::string> RealGetenv(std::string_view name);
 // Reads and parses `path` (named as given in errors). Missing or unreadable file: kNotFound or
 // the errno's code; bad YAML or a missing variable: kInvalidArgument.
 StatusOr<YAML::Node> LoadYamlFile(const std::string& path, const EnvLookup& getenv = RealGetenv);
+
+// A map anywhere in `root` that gives one key twice (YAML would keep only one of them):
+// kInvalidArgument "NAME:LINE: key 'K' is given twice (first on line N); ...". ParseYaml and
+// LoadYamlFile check it.
+Status CheckNoDuplicateKeys(const YAML::Node& root, std::string_view name);
+// A key of map `node` that is not in `known`: kInvalidArgument "NAME:LINE: unknown key 'K' in
+// WHERE (did you mean 'X'?); known keys: ...". A node that is not a map passes.
+Status CheckKnownKeys(const YAML::Node& node, const std::vector<std::string>& known,
+                      std::string_view where, std::string_view name);
 
 // Parses `text`; `name` (usually the file name) prefixes every error message.
 StatusOr<YAML::Node> ParseYaml(std::string_view text, std::string_view name,

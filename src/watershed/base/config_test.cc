@@ -179,4 +179,29 @@ TEST_F(LoadYamlFileTest, ErrorsNameThePath) {
 }
 
 }  // namespace
+
+TEST(YamlChecks, DuplicateKeysAreErrorsNamingBothLines) {
+  auto dup = ParseYaml("name: a\npipelines: {}\nother: 1\npipelines:\n  x: 1\n", "watershed.yml");
+  ASSERT_FALSE(dup.ok());
+  EXPECT_NE(MessageOf(dup.status()).find("watershed.yml:4"), std::string_view::npos) << dup.status();
+  EXPECT_NE(MessageOf(dup.status()).find("'pipelines' is given twice (first on line 2)"),
+            std::string_view::npos)
+      << dup.status();
+  auto nested = ParseYaml("a:\n  b: 1\n  b: 2\n", "f.yml");
+  EXPECT_FALSE(nested.ok());
+  EXPECT_TRUE(ParseYaml("a: [{b: 1}, {b: 2}]\n", "f.yml").ok());  // one key per map
+}
+
+TEST(YamlChecks, UnknownKeysSuggestTheClosestKnownOne) {
+  auto y = ParseYaml("retries: 1\nretrys: 2\n", "watershed.yml");
+  ASSERT_TRUE(y.ok());
+  Status s = CheckKnownKeys(*y, {"retries", "timeout"}, "pipelines.daily", "watershed.yml");
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(MessageOf(s).find("watershed.yml:2"), std::string_view::npos) << s;
+  EXPECT_NE(MessageOf(s).find("unknown key 'retrys' in pipelines.daily (did you mean 'retries'?)"),
+            std::string_view::npos)
+      << s;
+  EXPECT_TRUE(CheckKnownKeys(*y, {"retries", "retrys"}, "x", "f").ok());
+}
+
 }  // namespace watershed

@@ -1,6 +1,7 @@
 // base/strings.cc — see strings.h.
 #include "watershed/base/strings.h"
 
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
 
@@ -130,5 +131,47 @@ std::string_view Trim(std::string_view s) {
 
 bool StartsWith(std::string_view s, std::string_view prefix) { return s.starts_with(prefix); }
 bool EndsWith(std::string_view s, std::string_view suffix) { return s.ends_with(suffix); }
+
+namespace {
+
+// Optimal string alignment distance: insertions, deletions, substitutions and swaps of two
+// neighbouring characters ("tabels" -> "tables" is 1).
+size_t EditDistance(std::string_view a, std::string_view b) {
+  std::vector<std::vector<size_t>> d(a.size() + 1, std::vector<size_t>(b.size() + 1));
+  for (size_t i = 0; i <= a.size(); ++i) d[i][0] = i;
+  for (size_t j = 0; j <= b.size(); ++j) d[0][j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    for (size_t j = 1; j <= b.size(); ++j) {
+      const size_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
+      d[i][j] = std::min({d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost});
+      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]) {
+        d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
+      }
+    }
+  }
+  return d[a.size()][b.size()];
+}
+
+}  // namespace
+
+std::string ClosestMatch(std::string_view word, const std::vector<std::string>& candidates) {
+  if (word.empty()) return "";
+  const std::string w = ToLower(word);
+  const size_t limit = std::max<size_t>(1, w.size() / 3);
+  std::string best;
+  size_t best_distance = limit + 1;
+  std::vector<std::string> extensions;  // candidates `word` is a prefix of
+  for (const std::string& c : candidates) {
+    const std::string lc = ToLower(c);
+    const size_t distance = EditDistance(w, lc);
+    if (distance < best_distance) {
+      best = c;
+      best_distance = distance;
+    }
+    if (StartsWith(lc, w)) extensions.push_back(c);
+  }
+  if (!best.empty()) return best;
+  return extensions.size() == 1 ? extensions.front() : "";
+}
 
 }  // namespace watershed

@@ -60,6 +60,11 @@ inline bool IsValidUtf8(std::string_view s) { return ValidUtf8Prefix(s) == s.siz
 // `s` with every byte that is not part of a valid UTF-8 sequence replaced by U+FFFD, so the
 // result is always valid text (and equals `s` when `s` was valid).
 std::string ToValidUtf8(std::string_view s);
+// The candidate closest to `word` (a mistyped subcommand, table or pipeline name): the one
+// fewest edits away (insertions, deletions, substitutions, swaps of neighbours), at most a
+// third of the word's length (at least 1), or else the only candidate `word` is a prefix of.
+// Case is ignored. Empty when none is close.
+std::string ClosestMatch(std::string_view word, const std::vector<std::string>& candidates);
 bool StartsWith(std::string_view s, std::string_view prefix);
 bool EndsWith(std::string_view s, std::string_view suffix);
 

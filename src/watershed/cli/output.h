@@ -36,10 +36,6 @@ struct TextTable {
 
 void Print(const TextTable& table, OutputFormat format, std::ostream& out);
 
-// The candidate closest to `word` (a mistyped subcommand, table or pipeline name): the one
-// fewest edits away (insertions, deletions, substitutions, swaps of neighbours), at most a
-// third of the word's length (at least 1), or else the only candidate `word` is a prefix of.
-// Case is ignored. Empty when none is close.
-std::string ClosestMatch(std::string_view word, const std::vector<std::string>& candidates);
+// ClosestMatch (the "did you mean" suggestion) is in base/strings.h.
 
 }  // namespace watershed::cli

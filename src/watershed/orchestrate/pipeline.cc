@@ -2,6 +2,7 @@
 #include "watershed/orchestrate/pipeline.h"
 
 #include "watershed/base/clock.h"
+#include "watershed/base/config.h"
 
 #include <functional>
 #include <set>
@@ -34,6 +35,11 @@ StatusOr<std::map<std::string, Pipeline>> ParsePipelines(const YAML::Node& node)
       p.name = kv.first.as<std::string>();
       const YAML::Node& y = kv.second;
       const std::string where = StrCat("pipelines.", p.name);
+      // A mistyped key (`retrys:`) is an error, not a setting silently ignored.
+      static const std::vector<std::string> kKeys = {
+          "schedule", "start", "catchup", "retries", "retry_backoff", "timeout",
+          "max_parallel", "on_failure", "tasks", "description"};
+      WS_RETURN_IF_ERROR(CheckKnownKeys(y, kKeys, where, "watershed.yml"));
       if (y["schedule"]) p.schedule = y["schedule"].as<std::string>();
       if (y["retries"]) p.retries = y["retries"].as<int>();
       if (y["retry_backoff"]) {

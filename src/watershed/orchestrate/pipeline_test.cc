@@ -55,6 +55,10 @@ pipelines:
   ASSERT_FALSE(unknown.ok());
   EXPECT_NE(MessageOf(unknown.status()).find("unknown task 'zz'"), std::string_view::npos);
   EXPECT_FALSE(Parse("pipelines:\n  p:\n    tasks:\n      a: {type: spark}\n").ok());
+  auto typo = Parse("pipelines:\n  p:\n    retrys: 3\n    tasks:\n      a: {type: noop}\n");
+  ASSERT_FALSE(typo.ok());
+  EXPECT_NE(MessageOf(typo.status()).find("did you mean 'retries'"), std::string_view::npos)
+      << typo.status();
   EXPECT_FALSE(Parse("pipelines:\n  p:\n    tasks:\n      a: {type: load, file: x}\n").ok());
   EXPECT_FALSE(Parse("pipelines:\n  p:\n    timeout: 5 minutes\n    tasks:\n      a: {type: noop}\n").ok());
   auto timed = Parse("pipelines:\n  p:\n    timeout: 1.5h\n    tasks:\n      a: {type: noop}\n");

@@ -39,6 +39,12 @@ StatusOr<ProjectConfig> ParseConfig(const fs::path& root, const YAML::Node& y,
                                     const std::string& file) {
   ProjectConfig c;
   c.raw = y;
+  // Every top-level section watershed.yml may have (docs/formats/project.md); a mistyped one is
+  // an error with a suggestion instead of a section silently ignored.
+  static const std::vector<std::string> kSections = {
+      "name",    "version", "storage", "tables", "sources", "pipelines", "pool",  "checks",
+      "alarms",  "metrics", "lineage", "marts",  "streams", "server",    "limits", "sql"};
+  WS_RETURN_IF_ERROR(CheckKnownKeys(y, kSections, "watershed.yml", file));
   try {
     c.name = y["name"] ? y["name"].as<std::string>() : root.filename().string();
     std::string lake = "lake", catalog = ".watershed/catalog.db";

@@ -68,6 +68,21 @@ TEST(ProjectOpen, FindsTheNearestProjectUpwards) {
   EXPECT_EQ((*project)->config().name, "up");
 }
 
+TEST(ProjectOpen, MistypedOrRepeatedSectionsAreErrorsNamingTheLine) {
+  const std::string root = MakeTempDir();
+  WriteFile(root, "watershed.yml", "name: x\npipelins: {}\n");
+  auto typo = Project::Open(root);
+  ASSERT_FALSE(typo.ok());
+  EXPECT_NE(MessageOf(typo.status()).find("watershed.yml:2"), std::string::npos) << typo.status();
+  EXPECT_NE(MessageOf(typo.status()).find("did you mean 'pipelines'"), std::string::npos)
+      << typo.status();
+  WriteFile(root, "watershed.yml", "name: x\npipelines: {}\nlimits: {}\npipelines: {}\n");
+  auto twice = Project::Open(root);
+  ASSERT_FALSE(twice.ok());
+  EXPECT_NE(MessageOf(twice.status()).find("'pipelines' is given twice"), std::string::npos)
+      << twice.status();
+}
+
 TEST(ProjectOpen, SaysHowToCreateOneWhenThereIsNone) {
   const std::string dir = MakeTempDir();
   auto given = Project::Open(dir);
