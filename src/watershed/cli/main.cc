@@ -463,7 +463,7 @@ int main(int argc, char** argv) {
   }
   if (!*audit) cli::AuditCommand(g, argc, argv, status);
   if (!status.ok()) {
-    std::cerr << "error: " << MessageOf(status) << "\n";
+    std::cerr << "error: " << RedactSecrets(MessageOf(status)) << "\n";
     return 1;
   }
   return 0;

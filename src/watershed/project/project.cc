@@ -134,8 +134,7 @@ TableConfig Project::TableConfigFor(const std::string& table) const {
 
 StatusOr<lake::Catalog*> Project::catalog() {
   if (!catalog_) {
-    std::error_code ec;
-    fs::create_directories(fs::path(config_.catalog_path).parent_path(), ec);
+    // The catalog's folder (.watershed/) and file are created owner-only by the store.
     WS_ASSIGN_OR_RETURN(catalog_, lake::Catalog::Open(config_.catalog_path));
     catalog_->AnchorAuditLog(audit::AuditLogPath(root_));
   }
