@@ -64,6 +64,20 @@ StatusOr<ProjectConfig> ParseConfig(const fs::path& root, const YAML::Node& y,
         c.tables[name] = tc;
       }
     }
+    if (const YAML::Node sql = y["sql"]) {
+      if (!sql.IsMap()) {
+        return absl::InvalidArgumentError(StrCat(file, ":", sql.Mark().line + 1,
+                                                 ": sql must be a map, e.g. sql: {sandbox: true}"));
+      }
+      if (const YAML::Node sandbox = sql["sandbox"]) {
+        bool on = true;
+        if (!sandbox.IsScalar() || !YAML::convert<bool>::decode(sandbox, on)) {
+          return absl::InvalidArgumentError(
+              StrCat(file, ":", sandbox.Mark().line + 1, ": sql.sandbox must be true or false"));
+        }
+        c.sql_sandbox = on;
+      }
+    }
   } catch (const YAML::Exception& e) {
     return absl::InvalidArgumentError(StrCat(file, ":", e.mark.line + 1, ": ", e.msg));
   }

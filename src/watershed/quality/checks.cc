@@ -17,6 +17,7 @@
 #include "watershed/lake/reader.h"
 #include "watershed/lake/writer.h"
 #include "watershed/observe/metrics.h"
+#include "watershed/project/sql_sandbox.h"
 #include "watershed/quality/result_store.h"
 
 namespace watershed::quality {
@@ -263,6 +264,8 @@ StatusOr<CheckReport> RunChecks(project::Project& project, const CheckSelection&
                                     QuoteIdent(mart), " (READ_ONLY)"));
     if (!s.ok()) unavailable[mart] = StrCat("mart ", mart, " cannot be opened: ", MessageOf(s));
   }
+  // Custom SQL checks are user SQL: only the lake and the marts from here on.
+  WS_RETURN_IF_ERROR(project::SandboxUserSql(project, *db));
   return Run(project, *conn, chosen, selection, unavailable);
 }
 

@@ -17,6 +17,7 @@
 #include "watershed/base/private_files.h"
 #include "watershed/lake/reader.h"
 #include "watershed/normalize/naming.h"
+#include "watershed/project/sql_sandbox.h"
 #include "watershed/quality/checks.h"
 #include "watershed/transform/graph.h"
 #include "watershed/transform/model_lineage.h"
@@ -445,6 +446,8 @@ StatusOr<MartSession> OpenMarts(project::Project& project, const std::string& us
     WS_RETURN_IF_ERROR(
         s.conn->Execute(StrCat("ATTACH ", QuoteLiteral(path), " AS ", QuoteIdent(mart))));
   }
+  // Lake views and marts are in place: from here on SQL reaches only the lake and marts folders.
+  WS_RETURN_IF_ERROR(project::SandboxUserSql(project, *s.db));
   if (use_mart == "realtime" && !targets.contains("realtime")) {  // the streams' accumulators
     WS_RETURN_IF_ERROR(AttachRealtime(project, *s.conn));
     WS_RETURN_IF_ERROR(s.conn->Execute("USE memory.realtime"));
