@@ -320,6 +320,49 @@ TEST_F(Cli, QueryMartReadsDuckDbAndPostgresMarts) {
   EXPECT_NE(shown.out.find("(12 rows, first 2 shown"), std::string::npos) << shown.out;
 }
 
+// gc removes only what the lake wrote: a user's notes.txt and a foo.parquet in a table's folder
+// are listed under their own heading (dry run and real run) and survive; an unreferenced file
+// with the lake's naming, of a load that is not running, is removed.
+TEST_F(Cli, GcRemovesOnlyTheLakesOwnFilesAndListsTheRest) {
+  ASSERT_EQ(In("load " + Quote(WriteFile(dir_, "orgs.ndjson", Orgs(0, 3))) +
+               " --table crunchbase.organizations")
+                .code,
+            0);
+  std::string partition;
+  for (auto& e : std::filesystem::recursive_directory_iterator(
+           project_ + "/lake/structured/crunchbase/organizations")) {
+    if (e.path().extension() == ".parquet") partition = e.path().parent_path().string();
+  }
+  ASSERT_FALSE(partition.empty());
+  const std::string orphan = partition + "/load-999999-00000.parquet";  // no such load runs
+  std::filesystem::copy_file(std::filesystem::directory_iterator(partition)->path(), orphan);
+  const std::string notes = WriteFile(partition, "notes.txt", "keep me");
+  const std::string foo = WriteFile(partition, "foo.parquet", "not the lake's");
+  const std::string heading = "not removed: not written by the lake";
+  auto key = [&](const std::string& path) { return path.substr(project_.size() + 6); };
+
+  Outcome dry = In("gc --dry-run");
+  ASSERT_EQ(dry.code, 0) << dry.out;
+  EXPECT_NE(dry.out.find("would remove " + key(orphan)), std::string::npos) << dry.out;
+  const size_t listed = dry.out.find(heading);
+  ASSERT_NE(listed, std::string::npos) << dry.out;
+  EXPECT_NE(dry.out.find("  " + key(notes), listed), std::string::npos) << dry.out;
+  EXPECT_NE(dry.out.find("  " + key(foo), listed), std::string::npos) << dry.out;
+  EXPECT_NE(dry.out.find("Would remove 1 orphan file(s)"), std::string::npos) << dry.out;
+  EXPECT_NE(dry.out.find("Left 2 file(s) not written by the lake"), std::string::npos) << dry.out;
+  EXPECT_TRUE(std::filesystem::exists(orphan));
+
+  Outcome gc = In("gc");
+  ASSERT_EQ(gc.code, 0) << gc.out;
+  EXPECT_NE(gc.out.find("removed " + key(orphan)), std::string::npos) << gc.out;
+  EXPECT_NE(gc.out.find(heading), std::string::npos) << gc.out;
+  EXPECT_NE(gc.out.find("Left 2 file(s) not written by the lake"), std::string::npos) << gc.out;
+  EXPECT_FALSE(std::filesystem::exists(orphan));
+  EXPECT_TRUE(std::filesystem::exists(notes));
+  EXPECT_TRUE(std::filesystem::exists(foo));
+  EXPECT_EQ(Count("crunchbase.organizations"), "3");
+}
+
 // A load killed with SIGKILL at random moments leaves the previous snapshot intact; rerunning
 // it commits its rows exactly once, and gc removes what the killed attempts left.
 TEST_F(Cli, KilledLoadsLoseNothingAndDuplicateNothing) {

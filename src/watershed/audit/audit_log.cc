@@ -16,6 +16,7 @@
 #include "watershed/base/columns.h"
 #include "watershed/base/ids.h"
 #include "watershed/base/log.h"
+#include "watershed/base/private_files.h"
 
 namespace watershed::audit {
 namespace {
@@ -170,14 +171,10 @@ Status AuditThrottle::Flush(int64_t now_micros, bool all) {
 }
 
 Status AuditLog::Append(AuditEntry e) {
-  std::error_code ec;
-  const std::filesystem::path dir = std::filesystem::path(path_).parent_path();
-  if (!dir.empty() && !std::filesystem::exists(dir, ec)) {
-    std::filesystem::create_directories(dir, ec);
-    ::chmod(dir.c_str(), 0700);  // state folders are the owner's alone
-  }
-  int fd = ::open(path_.c_str(), O_RDWR | O_CREAT | O_APPEND, 0600);
-  if (fd < 0) return absl::UnavailableError(StrCat("cannot open audit log ", path_));
+  // Owner-only, folders included: the log names principals and targets.
+  StatusOr<int> opened = OpenPrivateFile(path_, O_RDWR | O_APPEND);
+  if (!opened.ok()) return Annotate(opened.status(), "audit log");
+  const int fd = *opened;
   if (flock(fd, LOCK_EX) != 0) {
     ::close(fd);
     return absl::UnavailableError(StrCat("cannot lock audit log ", path_));

@@ -9,12 +9,12 @@
 #include "absl/time/clock.h"
 #include "spdlog/logger.h"
 #include "spdlog/sinks/stdout_sinks.h"
+#include "watershed/base/redact.h"
 
 namespace watershed {
 namespace {
 
 constexpr size_t kMinSecretLength = 4;
-constexpr std::string_view kRedacted = "***";
 
 struct LoggerState {
   std::mutex mu;
@@ -215,7 +215,8 @@ std::string RedactSecrets(std::string_view text) {
       pos += kRedacted.size();
     }
   }
-  return out;
+  lock.unlock();
+  return RedactCredentials(out);
 }
 
 std::string FormatLogLine(LogFormat format, absl::Time time, spdlog::level::level_enum level,

@@ -3,7 +3,9 @@
 // Owns: the process logger (InitLogging), the Log* functions with key=value fields, the line
 // formats, JSON string escaping (JsonEscape, shared with other modules that emit JSON by hand)
 // and secret redaction: every value passed to RegisterSecret is replaced by "***" in every
-// line before it is written, so API keys and passwords never reach a log.
+// line before it is written, and so is everything the rules of base/redact.h recognise
+// (credentials in URLs, key=value and JSON pairs, headers, bearer tokens), so API keys,
+// passwords and webhook URLs never reach a log.
 // Formats (timestamps are UTC, millisecond precision):
 //   human: 2026-11-24 04:15:00.123 INFO  loaded page source=crunchbase rows=100 note="two words"
 //   json:  {"ts":"2026-11-24T04:15:00.123Z","level":"info","msg":"loaded page","source":"..."}
@@ -65,7 +67,10 @@ std::string JsonEscape(std::string_view text);
 // ordinary text). Register a secret as soon as it is read, before anything can log it.
 void RegisterSecret(std::string value);
 
-// `text` with every registered secret replaced by "***" (longest secrets first).
+// `text` with every registered secret replaced by "***" (longest secrets first), then
+// RedactCredentials (base/redact.h): URLs inside the text by RedactUrl's rules, `key=value` /
+// `"token": "..."` pairs whose key is a credential name, credential headers and
+// `Bearer <token>`. What every log line, the audit log and the CLI's error messages go through.
 std::string RedactSecrets(std::string_view text);
 
 }  // namespace watershed

@@ -175,7 +175,7 @@ TEST(LogTest, WritesJsonLinesAndRedacts) {
   EXPECT_EQ(text.find("s3cr3t-value"), std::string::npos) << text;
   EXPECT_EQ(MaskTimestamps(text),
             "{\"ts\":\"<ts>\",\"level\":\"debug\",\"msg\":\"connecting\","
-            "\"dsn\":\"postgres://u:***@db/x\"}\n"
+            "\"dsn\":\"postgres://***@db/x\"}\n"
             "{\"ts\":\"<ts>\",\"level\":\"info\",\"msg\":\"done\"}\n");
 }
 

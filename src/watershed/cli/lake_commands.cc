@@ -252,10 +252,19 @@ Status RunGc(const GlobalOptions& g, bool dry_run) {
   WS_ASSIGN_OR_RETURN(auto r, lake::CollectGarbage(*catalog, project->storage(), dry_run));
   for (const auto& k : r.removed)
     std::cout << (dry_run ? "would remove " : "removed ") << k << "\n";
+  if (!r.foreign.empty()) {
+    std::cout << "not removed: not written by the lake (no snapshot references them; move or "
+                 "delete them yourself):\n";
+    for (const auto& k : r.foreign) std::cout << "  " << k << "\n";
+  }
   std::cout << (dry_run ? "Would remove " : "Removed ") << r.removed.size() << " orphan file(s), "
             << Bytes(static_cast<double>(r.bytes)) << ".";
   if (!r.kept_running.empty()) {
     std::cout << " Kept " << r.kept_running.size() << " file(s) of loads still running.";
+  }
+  if (!r.foreign.empty()) {
+    std::cout << " Left " << r.foreign.size() << " file(s) not written by the lake, "
+              << Bytes(static_cast<double>(r.foreign_bytes)) << ".";
   }
   std::cout << "\n";
   return absl::OkStatus();

@@ -203,7 +203,8 @@ int main(int argc, char** argv) {
   bool gc_dry_run = false;
   auto* gc = app.add_subcommand(
       "gc",
-      "Remove orphan files: files no snapshot references, left by loads that never committed");
+      "Remove orphan files: lake-written files no snapshot references, left by loads that never "
+      "committed (other files are listed, never removed)");
   gc->add_flag("--dry-run", gc_dry_run, "Only list what would be removed");
 
   std::string docs_out;
@@ -467,7 +468,7 @@ int main(int argc, char** argv) {
   }
   if (!*audit) cli::AuditCommand(g, argc, argv, status);
   if (!status.ok()) {
-    std::cerr << "error: " << MessageOf(status) << "\n";
+    std::cerr << "error: " << RedactSecrets(MessageOf(status)) << "\n";
     return 1;
   }
   return 0;

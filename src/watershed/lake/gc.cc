@@ -1,21 +1,78 @@
 // lake/gc.cc — see gc.h.
 #include "watershed/lake/gc.h"
 
-#include "watershed/base/ids.h"
-
+#include <cstdint>
 #include <unordered_set>
 
+#include "watershed/base/ids.h"
+
 namespace watershed::lake {
+namespace {
+
+bool IsDigit(char c) { return c >= '0' && c <= '9'; }
+
+// Consumes one or more decimal digits at the front of `s`; false when there are none.
+bool TakeDigits(std::string_view& s, int64_t* value = nullptr) {
+  size_t n = 0;
+  int64_t v = 0;
+  while (n < s.size() && IsDigit(s[n])) {
+    if (v < (INT64_MAX - 9) / 10) v = v * 10 + (s[n] - '0');
+    ++n;
+  }
+  if (n == 0) return false;
+  if (value != nullptr) *value = v;
+  s.remove_prefix(n);
+  return true;
+}
+
+bool Take(std::string_view& s, std::string_view prefix) {
+  if (!s.starts_with(prefix)) return false;
+  s.remove_prefix(prefix.size());
+  return true;
+}
+
+// The load id of a lake-written file name (without its folder), or 0 when the name is not one
+// the lake writes.
+int64_t LoadIdOfName(std::string_view name) {
+  constexpr std::string_view kParquet = ".parquet";
+  Take(name, "tmp_");
+  if (!name.ends_with(kParquet)) return 0;
+  name.remove_suffix(kParquet.size());
+  int64_t id = 0;
+  if (Take(name, "load-")) {
+    if (!TakeDigits(name, &id) || !Take(name, "-")) return 0;
+    if (Take(name, "compact")) return name.empty() && id > 0 ? id : 0;
+    if (!TakeDigits(name)) return 0;
+  } else if (Take(name, "quality-")) {
+    if (!TakeDigits(name, &id)) return 0;
+  } else {
+    return 0;
+  }
+  if (Take(name, "-p") && !TakeDigits(name)) return 0;
+  return name.empty() && id > 0 ? id : 0;
+}
+
+}  // namespace
+
+bool IsLakeFileKey(std::string_view key) {
+  // structured/<namespace>/<table>/<key>=<value>/<name>
+  std::string_view parts[5];
+  for (int i = 0; i < 5; ++i) {
+    const size_t slash = key.find('/');
+    if ((slash == std::string_view::npos) != (i == 4)) return false;
+    parts[i] = key.substr(0, slash);
+    if (parts[i].empty()) return false;
+    if (i < 4) key.remove_prefix(slash + 1);
+  }
+  if (parts[0] != "structured") return false;
+  const size_t eq = parts[3].find('=');
+  if (eq == 0 || eq == std::string_view::npos) return false;
+  return LoadIdOfName(parts[4]) > 0;
+}
 
 int64_t LoadIdOfKey(std::string_view key) {
-  size_t slash = key.rfind('/');
-  std::string_view name = slash == std::string_view::npos ? key : key.substr(slash + 1);
-  if (!name.starts_with("load-")) return 0;
-  int64_t id = 0;
-  for (size_t i = 5; i < name.size() && name[i] >= '0' && name[i] <= '9'; ++i) {
-    id = id * 10 + (name[i] - '0');
-  }
-  return id;
+  const size_t slash = key.rfind('/');
+  return LoadIdOfName(slash == std::string_view::npos ? key : key.substr(slash + 1));
 }
 
 StatusOr<GcResult> CollectGarbage(Catalog& catalog, Storage& storage, bool dry_run) {
@@ -32,6 +89,11 @@ StatusOr<GcResult> CollectGarbage(Catalog& catalog, Storage& storage, bool dry_r
   GcResult result;
   for (const StoredFile& f : files) {
     if (referenced.contains(f.key)) continue;
+    if (!IsLakeFileKey(f.key)) {
+      result.foreign.push_back(f.key);
+      result.foreign_bytes += f.size;
+      continue;
+    }
     if (running.contains(LoadIdOfKey(f.key))) {
       result.kept_running.push_back(f.key);
       continue;

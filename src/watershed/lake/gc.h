@@ -1,14 +1,26 @@
-// lake/gc.h — removing orphan files: files in the lake that no catalog snapshot references.
+// lake/gc.h — removing orphan files: files the lake wrote that no catalog snapshot references.
 //
-// Owns: deciding which stored files are orphans. A file is an orphan when no snapshot ever
-// committed it and the load that wrote it (named in the file: `load-<id>-...`) is not running
-// any more (its process is gone, or it finished). Files of snapshots that are still reachable
-// by time travel are never orphans. Does not own: snapshot expiry (a later policy).
+// Owns: deciding which stored files are orphans. A file is an orphan when
+//   1. its key has the lake's own naming (below) — anything else under the lake is not ours:
+//      a user's notes.txt or foo.parquet is never removed, only listed as foreign;
+//   2. no snapshot references it (files of snapshots still reachable by time travel are never
+//      orphans);
+//   3. the load that wrote it (its id is in the name) is not running any more (its process is
+//      gone, or it finished).
+// The lake's naming (lake/writer.h, load/session.cc, lake/maintenance.cc, quality/checks.cc):
+//   structured/<namespace>/<table>/<key>=<value>/<name>   with <name> one of
+//     load-<load id>-<flush>[-p<n>].parquet    a load's flush (-p<n>: one partition value of it)
+//     load-<load id>-compact.parquet           a compaction's output
+//     quality-<load id>[-p<n>].parquet         failing-row samples of a check run
+//   each optionally prefixed `tmp_` (DuckDB's temporary copy while a COPY overwrites a file);
+//   ids and counters are decimal digits (zero-padded, any width).
+// Does not own: snapshot expiry (maintenance.h), the raw zone (raw/, packages/).
 // Thread safety: one call at a time per lake.
 #pragma once
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "watershed/base/status.h"
@@ -19,13 +31,21 @@ namespace watershed::lake {
 
 struct GcResult {
   std::vector<std::string> removed;  // keys (or, in a dry run, keys that would be removed)
-  uint64_t bytes = 0;
+  uint64_t bytes = 0;                // of `removed`
   std::vector<std::string> kept_running;  // unreferenced files of loads still running
+  // Unreferenced files that do not have the lake's naming: never removed (not written by the
+  // lake; someone put them there), listed so the user can decide.
+  std::vector<std::string> foreign;
+  uint64_t foreign_bytes = 0;
 };
 
 StatusOr<GcResult> CollectGarbage(Catalog& catalog, Storage& storage, bool dry_run);
 
-// The load id in a file name written by a load ("load-000042-00001.parquet" -> 42), or 0.
+// True when `key` has the lake's own naming (see above).
+bool IsLakeFileKey(std::string_view key);
+
+// The load id in a file name written by the lake ("load-000042-00001.parquet" -> 42,
+// "quality-000007.parquet" -> 7), or 0.
 int64_t LoadIdOfKey(std::string_view key);
 
 }  // namespace watershed::lake

@@ -1,5 +1,6 @@
 // lake/lake_test.cc — catalog commits and time travel, Parquet files through the writer, views
 // through the reader, and orphan collection.
+#include <algorithm>
 #include <filesystem>
 
 #include "gtest/gtest.h"
@@ -217,6 +218,64 @@ TEST(Lake, GcRemovesOnlyUnreferencedFilesOfFinishedLoads) {
   EXPECT_FALSE(std::filesystem::exists(lake.dir + "/lake/" + orphan[0].key));
   EXPECT_TRUE(std::filesystem::exists(lake.dir + "/lake/" + pending[0].key));
   EXPECT_EQ(lake.Scalar("SELECT count(*) FROM ns.t"), "3");
+}
+
+TEST(Lake, GcRemovesOnlyTheLakesOwnFilesAndListsTheOthers) {
+  Lake lake;
+  lake.Commit(Batch("ns.t", 3, ColumnType::kBigint, 0), "ingest_date", "committed-00000");
+  int64_t dead = *lake.catalog->BeginLoad("crashed");
+  auto orphan = *lake.writer->Write(Batch("ns.t", 3, ColumnType::kBigint, 50), "ingest_date",
+                                    "2026-11-24", fmt::format("load-{:06d}-00000", dead));
+  ASSERT_TRUE(lake.catalog->FinishLoad(dead, "failed", "test").ok());
+  // A user's files in the lake: a note and a Parquet file that is not named like the lake's.
+  const std::string partition = "structured/ns/t/ingest_date=2026-11-24";
+  const std::string notes = partition + "/notes.txt", foo = partition + "/foo.parquet";
+  testing_util::WriteFile(lake.dir + "/lake/" + partition, "notes.txt", "my notes");
+  testing_util::WriteFile(lake.dir + "/lake/" + partition, "foo.parquet", "PAR1 not really");
+  auto sorted = [](std::vector<std::string> v) {
+    std::sort(v.begin(), v.end());
+    return v;
+  };
+
+  auto dry = CollectGarbage(*lake.catalog, lake.storage, true);
+  ASSERT_TRUE(dry.ok()) << dry.status();
+  EXPECT_EQ(dry->removed, std::vector<std::string>{orphan[0].key});
+  EXPECT_EQ(sorted(dry->foreign), (std::vector<std::string>{foo, notes}));
+  EXPECT_EQ(dry->foreign_bytes, 8u + 15u);
+  EXPECT_TRUE(std::filesystem::exists(lake.dir + "/lake/" + orphan[0].key)) << "a dry run";
+
+  auto gc = CollectGarbage(*lake.catalog, lake.storage, false);
+  ASSERT_TRUE(gc.ok()) << gc.status();
+  EXPECT_EQ(gc->removed, std::vector<std::string>{orphan[0].key});
+  EXPECT_EQ(sorted(gc->foreign), (std::vector<std::string>{foo, notes}));
+  EXPECT_FALSE(std::filesystem::exists(lake.dir + "/lake/" + orphan[0].key));
+  EXPECT_EQ(testing_util::ReadFileBytes(lake.dir + "/lake/" + notes), "my notes");
+  EXPECT_TRUE(std::filesystem::exists(lake.dir + "/lake/" + foo));
+  EXPECT_EQ(lake.Scalar("SELECT count(*) FROM ns.t"), "3");
+}
+
+TEST(Lake, TheLakesFileNaming) {
+  const std::string p = "structured/crunchbase/organizations/ingest_date=2026-11-24/";
+  for (const char* name :
+       {"load-000042-00001.parquet", "load-1234567-00012.parquet", "load-000042-00001-p3.parquet",
+        "load-000042-compact.parquet", "quality-000007.parquet", "quality-000007-p0.parquet",
+        "tmp_load-000042-00001.parquet"}) {
+    EXPECT_TRUE(IsLakeFileKey(p + name)) << name;
+  }
+  EXPECT_TRUE(IsLakeFileKey("structured/ns/t/country=%4EULL/load-000001-00000-p1.parquet"));
+  for (const std::string& key :
+       {p + "notes.txt", p + "foo.parquet", p + "load-000042-00001.parquet.bak",
+        p + "load--00001.parquet", p + "load-000042-.parquet", p + "load-000000-00001.parquet",
+        p + "load-000042-compacted.parquet", p + "load-000042-00001-p.parquet",
+        p + "Load-000042-00001.parquet", p + "x/load-000042-00001.parquet",
+        std::string("structured/ns/t/load-000042-00001.parquet"),       // no partition folder
+        std::string("structured/ns/t/part/load-000042-00001.parquet"),  // not key=value
+        std::string("raw/crunchbase/ns/k=v/load-000042-00001.parquet")}) {
+    EXPECT_FALSE(IsLakeFileKey(key)) << key;
+  }
+  EXPECT_EQ(LoadIdOfKey(p + "load-000042-00001.parquet"), 42);
+  EXPECT_EQ(LoadIdOfKey(p + "quality-000007.parquet"), 7);
+  EXPECT_EQ(LoadIdOfKey(p + "notes.txt"), 0);
 }
 
 TEST(Lake, TableNamesMustBeQualified) {

@@ -13,11 +13,11 @@
 #include <random>
 
 #include "watershed/base/log.h"
+#include "watershed/base/redact.h"
 
 namespace watershed::net {
 namespace {
 
-constexpr std::string_view kRedacted = "***";
 constexpr size_t kMaxIdleHandles = 16;
 
 void EnsureCurlGlobalInit() {
@@ -30,11 +30,6 @@ void EnsureCurlGlobalInit() {
 uint64_t CallSeed() {
   thread_local std::mt19937_64 engine{std::random_device{}()};
   return engine();
-}
-
-bool IsSecretParam(std::string_view name) {
-  std::string lower = ToLower(name);
-  return lower == "key" || lower == "user_key";
 }
 
 // The query of `url` as [begin, end) offsets, without '?' and '#fragment' (begin == end when
@@ -56,7 +51,7 @@ void CollectUrlSecrets(std::string_view url, std::vector<std::string>& secrets) 
     size_t amp = query.find('&');
     std::string_view param = query.substr(0, amp);
     size_t eq = param.find('=');
-    if (eq != std::string_view::npos && IsSecretParam(param.substr(0, eq)) &&
+    if (eq != std::string_view::npos && IsCredentialName(param.substr(0, eq)) &&
         eq + 1 < param.size()) {
       secrets.emplace_back(param.substr(eq + 1));
     }
@@ -214,6 +209,7 @@ HttpClient::HttpClient(HttpClientOptions options)
 HttpClient::~HttpClient() = default;
 
 bool HttpClient::IsSecretHeader(std::string_view name) const {
+  if (IsCredentialName(Trim(name))) return true;
   std::string lower = ToLower(Trim(name));
   return std::find(secret_header_names_.begin(), secret_header_names_.end(), lower) !=
          secret_header_names_.end();
@@ -412,52 +408,6 @@ StatusOr<HttpResponse> HttpClient::Send(const HttpRequest& request) {
                                               {"wait", absl::FormatDuration(wait)}});
     options_.clock->SleepFor(wait);
   }
-}
-
-std::string RedactUrl(std::string_view url) {
-  std::string out;
-  out.reserve(url.size());
-  // User-info password: scheme://user:***@host
-  size_t scheme = url.find("://");
-  size_t copied = 0;
-  if (scheme != std::string_view::npos) {
-    size_t start = scheme + 3;
-    size_t end = url.find_first_of("/?#", start);
-    if (end == std::string_view::npos) end = url.size();
-    std::string_view authority = url.substr(start, end - start);
-    size_t at = authority.rfind('@');
-    if (at != std::string_view::npos) {
-      size_t colon = authority.substr(0, at).find(':');
-      if (colon != std::string_view::npos) {
-        out.append(url.substr(0, start + colon + 1)).append(kRedacted);
-        copied = start + at;  // from the '@' on
-      }
-    }
-  }
-  auto [begin, end] = QuerySpan(url);
-  if (begin >= end) {
-    out.append(url.substr(copied));
-    return out;
-  }
-  out.append(url.substr(copied, begin - copied));
-  std::string_view query = url.substr(begin, end - begin);
-  bool first = true;
-  while (true) {
-    size_t amp = query.find('&');
-    std::string_view param = query.substr(0, amp);
-    if (!first) out.push_back('&');
-    first = false;
-    size_t eq = param.find('=');
-    if (eq != std::string_view::npos && IsSecretParam(param.substr(0, eq))) {
-      out.append(param.substr(0, eq + 1)).append(kRedacted);
-    } else {
-      out.append(param);
-    }
-    if (amp == std::string_view::npos) break;
-    query.remove_prefix(amp + 1);
-  }
-  out.append(url.substr(end));
-  return out;
 }
 
 std::optional<absl::Duration> ParseRetryAfter(std::string_view value, absl::Time now) {

@@ -3,7 +3,10 @@
 // Owns: sending one request and classifying its outcome (status, headers, body), retrying the
 // transient ones (429, 5xx, timeouts, connection resets, truncated bodies) with exponential
 // backoff and jitter — honouring Retry-After when present — and waiting on a RateLimiter before
-// every attempt. Secrets given in `secret_headers` are sent but never appear in errors or logs.
+// every attempt. Values of headers named in `secret_headers` or whose name is a credential
+// (base/redact.h IsCredentialName: Authorization, Cookie, X-Api-Key, ...) and of credential
+// query parameters are sent but never appear in errors or logs; URLs in messages go through
+// RedactUrl (base/redact.h).
 // Optionally signs a request with AWS Signature Version 4 (libcurl computes the signature for
 // every attempt, so retries carry a fresh date); the secret key and session token are secrets.
 // This is the only file that wraps libcurl.
@@ -74,7 +77,8 @@ struct HttpClientOptions {
                     .jitter = 0.3};
   absl::Duration connect_timeout = absl::Seconds(10);
   absl::Duration request_timeout = absl::Seconds(60);
-  // Header names whose values are secrets (e.g. "X-cb-user-key"): sent, never printed.
+  // Header names whose values are secrets beyond those IsCredentialName recognises: sent, never
+  // printed.
   std::vector<std::string> secret_headers;
   RateLimiter* rate_limiter = nullptr;  // not owned; nullptr = no limit
   Clock* clock = nullptr;               // nullptr = Clock::Real(); used for backoff sleeps
@@ -122,10 +126,6 @@ class HttpClient {
   HttpStats stats_;
   std::unique_ptr<HandlePool> handles_;
 };
-
-// `url` safe to print: the values of query parameters named `key` or `user_key` (any case)
-// become "***", and so does a password in the user-info part ("https://u:***@host/").
-std::string RedactUrl(std::string_view url);
 
 // The wait a Retry-After header asks for: delay-seconds ("120") or an HTTP-date ("Wed, 21 Oct
 // 2015 07:28:00 GMT", measured from `now`; a past date means zero). nullopt when unparseable.

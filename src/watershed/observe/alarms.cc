@@ -12,11 +12,12 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "watershed/audit/audit_log.h"
 #include "watershed/base/clock.h"
 #include "watershed/base/columns.h"
 #include "watershed/base/log.h"
+#include "watershed/base/redact.h"
 #include "watershed/net/http_client.h"
-#include "watershed/audit/audit_log.h"
 
 namespace watershed::observe {
 namespace {
@@ -327,7 +328,7 @@ void Notify(project::Project& project, const AlarmResult& r, int64_t now) {
   if (!resp.ok() || resp->status >= 300) {
     LogWarn("alarm webhook did not accept the event",
             {{"alarm", r.spec.name},
-             {"webhook", net::RedactUrl(r.spec.webhook)},
+             {"webhook", RedactUrl(r.spec.webhook)},
              {"status",
               resp.ok() ? std::to_string(resp->status) : std::string(MessageOf(resp.status()))}});
   }

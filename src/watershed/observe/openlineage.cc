@@ -14,6 +14,8 @@
 
 #include "absl/time/time.h"
 #include "watershed/base/log.h"
+#include "watershed/base/private_files.h"
+#include "watershed/base/redact.h"
 #include "watershed/base/strings.h"
 #include "watershed/net/http_client.h"
 
@@ -506,7 +508,7 @@ Status EmitAll(OpenLineageSink* sink, const std::vector<nlohmann::json>& events)
     Status s = sink->Emit(e);
     if (!s.ok()) {
       LogWarn("openlineage: event not delivered",
-              {{"target", sink->target()}, {"error", std::string(MessageOf(s))}});
+              {{"target", RedactUrl(sink->target())}, {"error", std::string(MessageOf(s))}});
       return s;
     }
   }
@@ -535,8 +537,8 @@ StatusOr<std::unique_ptr<OpenLineageSink>> OpenLineageSink::FromProject(
     }
     const std::string target = ol["url"].as<std::string>();
     if (!target.starts_with("http://") && !target.starts_with("https://")) {
-      return absl::InvalidArgumentError(
-          StrCat("watershed.yml: lineage.openlineage.url must be http(s), not '", target, "'"));
+      return absl::InvalidArgumentError(StrCat(
+          "watershed.yml: lineage.openlineage.url must be http(s), not '", RedactUrl(target), "'"));
     }
     std::string token = ol["token"] ? ol["token"].as<std::string>() : "";
     if (!token.empty()) RegisterSecret(token);
@@ -569,14 +571,10 @@ Status OpenLineageSink::Emit(const json& event) {
   const std::string body = event.dump();
   std::lock_guard<std::mutex> lock(mu_);
   if (!is_url_) {
-    std::error_code ec;
-    const std::filesystem::path parent = std::filesystem::path(target_).parent_path();
-    if (!parent.empty()) std::filesystem::create_directories(parent, ec);
-    const int fd = ::open(target_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-    if (fd < 0) {
-      return absl::UnavailableError(
-          StrCat("openlineage: cannot open ", target_, ": ", std::strerror(errno)));
-    }
+    // An event log (it carries SQL and error messages): owner-only like the run logs.
+    StatusOr<int> opened = OpenPrivateFile(target_, O_WRONLY | O_APPEND);
+    if (!opened.ok()) return Annotate(opened.status(), "openlineage");
+    const int fd = *opened;
     const std::string line = body + "\n";
     const ssize_t n = ::write(fd, line.data(), line.size());
     ::close(fd);
@@ -598,8 +596,8 @@ Status OpenLineageSink::Emit(const json& event) {
   if (!token_.empty()) request.headers.push_back({"Authorization", StrCat("Bearer ", token_)});
   WS_ASSIGN_OR_RETURN(net::HttpResponse response, client.Send(request));
   if (response.status < 200 || response.status >= 300) {
-    return absl::FailedPreconditionError(StrCat("openlineage: POST ", target_, " answered HTTP ",
-                                                response.status, ": ",
+    return absl::FailedPreconditionError(StrCat("openlineage: POST ", RedactUrl(target_),
+                                                " answered HTTP ", response.status, ": ",
                                                 response.body.substr(0, 200)));
   }
   return absl::OkStatus();

@@ -1,28 +1,26 @@
 // orchestrate/executor.cc — see executor.h.
 #include "watershed/orchestrate/executor.h"
 
-#include "watershed/orchestrate/run_store.h"
-
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/file.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <yaml-cpp/yaml.h>
 
 #include <chrono>
 #include <filesystem>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <set>
 #include <thread>
 
-#include <yaml-cpp/yaml.h>
-
 #include "watershed/base/ids.h"
 #include "watershed/base/log.h"
-#include "watershed/observe/metrics.h"
+#include "watershed/base/private_files.h"
 #include "watershed/net/http_client.h"
-
-#include <nlohmann/json.hpp>
+#include "watershed/observe/metrics.h"
+#include "watershed/orchestrate/run_store.h"
 
 namespace watershed::orchestrate {
 namespace {
@@ -33,14 +31,20 @@ double Since(SteadyClock::time_point t) {
   return std::chrono::duration<double>(SteadyClock::now() - t).count();
 }
 
-// Starts `argv` in a new process group with stdout and stderr to `log`.
+// Starts `argv` in a new process group with stdout and stderr to `log`, a run log created
+// owner-only (0600: a task's output may carry what its commands print) before the fork, so the
+// child only duplicates descriptors.
 pid_t Spawn(const std::vector<std::string>& argv, const std::string& log) {
+  StatusOr<int> opened = OpenPrivateFile(log, O_WRONLY | O_TRUNC);
+  const int fd = opened.ok() ? *opened : -1;
   pid_t pid = fork();
-  if (pid != 0) return pid;
+  if (pid != 0) {
+    if (fd >= 0) close(fd);
+    return pid;
+  }
   setpgid(0, 0);
-  int fd = open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
   if (fd >= 0) {
-    dup2(fd, 1);
+    dup2(fd, 1);  // dup2 clears O_CLOEXEC on the copies
     dup2(fd, 2);
     close(fd);
   }
@@ -97,10 +101,7 @@ void FlushMetricsOrWarn(project::Project& project, const std::string& run_id) {
 // vanish with their process, so a killed executor never leaks a slot.
 class Pool {
  public:
-  Pool(const std::string& dir, int slots) : dir_(dir), fds_(std::max(0, slots), -1) {
-    std::error_code ec;
-    std::filesystem::create_directories(dir, ec);
-  }
+  Pool(const std::string& dir, int slots) : dir_(dir), fds_(std::max(0, slots), -1) {}
   ~Pool() {
     for (int fd : fds_) {
       if (fd >= 0) close(fd);
@@ -111,8 +112,9 @@ class Pool {
   int TryAcquire() {
     for (size_t i = 0; i < fds_.size(); ++i) {
       if (fds_[i] >= 0) continue;
-      int fd = open(StrCat(dir_, "/slot-", i, ".lock").c_str(), O_RDWR | O_CREAT, 0644);
-      if (fd < 0) continue;
+      StatusOr<int> opened = OpenPrivateFile(StrCat(dir_, "/slot-", i, ".lock"), O_RDWR);
+      if (!opened.ok()) continue;
+      const int fd = *opened;
       if (flock(fd, LOCK_EX | LOCK_NB) == 0) {
         fds_[i] = fd;
         return static_cast<int>(i);
@@ -168,8 +170,8 @@ StatusOr<RunOutcome> Execute(project::Project& project, const Pipeline& p,
   outcome.run_id = NewId(StrCat("run_", p.name));
   WS_RETURN_IF_ERROR(store->BeginRun({outcome.run_id, p.name, date, "", "", "running"}));
   const fs::path logs = fs::path(project.root()) / ".watershed" / "logs" / outcome.run_id;
+  // Spawn creates the folders with the first log: .watershed/, logs/ and the run's, each 0700.
   std::error_code ec;
-  fs::create_directories(logs, ec);
   const std::string binary = options.binary.empty() ? fs::read_symlink("/proc/self/exe", ec).string()
                                                     : options.binary;
   auto state = [&](const std::string& task, const std::string& s, int attempt) {

@@ -72,6 +72,20 @@ StatusOr<ProjectConfig> ParseConfig(const fs::path& root, const YAML::Node& y,
         c.tables[name] = tc;
       }
     }
+    if (const YAML::Node sql = y["sql"]) {
+      if (!sql.IsMap()) {
+        return absl::InvalidArgumentError(StrCat(file, ":", sql.Mark().line + 1,
+                                                 ": sql must be a map, e.g. sql: {sandbox: true}"));
+      }
+      if (const YAML::Node sandbox = sql["sandbox"]) {
+        bool on = true;
+        if (!sandbox.IsScalar() || !YAML::convert<bool>::decode(sandbox, on)) {
+          return absl::InvalidArgumentError(
+              StrCat(file, ":", sandbox.Mark().line + 1, ": sql.sandbox must be true or false"));
+        }
+        c.sql_sandbox = on;
+      }
+    }
   } catch (const YAML::Exception& e) {
     return absl::InvalidArgumentError(StrCat(file, ":", e.mark.line + 1, ": ", e.msg));
   }
@@ -145,8 +159,7 @@ TableConfig Project::TableConfigFor(const std::string& table) const {
 
 StatusOr<lake::Catalog*> Project::catalog() {
   if (!catalog_) {
-    std::error_code ec;
-    fs::create_directories(fs::path(config_.catalog_path).parent_path(), ec);
+    // The catalog's folder (.watershed/) and file are created owner-only by the store.
     WS_ASSIGN_OR_RETURN(catalog_, lake::Catalog::Open(config_.catalog_path));
     catalog_->AnchorAuditLog(audit::AuditLogPath(root_));
   }

@@ -31,6 +31,9 @@ struct ProjectConfig {
   std::string lake_path;     // absolute
   std::string catalog_path;  // absolute
   std::map<std::string, TableConfig> tables;
+  // `sql: {sandbox: false}` turns it off: user SQL (queries, models, custom checks) may then
+  // read and write any file the user can (project/sql_sandbox.h). Default on.
+  bool sql_sandbox = true;
   YAML::Node raw;  // the whole file, for sections other modules read
 };
 

@@ -122,6 +122,27 @@ TEST(ProjectConfig, DefaultsWithoutAStorageSection) {
   EXPECT_EQ(c.lake_path, (fs::path(root) / "lake").lexically_normal().string());
   EXPECT_EQ(c.catalog_path, (fs::path(root) / ".watershed/catalog.db").lexically_normal().string());
   EXPECT_TRUE(c.tables.empty());
+  EXPECT_TRUE(c.sql_sandbox) << "user SQL is sandboxed unless the project says otherwise";
+}
+
+TEST(ProjectConfig, SqlSandboxOptOutAndItsErrors) {
+  const std::string root = MakeTempDir();
+  WriteFile(root, "watershed.yml", "sql: {sandbox: false}\n");
+  auto off = Project::Open(root);
+  ASSERT_TRUE(off.ok()) << off.status();
+  EXPECT_FALSE((*off)->config().sql_sandbox);
+  WriteFile(root, "watershed.yml", "sql:\n  sandbox: true\n");
+  auto on = Project::Open(root);
+  ASSERT_TRUE(on.ok()) << on.status();
+  EXPECT_TRUE((*on)->config().sql_sandbox);
+  for (const char* bad : {"sql: {sandbox: maybe}\n", "sql:\n  sandbox: [a]\n", "sql: off\n"}) {
+    WriteFile(root, "watershed.yml", bad);
+    auto r = Project::Open(root);
+    ASSERT_FALSE(r.ok()) << bad;
+    EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument) << bad;
+    EXPECT_NE(MessageOf(r.status()).find("watershed.yml:"), std::string::npos) << r.status();
+    EXPECT_NE(MessageOf(r.status()).find("sql"), std::string::npos) << r.status();
+  }
 }
 
 TEST(ProjectConfig, TableSettingsAndDefaultsForUnlistedTables) {

@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "watershed/audit/audit_log.h"
 #include "watershed/base/columns.h"
 #include "watershed/base/ids.h"
 #include "watershed/base/log.h"
@@ -15,8 +16,8 @@
 #include "watershed/base/strings.h"
 #include "watershed/lake/reader.h"
 #include "watershed/lake/writer.h"
-#include "watershed/audit/audit_log.h"
 #include "watershed/observe/metrics.h"
+#include "watershed/project/sql_sandbox.h"
 #include "watershed/quality/result_store.h"
 
 namespace watershed::quality {
@@ -263,13 +264,13 @@ StatusOr<CheckReport> RunChecks(project::Project& project, const CheckSelection&
                                     QuoteIdent(mart), " (READ_ONLY)"));
     if (!s.ok()) unavailable[mart] = StrCat("mart ", mart, " cannot be opened: ", MessageOf(s));
   }
+  // Custom SQL checks are user SQL: only the lake and the marts from here on.
+  WS_RETURN_IF_ERROR(project::SandboxUserSql(project, *db));
   return Run(project, *conn, chosen, selection, unavailable);
 }
 
 StatusOr<std::vector<CheckResult>> History(const project::Project& project,
                                            const std::string& check_name, int limit) {
-  std::error_code ec;
-  fs::create_directories(fs::path(project.config().catalog_path).parent_path(), ec);
   WS_ASSIGN_OR_RETURN(auto db, ResultStore::Open(project.config().catalog_path));
   return db->History(check_name, limit);
 }

@@ -6,6 +6,7 @@
 
 #include <filesystem>
 
+#include "watershed/base/private_files.h"
 #include "watershed/base/strings.h"
 #include "watershed/store/store.h"
 
@@ -112,9 +113,15 @@ class SqliteConnection : public Connection {
 
 StatusOr<std::unique_ptr<Connection>> OpenSqlite(const std::string& path,
                                                  const OpenOptions& options) {
-  if (!options.read_only) {
-    std::error_code ec;  // a missing folder is reported by sqlite3_open_v2 below
-    std::filesystem::create_directories(std::filesystem::path(path).parent_path(), ec);
+  const bool on_disk = !path.empty() && path != ":memory:" && !path.starts_with("file:");
+  if (!options.read_only && on_disk) {
+    if (options.owner_only) {
+      // The folder first (0700); the file is narrowed below, by name.
+      MakePrivateDirs(std::filesystem::path(path).parent_path().string()).IgnoreError();
+    } else {
+      std::error_code ec;  // a missing folder is reported by sqlite3_open_v2 below
+      std::filesystem::create_directories(std::filesystem::path(path).parent_path(), ec);
+    }
   }
   sqlite3* db = nullptr;
   int flags =
@@ -125,6 +132,16 @@ StatusOr<std::unique_ptr<Connection>> OpenSqlite(const std::string& path,
     sqlite3_close(db);
     // A missing folder or a permission problem is not cured by retrying.
     return absl::FailedPreconditionError(StrCat("cannot open ", path, ": ", msg));
+  }
+  if (!options.read_only && on_disk && options.owner_only) {
+    // The catalog holds the project's state (cursors, scheduler state, runs): 0600 before the
+    // WAL pragma below creates -wal and -shm, which SQLite gives the database file's mode. By
+    // name, never through a descriptor: closing one would drop SQLite's POSIX locks on the file
+    // held by this process's other connections.
+    for (const char* suffix : {"", "-wal", "-shm"}) {
+      const std::string file = path + suffix;
+      if (*suffix == '\0' || std::filesystem::exists(file)) MakeFilePrivate(file).IgnoreError();
+    }
   }
   sqlite3_busy_timeout(db, 30000);
   auto conn = std::make_unique<SqliteConnection>(db);

@@ -2,23 +2,11 @@
 // SQLite backend is sqlite.cc.
 #include "watershed/store/store.h"
 
+#include "watershed/base/redact.h"
 #include "watershed/base/retry.h"
 #include "watershed/base/strings.h"
 
 namespace watershed::store {
-namespace {
-
-// "postgres://user:secret@host/db" -> "postgres://user:***@host/db".
-std::string WithoutPassword(const std::string& url) {
-  const size_t scheme = url.find("://");
-  const size_t at = url.find('@');
-  if (scheme == std::string::npos || at == std::string::npos) return url;
-  const size_t colon = url.find(':', scheme + 3);
-  if (colon == std::string::npos || colon > at) return url;
-  return url.substr(0, colon + 1) + "***" + url.substr(at);
-}
-
-}  // namespace
 
 // Defined in sqlite.cc.
 StatusOr<std::unique_ptr<Connection>> OpenSqlite(const std::string& path,
@@ -49,7 +37,7 @@ StatusOr<std::unique_ptr<Connection>> Connection::Open(const std::string& locati
   std::string path = location;
   if (StartsWith(location, "postgres://") || StartsWith(location, "postgresql://")) {
     return absl::UnimplementedError(
-        StrCat("catalog ", WithoutPassword(location),
+        StrCat("catalog ", RedactUrl(location),
                ": a PostgreSQL catalog is not supported by this build yet; use a SQLite file "
                "(storage.catalog: path/catalog.db)"));
   }

@@ -42,6 +42,10 @@ struct OpenOptions {
   // SQLite: synchronous=NORMAL (WAL still survives a process crash; a power loss may lose the
   // last commits). Default FULL.
   bool synchronous_normal = false;
+  // SQLite: a database created by this open is 0600 in folders created 0700
+  // (base/private_files.h; an existing file is narrowed to 0600): the catalog holds the
+  // project's state. False for data meant for readers (the real-time mart): umask modes.
+  bool owner_only = true;
 };
 
 class Stmt;

@@ -6,6 +6,7 @@
 
 #include "watershed/base/strings.h"
 #include "watershed/lake/reader.h"
+#include "watershed/project/sql_sandbox.h"
 #include "watershed/transform/runner.h"
 #include "watershed/warehouse/duckdb/database.h"
 #include "watershed/warehouse/postgres/postgres.h"
@@ -122,6 +123,7 @@ StatusOr<QueryResult> QueryLake(project::Project& project, int64_t snapshot, con
   if (snapshot > 0) {
     WS_RETURN_IF_ERROR(lake::AttachLakeViews(*conn, *catalog, project.storage(), snapshot, sql));
   }
+  WS_RETURN_IF_ERROR(project::SandboxUserSql(project, *db));
   return QueryDuckDb(*conn, sql, options);
 }
 

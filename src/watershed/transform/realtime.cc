@@ -238,8 +238,9 @@ StatusOr<std::unique_ptr<RealtimeMart>> RealtimeMart::Open(const project::Projec
                                                            const std::string& stream,
                                                            std::vector<Accumulator> accumulators) {
   std::string path = RealtimeDbPath(project);
-  WS_ASSIGN_OR_RETURN(std::unique_ptr<store::Connection> conn,
-                      store::Connection::Open(path, {.synchronous_normal = true}));
+  WS_ASSIGN_OR_RETURN(
+      std::unique_ptr<store::Connection> conn,
+      store::Connection::Open(path, {.synchronous_normal = true, .owner_only = false}));
   store::Connection& db = *conn;
   std::unique_ptr<RealtimeMart> mart(
       new RealtimeMart(stream, std::move(accumulators), std::move(conn)));

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <sys/file.h>
 #include <unistd.h>
+#include <yaml-cpp/yaml.h>
 
 #include <cerrno>
 #include <chrono>
@@ -12,14 +13,14 @@
 #include <future>
 #include <set>
 
-#include <yaml-cpp/yaml.h>
-
 #include "watershed/base/log.h"
+#include "watershed/base/private_files.h"
 #include "watershed/lake/reader.h"
 #include "watershed/normalize/naming.h"
-#include "watershed/transform/model_lineage.h"
+#include "watershed/project/sql_sandbox.h"
 #include "watershed/quality/checks.h"
 #include "watershed/transform/graph.h"
+#include "watershed/transform/model_lineage.h"
 #include "watershed/transform/realtime.h"
 #include "watershed/warehouse/postgres/postgres.h"
 
@@ -279,13 +280,11 @@ StatusOr<std::unique_ptr<MartStaging>> StageGatedMarts(
   const fs::path marts = fs::path(project.root()) / "marts";
   const fs::path dir = marts / ".staging";
   std::error_code ec;
-  fs::create_directories(dir, ec);
-  if (ec) return absl::UnavailableError(StrCat("cannot create ", dir.string(), ": ", ec.message()));
+  fs::create_directories(marts, ec);  // a data folder (umask); only .staging/ is private
   for (const std::string& mart : gated) {
+    // The lock and its folder are state: owner-only (0600 / 0700).
     const std::string lock = (dir / (mart + ".lock")).string();
-    const int fd = open(lock.c_str(), O_CREAT | O_RDWR | O_CLOEXEC, 0644);
-    if (fd < 0)
-      return absl::UnavailableError(StrCat("cannot open ", lock, ": ", std::strerror(errno)));
+    WS_ASSIGN_OR_RETURN(const int fd, OpenPrivateFile(lock, O_RDWR));
     if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
       close(fd);
       return absl::UnavailableError(
@@ -447,6 +446,8 @@ StatusOr<MartSession> OpenMarts(project::Project& project, const std::string& us
     WS_RETURN_IF_ERROR(
         s.conn->Execute(StrCat("ATTACH ", QuoteLiteral(path), " AS ", QuoteIdent(mart))));
   }
+  // Lake views and marts are in place: from here on SQL reaches only the lake and marts folders.
+  WS_RETURN_IF_ERROR(project::SandboxUserSql(project, *s.db));
   if (use_mart == "realtime" && !targets.contains("realtime")) {  // the streams' accumulators
     WS_RETURN_IF_ERROR(AttachRealtime(project, *s.conn));
     WS_RETURN_IF_ERROR(s.conn->Execute("USE memory.realtime"));

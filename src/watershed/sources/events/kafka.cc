@@ -5,18 +5,23 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cctype>
 #include <charconv>
 #include <set>
 
 #include "watershed/base/log.h"
+#include "watershed/base/redact.h"
 
 namespace watershed::sources {
 namespace {
 
-bool IsSecretKey(std::string_view key) {
-  const std::string lower = ToLower(key);
-  return lower.find("password") != std::string::npos || lower.find("secret") != std::string::npos ||
-         lower.find("sasl.oauthbearer") != std::string::npos;
+// A setting whose value is registered as a secret: its name is a credential (base/redact.h),
+// and the value is not a plain number (session.timeout.ms matches the name rule; registering
+// "45000" would turn every 45000 in every log line into ***).
+bool IsSecretSetting(std::string_view key, std::string_view value) {
+  if (!IsCredentialName(key)) return false;
+  return !std::all_of(value.begin(), value.end(),
+                      [](char c) { return std::isdigit(static_cast<unsigned char>(c)) != 0; });
 }
 
 void OnLog(const rd_kafka_t*, int level, const char* facility, const char* message) {
@@ -40,7 +45,7 @@ StatusOr<Conf> MakeConf(std::string_view what,
   rd_kafka_conf_set_log_cb(conf.get(), &OnLog);
   char errstr[512];
   for (const auto& [key, value] : settings) {
-    if (IsSecretKey(key)) RegisterSecret(value);
+    if (IsSecretSetting(key, value)) RegisterSecret(value);
     if (rd_kafka_conf_set(conf.get(), key.c_str(), value.c_str(), errstr, sizeof(errstr)) !=
         RD_KAFKA_CONF_OK) {
       return Status(absl::StatusCode::kInvalidArgument,

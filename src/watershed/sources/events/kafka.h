@@ -31,7 +31,8 @@ struct KafkaOptions {
   std::string topic;
   std::vector<int32_t> partitions;  // empty = every partition in the topic's metadata
   // Extra librdkafka properties (security.protocol, sasl.*, fetch.max.bytes, ...), applied
-  // last. Values of keys containing "password", "secret" or "key" are treated as secrets.
+  // last. Values of keys that are credential names (base/redact.h IsCredentialName: password,
+  // secret, key, auth, token, ...) are treated as secrets, unless they are plain numbers.
   std::map<std::string, std::string> config;
   absl::Duration metadata_timeout = absl::Seconds(10);
 };

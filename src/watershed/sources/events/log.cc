@@ -24,6 +24,7 @@
 
 #include "absl/time/clock.h"
 #include "watershed/base/log.h"
+#include "watershed/base/private_files.h"
 
 namespace watershed::sources {
 namespace {
@@ -383,15 +384,10 @@ StatusOr<std::unique_ptr<EventLog>> EventLog::Open(const std::string& dir, LogOp
   if (options.group_commit_interval < absl::ZeroDuration()) {
     options.group_commit_interval = absl::ZeroDuration();
   }
-  std::error_code ec;
-  std::filesystem::create_directories(dir, ec);
-  if (ec) {
-    return Status(absl::StatusCode::kInternal,
-                  StrCat("creating event log folder ", dir, ": ", ec.message()));
-  }
+  // The log, its LOCK and its folders are the server's state: owner-only (0600 / 0700).
+  WS_RETURN_IF_ERROR(Annotate(MakePrivateDirs(dir), "event log"));
   std::string lock_path = dir + "/LOCK";
-  int lock_fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-  if (lock_fd < 0) return ErrnoStatus(errno, "opening", lock_path);
+  WS_ASSIGN_OR_RETURN(int lock_fd, OpenPrivateFile(lock_path, O_RDWR));
   if (::flock(lock_fd, LOCK_EX | LOCK_NB) != 0) {
     int err = errno;
     ::close(lock_fd);
@@ -487,8 +483,9 @@ Status EventLog::Recover() {
 
 Status EventLog::StartSegment(uint64_t base_offset) {
   std::string path = dir_ + "/" + SegmentName(base_offset);
-  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-  if (fd < 0) return ErrnoStatus(errno, "creating event log segment", path);
+  StatusOr<int> created = OpenPrivateFile(path, O_RDWR | O_EXCL);
+  if (!created.ok()) return Annotate(created.status(), "creating event log segment");
+  const int fd = *created;
   auto segment = std::make_shared<Segment>(path, base_offset, fd);
   Status synced = SyncDir(dir_);
   if (!synced.ok()) {

@@ -6,6 +6,7 @@
 
 #include <signal.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <zlib.h>
 
 #include <algorithm>
@@ -173,6 +174,32 @@ TEST(EventLogTest, RejectsBadInput) {
   auto second = EventLog::Open(dir, FastOptions());
   EXPECT_EQ(second.status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_NE(std::string(MessageOf(second.status())).find("another process"), std::string::npos);
+}
+
+// The log is the server's state: its folders 0700, LOCK and segments 0600, also under a umask
+// that would leave them world-readable.
+TEST(EventLogTest, FilesAndFoldersAreOwnerOnly) {
+  const mode_t old_umask = ::umask(0);
+  const std::string dir = MakeTempDir() + "/streams/clicks";
+  LogOptions options = FastOptions();
+  options.segment_bytes = 200;
+  {
+    auto log = EventLog::Open(dir, options);
+    ASSERT_TRUE(log.ok()) << log.status();
+    for (int i = 0; i < 20; ++i) ASSERT_TRUE((*log)->Append({StrCat("event ", i)}, "").ok());
+  }
+  ::umask(old_umask);
+  auto mode = [](const std::string& path) {
+    struct stat st;
+    EXPECT_EQ(::stat(path.c_str(), &st), 0) << path;
+    return st.st_mode & 07777;
+  };
+  EXPECT_EQ(mode(dir), 0700u);
+  EXPECT_EQ(mode(fs::path(dir).parent_path().string()), 0700u);
+  EXPECT_EQ(mode(dir + "/LOCK"), 0600u);
+  const std::vector<std::string> segments = SegmentFiles(dir);
+  ASSERT_GT(segments.size(), 1u);
+  for (const std::string& segment : segments) EXPECT_EQ(mode(segment), 0600u) << segment;
 }
 
 TEST(EventLogTest, ConcurrentAppendersGetUniqueContiguousOffsets) {

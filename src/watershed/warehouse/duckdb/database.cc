@@ -157,11 +157,23 @@ bool Result::GetBool(size_t col, size_t row) { return duckdb_value_boolean(&resu
 
 Connection::~Connection() { duckdb_disconnect(&conn_); }
 
+Status Connection::Failed(std::string_view what, const char* message) const {
+  Status s = DuckError(what, message);
+  if (restriction_hint_ == nullptr || restriction_hint_->empty() || message == nullptr) return s;
+  const std::string_view text(message);
+  // DuckDB's words for a file outside allowed_directories and for a SET after the lock.
+  if (text.find("disabled by configuration") == std::string_view::npos &&
+      text.find("the configuration has been locked") == std::string_view::npos) {
+    return s;
+  }
+  return absl::PermissionDeniedError(StrCat(MessageOf(s), "\n", *restriction_hint_));
+}
+
 StatusOr<Result> Connection::Query(std::string_view sql) {
   std::string text(sql);
   duckdb_result r;
   if (duckdb_query(conn_, text.c_str(), &r) == DuckDBError) {
-    Status s = DuckError("query failed", duckdb_result_error(&r));
+    Status s = Failed("query failed", duckdb_result_error(&r));
     duckdb_destroy_result(&r);
     return s;
   }
@@ -174,7 +186,7 @@ StatusOr<std::unique_ptr<PreparedStatement>> Connection::Prepare(std::string_vie
   std::string text(sql);
   duckdb_prepared_statement stmt;
   if (duckdb_prepare(conn_, text.c_str(), &stmt) == DuckDBError) {
-    Status s = DuckError("prepare failed", duckdb_prepare_error(stmt));
+    Status s = Failed("prepare failed", duckdb_prepare_error(stmt));
     duckdb_destroy_prepare(&stmt);
     return s;
   }
@@ -369,7 +381,25 @@ StatusOr<std::unique_ptr<Connection>> Database::Connect() {
   if (duckdb_connect(db_, &conn) == DuckDBError) {
     return absl::InternalError("duckdb: cannot open a connection");
   }
-  return std::make_unique<Connection>(conn);
+  return std::make_unique<Connection>(conn, restriction_hint_);
+}
+
+Status Database::RestrictFileAccess(const std::vector<std::string>& allowed_directories,
+                                    std::string hint) {
+  WS_ASSIGN_OR_RETURN(std::unique_ptr<Connection> conn, Connect());
+  std::string list;
+  for (const std::string& dir : allowed_directories) {
+    if (!list.empty()) list += ", ";
+    list += QuoteLiteral(dir);
+  }
+  // The order matters: allowed_directories cannot be set once external access is off, and
+  // nothing can be set once the configuration is locked.
+  WS_RETURN_IF_ERROR(Annotate(conn->Execute(StrCat("SET allowed_directories = [", list,
+                                                   "]; SET enable_external_access = false; "
+                                                   "SET lock_configuration = true")),
+                              "restricting file access"));
+  *restriction_hint_ = std::move(hint);
+  return absl::OkStatus();
 }
 
 }  // namespace watershed::warehouse

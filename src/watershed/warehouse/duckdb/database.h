@@ -2,8 +2,10 @@
 //
 // Owns: opening databases (never touching the network: extension autoload/autoinstall off),
 // connections, queries, prepared statements, materialized results, and bulk append of a
-// TableBatch through data chunks. Every DuckDB failure comes back as a Status carrying DuckDB's
-// message. Does not own: which SQL runs (lake/, transform/ decide that).
+// TableBatch through data chunks, and restricting a database's file access (user SQL may only
+// reach the folders it is given). Every DuckDB failure comes back as a Status carrying DuckDB's
+// message. Does not own: which SQL runs (lake/, transform/ decide that), or which folders user
+// SQL may reach (project/sql_sandbox.h).
 // Thread safety: a Database may be shared by threads; a Connection and its results are used by
 // one thread at a time.
 #pragma once
@@ -54,12 +56,19 @@ class PreparedStatement;
 
 class Connection {
  public:
-  explicit Connection(duckdb_connection c) : conn_(c) {}
+  // `restriction_hint`: what a statement refused by Database::RestrictFileAccess adds to its
+  // error (shared with the database; empty until the database is restricted).
+  explicit Connection(duckdb_connection c,
+                      std::shared_ptr<const std::string> restriction_hint = nullptr)
+      : conn_(c), restriction_hint_(std::move(restriction_hint)) {}
   ~Connection();
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
 
-  // Runs one or more statements; returns the last statement's result.
+  // Runs one or more statements; returns the last statement's result. On a restricted database
+  // (Database::RestrictFileAccess), a statement refused for touching a file outside the allowed
+  // folders, or for changing a locked setting, fails with kPermissionDenied: DuckDB's message,
+  // then the hint on a line of its own.
   StatusOr<Result> Query(std::string_view sql);
   Status Execute(std::string_view sql);
   StatusOr<std::unique_ptr<PreparedStatement>> Prepare(std::string_view sql);
@@ -71,7 +80,10 @@ class Connection {
   duckdb_connection raw() { return conn_; }
 
  private:
+  Status Failed(std::string_view what, const char* message) const;
+
   duckdb_connection conn_;
+  std::shared_ptr<const std::string> restriction_hint_;
 };
 
 // A table function `name()` that scans the TableBatch currently set on it, with projection
@@ -123,9 +135,22 @@ class Database {
 
   StatusOr<std::unique_ptr<Connection>> Connect();
 
+  // Sandboxes the SQL of every connection of this database, opened before or after: files may
+  // be read, written or attached only under `allowed_directories` (absolute folders; DuckDB's
+  // `allowed_directories` with `enable_external_access = false`, so read_csv('/etc/passwd'),
+  // COPY ... TO elsewhere, ATTACH elsewhere, glob() elsewhere and INSTALL fail), and the
+  // configuration is locked (`lock_configuration = true`): no later SET or RESET of any global
+  // setting succeeds, so SQL cannot lift the restriction. Databases already attached and views
+  // already defined keep working when their files lie in the allowed folders. DuckDB's own
+  // spill files (temp_directory) are not affected. Refused statements fail with `hint` added
+  // (see Connection::Query). Call once, before the database is used by several threads.
+  Status RestrictFileAccess(const std::vector<std::string>& allowed_directories, std::string hint);
+
  private:
-  explicit Database(duckdb_database db) : db_(db) {}
+  explicit Database(duckdb_database db)
+      : db_(db), restriction_hint_(std::make_shared<std::string>()) {}
   duckdb_database db_;
+  std::shared_ptr<std::string> restriction_hint_;  // written once by RestrictFileAccess
 };
 
 }  // namespace watershed::warehouse

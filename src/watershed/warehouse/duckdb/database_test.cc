@@ -1,6 +1,8 @@
 // warehouse/duckdb/database_test.cc — the DuckDB wrapper, including its error paths.
 #include "watershed/warehouse/duckdb/database.h"
 
+#include <filesystem>
+
 #include "gtest/gtest.h"
 #include "watershed/base/test_util.h"
 
@@ -87,6 +89,62 @@ TEST(DuckDb, ErrorsComeBackAsStatusWithDuckDbsMessage) {
   ASSERT_TRUE(conn->Execute("CREATE TABLE narrow(a BIGINT)").ok());
   EXPECT_FALSE(conn->AppendBatch("narrow", b).ok());  // column count mismatch
   EXPECT_FALSE(Database::Open("/nonexistent-folder/x/y.duckdb").ok());
+}
+
+// What RestrictFileAccess promises: attached files and views defined before keep working,
+// files in the allowed folder stay reachable, everything else is refused with the hint on
+// every connection (old and new), and no SET can undo it.
+TEST(DuckDb, RestrictFileAccessKeepsAllowedFilesAndRefusesTheRest) {
+  const std::string root = testing_util::MakeTempDir();
+  const std::string allowed = root + "/lake", outside = root + "/outside";
+  std::filesystem::create_directories(allowed);
+  std::filesystem::create_directories(outside);
+  testing_util::WriteFile(outside, "secret.csv", "a\n1\n");
+  std::unique_ptr<Database> db;
+  auto conn = Connect(db);
+  ASSERT_TRUE(conn->Execute(StrCat("COPY (SELECT 7 AS v) TO ", QuoteLiteral(allowed + "/t.parquet"),
+                                   " (FORMAT PARQUET)"))
+                  .ok());
+  ASSERT_TRUE(conn->Execute(StrCat("ATTACH ", QuoteLiteral(allowed + "/m.duckdb"),
+                                   " AS m; "
+                                   "CREATE TABLE m.x AS SELECT 1 AS one"))
+                  .ok());
+  ASSERT_TRUE(conn->Execute(StrCat("CREATE VIEW v AS SELECT * FROM read_parquet(",
+                                   QuoteLiteral(allowed + "/t.parquet"), ")"))
+                  .ok());
+  ASSERT_TRUE(db->RestrictFileAccess({allowed}, "set sandbox: false to allow it").ok());
+  auto later = db->Connect();
+  ASSERT_TRUE(later.ok());
+
+  for (Connection* c : {conn.get(), later->get()}) {
+    auto view = c->Query("SELECT v FROM v");
+    ASSERT_TRUE(view.ok()) << view.status();
+    EXPECT_EQ(view->GetInt64(0, 0), 7);
+    EXPECT_TRUE(c->Query("SELECT one FROM m.x").ok());
+    EXPECT_TRUE(
+        c->Query(StrCat("SELECT * FROM read_parquet(", QuoteLiteral(allowed + "/t.parquet"), ")"))
+            .ok());
+    for (const std::string& sql :
+         {StrCat("SELECT * FROM read_csv(", QuoteLiteral(outside + "/secret.csv"), ")"),
+          StrCat("COPY (SELECT 1) TO ", QuoteLiteral(outside + "/out.csv")),
+          StrCat("ATTACH ", QuoteLiteral(outside + "/o.duckdb"), " AS o"),
+          StrCat("SELECT * FROM read_csv(", QuoteLiteral(allowed + "/../outside/secret.csv"), ")"),
+          std::string("SET enable_external_access = true"),
+          std::string("RESET allowed_directories")}) {
+      auto refused = c->Query(sql);
+      ASSERT_FALSE(refused.ok()) << sql;
+      EXPECT_EQ(refused.status().code(), absl::StatusCode::kPermissionDenied) << refused.status();
+      EXPECT_NE(MessageOf(refused.status()).find("\nset sandbox: false to allow it"),
+                std::string_view::npos)
+          << refused.status();
+    }
+    // Other errors keep their code and get no hint.
+    auto syntax = c->Query("SELEC 1");
+    EXPECT_EQ(syntax.status().code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_EQ(MessageOf(syntax.status()).find("sandbox"), std::string_view::npos);
+  }
+  EXPECT_FALSE(std::filesystem::exists(outside + "/out.csv"));
+  EXPECT_FALSE(std::filesystem::exists(outside + "/o.duckdb"));
 }
 
 TEST(DuckDb, AppendBatchAndBatchScanAgree) {
