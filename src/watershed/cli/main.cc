@@ -72,7 +72,7 @@ int UsageError(CLI::App& app, const CLI::ParseError& e) {
   const std::string& word = extra.front();
   const std::string path = CommandPath(level);
   std::cerr << "error: `" << path << "` has no subcommand `" << word << "`";
-  const std::string closest = watershed::cli::ClosestMatch(word, names);
+  const std::string closest = watershed::ClosestMatch(word, names);
   if (!closest.empty()) {
     std::cerr << "; did you mean `" << path << " " << closest << "`?\n";
   } else {
