@@ -86,6 +86,12 @@ TEST(HostileInput, KeysThatUsedToFailALoadLandAsValidNamesAndBuildStillWorks) {
   EXPECT_NE(tables.out.find("raw.events__x_y"), std::string::npos) << tables.out;
   Outcome build = WatershedIn(project, "build");
   EXPECT_EQ(build.code, 0) << build.out;
+  // Model builds record their duration (metrics.md).
+  Outcome metrics = WatershedIn(project, "metrics --format prometheus");
+  EXPECT_EQ(metrics.code, 0) << metrics.out;
+  EXPECT_NE(metrics.out.find("watershed_model_build_duration_seconds"), std::string::npos)
+      << metrics.out;
+  EXPECT_NE(metrics.out.find("web.pages"), std::string::npos) << metrics.out;
   // The original keys are in the lineage.
   for (const auto& [column, path] :
        {std::pair{"nul_key", "$['nul\\\\x00key']"}, std::pair{"a_b", "$.a__b"},

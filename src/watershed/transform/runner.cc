@@ -14,8 +14,10 @@
 #include <set>
 
 #include "watershed/base/log.h"
+#include "watershed/base/metrics.h"
 #include "watershed/base/private_files.h"
 #include "watershed/lake/reader.h"
+#include "watershed/observe/metrics.h"
 #include "watershed/normalize/naming.h"
 #include "watershed/project/sql_sandbox.h"
 #include "watershed/quality/checks.h"
@@ -577,6 +579,8 @@ StatusOr<std::vector<ModelResult>> Build(project::Project& project, const BuildO
   for (int v : order) {
     if (results[v].status == "skipped") continue;
     const Model& m = graph.models[v];
+    metrics::GetHistogram("watershed_model_build_duration_seconds", {{"model", m.id()}})
+        .Observe(results[v].seconds);
     builds.push_back({m.id(), m.path, Compile(m), m.materialized(), results[v].status == "ok",
                       results[v].message, results[v].seconds});
   }
@@ -586,6 +590,10 @@ StatusOr<std::vector<ModelResult>> Build(project::Project& project, const BuildO
   if (!staging->files.empty()) {
     WS_RETURN_IF_ERROR(
         PublishStaged(project, *session.conn, graph, selected, *staging, checks, results));
+  }
+  // The build's metrics (watershed_model_build_duration_seconds) are stored; never fails it.
+  if (Status s = observe::FlushMetrics(project); !s.ok()) {
+    LogWarn("metrics not stored", {{"error", std::string(MessageOf(s))}});
   }
   std::vector<ModelResult> out;
   for (int v : order) out.push_back(results[v]);
