@@ -250,8 +250,28 @@ Status RunExportAirflow(const GlobalOptions& g, const std::string& name, const s
   WS_ASSIGN_OR_RETURN(auto project, project::Project::Open(g.project));
   WS_ASSIGN_OR_RETURN(auto pipeline, FindPipeline(*project, name));
   const std::string path = out.empty() ? StrCat(project->root(), "/airflow/", name, ".py") : out;
-  WS_RETURN_IF_ERROR(orchestrate::WriteAirflowDag(pipeline, project->root(), path));
-  std::cout << "Wrote " << path << "\n";
+  orchestrate::AirflowExportOptions o;
+  o.project_root = project->root();
+  std::error_code ec;
+  o.binary = std::filesystem::read_symlink("/proc/self/exe", ec).string();
+  if (o.binary.empty()) o.binary = "watershed";
+  const YAML::Node& pool = project->config().raw["pool"];
+  if (pool && pool["slots"]) o.pool_slots = pool["slots"].as<int>();
+  o.today = TodayUtc();
+  WS_RETURN_IF_ERROR(orchestrate::WriteAirflowDag(pipeline, o, path));
+  std::cout << "Wrote " << path << "\n"
+            << "  the binary and project default to " << o.binary << " and " << o.project_root
+            << "; set the Airflow Variables watershed_bin and watershed_project (or WATERSHED_BIN"
+               " and WATERSHED_PROJECT on the workers) where they differ\n";
+  if (o.pool_slots > 0) {
+    std::cout << "  tasks use the Airflow pool watershed; create it once: airflow pools set "
+                 "watershed "
+              << o.pool_slots << " \"watershed.yml pool: slots\"\n";
+  }
+  if (!pipeline.on_failure_webhook.empty()) {
+    std::cout << "  on_failure: set the Airflow Variable watershed_on_failure_webhook to the "
+                 "webhook URL (it is not written into the DAG file)\n";
+  }
   return absl::OkStatus();
 }
 

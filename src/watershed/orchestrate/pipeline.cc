@@ -56,7 +56,9 @@ StatusOr<std::map<std::string, Pipeline>> ParsePipelines(const YAML::Node& node)
       WS_RETURN_IF_ERROR(CheckKnownKeys(y, kKeys, where, "watershed.yml"));
       if (y["schedule"]) p.schedule = y["schedule"].as<std::string>();
       if (y["retries"]) p.retries = y["retries"].as<int>();
-      if (y["retry_on"]) WS_ASSIGN_OR_RETURN(p.retry_on, RetryOn(y["retry_on"], where));
+      if (y["retry_on"]) {
+        WS_ASSIGN_OR_RETURN(p.retry_on, RetryOn(y["retry_on"], where));
+      }
       if (y["catchup"]) p.catchup = y["catchup"].as<bool>();
       if (y["start"]) {
         p.start = y["start"].as<std::string>();
