@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
 #include <cstring>
 #include <thread>
@@ -69,7 +70,8 @@ std::string ExternalRunId(const std::string& pipeline, const std::string& run_by
     return out;
   };
   uint64_t h = 1469598103934665603ULL;  // FNV-1a of the exact bytes
-  for (unsigned char c : StrCat(pipeline, '\0', run_by, '\0', external_id)) {
+  const std::string nul(1, '\0');
+  for (unsigned char c : pipeline + nul + run_by + nul + external_id) {
     h = (h ^ c) * 1099511628211ULL;
   }
   return StrCat("run_", clean(pipeline), "_", clean(run_by), "_", clean(external_id), "_",
