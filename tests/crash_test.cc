@@ -197,7 +197,9 @@ TEST(CrashHarness, BackfillKilledAnywhereRunsEachDayOnce) {
           << "a day landed partly or twice: " << line;
       checked += kRows;
     }
-    if (complete) EXPECT_EQ(days, kDays);
+    if (complete) {
+      EXPECT_EQ(days, kDays);
+    }
   };
   KillReport report = KillAtRandom(command(project), {}, project, plan,
                                    [&](int) { per_day_exact(false); });

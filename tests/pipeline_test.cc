@@ -534,7 +534,9 @@ pipelines:
     EXPECT_EQ(t["extract"]["watershed_retry_on"], "any");
     EXPECT_EQ(t["extract"]["rendered_env"]["WATERSHED_DEFAULT_PROJECT"], p);
     std::set<std::pair<std::string, std::string>> edges;
-    for (const auto& e : dag["edges"]) edges.insert({e[0], e[1]});
+    for (const auto& e : dag["edges"]) {
+      edges.insert({e[0].get<std::string>(), e[1].get<std::string>()});
+    }
     EXPECT_EQ(edges, (std::set<std::pair<std::string, std::string>>{
                          {"extract", "flaky"}, {"extract", "load"}, {"load", "gate"},
                          {"flaky", "join"}, {"gate", "join"}, {"join", "strict"}}));
