@@ -151,14 +151,14 @@ TEST(MartQuery, MissingTablesAreNamedWithTheSnapshotAndCloseNames) {
 
   Outcome typo = WatershedIn(project, "query \"SELECT * FROM shop.order\"");
   EXPECT_NE(typo.code, 0);
-  EXPECT_NE(typo.out.find("no lake table shop.order at snapshot 2 (the latest)"), std::string::npos)
+  EXPECT_NE(typo.out.find("lake table shop.order does not exist at snapshot 2 (the latest)"), std::string::npos)
       << typo.out;
   EXPECT_NE(typo.out.find("did you mean shop.orders?"), std::string::npos) << typo.out;
   EXPECT_EQ(typo.out.find("pg_catalog"), std::string::npos) << typo.out;
   EXPECT_EQ(typo.out.find("information_schema"), std::string::npos) << typo.out;
 
   Outcome quoted = WatershedIn(project, "query 'SELECT * FROM \"Shop\".\"Ordrs\"'");
-  EXPECT_NE(quoted.out.find("no lake table shop.ordrs"), std::string::npos) << quoted.out;
+  EXPECT_NE(quoted.out.find("lake table shop.ordrs does not exist"), std::string::npos) << quoted.out;
   EXPECT_NE(quoted.out.find("did you mean shop.orders?"), std::string::npos) << quoted.out;
 
   // shop.refunds came with snapshot 2: reading snapshot 1 says so.
@@ -172,7 +172,7 @@ TEST(MartQuery, MissingTablesAreNamedWithTheSnapshotAndCloseNames) {
 
   Outcome mart = WatershedIn(project, "query --mart finance \"SELECT * FROM finance.payd\"");
   EXPECT_NE(mart.code, 0);
-  EXPECT_NE(mart.out.find("no table finance.payd in mart finance"), std::string::npos) << mart.out;
+  EXPECT_NE(mart.out.find("table finance.payd does not exist in mart finance"), std::string::npos) << mart.out;
   EXPECT_NE(mart.out.find("did you mean finance.paid?"), std::string::npos) << mart.out;
   EXPECT_NE(mart.out.find("shop.orders"), std::string::npos) << mart.out;  // lake tables listed
   EXPECT_EQ(mart.out.find("pg_catalog"), std::string::npos) << mart.out;

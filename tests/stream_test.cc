@@ -391,7 +391,7 @@ TEST(Stream, KafkaTopicLandsInTheLake) {
   ASSERT_NE(cluster, nullptr);
   std::string brokers = rd_kafka_mock_cluster_bootstraps(cluster);
   ASSERT_EQ(rd_kafka_mock_topic_create(cluster, "events", 3, 1), RD_KAFKA_RESP_ERR_NO_ERROR);
-  constexpr int kEvents = 150000;
+  constexpr int kEvents = 20000;
   std::vector<watershed::sources::KafkaMessage> messages;
   for (int i = 0; i < kEvents; ++i) {
     messages.push_back({-1, "k" + std::to_string(i % 7), "{\"n\":" + std::to_string(i) + "}"});
@@ -400,7 +400,7 @@ TEST(Stream, KafkaTopicLandsInTheLake) {
 
   std::string project = MakeTempDir();
   WriteFile(project, "watershed.yml",
-            "streams:\n  events:\n    source: kafka\n    batch: {max_wait: 200ms, max_events: 1000}\n"
+            "streams:\n  events:\n    source: kafka\n    batch: {max_wait: 200ms, max_events: 500}\n"
             "    kafka:\n      brokers: \"" + brokers + "\"\n      topic: events\n");
   int port = FreePort();
   ServeProcess server(project, port, kToken);

@@ -161,7 +161,7 @@ Status ExplainMissingTable(const Status& s, const std::string& sql, lake::Catalo
     }
     const std::string close = Closest(wanted, lake_tables);
     return absl::NotFoundError(StrCat(
-        "no lake table ", wanted, " ", at, close.empty() ? "" : StrCat("; did you mean ", close, "?"),
+        "lake table ", wanted, " does not exist ", at, close.empty() ? "" : StrCat("; did you mean ", close, "?"),
         snapshot == 0 ? "" : StrCat(" Lake tables: ", Listed(lake_tables),
                                     " (`watershed tables` lists them; marts are queried with "
                                     "--mart NAME)")));
@@ -170,7 +170,7 @@ Status ExplainMissingTable(const Status& s, const std::string& sql, lake::Catalo
   all.insert(all.end(), lake_tables.begin(), lake_tables.end());
   const std::string close = Closest(wanted, all);
   return absl::NotFoundError(StrCat(
-      "no table ", wanted, " in mart ", mart, ", the other marts or the lake",
+      "table ", wanted, " does not exist in mart ", mart, ", the other marts or the lake",
       close.empty() ? "" : StrCat("; did you mean ", close, "?"), " Mart tables: ",
       Listed(mart_tables), "; lake tables ", at, ": ", Listed(lake_tables),
       ". In a mart query the mart's models are addressed by name or mart.name, other marts' as "
