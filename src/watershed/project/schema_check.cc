@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 #include <regex>
 #include <set>
+#include <tuple>
 
 #include "watershed/base/strings.h"
 
@@ -72,6 +73,12 @@ class Walker {
         warnings_(warnings) {}
 
   Status Walk(YAML::Node node, const Schemas& schemas, const std::string& where) {
+    if (schemas.empty() || !(node.IsSequence() || node.IsMap())) return absl::OkStatus();
+    // Aliases share nodes: each (node, schema) once, so an alias bomb stays linear.
+    if (!visited_.insert({node.Mark().pos, static_cast<int>(node.Type()), schemas.front()})
+             .second) {
+      return absl::OkStatus();
+    }
     if (node.IsSequence()) {
       Schemas items;
       for (const Json* s : schemas) {
@@ -165,6 +172,7 @@ class Walker {
   int version_;
   bool lenient_;
   std::vector<std::string>* warnings_;
+  std::set<std::tuple<int, int, const Json*>> visited_;
 };
 
 }  // namespace
