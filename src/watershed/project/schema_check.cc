@@ -69,7 +69,9 @@ class Walker {
  public:
   // `version` > kProjectFormatVersion: unknown keys are warnings.
   Walker(std::string_view file, int version, std::vector<std::string>* warnings)
-      : file_(file), version_(version), lenient_(version > kProjectFormatVersion),
+      : file_(file),
+        version_(version),
+        lenient_(version > kProjectFormatVersion),
         warnings_(warnings) {}
 
   Status Walk(YAML::Node node, const Schemas& schemas, const std::string& where) {
@@ -138,8 +140,7 @@ class Walker {
         if (!lenient_) return absl::InvalidArgumentError(message);
         if (warnings_ != nullptr) {
           warnings_->push_back(StrCat(message, "; ignored: the file is for format version ",
-                                      version_, ", this watershed knows ",
-                                      kProjectFormatVersion));
+                                      version_, ", this watershed knows ", kProjectFormatVersion));
         }
         drop.push_back(kv.first);
         continue;
@@ -164,8 +165,9 @@ class Walker {
     return StrCat(file_, ":", key_node.Mark().line + 1, ": ",
                   where.empty() ? "" : StrCat(where, ": "), "unknown key '", key, "'",
                   closest.empty() ? "" : StrCat(" (did you mean '", closest, "'?)"),
-                  list.empty() ? "" : StrCat("; known keys", where.empty() ? " of the file" : "",
-                                             ": ", Join(list, ", ")));
+                  list.empty() ? ""
+                               : StrCat("; known keys", where.empty() ? " of the file" : "", ": ",
+                                        Join(list, ", ")));
   }
 
   std::string file_;

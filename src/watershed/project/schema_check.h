@@ -38,7 +38,6 @@ std::string_view ProjectSchemaText();
 // the schema, removing `x-` keys (and, for a newer version, unknown keys) from the tree.
 // Warnings, when any, are appended to `warnings` ("FILE:LINE: WHERE: unknown key ..."). A bad
 // `version:` (not a whole number >= 1) is kInvalidArgument too.
-Status CheckProjectKeys(YAML::Node root, std::string_view file,
-                        std::vector<std::string>* warnings);
+Status CheckProjectKeys(YAML::Node root, std::string_view file, std::vector<std::string>* warnings);
 
 }  // namespace watershed::project

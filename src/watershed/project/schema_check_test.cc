@@ -51,8 +51,8 @@ const Typo kTypos[] = {
      "rate_limit"},
     {"pipelines:\n  daily:\n    retrys: 2\n    tasks: {a: {type: noop}}\n", 3, "pipelines.daily",
      "retrys", "retries"},
-    {"pipelines:\n  daily:\n    tasks:\n      a: {type: noop}\n      b: {type: noop, aftr: a}\n",
-     5, "pipelines.daily.tasks.b", "aftr", "after"},
+    {"pipelines:\n  daily:\n    tasks:\n      a: {type: noop}\n      b: {type: noop, aftr: a}\n", 5,
+     "pipelines.daily.tasks.b", "aftr", "after"},
     {"pipelines:\n  daily:\n    on_failure: {webhok: 'https://h'}\n    tasks: {a: {type: noop}}\n",
      3, "pipelines.daily.on_failure", "webhok", "webhook"},
     {"pool:\n  slot: 2\n", 2, "pool", "slot", "slots"},
@@ -75,8 +75,8 @@ const Typo kTypos[] = {
      "streams.clicks.maintenance", "keep_snapshot", "keep_snapshots"},
     {"streams:\n  clicks:\n    accumulators:\n      - name: a\n        window: [1m]\n", 5,
      "streams.clicks.accumulators[0]", "window", "windows"},
-    {"streams:\n  o:\n    source: kinesis\n    kinesis: {stream_nam: o}\n", 4,
-     "streams.o.kinesis", "stream_nam", "stream_name"},
+    {"streams:\n  o:\n    source: kinesis\n    kinesis: {stream_nam: o}\n", 4, "streams.o.kinesis",
+     "stream_nam", "stream_name"},
     {"streams:\n  o:\n    source: kafka\n    kafka: {brokers: b, topic: t, topics: [u]}\n", 4,
      "streams.o.kafka", "topics", "topic"},
     {"server:\n  max_conections: 9\n", 2, "server", "max_conections", "max_connections"},
@@ -89,9 +89,9 @@ TEST(ProjectKeys, AnUnknownKeyInEverySectionNamesFileLineWhereAndASuggestion) {
     SCOPED_TRACE(t.yml);
     ASSERT_EQ(s.code(), absl::StatusCode::kInvalidArgument) << s;
     const std::string m(MessageOf(s));
-    const std::string at = StrCat("watershed.yml:", t.line, ": ",
-                                  *t.where ? StrCat(t.where, ": ") : "", "unknown key '", t.key,
-                                  "'");
+    const std::string at =
+        StrCat("watershed.yml:", t.line, ": ", *t.where ? StrCat(t.where, ": ") : "",
+               "unknown key '", t.key, "'");
     EXPECT_NE(m.find(at), std::string::npos) << m << "\nwanted: " << at;
     if (*t.suggest) {
       EXPECT_NE(m.find(StrCat("(did you mean '", t.suggest, "'?)")), std::string::npos) << m;
@@ -111,7 +111,7 @@ TEST(ProjectKeys, TheMessageOfTheIssue) {
       "    retrys: 2\n"
       "    tasks: {a: {type: noop}}\n");
   EXPECT_NE(MessageOf(s).find("watershed.yml:5: pipelines.daily: unknown key 'retrys' (did you "
-                             "mean 'retries'?)"),
+                              "mean 'retries'?)"),
             std::string::npos)
       << s;
 }
