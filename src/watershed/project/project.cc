@@ -7,6 +7,8 @@
 
 #include <filesystem>
 #include <fstream>
+#include <mutex>
+#include <set>
 
 #include "watershed/base/config.h"
 #include "watershed/base/log.h"
@@ -46,7 +48,15 @@ StatusOr<ProjectConfig> ParseConfig(const fs::path& root, const YAML::Node& y,
   // ignored; `x-` keys (and, in a file for a newer version, unknown keys) are dropped here.
   std::vector<std::string> warnings;
   WS_RETURN_IF_ERROR(CheckProjectKeys(y, file, &warnings));
-  for (const std::string& w : warnings) LogWarn(w);
+  {
+    // A command may open the project more than once: each warning is logged once per process.
+    static std::mutex mu;
+    static auto* logged = new std::set<std::string>();
+    std::lock_guard<std::mutex> lock(mu);
+    for (const std::string& w : warnings) {
+      if (logged->insert(w).second) LogWarn(w);
+    }
+  }
   try {
     c.name = y["name"] ? y["name"].as<std::string>() : root.filename().string();
     std::string lake = "lake", catalog = ".watershed/catalog.db";
