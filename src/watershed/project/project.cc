@@ -7,8 +7,12 @@
 
 #include <filesystem>
 #include <fstream>
+#include <mutex>
+#include <set>
 
 #include "watershed/base/config.h"
+#include "watershed/base/log.h"
+#include "watershed/project/schema_check.h"
 
 namespace watershed::project {
 namespace fs = std::filesystem;
@@ -39,12 +43,20 @@ StatusOr<ProjectConfig> ParseConfig(const fs::path& root, const YAML::Node& y,
                                     const std::string& file) {
   ProjectConfig c;
   c.raw = y;
-  // Every top-level section watershed.yml may have (docs/formats/project.md); a mistyped one is
-  // an error with a suggestion instead of a section silently ignored.
-  static const std::vector<std::string> kSections = {
-      "name",    "version", "storage", "tables", "sources", "pipelines", "pool",  "checks",
-      "alarms",  "metrics", "lineage", "marts",  "streams", "server",    "limits", "sql"};
-  WS_RETURN_IF_ERROR(CheckKnownKeys(y, kSections, "watershed.yml", file));
+  // Every key of every section against the schema (docs/formats/watershed.schema.json): a
+  // mistyped one is an error naming the line, with a suggestion, instead of a setting silently
+  // ignored; `x-` keys (and, in a file for a newer version, unknown keys) are dropped here.
+  std::vector<std::string> warnings;
+  WS_RETURN_IF_ERROR(CheckProjectKeys(y, file, &warnings));
+  {
+    // A command may open the project more than once: each warning is logged once per process.
+    static std::mutex mu;
+    static auto* logged = new std::set<std::string>();
+    std::lock_guard<std::mutex> lock(mu);
+    for (const std::string& w : warnings) {
+      if (logged->insert(w).second) LogWarn(w);
+    }
+  }
   try {
     c.name = y["name"] ? y["name"].as<std::string>() : root.filename().string();
     std::string lake = "lake", catalog = ".watershed/catalog.db";
