@@ -51,8 +51,12 @@ std::string ConfigText(const Value& v) {
   return v.Str();
 }
 
+// What rendering found, refs and sources in the order first seen.
 struct Recorder {
-  std::set<std::string> refs, sources;
+  std::vector<std::string> refs, sources;
+  static void Add(std::vector<std::string>& to, std::string x) {
+    if (std::find(to.begin(), to.end(), x) == to.end()) to.push_back(std::move(x));
+  }
   std::map<std::string, std::string> config;
 };
 
@@ -69,7 +73,7 @@ std::map<std::string, Value> Globals(const std::string& mart, const TemplateCont
       WS_ASSIGN_OR_RETURN(name, StringArg(a, 1, "ref", "a model name"));
       m = first;
     }
-    rec->refs.insert(StrCat(m, ".", name));
+    Recorder::Add(rec->refs, StrCat(m, ".", name));
     return Value(StrCat(std::string(1, kMark), "R", m, std::string(1, kSep), name,
                         std::string(1, kMark)));
   }));
@@ -79,7 +83,7 @@ std::map<std::string, Value> Globals(const std::string& mart, const TemplateCont
     }
     WS_ASSIGN_OR_RETURN(std::string ns, StringArg(a, 0, "source", "a namespace"));
     WS_ASSIGN_OR_RETURN(std::string table, StringArg(a, 1, "source", "a table"));
-    rec->sources.insert(StrCat(ns, ".", table));
+    Recorder::Add(rec->sources, StrCat(ns, ".", table));
     return Value(StrCat(std::string(1, kMark), "S", ns, std::string(1, kSep), table,
                         std::string(1, kMark)));
   }));
@@ -188,8 +192,8 @@ StatusOr<Model> ParseModel(const std::string& mart, const std::string& name,
   } else {
     m.rendered_incremental = m.rendered;
   }
-  m.refs.assign(rec.refs.begin(), rec.refs.end());
-  m.sources.assign(rec.sources.begin(), rec.sources.end());
+  m.refs = rec.refs;
+  m.sources = rec.sources;
   if (mat != "view" && mat != "table" && mat != "incremental" && mat != "snapshot") {
     return absl::InvalidArgumentError(StrCat(
         path, ": materialized='", mat, "' is not one of view, table, incremental, snapshot",
