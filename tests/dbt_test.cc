@@ -71,8 +71,10 @@ TEST_F(Dbt, ProjectBuildsUnchangedAndEqualsTheSameSqlRunDirectly) {
   // Folder defaults from dbt_project.yml: staging/ views, the mart's other models tables; the
   // incremental model's own config() wins.
   auto kind = [&](const std::string& name) {
-    return Rows("SELECT table_type FROM information_schema.tables WHERE table_catalog = 'shop' "
-                "AND table_name = '" + name + "'");
+    return Rows(
+        "SELECT table_type FROM information_schema.tables WHERE table_catalog = 'shop' "
+        "AND table_name = '" +
+        name + "'");
   };
   EXPECT_EQ(kind("stg_orders"), "table_type\nVIEW\n");
   EXPECT_EQ(kind("orders"), "table_type\nBASE TABLE\n");
@@ -112,10 +114,10 @@ TEST_F(Dbt, ProjectBuildsUnchangedAndEqualsTheSameSqlRunDirectly) {
   // seed would be NULL) — here every code is known, so all pass.
   Outcome check = In("check");
   EXPECT_EQ(check.code, 0) << check.out;
-  for (const char* name : {"stg_customers__unique__customer_id",
-                           "stg_customers__not_null__customer_id", "orders__unique__order_id",
-                           "orders__not_null__order_id", "orders__accepted_values__status",
-                           "orders__relationships__customer_id", "customers__not_null__country"}) {
+  for (const char* name :
+       {"stg_customers__unique__customer_id", "stg_customers__not_null__customer_id",
+        "orders__unique__order_id", "orders__not_null__order_id", "orders__accepted_values__status",
+        "orders__relationships__customer_id", "customers__not_null__country"}) {
     EXPECT_NE(check.out.find(name), std::string::npos) << name << "\n" << check.out;
   }
   EXPECT_NE(check.out.find("7 checks: 7 passed"), std::string::npos) << check.out;

@@ -18,12 +18,23 @@ namespace fs = std::filesystem;
 
 // dbt model configs Watershed does not use: accepted and ignored (one warning per key).
 const std::set<std::string>& IgnoredConfigKeys() {
-  static const auto* keys = new std::set<std::string>{
-      "schema", "database", "alias", "tags", "enabled", "docs", "persist_docs", "meta",
-      "grants", "pre-hook", "post-hook", "pre_hook", "post_hook", "on_schema_change",
-      "contract", "full_refresh", "sql_header", "quoting", "group", "access", "cluster_by",
-      "partition_by", "bind", "sort", "dist", "transient", "copy_grants", "column_types",
-      "quote_columns", "delimiter", "event_time", "batch_size", "lookback_window"};
+  static const auto* keys = new std::set<std::string>{"schema",         "database",
+                                                      "alias",          "tags",
+                                                      "enabled",        "docs",
+                                                      "persist_docs",   "meta",
+                                                      "grants",         "pre-hook",
+                                                      "post-hook",      "pre_hook",
+                                                      "post_hook",      "on_schema_change",
+                                                      "contract",       "full_refresh",
+                                                      "sql_header",     "quoting",
+                                                      "group",          "access",
+                                                      "cluster_by",     "partition_by",
+                                                      "bind",           "sort",
+                                                      "dist",           "transient",
+                                                      "copy_grants",    "column_types",
+                                                      "quote_columns",  "delimiter",
+                                                      "event_time",     "batch_size",
+                                                      "lookback_window"};
   return *keys;
 }
 
@@ -79,8 +90,8 @@ void WarnIgnored(const YAML::Node& level, const std::string& path) {
 
 bool IsModelConfigKey(const std::string& key) {
   static const auto* keys = new std::set<std::string>{
-      "materialized", "unique_key", "incremental_strategy", "strategy", "updated_at",
-      "check_cols", "dist_key", "sort_keys", "incremental_column", "lookback"};
+      "materialized", "unique_key", "incremental_strategy", "strategy", "updated_at", "check_cols",
+      "dist_key",     "sort_keys",  "incremental_column",   "lookback"};
   return keys->contains(key);
 }
 
@@ -133,11 +144,15 @@ StatusOr<DbtProject> LoadDbtProject(const std::string& root) {
     try {
       YAML::Node y = YAML::LoadFile(file.string());
       if (y && y.IsMap()) {
-        static const std::set<std::string> kQuiet = {
-            "name", "version", "config-version", "profile", "model-paths", "seed-paths",
-            "macro-paths", "target-path", "clean-targets", "require-dbt-version", "test-paths",
-            "analysis-paths", "snapshot-paths", "docs-paths", "asset-paths",
-            "packages-install-path", "log-path"};
+        static const std::set<std::string> kQuiet = {"name",           "version",
+                                                     "config-version", "profile",
+                                                     "model-paths",    "seed-paths",
+                                                     "macro-paths",    "target-path",
+                                                     "clean-targets",  "require-dbt-version",
+                                                     "test-paths",     "analysis-paths",
+                                                     "snapshot-paths", "docs-paths",
+                                                     "asset-paths",    "packages-install-path",
+                                                     "log-path"};
         for (const auto& kv : y) {
           const std::string key = kv.first.as<std::string>();
           if (key == "models" || key == "vars" || key == "seeds") continue;

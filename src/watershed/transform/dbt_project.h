@@ -8,12 +8,12 @@
 // (model.h). Thread safety: a loaded DbtProject is a value, read-only after loading.
 #pragma once
 
+#include <yaml-cpp/yaml.h>
+
 #include <map>
 #include <memory>
 #include <string>
 #include <vector>
-
-#include <yaml-cpp/yaml.h>
 
 #include "watershed/base/status.h"
 #include "watershed/transform/jinja.h"

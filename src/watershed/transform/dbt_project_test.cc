@@ -140,19 +140,20 @@ TEST(DbtProject, SchemaYmlDescriptionsAndTestsAsChecks) {
   ASSERT_NE(orders, nullptr);
   EXPECT_EQ(orders->description, "One row per order.");
   ASSERT_EQ(orders->column_descriptions.size(), 3u);
-  EXPECT_EQ(orders->column_descriptions[0], (std::pair<std::string, std::string>{"id", "The key."}));
+  EXPECT_EQ(orders->column_descriptions[0],
+            (std::pair<std::string, std::string>{"id", "The key."}));
 
   auto checks = quality::SchemaYmlChecks(root + "/models");
   ASSERT_TRUE(checks.ok()) << checks.status();
   std::vector<std::string> names;
-  for (const auto& c : *checks) names.push_back(c.name + ":" + c.table + ":" +
-                                                std::string(quality::SeverityName(c.severity)));
-  EXPECT_EQ(names, (std::vector<std::string>{
-                       "orders__unique__status:shop.orders:error",
-                       "orders__unique__id:shop.orders:error",
-                       "orders__not_null__id:shop.orders:error",
-                       "orders__accepted_values__status:shop.orders:warn",
-                       "orders__relationships__customer_id:shop.orders:error"}));
+  for (const auto& c : *checks)
+    names.push_back(c.name + ":" + c.table + ":" + std::string(quality::SeverityName(c.severity)));
+  EXPECT_EQ(names,
+            (std::vector<std::string>{"orders__unique__status:shop.orders:error",
+                                      "orders__unique__id:shop.orders:error",
+                                      "orders__not_null__id:shop.orders:error",
+                                      "orders__accepted_values__status:shop.orders:warn",
+                                      "orders__relationships__customer_id:shop.orders:error"}));
   EXPECT_EQ(checks->back().to_table, "shop.customers");
   EXPECT_EQ(checks->back().to_field, "id");
   EXPECT_EQ((*checks)[3].values, (std::vector<std::string>{"placed", "shipped"}));
@@ -162,8 +163,9 @@ TEST(DbtProject, SchemaYmlDescriptionsAndTestsAsChecks) {
       "        tests:\n          - accepted_values: {}\n");
   auto bad = quality::SchemaYmlChecks(root + "/models");
   ASSERT_FALSE(bad.ok());
-  EXPECT_NE(MessageOf(bad.status()).find("schema.yml:7: models.orders.columns.status "
-                                         "(accepted_values): needs values"),
+  EXPECT_NE(MessageOf(bad.status())
+                .find("schema.yml:7: models.orders.columns.status "
+                      "(accepted_values): needs values"),
             std::string::npos)
       << bad.status();
 }

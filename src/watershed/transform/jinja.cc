@@ -42,14 +42,22 @@ const Value* Value::Find(const std::string& key) const {
 bool Value::Truthy() const {
   switch (kind_) {
     case Kind::kUndefined:
-    case Kind::kNone: return false;
-    case Kind::kBool: return b_;
-    case Kind::kInt: return i_ != 0;
-    case Kind::kFloat: return f_ != 0;
-    case Kind::kString: return !s_.empty();
-    case Kind::kList: return !list_->empty();
-    case Kind::kDict: return !dict_->empty();
-    case Kind::kFunction: return true;
+    case Kind::kNone:
+      return false;
+    case Kind::kBool:
+      return b_;
+    case Kind::kInt:
+      return i_ != 0;
+    case Kind::kFloat:
+      return f_ != 0;
+    case Kind::kString:
+      return !s_.empty();
+    case Kind::kList:
+      return !list_->empty();
+    case Kind::kDict:
+      return !dict_->empty();
+    case Kind::kFunction:
+      return true;
   }
   return false;
 }
@@ -68,12 +76,18 @@ std::string FloatText(double f) {
 
 std::string Value::Str() const {
   switch (kind_) {
-    case Kind::kUndefined: return "";
-    case Kind::kNone: return "None";
-    case Kind::kBool: return b_ ? "True" : "False";
-    case Kind::kInt: return std::to_string(i_);
-    case Kind::kFloat: return FloatText(f_);
-    case Kind::kString: return s_;
+    case Kind::kUndefined:
+      return "";
+    case Kind::kNone:
+      return "None";
+    case Kind::kBool:
+      return b_ ? "True" : "False";
+    case Kind::kInt:
+      return std::to_string(i_);
+    case Kind::kFloat:
+      return FloatText(f_);
+    case Kind::kString:
+      return s_;
     case Kind::kList: {
       std::string out = "[";
       for (size_t i = 0; i < list_->size(); ++i) out += (i ? ", " : "") + (*list_)[i].Repr();
@@ -82,12 +96,13 @@ std::string Value::Str() const {
     case Kind::kDict: {
       std::string out = "{";
       for (size_t i = 0; i < dict_->size(); ++i) {
-        out += StrCat(i ? ", " : "", Value((*dict_)[i].first).Repr(), ": ",
-                      (*dict_)[i].second.Repr());
+        out +=
+            StrCat(i ? ", " : "", Value((*dict_)[i].first).Repr(), ": ", (*dict_)[i].second.Repr());
       }
       return out + "}";
     }
-    case Kind::kFunction: return "<function>";
+    case Kind::kFunction:
+      return "<function>";
   }
   return "";
 }
@@ -110,12 +125,18 @@ bool Value::operator==(const Value& o) const {
   if (kind_ != o.kind_) return false;
   switch (kind_) {
     case Kind::kUndefined:
-    case Kind::kNone: return true;
-    case Kind::kString: return s_ == o.s_;
-    case Kind::kList: return *list_ == *o.list_;
-    case Kind::kDict: return *dict_ == *o.dict_;
-    case Kind::kFunction: return fn_ == o.fn_;
-    default: return false;
+    case Kind::kNone:
+      return true;
+    case Kind::kString:
+      return s_ == o.s_;
+    case Kind::kList:
+      return *list_ == *o.list_;
+    case Kind::kDict:
+      return *dict_ == *o.dict_;
+    case Kind::kFunction:
+      return fn_ == o.fn_;
+    default:
+      return false;
   }
 }
 
@@ -127,7 +148,7 @@ namespace {
 
 struct Segment {
   enum Kind { kText, kOutput, kStatement } kind = kText;
-  std::string text;  // text, or the tag's inside (without delimiters and '-')
+  std::string text;    // text, or the tag's inside (without delimiters and '-')
   std::string source;  // the tag as written
   int line = 1;
 };
@@ -197,8 +218,10 @@ StatusOr<std::vector<Segment>> Lex(const std::string& src, const std::string& fi
       for (size_t k = i; k + 1 < src.size(); ++k) {
         const char c = src[k];
         if (quote) {
-          if (c == '\\') ++k;
-          else if (c == quote) quote = 0;
+          if (c == '\\')
+            ++k;
+          else if (c == quote)
+            quote = 0;
         } else if (c == '\'' || c == '"') {
           quote = c;
         } else if (c == close_char && src[k + 1] == '}') {
@@ -286,9 +309,14 @@ StatusOr<std::vector<Token>> Tokenize(const std::string& s, int line, const std:
         if (s[j] == '\\' && j + 1 < s.size()) {
           ++j;
           switch (s[j]) {
-            case 'n': v.push_back('\n'); break;
-            case 't': v.push_back('\t'); break;
-            default: v.push_back(s[j]);
+            case 'n':
+              v.push_back('\n');
+              break;
+            case 't':
+              v.push_back('\t');
+              break;
+            default:
+              v.push_back(s[j]);
           }
         } else {
           if (s[j] == '\n') ++line;
@@ -301,9 +329,9 @@ StatusOr<std::vector<Token>> Tokenize(const std::string& s, int line, const std:
       t.value = Value(v);
       i = j + 1;
     } else {
-      static const char* kOps[] = {"==", "!=", "<=", ">=", "//", "**", "(", ")", "[", "]", "{",
-                                   "}",  ",",  ":",  ".",  "|",  "=",  "<", ">", "~", "+", "-",
-                                   "*",  "/",  "%"};
+      static const char* kOps[] = {"==", "!=", "<=", ">=", "//", "**", "(", ")", "[",
+                                   "]",  "{",  "}",  ",",  ":",  ".",  "|", "=", "<",
+                                   ">",  "~",  "+",  "-",  "*",  "/",  "%"};
       bool found = false;
       for (const char* op : kOps) {
         if (s.compare(i, std::strlen(op), op) == 0) {
@@ -342,8 +370,9 @@ class ExprParser {
   }
   Status Expect(const char* op) {
     if (!IsOp(op)) {
-      return Bad(StrCat("expected '", op, "'",
-                        AtEnd() ? std::string(" at the end") : StrCat(" before '", Peek().text, "'")));
+      return Bad(
+          StrCat("expected '", op, "'",
+                 AtEnd() ? std::string(" at the end") : StrCat(" before '", Peek().text, "'")));
     }
     ++p_;
     return absl::OkStatus();
@@ -570,9 +599,12 @@ class ExprParser {
     }
     if (tok.kind == Token::kName) {
       auto e = Make(Expr::Kind::kLiteral);
-      if (tok.text == "true" || tok.text == "True") e->value = Value(true);
-      else if (tok.text == "false" || tok.text == "False") e->value = Value(false);
-      else if (tok.text == "none" || tok.text == "None") e->value = Value::None();
+      if (tok.text == "true" || tok.text == "True")
+        e->value = Value(true);
+      else if (tok.text == "false" || tok.text == "False")
+        e->value = Value(false);
+      else if (tok.text == "none" || tok.text == "None")
+        e->value = Value::None();
       else {
         e->kind = Expr::Kind::kName;
         e->name = tok.text;
@@ -763,10 +795,11 @@ class TreeParser {
         WS_RETURN_IF_ERROR(Close(node->bodies[0], {"endmacro"}, seg, nullptr));
       } else if (tag == "endfor" || tag == "endif" || tag == "endmacro" || tag == "endset" ||
                  tag == "else" || tag == "elif") {
-        return Error(file_, seg.line,
-                     StrCat("unexpected '", seg.source, "'",
-                            opener ? StrCat(" inside '", opener->source, "' (line ", opener->line, ")")
-                                   : std::string(" (nothing open to close)")));
+        return Error(
+            file_, seg.line,
+            StrCat("unexpected '", seg.source, "'",
+                   opener ? StrCat(" inside '", opener->source, "' (line ", opener->line, ")")
+                          : std::string(" (nothing open to close)")));
       } else {
         return Error(file_, seg.line,
                      StrCat("unknown tag '", tag, "' in '", seg.source,

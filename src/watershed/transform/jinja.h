@@ -42,15 +42,15 @@ class Value {
   Value() = default;  // undefined
   static Value Undefined(std::string name);
   static Value None();
-  Value(bool b);  // NOLINT: literals read naturally
-  Value(int64_t i);  // NOLINT
+  Value(bool b);                                    // NOLINT: literals read naturally
+  Value(int64_t i);                                 // NOLINT
   Value(int i) : Value(static_cast<int64_t>(i)) {}  // NOLINT
-  Value(double f);  // NOLINT
-  Value(std::string s);  // NOLINT
-  Value(const char* s) : Value(std::string(s)) {}  // NOLINT
-  Value(List l);  // NOLINT
-  Value(Dict d);  // NOLINT
-  Value(Function f);  // NOLINT
+  Value(double f);                                  // NOLINT
+  Value(std::string s);                             // NOLINT
+  Value(const char* s) : Value(std::string(s)) {}   // NOLINT
+  Value(List l);                                    // NOLINT
+  Value(Dict d);                                    // NOLINT
+  Value(Function f);                                // NOLINT
 
   Kind kind() const { return kind_; }
   bool defined() const { return kind_ != Kind::kUndefined; }

@@ -39,9 +39,9 @@ struct Node {
   enum class Kind { kText, kOutput, kIf, kFor, kSet, kSetBlock, kMacro, kDo };
   Kind kind = Kind::kText;
   int line = 0;
-  std::string source;  // the tag as written, for messages: "{% for m in methods %}"
-  std::string text;    // kText
-  std::unique_ptr<Expr> expr;  // kOutput, kDo, kSet (the value), kFor (the iterable)
+  std::string source;              // the tag as written, for messages: "{% for m in methods %}"
+  std::string text;                // kText
+  std::unique_ptr<Expr> expr;      // kOutput, kDo, kSet (the value), kFor (the iterable)
   std::vector<std::string> names;  // kFor targets, kSet/kSetBlock name, kMacro name + params
   std::vector<std::unique_ptr<Expr>> defaults;  // kMacro: one per param (null: required)
   // kIf: conditions[i] guards bodies[i]; bodies.size() == conditions.size() + 1 with an else.

@@ -19,24 +19,31 @@ struct Frame {
 
 std::string KindName(const Value& v) {
   switch (v.kind()) {
-    case Value::Kind::kUndefined: return "undefined";
-    case Value::Kind::kNone: return "none";
-    case Value::Kind::kBool: return "a boolean";
-    case Value::Kind::kInt: return "an integer";
-    case Value::Kind::kFloat: return "a number";
-    case Value::Kind::kString: return "a string";
-    case Value::Kind::kList: return "a list";
-    case Value::Kind::kDict: return "a dict";
-    case Value::Kind::kFunction: return "a function";
+    case Value::Kind::kUndefined:
+      return "undefined";
+    case Value::Kind::kNone:
+      return "none";
+    case Value::Kind::kBool:
+      return "a boolean";
+    case Value::Kind::kInt:
+      return "an integer";
+    case Value::Kind::kFloat:
+      return "a number";
+    case Value::Kind::kString:
+      return "a string";
+    case Value::Kind::kList:
+      return "a list";
+    case Value::Kind::kDict:
+      return "a dict";
+    case Value::Kind::kFunction:
+      return "a function";
   }
   return "?";
 }
 
 Status Bad(const std::string& what) { return absl::InvalidArgumentError(what); }
 
-Status UndefinedError(const Value& v) {
-  return Bad(StrCat("'", v.s(), "' is undefined"));
-}
+Status UndefinedError(const Value& v) { return Bad(StrCat("'", v.s(), "' is undefined")); }
 
 // A positional or named argument, or `fallback`.
 const Value& Arg(const Args& a, size_t index, const char* name, const Value& fallback) {
@@ -49,7 +56,8 @@ const Value& Arg(const Args& a, size_t index, const char* name, const Value& fal
 
 StatusOr<List> Items(const Value& v) {
   switch (v.kind()) {
-    case Value::Kind::kList: return v.list();
+    case Value::Kind::kList:
+      return v.list();
     case Value::Kind::kDict: {
       List keys;
       for (const auto& [k, x] : v.dict()) keys.push_back(Value(k));
@@ -60,8 +68,10 @@ StatusOr<List> Items(const Value& v) {
       for (char c : v.s()) chars.push_back(Value(std::string(1, c)));
       return chars;
     }
-    case Value::Kind::kUndefined: return UndefinedError(v);
-    default: return Bad(StrCat("cannot loop over ", KindName(v), " (", v.Str(), ")"));
+    case Value::Kind::kUndefined:
+      return UndefinedError(v);
+    default:
+      return Bad(StrCat("cannot loop over ", KindName(v), " (", v.Str(), ")"));
   }
 }
 
@@ -102,8 +112,10 @@ StatusOr<Value> Filter(const std::string& name, const Value& v, const Args& a) {
       } else {
         c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
       }
-      if (name == "title") start = !alpha;
-      else if (name == "capitalize") start = false;
+      if (name == "title")
+        start = !alpha;
+      else if (name == "capitalize")
+        start = false;
     }
     return Value(s);
   }
@@ -118,8 +130,10 @@ StatusOr<Value> Filter(const std::string& name, const Value& v, const Args& a) {
   }
   if (name == "int" || name == "float") {
     double d = 0;
-    if (v.is_number()) d = v.f();
-    else if (v.kind() == Value::Kind::kBool) d = v.b();
+    if (v.is_number())
+      d = v.f();
+    else if (v.kind() == Value::Kind::kBool)
+      d = v.b();
     else {
       try {
         d = std::stod(v.Str());
@@ -172,10 +186,10 @@ StatusOr<Value> Filter(const std::string& name, const Value& v, const Args& a) {
     }
     return Value(std::move(items));
   }
-  return Bad(StrCat(
-      "unknown filter '", name,
-      "' (supported: upper, lower, title, capitalize, trim, replace, join, default, length, "
-      "count, string, int, float, first, last, reverse, sort, unique, list, abs, round)"));
+  return Bad(
+      StrCat("unknown filter '", name,
+             "' (supported: upper, lower, title, capitalize, trim, replace, join, default, length, "
+             "count, string, int, float, first, last, reverse, sort, unique, list, abs, round)"));
 }
 
 // `v.name` as a bound method (strings, lists, dicts), or an undefined value.
@@ -242,8 +256,10 @@ Value Method(const Value& v, const std::string& name) {
       return fn([v, name](const Args&) -> StatusOr<Value> {
         List out;
         for (const auto& [k, x] : v.dict()) {
-          if (name == "items") out.push_back(Value(List{Value(k), x}));
-          else out.push_back(name == "keys" ? Value(k) : x);
+          if (name == "items")
+            out.push_back(Value(List{Value(k), x}));
+          else
+            out.push_back(name == "keys" ? Value(k) : x);
         }
         return Value(std::move(out));
       });
@@ -297,14 +313,17 @@ class Renderer {
     line_ = 0;
     file_ = &file;
     switch (n.kind) {
-      case Node::Kind::kText: out += n.text; return absl::OkStatus();
+      case Node::Kind::kText:
+        out += n.text;
+        return absl::OkStatus();
       case Node::Kind::kOutput: {
         WS_ASSIGN_OR_RETURN(Value v, Eval(*n.expr, frame));
         if (!v.defined()) return UndefinedError(v);
         out += v.Str();
         return absl::OkStatus();
       }
-      case Node::Kind::kDo: return Eval(*n.expr, frame).status();
+      case Node::Kind::kDo:
+        return Eval(*n.expr, frame).status();
       case Node::Kind::kSet: {
         WS_ASSIGN_OR_RETURN(Value v, Eval(*n.expr, frame));
         frame.vars[n.names[0]] = std::move(v);
@@ -325,8 +344,11 @@ class Renderer {
         if (n.bodies.size() > n.conditions.size()) return Run(n.bodies.back(), file, frame, out);
         return absl::OkStatus();
       }
-      case Node::Kind::kFor: return RunFor(n, file, frame, out);
-      case Node::Kind::kMacro: DefineMacro(n, file, frame); return absl::OkStatus();
+      case Node::Kind::kFor:
+        return RunFor(n, file, frame, out);
+      case Node::Kind::kMacro:
+        DefineMacro(n, file, frame);
+        return absl::OkStatus();
     }
     return absl::OkStatus();
   }
@@ -367,48 +389,48 @@ class Renderer {
   void DefineMacro(const Node& n, const std::string& file, Frame& frame) {
     const Node* node = &n;
     const std::string* macro_file = &file;
-    frame.vars[n.names[0]] = Value(Function([this, node, macro_file](const Args& a)
-                                                -> StatusOr<Value> {
-      const size_t params = node->names.size() - 1;
-      if (a.positional.size() > params) {
-        return Bad(StrCat("macro ", node->names[0], " takes ", params, " argument(s), got ",
-                          a.positional.size()));
-      }
-      Frame locals;
-      locals.parent = &globals_;
-      for (size_t i = 0; i < params; ++i) {
-        const std::string& p = node->names[i + 1];
-        if (i < a.positional.size()) {
-          locals.vars[p] = a.positional[i];
-          continue;
-        }
-        auto named = std::find_if(a.named.begin(), a.named.end(),
-                                  [&](const auto& kv) { return kv.first == p; });
-        if (named != a.named.end()) {
-          locals.vars[p] = named->second;
-        } else if (node->defaults[i]) {
-          WS_ASSIGN_OR_RETURN(locals.vars[p], Eval(*node->defaults[i], locals));
-        } else {
-          return Bad(StrCat("macro ", node->names[0], " needs argument '", p, "'"));
-        }
-      }
-      for (const auto& [k, v] : a.named) {
-        if (std::find(node->names.begin() + 1, node->names.end(), k) == node->names.end()) {
-          return Bad(StrCat("macro ", node->names[0], " has no argument '", k, "'"));
-        }
-      }
-      std::string body;
-      const std::string* caller_file = file_;
-      const int caller_line = line_;
-      WS_RETURN_IF_ERROR(Run(node->bodies[0], *macro_file, locals, body));
-      file_ = caller_file;
-      line_ = caller_line;
-      if (returning_) {
-        returning_ = false;
-        return returned_;
-      }
-      return Value(std::move(body));
-    }));
+    frame.vars[n.names[0]] =
+        Value(Function([this, node, macro_file](const Args& a) -> StatusOr<Value> {
+          const size_t params = node->names.size() - 1;
+          if (a.positional.size() > params) {
+            return Bad(StrCat("macro ", node->names[0], " takes ", params, " argument(s), got ",
+                              a.positional.size()));
+          }
+          Frame locals;
+          locals.parent = &globals_;
+          for (size_t i = 0; i < params; ++i) {
+            const std::string& p = node->names[i + 1];
+            if (i < a.positional.size()) {
+              locals.vars[p] = a.positional[i];
+              continue;
+            }
+            auto named = std::find_if(a.named.begin(), a.named.end(),
+                                      [&](const auto& kv) { return kv.first == p; });
+            if (named != a.named.end()) {
+              locals.vars[p] = named->second;
+            } else if (node->defaults[i]) {
+              WS_ASSIGN_OR_RETURN(locals.vars[p], Eval(*node->defaults[i], locals));
+            } else {
+              return Bad(StrCat("macro ", node->names[0], " needs argument '", p, "'"));
+            }
+          }
+          for (const auto& [k, v] : a.named) {
+            if (std::find(node->names.begin() + 1, node->names.end(), k) == node->names.end()) {
+              return Bad(StrCat("macro ", node->names[0], " has no argument '", k, "'"));
+            }
+          }
+          std::string body;
+          const std::string* caller_file = file_;
+          const int caller_line = line_;
+          WS_RETURN_IF_ERROR(Run(node->bodies[0], *macro_file, locals, body));
+          file_ = caller_file;
+          line_ = caller_line;
+          if (returning_) {
+            returning_ = false;
+            return returned_;
+          }
+          return Value(std::move(body));
+        }));
   }
 
   Value Lookup(const std::string& name, const Frame& frame) const {
@@ -424,8 +446,10 @@ class Renderer {
     const size_t named_from = e.kids.size() - e.keys.size();
     for (size_t i = first; i < e.kids.size(); ++i) {
       WS_ASSIGN_OR_RETURN(Value v, Eval(*e.kids[i], frame));
-      if (i < named_from) a.positional.push_back(std::move(v));
-      else a.named.push_back({e.keys[i - named_from], std::move(v)});
+      if (i < named_from)
+        a.positional.push_back(std::move(v));
+      else
+        a.named.push_back({e.keys[i - named_from], std::move(v)});
     }
     return a;
   }
@@ -433,8 +457,10 @@ class Renderer {
   StatusOr<Value> Eval(const Expr& e, Frame& frame) {
     if (line_ == 0) line_ = e.line;
     switch (e.kind) {
-      case Expr::Kind::kLiteral: return e.value;
-      case Expr::Kind::kName: return Lookup(e.name, frame);
+      case Expr::Kind::kLiteral:
+        return e.value;
+      case Expr::Kind::kName:
+        return Lookup(e.name, frame);
       case Expr::Kind::kList: {
         List l;
         for (const auto& k : e.kids) {
@@ -473,7 +499,8 @@ class Renderer {
                                 ? static_cast<int64_t>(base.list().size())
                                 : static_cast<int64_t>(base.s().size());
           int64_t i = index.i() < 0 ? index.i() + n : index.i();
-          if (i < 0 || i >= n) return Bad(StrCat("index ", index.i(), " is out of range (", n, " items)"));
+          if (i < 0 || i >= n)
+            return Bad(StrCat("index ", index.i(), " is out of range (", n, " items)"));
           if (base.kind() == Value::Kind::kList) return base.list()[static_cast<size_t>(i)];
           return Value(std::string(1, base.s()[static_cast<size_t>(i)]));
         }
@@ -483,7 +510,8 @@ class Renderer {
         WS_ASSIGN_OR_RETURN(Value callee, Eval(*e.kids[0], frame));
         if (!callee.defined()) return UndefinedError(callee);
         if (callee.kind() != Value::Kind::kFunction) {
-          return Bad(StrCat("'", Describe(*e.kids[0]), "' is ", KindName(callee), ", not callable"));
+          return Bad(
+              StrCat("'", Describe(*e.kids[0]), "' is ", KindName(callee), ", not callable"));
         }
         WS_ASSIGN_OR_RETURN(Args a, EvalArgs(e, 1, frame));
         auto r = callee.fn()(a);
@@ -500,12 +528,18 @@ class Renderer {
       case Expr::Kind::kTest: {
         WS_ASSIGN_OR_RETURN(Value v, Eval(*e.kids[0], frame));
         bool r;
-        if (e.name == "defined") r = v.defined();
-        else if (e.name == "undefined") r = !v.defined();
-        else if (e.name == "none") r = v.kind() == Value::Kind::kNone;
-        else if (e.name == "string") r = v.kind() == Value::Kind::kString;
-        else if (e.name == "number") r = v.is_number();
-        else if (e.name == "mapping") r = v.kind() == Value::Kind::kDict;
+        if (e.name == "defined")
+          r = v.defined();
+        else if (e.name == "undefined")
+          r = !v.defined();
+        else if (e.name == "none")
+          r = v.kind() == Value::Kind::kNone;
+        else if (e.name == "string")
+          r = v.kind() == Value::Kind::kString;
+        else if (e.name == "number")
+          r = v.is_number();
+        else if (e.name == "mapping")
+          r = v.kind() == Value::Kind::kDict;
         else if (e.name == "sequence" || e.name == "iterable") {
           r = v.kind() == Value::Kind::kList || v.kind() == Value::Kind::kString ||
               v.kind() == Value::Kind::kDict;
@@ -532,7 +566,8 @@ class Renderer {
         if (e.kids.size() > 2) return Eval(*e.kids[2], frame);
         return Value(std::string());
       }
-      case Expr::Kind::kBinary: return EvalBinary(e, frame);
+      case Expr::Kind::kBinary:
+        return EvalBinary(e, frame);
     }
     return Bad("unknown expression");
   }

@@ -123,8 +123,7 @@ TEST(Jinja, ErrorsNameTheFileLineAndConstruct) {
             "PARSE: models/x.sql:1: unexpected '{% endfor %}' inside '{% if a %}' (line 1)");
   EXPECT_EQ(R("x\n{{ ref('a') "), "PARSE: models/x.sql:2: '{{' is never closed (expected '}}')");
   EXPECT_EQ(R("\n\n{{ nope }}"), "RENDER: models/x.sql:3: 'nope' is undefined (in '{{ nope }}')");
-  EXPECT_EQ(R("{{ 1 + }}"),
-            "PARSE: models/x.sql:1: expected an expression in '{{ 1 + }}'");
+  EXPECT_EQ(R("{{ 1 + }}"), "PARSE: models/x.sql:1: expected an expression in '{{ 1 + }}'");
   EXPECT_EQ(R("{% for x in 3 %}{% endfor %}"),
             "RENDER: models/x.sql:1: cannot loop over an integer (3) (in '{% for x in 3 %}')");
   // An error inside a loop body names the body's line.

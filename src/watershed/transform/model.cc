@@ -74,8 +74,8 @@ std::map<std::string, Value> Globals(const std::string& mart, const TemplateCont
       m = first;
     }
     Recorder::Add(rec->refs, StrCat(m, ".", name));
-    return Value(StrCat(std::string(1, kMark), "R", m, std::string(1, kSep), name,
-                        std::string(1, kMark)));
+    return Value(
+        StrCat(std::string(1, kMark), "R", m, std::string(1, kSep), name, std::string(1, kMark)));
   }));
   g["source"] = Value(jinja::Function([rec](const Args& a) -> StatusOr<Value> {
     if (a.positional.size() != 2) {
@@ -84,8 +84,8 @@ std::map<std::string, Value> Globals(const std::string& mart, const TemplateCont
     WS_ASSIGN_OR_RETURN(std::string ns, StringArg(a, 0, "source", "a namespace"));
     WS_ASSIGN_OR_RETURN(std::string table, StringArg(a, 1, "source", "a table"));
     Recorder::Add(rec->sources, StrCat(ns, ".", table));
-    return Value(StrCat(std::string(1, kMark), "S", ns, std::string(1, kSep), table,
-                        std::string(1, kMark)));
+    return Value(
+        StrCat(std::string(1, kMark), "S", ns, std::string(1, kSep), table, std::string(1, kMark)));
   }));
   g["this"] = Value(StrCat(std::string(1, kMark), "T", std::string(1, kMark)));
   g["config"] = Value(jinja::Function([rec](const Args& a) -> StatusOr<Value> {
@@ -101,28 +101,32 @@ std::map<std::string, Value> Globals(const std::string& mart, const TemplateCont
     if (it != ctx->vars.end()) return it->second;
     if (a.positional.size() > 1) return a.positional[1];
     return absl::InvalidArgumentError(
-        StrCat("var '", name, "' is not set: add it under vars: in dbt_project.yml, or give a "
-               "default: var('", name, "', 'value')"));
+        StrCat("var '", name,
+               "' is not set: add it under vars: in dbt_project.yml, or give a "
+               "default: var('",
+               name, "', 'value')"));
   }));
   g["env_var"] = Value(jinja::Function([](const Args& a) -> StatusOr<Value> {
     WS_ASSIGN_OR_RETURN(std::string name, StringArg(a, 0, "env_var", "a variable name"));
     const char* v = std::getenv(name.c_str());
     if (v != nullptr) return Value(std::string(v));
     if (a.positional.size() > 1) return a.positional[1];
-    return absl::InvalidArgumentError(
-        StrCat("environment variable ", name, " is not set: export it, or give a default: "
-               "env_var('", name, "', 'value')"));
+    return absl::InvalidArgumentError(StrCat("environment variable ", name,
+                                             " is not set: export it, or give a default: "
+                                             "env_var('",
+                                             name, "', 'value')"));
   }));
   g["is_incremental"] = Value(jinja::Function(
       [incremental](const Args&) -> StatusOr<Value> { return Value(incremental); }));
   g["log"] = Value(jinja::Function([](const Args&) -> StatusOr<Value> { return Value(""); }));
   g["exceptions"] = Value(jinja::Dict{
       {"raise_compiler_error", Value(jinja::Function([](const Args& a) -> StatusOr<Value> {
-         return absl::InvalidArgumentError(
-             a.positional.empty() ? std::string("compiler error") : a.positional[0].Str());
+         return absl::InvalidArgumentError(a.positional.empty() ? std::string("compiler error")
+                                                                : a.positional[0].Str());
        }))},
       {"warn", Value(jinja::Function([](const Args& a) -> StatusOr<Value> {
-         LogWarn("model template warning", {{"message", a.positional.empty() ? "" : a.positional[0].Str()}});
+         LogWarn("model template warning",
+                 {{"message", a.positional.empty() ? "" : a.positional[0].Str()}});
          return Value("");
        }))}});
   return g;
@@ -143,10 +147,17 @@ std::string Resolve(const Model& model, const std::string& text, const std::stri
     const std::string a = sep == std::string::npos ? "" : inside.substr(1, sep - 1);
     const std::string b = sep == std::string::npos ? "" : inside.substr(sep + 1);
     switch (inside.empty() ? ' ' : inside[0]) {
-      case 'R': out += StrCat(QuoteIdent(a), ".", QuoteIdent(b)); break;
-      case 'S': out += StrCat(prefix, QuoteIdent(a), ".", QuoteIdent(b)); break;
-      case 'T': out += StrCat(QuoteIdent(model.mart), ".", QuoteIdent(model.name)); break;
-      default: out += inside;
+      case 'R':
+        out += StrCat(QuoteIdent(a), ".", QuoteIdent(b));
+        break;
+      case 'S':
+        out += StrCat(prefix, QuoteIdent(a), ".", QuoteIdent(b));
+        break;
+      case 'T':
+        out += StrCat(QuoteIdent(model.mart), ".", QuoteIdent(model.name));
+        break;
+      default:
+        out += inside;
     }
     pos = close + 1;
   }
@@ -195,9 +206,9 @@ StatusOr<Model> ParseModel(const std::string& mart, const std::string& name,
   m.refs = rec.refs;
   m.sources = rec.sources;
   if (mat != "view" && mat != "table" && mat != "incremental" && mat != "snapshot") {
-    return absl::InvalidArgumentError(StrCat(
-        path, ": materialized='", mat, "' is not one of view, table, incremental, snapshot",
-        mat == "ephemeral" ? " (ephemeral models are not supported: use view)" : ""));
+    return absl::InvalidArgumentError(
+        StrCat(path, ": materialized='", mat, "' is not one of view, table, incremental, snapshot",
+               mat == "ephemeral" ? " (ephemeral models are not supported: use view)" : ""));
   }
   if (mat == "snapshot") {
     const std::string strategy = m.config.contains("strategy") ? m.config["strategy"] : "timestamp";
@@ -205,10 +216,11 @@ StatusOr<Model> ParseModel(const std::string& mart, const std::string& name,
         (strategy == "timestamp" && !m.config.contains("updated_at")) ||
         (strategy == "check" && !m.config.contains("check_cols")) ||
         (strategy != "timestamp" && strategy != "check")) {
-      return absl::InvalidArgumentError(StrCat(
-          path, ": a snapshot needs config(unique_key='id', strategy='timestamp', "
-                "updated_at='updated_at') or config(unique_key='id', strategy='check', "
-                "check_cols='a,b')"));
+      return absl::InvalidArgumentError(
+          StrCat(path,
+                 ": a snapshot needs config(unique_key='id', strategy='timestamp', "
+                 "updated_at='updated_at') or config(unique_key='id', strategy='check', "
+                 "check_cols='a,b')"));
     }
   }
   if ((mat == "incremental") && !m.config.contains("unique_key")) {
@@ -247,9 +259,9 @@ StatusOr<std::vector<Model>> DiscoverModels(const std::string& models_dir) {
     auto claim = [&](const std::string& name, const std::string& file) -> Status {
       auto [it, fresh] = seen.emplace(name, file);
       if (fresh) return absl::OkStatus();
-      return absl::InvalidArgumentError(
-          StrCat("two models named '", name, "' in mart ", m_mart, ": ", it->second, " and ",
-                 file, " (a model is named by its file; rename one)"));
+      return absl::InvalidArgumentError(StrCat("two models named '", name, "' in mart ", m_mart,
+                                               ": ", it->second, " and ", file,
+                                               " (a model is named by its file; rename one)"));
     };
     for (const fs::path& file : files) {
       const std::string ext = file.extension().string();
@@ -295,10 +307,10 @@ StatusOr<std::vector<Model>> DiscoverModels(const std::string& models_dir) {
     for (const std::string& ref : m.refs) {
       const std::string r_mart = ref.substr(0, ref.find('.'));
       const std::string r_name = ref.substr(ref.find('.') + 1);
-      const bool seed = !ids.contains(ref) &&
-                        std::any_of(seeds.begin(), seeds.end(), [&](const Seed& s) {
-                          return s.name == r_name && (s.mart.empty() || s.mart == r_mart);
-                        });
+      const bool seed =
+          !ids.contains(ref) && std::any_of(seeds.begin(), seeds.end(), [&](const Seed& s) {
+            return s.name == r_name && (s.mart.empty() || s.mart == r_mart);
+          });
       (seed ? m.seeds : refs).push_back(ref);
     }
     m.refs = std::move(refs);
@@ -306,9 +318,8 @@ StatusOr<std::vector<Model>> DiscoverModels(const std::string& models_dir) {
   // schema.yml descriptions.
   for (auto& [mart, entries] : docs) {
     for (ModelDoc& d : entries) {
-      auto it = std::find_if(models.begin(), models.end(), [&](const Model& m) {
-        return m.mart == mart && m.name == d.name;
-      });
+      auto it = std::find_if(models.begin(), models.end(),
+                             [&](const Model& m) { return m.mart == mart && m.name == d.name; });
       if (it == models.end()) {
         LogWarn("schema.yml describes no model",
                 {{"file", d.file}, {"model", StrCat(mart, ".", d.name)}});

@@ -20,18 +20,18 @@
 namespace watershed::transform {
 
 struct Model {
-  std::string mart;  // the folder under models/
-  std::string name;  // the file name without .sql
-  std::string path;  // the file, for messages
-  std::string sql;   // as written
+  std::string mart;                           // the folder under models/
+  std::string name;                           // the file name without .sql
+  std::string path;                           // the file, for messages
+  std::string sql;                            // as written
   std::map<std::string, std::string> config;  // from {{ config(...) }}
-  std::vector<std::string> refs;               // models it reads, as "mart.name"
-  std::vector<std::string> sources;            // lake tables it reads, "namespace.table"
-  std::vector<std::string> seeds;              // seeds it reads, "mart.seed" (seeds.h)
+  std::vector<std::string> refs;              // models it reads, as "mart.name"
+  std::vector<std::string> sources;           // lake tables it reads, "namespace.table"
+  std::vector<std::string> seeds;             // seeds it reads, "mart.seed" (seeds.h)
   // The rendered template, refs/sources/this left as markers that Compile resolves: with
   // is_incremental() false, and true (the same unless the model is incremental).
   std::string rendered, rendered_incremental;
-  std::string description;  // from schema.yml
+  std::string description;                                               // from schema.yml
   std::vector<std::pair<std::string, std::string>> column_descriptions;  // column -> text
 
   std::string id() const { return mart + "." + name; }

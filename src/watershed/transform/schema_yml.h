@@ -7,11 +7,11 @@
 // (quality/registry.h, SchemaYmlChecks). Thread safety: values only.
 #pragma once
 
+#include <yaml-cpp/yaml.h>
+
 #include <string>
 #include <utility>
 #include <vector>
-
-#include <yaml-cpp/yaml.h>
 
 #include "watershed/base/status.h"
 

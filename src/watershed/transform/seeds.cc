@@ -96,8 +96,8 @@ StatusOr<std::vector<SeedResult>> LoadSeeds(project::Project& project,
       if (!matched) {
         std::vector<std::string> names;
         for (const Seed& s : seeds) names.push_back(s.name);
-        return absl::InvalidArgumentError(StrCat("--select ", sel, " matches no seed (seeds: ",
-                                                 Join(names, ", "), ")"));
+        return absl::InvalidArgumentError(
+            StrCat("--select ", sel, " matches no seed (seeds: ", Join(names, ", "), ")"));
       }
     }
     plan = std::move(chosen);
