@@ -59,6 +59,9 @@ std::string TableOf(const std::string& mart, const std::string& to) {
   return m[1] == "ref" ? StrCat(mart, ".", m[2].str()) : m[2].str();
 }
 
+// A value that is there (yaml-cpp's default Node is a defined null, which tests true).
+bool Has(const YAML::Node& n) { return n.IsDefined() && !n.IsNull(); }
+
 // One test of a column: "unique" or {accepted_values: {values: [...], config: {...}}}.
 Status AddTest(const std::string& file, const std::string& mart, const std::string& model,
                std::string column, const YAML::Node& test, std::vector<Check>* out) {
@@ -82,24 +85,28 @@ Status AddTest(const std::string& file, const std::string& mart, const std::stri
             "relationships)", {{"where", where}});
     return absl::OkStatus();
   }
+  const YAML::Node none(YAML::NodeType::Undefined);
   auto get = [&](const char* key) -> YAML::Node {
-    if (!args || !args.IsMap()) return YAML::Node();
-    if (args[key]) return args[key];
-    if (args["arguments"] && args["arguments"][key]) return args["arguments"][key];
-    return YAML::Node();
+    if (!Has(args) || !args.IsMap()) return none;
+    if (Has(args[key])) return args[key];
+    if (Has(args["arguments"]) && Has(args["arguments"][key])) return args["arguments"][key];
+    return none;
   };
   Check c;
   c.type = type;
   c.kind = FindKind(type);
   c.table = StrCat(mart, ".", model);
-  if (YAML::Node col = get("column_name"); col && col.IsScalar()) column = col.as<std::string>();
+  if (YAML::Node col = get("column_name"); Has(col) && col.IsScalar()) {
+    column = col.as<std::string>();
+  }
   if (column.empty()) {
     return absl::InvalidArgumentError(StrCat(where, ": a model-level test needs column_name:"));
   }
+  const bool has_config = Has(args) && args.IsMap() && Has(args["config"]);
   YAML::Node severity = get("severity");
-  if (!severity && args && args.IsMap() && args["config"]) severity = args["config"]["severity"];
-  if (severity && ToLower(severity.as<std::string>()) == "warn") c.severity = Severity::kWarn;
-  if ((args && args.IsMap() && args["config"] && args["config"]["where"]) || get("where")) {
+  if (!Has(severity) && has_config) severity.reset(args["config"]["severity"]);
+  if (Has(severity) && ToLower(severity.as<std::string>()) == "warn") c.severity = Severity::kWarn;
+  if ((has_config && Has(args["config"]["where"])) || Has(get("where"))) {
     LogWarn("schema.yml test skipped: where: is not supported", {{"where", where}});
     return absl::OkStatus();
   }
@@ -109,15 +116,15 @@ Status AddTest(const std::string& file, const std::string& mart, const std::stri
   } else {
     spec["column"] = column;
     if (type == "accepted_values") {
-      if (get("values")) spec["values"] = get("values");
+      if (Has(get("values"))) spec["values"] = get("values");
     } else {
-      if (get("to")) spec["to"] = TableOf(mart, get("to").as<std::string>());
-      if (get("field")) spec["field"] = get("field");
+      if (Has(get("to"))) spec["to"] = TableOf(mart, get("to").as<std::string>());
+      if (Has(get("field"))) spec["field"] = get("field");
     }
   }
   WS_RETURN_IF_ERROR(c.kind->Parse(spec, SpecReader(where), c));
   YAML::Node name = get("name");
-  c.name = name && name.IsScalar() ? name.as<std::string>()
+  c.name = Has(name) && name.IsScalar() ? name.as<std::string>()
                                    : StrCat(model, "__", type, "__", column);
   for (const Check& other : *out) {
     if (other.name == c.name) {

@@ -125,12 +125,17 @@ std::map<std::string, std::string> DbtProject::FolderConfig(
   std::map<std::string, std::string> out;
   if (!models || !models.IsMap()) return out;
   ApplyLevel(models, &out);
-  YAML::Node level = models;
-  if (!name.empty() && models[name] && models[name].IsMap()) level = models[name];
-  if (level != models) ApplyLevel(level, &out);
+  // Node::reset rebinds; operator= would overwrite the node that `level` refers to.
+  YAML::Node level;
+  level.reset(models);
+  if (!name.empty() && models[name] && models[name].IsMap()) {
+    level.reset(models[name]);
+    ApplyLevel(level, &out);
+  }
   for (const std::string& folder : folders) {
-    if (!level[folder] || !level[folder].IsMap()) break;
-    level = level[folder];
+    YAML::Node next = level[folder];
+    if (!next || !next.IsMap()) break;
+    level.reset(next);
     ApplyLevel(level, &out);
   }
   return out;
@@ -159,7 +164,7 @@ StatusOr<DbtProject> LoadDbtProject(const std::string& root) {
           if (!kQuiet.contains(key)) WarnOnce(file.string(), key);
         }
         if (y["name"]) p.name = y["name"].as<std::string>();
-        p.models = y["models"];
+        p.models.reset(y["models"]);
         WarnIgnored(p.models, "models");
         if (y["vars"] && y["vars"].IsMap()) {
           for (const auto& kv : y["vars"]) {
