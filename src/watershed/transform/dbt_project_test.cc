@@ -109,6 +109,14 @@ TEST(DbtProject, VarEnvVarAndIsIncremental) {
   ASSERT_TRUE(prod.ok()) << prod.status();
   EXPECT_EQ(Compile(*prod), "select 'prod'");
 
+  // A ref inside a loop over a list records every model it names (for the graph).
+  auto loop = ParseModel("f", "u", "models/f/u.sql",
+                         "{% for t in ['a', 'b'] %}select * from {{ ref(t) }}"
+                         "{% if not loop.last %} union all {% endif %}{% endfor %}");
+  ASSERT_TRUE(loop.ok()) << loop.status();
+  EXPECT_EQ(loop->refs, (std::vector<std::string>{"f.a", "f.b"}));
+  EXPECT_EQ(Compile(*loop), "select * from \"f\".\"a\" union all select * from \"f\".\"b\"");
+
   auto missing = ParseModel("f", "x", "models/f/x.sql", "select\n{{ var('nope') }}");
   ASSERT_FALSE(missing.ok());
   EXPECT_EQ(MessageOf(missing.status()),
