@@ -1,6 +1,7 @@
 // transform/jinja.h — a small Jinja subset for SQL model templates (dbt projects).
 //
-// Owns: parsing a template (lexer -> tree, jinja.cc) and rendering it (jinja_render.cc) with
+// Owns: parsing a template (lexer -> tree, jinja.cc) and rendering it (jinja_render.cc; values
+// in jinja_value.cc, filters and methods in jinja_filters.cc) with
 // `{{ expr }}`, `{# comments #}`, `{% set x = ... %}`, `{% set x %}...{% endset %}`,
 // `{% for x in xs %}` (with `loop.index/index0/first/last/length/revindex`, `{% else %}`),
 // `{% if %}/{% elif %}/{% else %}`, `{% macro name(a, b='x') %}`, `{% do expr %}`, whitespace

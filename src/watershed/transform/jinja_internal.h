@@ -49,4 +49,16 @@ struct Node {
   std::vector<std::vector<std::unique_ptr<Node>>> bodies;  // kFor: [body, else], kMacro: [body]
 };
 
+// Shared by the renderer and the filters (jinja_filters.cc).
+std::string KindName(const Value& v);   // "a string", "a list", ...
+Status Bad(const std::string& what);    // InvalidArgument
+Status UndefinedError(const Value& v);  // "'x' is undefined"
+// The positional argument `index`, or the named one `name`, or `fallback`.
+const Value& Arg(const Args& a, size_t index, const char* name, const Value& fallback);
+StatusOr<List> Items(const Value& v);  // what `for` iterates: a list, a dict's keys, chars
+StatusOr<bool> Less(const Value& a, const Value& b);
+StatusOr<Value> Filter(const std::string& name, const Value& v, const Args& a);
+// `v.name` as a bound method (strings, lists, dicts), or an undefined value.
+Value Method(const Value& v, const std::string& name);
+
 }  // namespace watershed::transform::jinja
