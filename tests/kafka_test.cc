@@ -87,9 +87,10 @@ TEST_F(KafkaTest, ConsumesEverythingThenResumesExactlyAfterSeek) {
   EXPECT_EQ((*source)->Describe(), "kafka clicks");
   EXPECT_EQ((*source)->Partitions(), (std::vector<int32_t>{0, 1, 2}));
 
-  // Nothing read yet: each partition is 10,000 behind.
-  for (const PartitionLag& lag : (*source)->Lag())
-    EXPECT_EQ(lag.events_behind, 10000) << lag.partition;
+  // Nothing read yet: each of the three partitions is 10,000 behind.
+  std::vector<PartitionLag> before = (*source)->Lag();
+  ASSERT_EQ(before.size(), 3u);
+  for (const PartitionLag& lag : before) EXPECT_EQ(lag.events_behind, 10000) << lag.partition;
 
   // Read 12,000, checkpoint, and keep reading to the end with the same source.
   std::vector<Seen> first = ReadN(**source, 12000, 1000);
@@ -115,7 +116,9 @@ TEST_F(KafkaTest, ConsumesEverythingThenResumesExactlyAfterSeek) {
     EXPECT_EQ(s.partition, StrCat(i % 3));
     EXPECT_EQ(s.offset, i / 3);
   }
-  for (const PartitionLag& lag : (*source)->Lag()) {
+  std::vector<PartitionLag> caught_up = (*source)->Lag();
+  ASSERT_EQ(caught_up.size(), 3u);
+  for (const PartitionLag& lag : caught_up) {
     EXPECT_EQ(lag.events_behind, 0) << lag.partition;
     EXPECT_EQ(lag.millis_behind, 0) << lag.partition;
   }

@@ -9,6 +9,7 @@
 #include <atomic>
 #include <chrono>
 #include <cmath>
+#include <iostream>
 #include <random>
 #include <thread>
 
@@ -66,6 +67,32 @@ int64_t WaitForRows(const std::string& project, const std::string& table, int64_
       },
       seconds, std::chrono::milliseconds(250));
   return n;
+}
+
+// Kills the server (SIGKILL) `kills` times while it lands `table` from its source, restarting it
+// each time: once this server has committed new rows, at a random moment after. A kill counts as
+// mid-stream when the lake held fewer than `total` rows after it: the server was still reading
+// and batching events it had not committed. Returns how many kills were mid-stream.
+int KillWhileLanding(ServeProcess& server, const std::string& project, const std::string& table,
+                     int64_t total, int kills, uint32_t seed) {
+  std::mt19937 rng(seed);
+  int mid_stream = 0;
+  int64_t rows = 0;
+  for (int k = 0; k < kills; ++k) {
+    WaitFor(
+        [&] {
+          const int64_t n = QueryNumber(project, "SELECT count(*) FROM " + table, "", true);
+          return n > rows || n >= total;
+        },
+        60, std::chrono::milliseconds(20));
+    std::this_thread::sleep_for(std::chrono::milliseconds(rng() % 200));
+    server.Stop(SIGKILL);
+    rows = std::max<int64_t>(0, QueryNumber(project, "SELECT count(*) FROM " + table, "", true));
+    if (rows < total) ++mid_stream;
+    std::cout << "kill " << k + 1 << ": " << rows << " of " << total << " rows landed\n";
+    server.Start();
+  }
+  return mid_stream;
 }
 
 std::string ClicksProject(const std::string& extra = "") {
@@ -316,9 +343,15 @@ TEST(Stream, KinesisStreamLandsInTheLakeWithSignaturesChecked) {
                                               R"({"StreamName":"orders","ShardCount":2})")
                   .ok());
   std::this_thread::sleep_for(std::chrono::milliseconds(600));
+  constexpr int kOrders = 4000;
   std::vector<watershed::sources::KinesisRecord> records;
-  for (int i = 0; i < 500; ++i) {
+  for (int i = 0; i < kOrders; ++i) {
     records.push_back({"k" + std::to_string(i), "{\"order_no\":" + std::to_string(i) + "}"});
+    if (records.size() == 500) {
+      auto put = watershed::sources::KinesisPutRecords(client, aws, "orders", records);
+      ASSERT_TRUE(put.ok()) << put.status();
+      records.clear();
+    }
   }
   records.push_back({"bad", "{not json"});
   auto put = watershed::sources::KinesisPutRecords(client, aws, "orders", records);
@@ -326,19 +359,23 @@ TEST(Stream, KinesisStreamLandsInTheLakeWithSignaturesChecked) {
 
   std::string project = MakeTempDir();
   WriteFile(project, "watershed.yml",
-            "streams:\n  orders:\n    source: kinesis\n    batch: {max_wait: 200ms}\n"
-            "    kinesis:\n      stream_name: orders\n      region: " + aws.region +
+            "streams:\n  orders:\n    source: kinesis\n    batch: {max_wait: 200ms, max_events: 100}\n"
+            "    kinesis:\n      stream_name: orders\n      records_per_call: 25\n      region: " + aws.region +
                 "\n      endpoint: " + aws.endpoint + "\n      access_key_id: " + aws.access_key_id +
                 "\n      secret_access_key: " + aws.secret_access_key + "\n");
   int port = FreePort();
   ServeProcess server(project, port, kToken);
   server.Start();
-  EXPECT_EQ(WaitForRows(project, "stream.orders", 500), 500) << server.Log();
-  server.Stop(SIGKILL);  // restart: checkpoints in the catalog, nothing read twice
+  // Killed while reading and batching: checkpoints commit with the rows, so a restart reads on
+  // from the last commit, losing nothing and reading nothing twice.
+  EXPECT_GE(KillWhileLanding(server, project, "stream.orders", kOrders, 4, 7), 2)
+      << "the server landed everything before it could be killed mid-stream";
+  EXPECT_EQ(WaitForRows(project, "stream.orders", kOrders, 120), kOrders) << server.Log();
+  server.Stop(SIGKILL);  // and once idle
   server.Start();
   std::this_thread::sleep_for(std::chrono::seconds(2));
-  EXPECT_EQ(QueryNumber(project, "SELECT count(DISTINCT order_no) FROM stream.orders"), 500);
-  EXPECT_EQ(QueryNumber(project, "SELECT count(*) FROM stream.orders"), 500);
+  EXPECT_EQ(QueryNumber(project, "SELECT count(DISTINCT order_no) FROM stream.orders"), kOrders);
+  EXPECT_EQ(QueryNumber(project, "SELECT count(*) FROM stream.orders"), kOrders);
   EXPECT_EQ(QueryNumber(project, "SELECT count(*) FROM watershed.quarantine WHERE input LIKE 'stream orders partition shardId-%'"), 1);
   // The server log never shows the secret.
   EXPECT_EQ(server.Log().find(aws.secret_access_key), std::string::npos);
@@ -354,25 +391,28 @@ TEST(Stream, KafkaTopicLandsInTheLake) {
   ASSERT_NE(cluster, nullptr);
   std::string brokers = rd_kafka_mock_cluster_bootstraps(cluster);
   ASSERT_EQ(rd_kafka_mock_topic_create(cluster, "events", 3, 1), RD_KAFKA_RESP_ERR_NO_ERROR);
+  constexpr int kEvents = 150000;
   std::vector<watershed::sources::KafkaMessage> messages;
-  for (int i = 0; i < 3000; ++i) {
+  for (int i = 0; i < kEvents; ++i) {
     messages.push_back({-1, "k" + std::to_string(i % 7), "{\"n\":" + std::to_string(i) + "}"});
   }
   ASSERT_TRUE(watershed::sources::KafkaProduce(brokers, "events", messages).ok());
 
   std::string project = MakeTempDir();
   WriteFile(project, "watershed.yml",
-            "streams:\n  events:\n    source: kafka\n    batch: {max_wait: 200ms}\n"
+            "streams:\n  events:\n    source: kafka\n    batch: {max_wait: 200ms, max_events: 1000}\n"
             "    kafka:\n      brokers: \"" + brokers + "\"\n      topic: events\n");
   int port = FreePort();
   ServeProcess server(project, port, kToken);
   server.Start();
-  EXPECT_EQ(WaitForRows(project, "stream.events", 3000), 3000) << server.Log();
-  server.Stop(SIGKILL);
+  EXPECT_GE(KillWhileLanding(server, project, "stream.events", kEvents, 4, 11), 2)
+      << "the server landed everything before it could be killed mid-stream";
+  EXPECT_EQ(WaitForRows(project, "stream.events", kEvents, 120), kEvents) << server.Log();
+  server.Stop(SIGKILL);  // and once idle
   server.Start();
   std::this_thread::sleep_for(std::chrono::seconds(2));
-  EXPECT_EQ(QueryNumber(project, "SELECT count(DISTINCT n) FROM stream.events"), 3000);
-  EXPECT_EQ(QueryNumber(project, "SELECT count(*) FROM stream.events"), 3000);
+  EXPECT_EQ(QueryNumber(project, "SELECT count(DISTINCT n) FROM stream.events"), kEvents);
+  EXPECT_EQ(QueryNumber(project, "SELECT count(*) FROM stream.events"), kEvents);
   EXPECT_EQ(QueryNumber(project, "SELECT count(DISTINCT _ws_partition) FROM stream.events"), 3);
   server.Stop(SIGTERM);
   rd_kafka_mock_cluster_destroy(cluster);

@@ -10,6 +10,7 @@
 #include "spdlog/logger.h"
 #include "spdlog/sinks/stdout_sinks.h"
 #include "watershed/base/redact.h"
+#include "watershed/base/strings.h"
 
 namespace watershed {
 namespace {
@@ -92,33 +93,6 @@ std::string_view JsonLevel(spdlog::level::level_enum level) {
   }
 }
 
-// Length of the valid UTF-8 sequence starting at text[i], or 0 if it is not valid.
-size_t Utf8SequenceLength(std::string_view text, size_t i) {
-  const auto byte = [&](size_t k) { return static_cast<unsigned char>(text[k]); };
-  const unsigned char lead = byte(i);
-  size_t length;
-  unsigned char low = 0x80, high = 0xBF;  // allowed range of the second byte
-  if (lead >= 0xC2 && lead <= 0xDF) {
-    length = 2;
-  } else if (lead >= 0xE0 && lead <= 0xEF) {
-    length = 3;
-    if (lead == 0xE0) low = 0xA0;   // no overlong forms
-    if (lead == 0xED) high = 0x9F;  // no UTF-16 surrogates
-  } else if (lead >= 0xF0 && lead <= 0xF4) {
-    length = 4;
-    if (lead == 0xF0) low = 0x90;
-    if (lead == 0xF4) high = 0x8F;  // nothing above U+10FFFF
-  } else {
-    return 0;
-  }
-  if (i + length > text.size()) return 0;
-  if (byte(i + 1) < low || byte(i + 1) > high) return 0;
-  for (size_t k = 2; k < length; ++k) {
-    if (byte(i + k) < 0x80 || byte(i + k) > 0xBF) return 0;
-  }
-  return length;
-}
-
 // Escapes control characters (so one event stays on one line) and invalid UTF-8; with `json`
 // also quotes and backslashes.
 void AppendEscaped(std::string& out, std::string_view text, bool json) {
@@ -126,8 +100,9 @@ void AppendEscaped(std::string& out, std::string_view text, bool json) {
   for (size_t i = 0; i < text.size();) {
     const unsigned char c = static_cast<unsigned char>(text[i]);
     if (c >= 0x80) {
-      size_t length = Utf8SequenceLength(text, i);
-      if (length == 0) {
+      // The sequence's length follows from its lead byte; it is valid when all of it is.
+      const size_t length = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : 2;
+      if (ValidUtf8Prefix(text.substr(i, length)) != length) {
         out += "\\ufffd";
         ++i;
       } else {

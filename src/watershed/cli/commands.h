@@ -49,6 +49,7 @@ Status RunDescribe(const GlobalOptions& g, const std::string& table, const ReadA
 struct QueryCommand {
   std::string sql;
   std::string mart;  // --mart: query a mart instead of the lake
+  bool write = false;  // --write: the mart may be changed (read-only otherwise)
   ReadAt at;
   std::string format = "table";
   size_t max_rows = 1000;

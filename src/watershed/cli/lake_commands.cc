@@ -217,6 +217,11 @@ Status RunQuery(const GlobalOptions& g, const QueryCommand& c) {
   WS_ASSIGN_OR_RETURN(OutputFormat f, ParseOutputFormat(c.format));
   transform::QueryOptions o;
   o.max_rows = f == OutputFormat::kTable ? c.max_rows : 0;
+  o.write = c.write;
+  if (c.write && c.mart.empty()) {
+    return absl::InvalidArgumentError("--write changes a mart: give --mart NAME (the lake is "
+                                      "changed only by loads)");
+  }
   transform::QueryResult r;
   if (!c.mart.empty()) {
     if (c.at.snapshot != 0 || !c.at.as_of.empty()) {

@@ -187,7 +187,10 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember(cli::kOutputFormatNames));
   query_cmd->add_option("--max-rows", query.max_rows, "Rows shown in table format (default 1000)");
   query_cmd->add_option("--mart", query.mart,
-                        "Query this mart (models by name; other marts as <mart>.<model>)");
+                        "Query this mart (models by name; other marts as <mart>.<model>; lake "
+                        "tables as namespace.name, as in a lake query). Read-only unless --write");
+  query_cmd->add_flag("--write", query.write,
+                      "With --mart: allow statements that change the mart (CREATE, INSERT, ...)");
 
   cli::BuildCommand build;
   auto* build_cmd = app.add_subcommand(

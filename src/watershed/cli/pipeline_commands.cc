@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <atomic>
 #include <csignal>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -12,6 +13,7 @@
 
 #include "watershed/base/columns.h"
 #include "watershed/base/retry.h"
+#include "watershed/base/strings.h"
 #include "watershed/cli/commands.h"
 #include "watershed/cli/common.h"
 #include "watershed/cli/output.h"
@@ -23,6 +25,7 @@
 #include "watershed/orchestrate/scheduler.h"
 #include "watershed/orchestrate/airflow.h"
 #include "watershed/orchestrate/task.h"
+#include "watershed/orchestrate/task_process.h"
 #include "watershed/project/project.h"
 
 namespace watershed::cli {
@@ -158,21 +161,53 @@ Status RunSchedulerCommand(const GlobalOptions& g, bool once, const std::string&
 
 int RunTaskCommand(const GlobalOptions& g, const std::string& pipeline_name,
                    const std::string& task_name, const std::string& date) {
-  Status s = [&]() -> Status {
+  StatusOr<int> code = [&]() -> StatusOr<int> {
+    // Errors that retrying cannot fix (a wrong date, pipeline or task) exit 3: never retried.
+    StatusOr<std::string> logical = orchestrate::NormalizeLogicalDate(date);
+    if (!logical.ok()) return orchestrate::Terminal(logical.status());
     WS_ASSIGN_OR_RETURN(auto project, project::Project::Open(g.project));
-    WS_ASSIGN_OR_RETURN(auto pipeline, FindPipeline(*project, pipeline_name));
-    const orchestrate::Task* task = pipeline.Find(task_name);
+    StatusOr<orchestrate::Pipeline> pipeline = FindPipeline(*project, pipeline_name);
+    if (!pipeline.ok()) return orchestrate::Terminal(pipeline.status());
+    const orchestrate::Task* task = pipeline->Find(task_name);
     if (task == nullptr) {
-      return absl::NotFoundError(
-          StrCat("pipeline ", pipeline_name, " has no task '", task_name, "'"));
+      std::vector<std::string> names;
+      for (const auto& t : pipeline->tasks) names.push_back(t.name);
+      const std::string near = ClosestMatch(task_name, names);
+      return orchestrate::Terminal(absl::NotFoundError(
+          StrCat("pipeline ", pipeline_name, " has no task '", task_name, "'",
+                 near.empty() ? "" : StrCat("; did you mean '", near, "'?"))));
     }
-    Status ran = orchestrate::RunTask(*project, pipeline, *task, date.empty() ? TodayUtc() : date);
-    observe::FlushMetrics(*project).IgnoreError();
-    return ran;
+    if (std::getenv(orchestrate::kRunIdEnv) != nullptr) {
+      // Supervised (by the executor, or by the `task run` below): run it in this process.
+      Status ran = orchestrate::RunTask(*project, *pipeline, *task, *logical);
+      observe::FlushMetrics(*project).IgnoreError();
+      WS_RETURN_IF_ERROR(ran);
+      return 0;
+    }
+    // Started from outside (Airflow, a shell): a child process under this one's timeout, and
+    // a run in the catalog. Airflow sets AIRFLOW_CTX_DAG_RUN_ID for every task it runs; the
+    // exported DAG also passes WATERSHED_RUN_BY and WATERSHED_EXTERNAL_RUN_ID.
+    orchestrate::TaskProcessOptions o;
+    std::error_code ec;
+    o.binary = std::filesystem::read_symlink("/proc/self/exe", ec).string();
+    o.logical_date = *logical;
+    o.quiet = g.quiet;
+    auto env = [](const char* name) {
+      const char* v = std::getenv(name);
+      return std::string(v == nullptr ? "" : v);
+    };
+    o.external_id = env("WATERSHED_EXTERNAL_RUN_ID");
+    if (o.external_id.empty()) o.external_id = env("AIRFLOW_CTX_DAG_RUN_ID");
+    o.run_by = env("WATERSHED_RUN_BY");
+    if (o.run_by.empty()) o.run_by = o.external_id.empty() ? "task run" : "airflow";
+    WS_ASSIGN_OR_RETURN(orchestrate::TaskProcessResult r,
+                        orchestrate::RunTaskProcess(*project, *pipeline, *task, o));
+    if (!r.message.empty()) std::cerr << "error: " << r.message << "\n";
+    return r.exit_code;
   }();
-  if (s.ok()) return 0;
-  std::cerr << "error: " << MessageOf(s) << "\n";
-  return IsTransient(s) ? orchestrate::kTransientExitCode : 1;
+  if (code.ok()) return *code;
+  std::cerr << "error: " << MessageOf(code.status()) << "\n";
+  return orchestrate::TaskExitCode(code.status());
 }
 
 Status RunRuns(const GlobalOptions& g, const std::string& show) {
@@ -181,11 +216,11 @@ Status RunRuns(const GlobalOptions& g, const std::string& show) {
   TextTable t;
   if (show.empty()) {
     WS_ASSIGN_OR_RETURN(auto runs, store->Runs());
-    t.header = {"run", "pipeline", "date", "started_at", "finished_at", "status"};
+    t.header = {"run", "pipeline", "date", "started_at", "finished_at", "status", "by"};
     t.whole = {true};  // run ids are what `runs show` takes
     for (const auto& r : runs) {
-      t.rows.push_back(
-          {r.run_id, r.pipeline, r.logical_date, r.started_at, r.finished_at, r.status});
+      t.rows.push_back({r.run_id, r.pipeline, r.logical_date, r.started_at, r.finished_at,
+                        r.status, r.run_by});
     }
     Print(t, OutputFormat::kTable, std::cout);
     return absl::OkStatus();
@@ -216,8 +251,28 @@ Status RunExportAirflow(const GlobalOptions& g, const std::string& name, const s
   WS_ASSIGN_OR_RETURN(auto project, project::Project::Open(g.project));
   WS_ASSIGN_OR_RETURN(auto pipeline, FindPipeline(*project, name));
   const std::string path = out.empty() ? StrCat(project->root(), "/airflow/", name, ".py") : out;
-  WS_RETURN_IF_ERROR(orchestrate::WriteAirflowDag(pipeline, project->root(), path));
-  std::cout << "Wrote " << path << "\n";
+  orchestrate::AirflowExportOptions o;
+  o.project_root = project->root();
+  std::error_code ec;
+  o.binary = std::filesystem::read_symlink("/proc/self/exe", ec).string();
+  if (o.binary.empty()) o.binary = "watershed";
+  const YAML::Node& pool = project->config().raw["pool"];
+  if (pool && pool["slots"]) o.pool_slots = pool["slots"].as<int>();
+  o.today = TodayUtc();
+  WS_RETURN_IF_ERROR(orchestrate::WriteAirflowDag(pipeline, o, path));
+  std::cout << "Wrote " << path << "\n"
+            << "  the binary and project default to " << o.binary << " and " << o.project_root
+            << "; set the Airflow Variables watershed_bin and watershed_project (or WATERSHED_BIN"
+               " and WATERSHED_PROJECT on the workers) where they differ\n";
+  if (o.pool_slots > 0) {
+    std::cout << "  tasks use the Airflow pool watershed; create it once: airflow pools set "
+                 "watershed "
+              << o.pool_slots << " \"watershed.yml pool: slots\"\n";
+  }
+  if (!pipeline.on_failure_webhook.empty()) {
+    std::cout << "  on_failure: set the Airflow Variable watershed_on_failure_webhook to the "
+                 "webhook URL (it is not written into the DAG file)\n";
+  }
   return absl::OkStatus();
 }
 

@@ -211,38 +211,28 @@ struct Normalizer::Impl {
   // forbids a new column.
   int ColumnFor(Table& t, const Node& n, ColumnType type, bool variant) {
     const std::string want = variant ? VariantColumnName(n.name, type) : n.name;
-    int found = -1;
-    std::string name;
+    const std::string key = n.system ? "" : variant ? VariantKey(n.source, type) : n.source;
+    std::string name = want;
     if (n.system) {  // a system column: its own name, always
       if (auto it = t.by_name.find(want); it != t.by_name.end()) return it->second;
-      name = want;
     } else {
-      const std::string key = variant ? VariantKey(n.source, type) : n.source;
       if (auto it = t.by_source.find(key); it != t.by_source.end()) return it->second;
       name = BoundName(want, key);
       // A column of a table written before sources were kept: the path it was named after
       // takes it over.
       if (auto it = t.by_name.find(name); it != t.by_name.end() && !IsSystemName(name) &&
                                           t.columns[it->second].source.empty()) {
-        found = it->second;
-        t.columns[found].source = n.source;
-      } else {
-        for (int k = 0; NameTaken(t, name); ++k) {
-          name = DisambiguatedName(want, k == 0 ? key : StrCat(key, " ", k));
-        }
+        t.columns[it->second].source = n.source;
+        return t.by_source[key] = it->second;
       }
-      if (found < 0) {
-        if (!SchemaChangeAllowed(t, StrCat("new column ", name))) return -1;
-        if (!Budget(t, StrCat("new column ", name, " for ", n.source))) return -1;
+      for (int k = 0; NameTaken(t, name); ++k) {
+        name = DisambiguatedName(want, k == 0 ? key : StrCat(key, " ", k));
       }
-      if (found >= 0) {
-        t.by_source[key] = found;
-        return found;
-      }
-      t.by_source[key] = static_cast<int>(t.columns.size());
     }
-    if (n.system && !SchemaChangeAllowed(t, StrCat("new column ", name))) return -1;
+    if (!SchemaChangeAllowed(t, StrCat("new column ", name))) return -1;
+    if (!n.system && !Budget(t, StrCat("new column ", name, " for ", n.source))) return -1;
     const int index = static_cast<int>(t.columns.size());
+    if (!n.system) t.by_source[key] = index;
     t.by_name[name] = index;
     t.lower_names.insert(ToLower(name));
     t.columns.push_back({name, type, n.system ? std::string() : n.source});

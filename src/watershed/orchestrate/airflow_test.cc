@@ -22,33 +22,54 @@ using testing_util::ReadFileBytes;
 using testing_util::WriteFile;
 
 // Checks the DAG at argv[1]: it parses; no token outside string literals (comments included)
-// contains "PWN"; each bash_command, with {{ '{' }} and {{ ds }} rendered, is the words
-// watershed task run <pipeline> <task> --date D --project <root> (pipeline/root from argv).
+// contains "PWN"; each bash_command, with {{ '{' }} and {{ data_interval_start | ts }}
+// rendered (and nothing else left for Jinja), run by bash with the DAG's default project
+// (DEFAULT_PROJECT, rendered the same way) and a binary that prints its arguments, is exactly
+// <bin> task run <pipeline> <task> --date D --project <root> (pipeline/root from argv), for every
+// task of the DAG's TASKS map (Airflow id -> exact Watershed name).
 constexpr char kChecker[] = R"PY(
-import ast, io, shlex, sys, tokenize
+import ast, io, os, subprocess, sys, tokenize
 src = open(sys.argv[1], encoding='utf-8').read()
 tree = ast.parse(src)
 for tok in tokenize.generate_tokens(io.StringIO(src).readline):
     if tok.type != tokenize.STRING and 'PWN' in tok.string:
         sys.exit('hostile text outside a string literal: %r' % tok.string)
-tasks = {}
+consts, tasks, empties = {}, {}, []
+for node in tree.body:
+    if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name):
+        try:
+            consts[node.targets[0].id] = ast.literal_eval(node.value)
+        except ValueError:
+            pass
+def render(s):
+    out = s.replace("{{ '{' }}", '{').replace('{{ data_interval_start | ts }}', '2026-01-01T00:00:00+00:00')
+    rest = s.replace("{{ '{' }}", '').replace('{{ data_interval_start | ts }}', '')
+    if '{{' in rest or '{%' in rest or '{#' in rest:
+        sys.exit('jinja left in %r' % s)
+    return out
+if consts['PIPELINE'] != sys.argv[2]:
+    sys.exit('PIPELINE %r' % consts['PIPELINE'])
+if render(consts['DEFAULT_PROJECT']) != sys.argv[3]:
+    sys.exit('DEFAULT_PROJECT %r' % consts['DEFAULT_PROJECT'])
 for node in ast.walk(tree):
-    if isinstance(node, ast.Call) and getattr(node.func, 'id', '') == 'BashOperator':
+    if isinstance(node, ast.Call) and getattr(node.func, 'id', '') == 'WatershedTask':
         kw = {k.arg: k.value.value for k in node.keywords if isinstance(k.value, ast.Constant)}
         tasks[kw['task_id']] = kw['bash_command']
-    if isinstance(node, ast.Call) and getattr(node.func, 'id', '') == 'DAG':
-        kw = {k.arg: k.value for k in node.keywords}
-        if kw['dag_id'].value != sys.argv[2]:
-            sys.exit('dag_id %r' % kw['dag_id'].value)
-if len(tasks) != int(sys.argv[4]):
-    sys.exit('tasks: %r' % tasks)
-for task, cmd in tasks.items():
-    rendered = cmd.replace("{{ '{' }}", '{').replace('{{ ds }}', '2026-01-01')
-    if '{{' in cmd.replace("{{ '{' }}", '').replace('{{ ds }}', ''):
-        sys.exit('jinja left in %r' % cmd)
-    words = shlex.split(rendered)
-    want = ['watershed', 'task', 'run', sys.argv[2], task, '--date', '2026-01-01', '--project',
-            sys.argv[3]]
+    if isinstance(node, ast.Call) and getattr(node.func, 'id', '') == 'EmptyOperator':
+        empties.append(node.keywords[0].value.value)
+if sorted(list(tasks) + empties) != sorted(consts['TASKS']) or len(consts['TASKS']) != int(sys.argv[4]):
+    sys.exit('tasks: %r, TASKS %r' % (tasks, consts['TASKS']))
+printer = os.path.join(os.path.dirname(os.path.abspath(sys.argv[1])), 'printargs')
+with open(printer, 'w') as f:
+    f.write('#!/bin/sh\nprintf "%s\\0" "$@"\n')
+os.chmod(printer, 0o755)
+env = {'PATH': os.environ['PATH'], 'WATERSHED_VARIABLE_BIN': printer,
+       'WATERSHED_DEFAULT_PROJECT': render(consts['DEFAULT_PROJECT'])}
+for task_id, cmd in tasks.items():
+    out = subprocess.run(['bash', '-c', render(cmd)], env=env, capture_output=True).stdout
+    words = out.decode('utf-8', 'surrogateescape').split('\0')[:-1]
+    want = ['task', 'run', sys.argv[2], consts['TASKS'][task_id], '--date',
+            '2026-01-01T00:00:00+00:00', '--project', sys.argv[3]]
     if words != want:
         sys.exit('words %r != %r' % (words, want))
 print('ok')

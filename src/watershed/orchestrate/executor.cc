@@ -22,6 +22,8 @@
 #include "watershed/observe/metrics.h"
 #include "watershed/orchestrate/run_store.h"
 
+extern char** environ;
+
 namespace watershed::orchestrate {
 namespace {
 
@@ -34,9 +36,22 @@ double Since(SteadyClock::time_point t) {
 // Starts `argv` in a new process group with stdout and stderr to `log`, a run log created
 // owner-only (0600: a task's output may carry what its commands print) before the fork, so the
 // child only duplicates descriptors.
-pid_t Spawn(const std::vector<std::string>& argv, const std::string& log) {
+// The child's environment is this process's plus `extra` (built before the fork).
+pid_t Spawn(const std::vector<std::string>& argv, const std::string& log,
+            const std::vector<std::string>& extra_env) {
   StatusOr<int> opened = OpenPrivateFile(log, O_WRONLY | O_TRUNC);
   const int fd = opened.ok() ? *opened : -1;
+  std::vector<char*> envp;
+  for (char** e = environ; *e != nullptr; ++e) {
+    bool replaced = false;
+    for (const std::string& x : extra_env) {
+      const std::string name = x.substr(0, x.find('=') + 1);
+      replaced |= std::string_view(*e).starts_with(name);
+    }
+    if (!replaced) envp.push_back(*e);
+  }
+  for (const std::string& x : extra_env) envp.push_back(const_cast<char*>(x.c_str()));
+  envp.push_back(nullptr);
   pid_t pid = fork();
   if (pid != 0) {
     if (fd >= 0) close(fd);
@@ -51,7 +66,7 @@ pid_t Spawn(const std::vector<std::string>& argv, const std::string& log) {
   std::vector<char*> args;
   for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
-  execv(args[0], args.data());
+  execve(args[0], args.data(), envp.data());
   _exit(127);
 }
 
@@ -226,7 +241,8 @@ StatusOr<RunOutcome> Execute(project::Project& project, const Pipeline& p,
       const std::string log = (logs / StrCat(t.name, ".", attempt, ".log")).string();
       std::vector<std::string> argv = {binary, "task", "run", p.name, t.name, "--date", date,
                                        "--project", project.root(), "--quiet"};
-      pid_t pid = Spawn(argv, log);
+      // The task process knows it is supervised (no run of its own, no timer of its own).
+      pid_t pid = Spawn(argv, log, {StrCat(kRunIdEnv, "=", outcome.run_id)});
       running[t.name] = {pid, slot, attempt, SteadyClock::now(), log, ""};
       store->RecordAttempt({outcome.run_id, t.name, attempt, "", "", "running", 0, 0, log})
           .IgnoreError();
@@ -252,8 +268,9 @@ StatusOr<RunOutcome> Execute(project::Project& project, const Pipeline& p,
       pool.Release(r.slot);
       const int code = timed_out ? -1 : WIFEXITED(status) ? WEXITSTATUS(status) : 128;
       const double secs = Since(r.started);
+      timed_out |= code == kTimeoutExitCode;  // the task process enforced the timeout itself
       std::string st = code == 0 ? "ok" : timed_out ? "timeout" : "failed";
-      const bool retry = code == kTransientExitCode && r.attempt <= p.RetriesOf(t);
+      const bool retry = p.Retries(t, r.attempt, timed_out ? kTimeoutExitCode : code);
       if (retry) st = "retrying";
       store->RecordAttempt({outcome.run_id, t.name, r.attempt, "", "", st, code, secs, r.log})
           .IgnoreError();

@@ -2,8 +2,9 @@
 //
 // Owns: launching each task as its own process (`watershed task run PIPELINE TASK --date D`,
 // in a process group, output to `.watershed/logs/<run>/<task>.<attempt>.log`), at most
-// max_parallel at once; retrying transient failures (exit code 75) with exponential backoff
-// and failing on any other; killing a task's whole process group when it passes its timeout;
+// max_parallel at once; retrying failed attempts with exponential backoff by the task's rule
+// (Pipeline::Retries: any non-zero exit, or only 75 under `retry_on: transient`; never exit 3 of
+// a Watershed task); killing a task's whole process group when it passes its timeout;
 // skipping the downstream of a failed task (not its siblings); recording the run and every
 // attempt in the catalog; and `--resume` (rerun only what did not succeed).
 // Does not own: what a task does (task.h) or when runs start (the scheduler).
@@ -19,8 +20,6 @@
 #include "watershed/project/project.h"
 
 namespace watershed::orchestrate {
-
-inline constexpr int kTransientExitCode = 75;  // EX_TEMPFAIL: retried
 
 struct RunOptions {
   std::string logical_date;    // YYYY-MM-DD

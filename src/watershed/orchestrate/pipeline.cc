@@ -7,6 +7,9 @@
 #include <functional>
 #include <set>
 
+#include "watershed/base/strings.h"
+#include "watershed/normalize/infer.h"
+
 namespace watershed::orchestrate {
 
 const Task* Pipeline::Find(const std::string& task) const {
@@ -17,6 +20,17 @@ const Task* Pipeline::Find(const std::string& task) const {
 }
 
 namespace {
+
+// `retry_on:` at `where`: any or transient, else an error with a did-you-mean.
+StatusOr<std::string> RetryOn(const YAML::Node& node, const std::string& where) {
+  const std::string v = node.as<std::string>();
+  if (v == "any" || v == "transient") return v;
+  const std::string near = ClosestMatch(v, {"any", "transient"});
+  return absl::InvalidArgumentError(
+      StrCat("watershed.yml:", node.Mark().line + 1, ": ", where, ".retry_on: '", v,
+             "' is not any (retry every failure) or transient (retry exit 75 only)",
+             near.empty() ? "" : StrCat("; did you mean '", near, "'?")));
+}
 
 // Durations in seconds (the Pipeline fields), read by base/clock.h's ParseDuration.
 StatusOr<double> DurationSeconds(const YAML::Node& node) {
@@ -37,11 +51,23 @@ StatusOr<std::map<std::string, Pipeline>> ParsePipelines(const YAML::Node& node)
       const std::string where = StrCat("pipelines.", p.name);
       // A mistyped key (`retrys:`) is an error, not a setting silently ignored.
       static const std::vector<std::string> kKeys = {
-          "schedule", "start", "catchup", "retries", "retry_backoff", "timeout",
-          "max_parallel", "on_failure", "tasks", "description"};
+          "schedule", "start",        "catchup", "retries", "retry_backoff", "retry_on",
+          "timeout",  "max_parallel", "on_failure", "tasks", "description"};
       WS_RETURN_IF_ERROR(CheckKnownKeys(y, kKeys, where, "watershed.yml"));
       if (y["schedule"]) p.schedule = y["schedule"].as<std::string>();
       if (y["retries"]) p.retries = y["retries"].as<int>();
+      if (y["retry_on"]) {
+        WS_ASSIGN_OR_RETURN(p.retry_on, RetryOn(y["retry_on"], where));
+      }
+      if (y["catchup"]) p.catchup = y["catchup"].as<bool>();
+      if (y["start"]) {
+        p.start = y["start"].as<std::string>();
+        if (!normalize::ParseDate(p.start)) {
+          return absl::InvalidArgumentError(
+              StrCat("watershed.yml:", y["start"].Mark().line + 1, ": ", where, ".start: '",
+                     p.start, "' is not a date YYYY-MM-DD (the first interval's day)"));
+        }
+      }
       if (y["retry_backoff"]) {
         WS_ASSIGN_OR_RETURN(p.retry_backoff_seconds,
                             DurationSeconds(y["retry_backoff"]));
@@ -71,6 +97,9 @@ StatusOr<std::map<std::string, Pipeline>> ParsePipelines(const YAML::Node& node)
             }
           } else if (key == "retries") {
             t.retries = field.second.as<int>();
+          } else if (key == "retry_on") {
+            WS_ASSIGN_OR_RETURN(t.retry_on,
+                                RetryOn(field.second, StrCat(where, ".tasks.", t.name)));
           } else if (key == "timeout") {
             WS_ASSIGN_OR_RETURN(t.timeout_seconds, DurationSeconds(field.second));
           } else if (field.second.IsSequence()) {
@@ -137,6 +166,13 @@ StatusOr<std::map<std::string, Pipeline>> ParsePipelines(const YAML::Node& node)
     return absl::InvalidArgumentError(StrCat("watershed.yml:", e.mark.line + 1, ": pipelines: ", e.msg));
   }
   return out;
+}
+
+bool Pipeline::Retries(const Task& t, int attempt, int exit_code) const {
+  if (exit_code == 0 || attempt > RetriesOf(t)) return false;
+  if (exit_code == kTransientExitCode) return true;
+  if (RetryOnOf(t) == "transient") return false;
+  return t.type == "shell" || exit_code != kTerminalExitCode;
 }
 
 std::vector<std::string> TopologicalOrder(const Pipeline& p) {

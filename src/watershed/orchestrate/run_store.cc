@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <map>
+#include <optional>
 
 #include "watershed/base/clock.h"
 #include "watershed/base/columns.h"
@@ -41,8 +42,15 @@ CREATE TABLE IF NOT EXISTS task_runs(
   PRIMARY KEY(run_id, task, attempt));
 )sql";
 
+// Who started a run, and the orchestrator's own id for it (Airflow's dag_run_id).
+constexpr char kRunsSchemaV2[] = R"sql(
+ALTER TABLE runs ADD COLUMN run_by TEXT NOT NULL DEFAULT 'watershed';
+ALTER TABLE runs ADD COLUMN external_id TEXT NOT NULL DEFAULT '';
+)sql";
+
 const store::Schema& RunsSchema() {
-  static const store::Schema* schema = new store::Schema{"orchestrate", {kRunsSchemaV1}};
+  static const store::Schema* schema =
+      new store::Schema{"orchestrate", {kRunsSchemaV1, kRunsSchemaV2}};
   return *schema;
 }
 
@@ -56,12 +64,12 @@ StatusOr<std::unique_ptr<RunStore>> RunStore::Open(const std::string& catalog_pa
   return std::unique_ptr<RunStore>(new RunStore(std::move(db)));
 }
 
-Status RunStore::BeginRun(const RunRecord& run) {
+Status RunStore::AbandonStale(const std::string& pipeline, const std::string& logical_date) {
   // A run left 'running' by a process that is gone (killed) is abandoned, not blocking.
   {
     Stmt q(*db_, "SELECT run_id, pid, host FROM runs WHERE pipeline = ? AND logical_date = ? AND "
                 "status = 'running'");
-    q.Bind(1, run.pipeline).Bind(2, run.logical_date);
+    q.Bind(1, pipeline).Bind(2, logical_date);
     std::vector<std::string> stale;
     while (true) {
       WS_ASSIGN_OR_RETURN(bool row, q.Step());
@@ -73,11 +81,17 @@ Status RunStore::BeginRun(const RunRecord& run) {
     }
     for (const auto& id : stale) WS_RETURN_IF_ERROR(FinishRun(id, "abandoned"));
   }
+  return absl::OkStatus();
+}
+
+Status RunStore::BeginRun(const RunRecord& run) {
+  WS_RETURN_IF_ERROR(AbandonStale(run.pipeline, run.logical_date));
   Stmt s(*db_,
-         "INSERT INTO runs(run_id, pipeline, logical_date, started_at, status, pid, host) "
-         "VALUES(?, ?, ?, ?, 'running', ?, ?)");
+         "INSERT INTO runs(run_id, pipeline, logical_date, started_at, status, pid, host, run_by, "
+         "external_id) VALUES(?, ?, ?, ?, 'running', ?, ?, ?, ?)");
   s.Bind(1, run.run_id).Bind(2, run.pipeline).Bind(3, run.logical_date).Bind(4, IsoUtc(NowMicros()));
   s.Bind(5, static_cast<int64_t>(getpid())).Bind(6, ThisHost());
+  s.Bind(7, run.run_by.empty() ? std::string("watershed") : run.run_by).Bind(8, run.external_id);
   Status st = s.Run();
   if (!st.ok() && MessageOf(st).find("UNIQUE") != std::string_view::npos) {
     return absl::AlreadyExistsError(StrCat("pipeline ", run.pipeline, " is already running for ",
@@ -115,16 +129,74 @@ Status RunStore::RecordAttempts(const std::vector<TaskAttempt>& attempts) {
 
 StatusOr<std::vector<RunRecord>> RunStore::Runs(const std::string& pipeline) {
   Stmt s(*db_,
-         "SELECT run_id, pipeline, logical_date, started_at, COALESCE(finished_at, ''), status "
-         "FROM runs WHERE ? = '' OR pipeline = ? ORDER BY started_at, run_id");
+         "SELECT run_id, pipeline, logical_date, started_at, COALESCE(finished_at, ''), status, "
+         "run_by, external_id FROM runs WHERE ? = '' OR pipeline = ? ORDER BY started_at, run_id");
   s.Bind(1, pipeline).Bind(2, pipeline);
   std::vector<RunRecord> out;
   while (true) {
     WS_ASSIGN_OR_RETURN(bool row, s.Step());
     if (!row) break;
-    out.push_back({s.Text(0), s.Text(1), s.Text(2), s.Text(3), s.Text(4), s.Text(5)});
+    out.push_back(
+        {s.Text(0), s.Text(1), s.Text(2), s.Text(3), s.Text(4), s.Text(5), s.Text(6), s.Text(7)});
   }
   return out;
+}
+
+StatusOr<int> RunStore::BeginExternalAttempt(const RunRecord& run, const std::string& task) {
+  WS_RETURN_IF_ERROR(AbandonStale(run.pipeline, run.logical_date));
+  Transaction txn(*db_);
+  WS_RETURN_IF_ERROR(txn.Begin());
+  Stmt up(*db_,
+          "INSERT INTO runs(run_id, pipeline, logical_date, started_at, status, pid, host, run_by, "
+          "external_id) VALUES(?, ?, ?, ?, 'running', ?, ?, ?, ?) ON CONFLICT(run_id) DO UPDATE "
+          "SET status = 'running', finished_at = NULL, pid = excluded.pid, host = excluded.host");
+  up.Bind(1, run.run_id).Bind(2, run.pipeline).Bind(3, run.logical_date);
+  up.Bind(4, IsoUtc(NowMicros())).Bind(5, static_cast<int64_t>(getpid())).Bind(6, ThisHost());
+  up.Bind(7, run.run_by).Bind(8, run.external_id);
+  Status st = up.Run();
+  if (!st.ok() && MessageOf(st).find("UNIQUE") != std::string_view::npos) {
+    return absl::AlreadyExistsError(StrCat("pipeline ", run.pipeline, " is already running for ",
+                                           run.logical_date, " (another run than ", run.run_id,
+                                           "; see `watershed runs`)"));
+  }
+  WS_RETURN_IF_ERROR(st);
+  Stmt n(*db_, "SELECT COALESCE(MAX(attempt), 0) FROM task_runs WHERE run_id = ? AND task = ?");
+  n.Bind(1, run.run_id).Bind(2, task);
+  WS_ASSIGN_OR_RETURN(bool row, n.Step());
+  const int attempt = row ? static_cast<int>(n.Int(0)) + 1 : 1;
+  WS_RETURN_IF_ERROR(RecordAttempt({run.run_id, task, attempt, "", "", "running", 0, 0, ""}));
+  WS_RETURN_IF_ERROR(txn.Commit());
+  return attempt;
+}
+
+Status RunStore::FinishExternalAttempt(const TaskAttempt& attempt,
+                                       const std::vector<std::string>& tasks) {
+  Transaction txn(*db_);
+  WS_RETURN_IF_ERROR(txn.Begin());
+  WS_RETURN_IF_ERROR(RecordAttempt(attempt));
+  WS_ASSIGN_OR_RETURN(std::vector<TaskAttempt> all, Attempts(attempt.run_id));
+  std::map<std::string, std::pair<int, std::string>> latest;  // task: attempt, status
+  for (const TaskAttempt& a : all) {
+    auto& l = latest[a.task];
+    if (a.attempt >= l.first) l = {a.attempt, a.status};
+  }
+  bool running = false, failed = false, all_ok = true;
+  for (const std::string& t : tasks) {
+    const std::string status = latest.contains(t) ? latest[t].second : "";
+    running |= status == "running";
+    failed |= status == "failed" || status == "timeout";
+    all_ok &= status == "ok";
+  }
+  const std::string status = running  ? "running"
+                             : failed ? "failed"
+                             : all_ok ? "success"
+                                      : "partial";
+  Stmt s(*db_, "UPDATE runs SET status = ?, finished_at = ? WHERE run_id = ?");
+  s.Bind(1, status)
+      .Bind(2, running ? std::optional<std::string>() : std::optional<std::string>(IsoUtc(NowMicros())))
+      .Bind(3, attempt.run_id);
+  WS_RETURN_IF_ERROR(s.Run());
+  return txn.Commit();
 }
 
 StatusOr<std::vector<TaskAttempt>> RunStore::Attempts(const std::string& run_id) {

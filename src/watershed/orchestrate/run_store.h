@@ -18,7 +18,11 @@
 namespace watershed::orchestrate {
 
 struct RunRecord {
+  // status: running, success, failed, abandoned; `partial` for a run driven task by task from
+  // outside (Airflow) while some of its tasks have not run yet.
   std::string run_id, pipeline, logical_date, started_at, finished_at, status;
+  std::string run_by;       // watershed (run, scheduler, backfill), airflow, or task run
+  std::string external_id;  // the orchestrator's run id (Airflow's dag_run_id), else ""
 };
 struct TaskAttempt {
   std::string run_id, task;
@@ -43,12 +47,25 @@ class RunStore {
   Status RecordAttempt(const TaskAttempt& attempt);
   // Several attempts in one transaction.
   Status RecordAttempts(const std::vector<TaskAttempt>& attempts);
+
+  // A task process started from outside the executor (Airflow, or `watershed task run` by
+  // hand) joins `run` (creating it, or setting it running again: each Airflow task is its own
+  // process, all of one DAG run share one run) and records attempt `1 + attempts of task so
+  // far` as running; returns that attempt number. kAlreadyExists while another run of the same
+  // pipeline and logical date is running (the scheduler's, a backfill's).
+  StatusOr<int> BeginExternalAttempt(const RunRecord& run, const std::string& task);
+  // Records the attempt's end and sets the run's status from the latest attempt of each of
+  // `tasks` (the pipeline's tasks that run a process): running while one runs, failed when one
+  // failed or timed out, success when all are ok, else partial.
+  Status FinishExternalAttempt(const TaskAttempt& attempt, const std::vector<std::string>& tasks);
   // Every run (of `pipeline`, when given), oldest first.
   StatusOr<std::vector<RunRecord>> Runs(const std::string& pipeline = "");
   StatusOr<std::vector<TaskAttempt>> Attempts(const std::string& run_id);
 
  private:
   explicit RunStore(std::unique_ptr<store::Connection> db) : db_(std::move(db)) {}
+  // Marks runs of (pipeline, logical_date) left running by a dead process on this host abandoned.
+  Status AbandonStale(const std::string& pipeline, const std::string& logical_date);
   std::unique_ptr<store::Connection> db_;
 };
 

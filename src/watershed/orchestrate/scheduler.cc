@@ -77,17 +77,16 @@ Status RunScheduler(project::Project& project, const SchedulerOptions& options) 
     int64_t last = 0;
   };
   std::vector<Entry> entries;
-  const YAML::Node& raw = project.config().raw["pipelines"];
   for (const auto& [name, p] : pipelines) {
     if (p.schedule.empty()) continue;
     WS_ASSIGN_OR_RETURN(Schedule s, Schedule::Parse(p.schedule));
     Entry e{&p, s};
-    if (raw[name]["catchup"]) e.catchup = raw[name]["catchup"].as<bool>();
+    e.catchup = p.catchup;
     WS_ASSIGN_OR_RETURN(auto cursor, catalog->GetCursor("scheduler", name));
     if (cursor) {
       e.last = std::stoll(*cursor);
-    } else if (raw[name]["start"]) {
-      auto start = normalize::ParseTimestamp(raw[name]["start"].as<std::string>() + "T00:00:00Z");
+    } else if (!p.start.empty()) {
+      auto start = normalize::ParseTimestamp(p.start + "T00:00:00Z");
       if (!start) {
         return absl::InvalidArgumentError(
             StrCat("pipelines.", name, ".start must be a date YYYY-MM-DD"));

@@ -1,18 +1,51 @@
 // orchestrate/task.cc — see task.h.
 #include "watershed/orchestrate/task.h"
 
+#include "absl/strings/cord.h"
 #include "absl/strings/numbers.h"
 
 #include <unistd.h>
 
 #include <iostream>
 
+#include "watershed/base/columns.h"
 #include "watershed/load/crunchbase.h"
+#include "watershed/normalize/infer.h"
+#include "watershed/orchestrate/scheduler.h"
 #include "watershed/load/loader.h"
 #include "watershed/quality/checks.h"
 #include "watershed/transform/runner.h"
 
 namespace watershed::orchestrate {
+
+namespace {
+constexpr char kTerminalPayload[] = "watershed/orchestrate/terminal";
+}  // namespace
+
+Status Terminal(Status s) {
+  s.SetPayload(kTerminalPayload, absl::Cord("1"));
+  return s;
+}
+
+bool IsTerminal(const Status& s) { return s.GetPayload(kTerminalPayload).has_value(); }
+
+int TaskExitCode(const Status& s) {
+  if (s.ok()) return 0;
+  if (IsTerminal(s)) return kTerminalExitCode;
+  return IsTransient(s) ? kTransientExitCode : kTaskFailedExitCode;
+}
+
+StatusOr<std::string> NormalizeLogicalDate(const std::string& date) {
+  if (date.empty()) return TodayUtc();
+  if (date.size() == 10 && normalize::ParseDate(date)) return date;
+  const std::optional<int64_t> micros = normalize::ParseTimestamp(date);
+  if (!micros || *micros % 1000000 != 0) {
+    return absl::InvalidArgumentError(
+        StrCat("--date '", date, "' is not a day (2026-11-28) or an ISO time to the second "
+                                 "(2026-11-28T06:00:00Z, 2026-11-28T06:00:00+00:00)"));
+  }
+  return LogicalDate(*micros / 1000000);
+}
 
 std::string DayOf(const std::string& logical_date) { return logical_date.substr(0, 10); }
 
@@ -40,6 +73,7 @@ Status RunTask(project::Project& project, const Pipeline& pipeline, const Task& 
     auto it = task.params.find(key);
     return it == task.params.end() ? fallback : WithDate(it->second, date);
   };
+  if (task.type == "noop") return absl::OkStatus();  // a join point: nothing to do
   if (task.type == "shell") {
     const std::string command = param("command");
     setenv("WATERSHED_DATE", DayOf(date).c_str(), 1);
@@ -56,8 +90,8 @@ Status RunTask(project::Project& project, const Pipeline& pipeline, const Task& 
     }
     o.table = param("table");
     if (!absl::SimpleAtoi(param("max_bad", "0"), &o.max_bad) || o.max_bad < 0) {
-      return absl::InvalidArgumentError(StrCat("task ", task.name, ": max_bad must be a whole "
-                                               "number of records, not '", param("max_bad"), "'"));
+      return Terminal(absl::InvalidArgumentError(StrCat("task ", task.name, ": max_bad must be a whole "
+                                               "number of records, not '", param("max_bad"), "'")));
     }
     WS_ASSIGN_OR_RETURN(auto summary, load::LoadFile(project, o));
     std::printf("%s: %llu records, snapshot %lld\n", task.name.c_str(),
@@ -85,8 +119,8 @@ Status RunTask(project::Project& project, const Pipeline& pipeline, const Task& 
     char* end = nullptr;
     const long n = std::strtol(sample.c_str(), &end, 10);
     if (sample.empty() || *end != '\0' || n < 0) {
-      return absl::InvalidArgumentError(
-          StrCat("task ", task.name, ": sample '", sample, "' is not a number of rows >= 0"));
+      return Terminal(absl::InvalidArgumentError(
+          StrCat("task ", task.name, ": sample '", sample, "' is not a number of rows >= 0")));
     }
     selection.sample_rows = static_cast<int>(n);
     selection.context = StrCat("task ", pipeline.name, ".", task.name);
@@ -94,9 +128,9 @@ Status RunTask(project::Project& project, const Pipeline& pipeline, const Task& 
     for (const quality::CheckResult& r : report.results) std::cout << r.Line() << "\n";
     std::cout << report.Summary() << "\n";
     std::cout << std::flush;
-    // Failed data is not transient: kFailedPrecondition exits 1, never the retried 75.
+    // Failed data is terminal: rerunning the checks on the same data fails the same way.
     if (report.blocking())
-      return absl::FailedPreconditionError(StrCat(task.name, ": ", report.Summary()));
+      return Terminal(absl::FailedPreconditionError(StrCat(task.name, ": ", report.Summary())));
     return absl::OkStatus();
   }
   // crunchbase

@@ -465,7 +465,7 @@ TEST(TaskProcess, Child) {
   if (!s.ok()) std::cerr << "error: " << s << "\n";
   std::cout.flush();
   std::fflush(nullptr);
-  std::_Exit(s.ok() ? 0 : IsTransient(s) ? orchestrate::kTransientExitCode : 1);
+  std::_Exit(orchestrate::TaskExitCode(s));  // what `watershed task run` exits with
 }
 
 TEST_F(Checks, AFailedErrorCheckTaskBlocksItsDownstreamAndIsNotRetried) {

@@ -34,6 +34,7 @@ struct QueryResult {
 
 struct QueryOptions {
   size_t max_rows = 0;  // rows kept in QueryResult::rows; 0 = all
+  bool write = false;   // a mart query may change the mart (else it is opened read-only)
 };
 
 // Runs `sql` in mart `mart`: its models by name, other DuckDB marts as <mart>.<model>, the

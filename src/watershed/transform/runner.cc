@@ -50,13 +50,29 @@ class Engine {
   virtual Status Execute(const std::string& sql) = 0;
   virtual StatusOr<int64_t> Count(const std::string& sql) = 0;  // first column of the first row
   virtual bool postgres() const = 0;
-  bool TableExists(const Model& m) {
-    auto n = Count(postgres()
-                       ? StrCat("SELECT count(*) FROM information_schema.tables WHERE table_schema "
-                                "= ", QuoteLiteral(m.mart), " AND table_name = ", QuoteLiteral(m.name))
-                       : StrCat("SELECT count(*) FROM duckdb_tables() WHERE database_name = ",
-                                QuoteLiteral(m.mart), " AND table_name = ", QuoteLiteral(m.name)));
-    return n.ok() && *n > 0;
+  // What the model's relation is now: nothing, a view, a table, or a snapshot's table (one with
+  // the SCD2 columns). Switching materialization replaces one with the other.
+  enum class Existing { kNone = 0, kView = 1, kTable = 2, kSnapshot = 3 };
+  Existing KindOf(const Model& m) {
+    const std::string where =
+        postgres() ? StrCat("table_schema = ", QuoteLiteral(m.mart))
+                   : StrCat("table_catalog = ", QuoteLiteral(m.mart), " AND table_schema = 'main'");
+    auto kind = Count(StrCat("SELECT coalesce(max(CASE WHEN table_type = 'VIEW' THEN 1 ELSE 2 END)"
+                             ", 0) FROM information_schema.tables WHERE ", where,
+                             " AND table_name = ", QuoteLiteral(m.name)));
+    if (!kind.ok() || *kind == 0) return Existing::kNone;
+    if (*kind == 1) return Existing::kView;
+    auto scd = Count(StrCat("SELECT count(*) FROM information_schema.columns WHERE ", where,
+                            " AND table_name = ", QuoteLiteral(m.name), " AND column_name IN ("
+                            "'valid_from', 'valid_to', 'is_current', ",
+                            QuoteLiteral(normalize::kHashdiffColumn), ")"));
+    return scd.ok() && *scd == 4 ? Existing::kSnapshot : Existing::kTable;
+  }
+  // The statement that removes what `target` is now (empty when nothing is there).
+  std::string DropStatement(Existing kind, const std::string& target) {
+    if (kind == Existing::kNone) return "";
+    return StrCat(kind == Existing::kView ? "DROP VIEW IF EXISTS " : "DROP TABLE IF EXISTS ",
+                  target, postgres() ? " CASCADE; " : "; ");
   }
 };
 
@@ -97,7 +113,8 @@ class PgEngine : public Engine {
 // from the source has its current version closed (a hard delete). Strategy `timestamp`: a row
 // changed when its updated_at column grew, and versions are stamped with updated_at; strategy
 // `check`: a row changed when a hash of check_cols changed, stamped with the build's time.
-Status RunSnapshot(Engine& e, const Model& m, const std::string& target, const std::string& sql) {
+Status RunSnapshot(Engine& e, const Model& m, const std::string& target, const std::string& sql,
+                   Engine::Existing existing) {
   const std::string key = QuoteIdent(m.config.at("unique_key"));
   const bool by_time = !m.config.contains("strategy") || m.config.at("strategy") == "timestamp";
   WS_RETURN_IF_ERROR(e.Execute(StrCat("DROP TABLE IF EXISTS ws_src; CREATE TEMP TABLE ws_src AS ", sql)));
@@ -125,10 +142,11 @@ Status RunSnapshot(Engine& e, const Model& m, const std::string& target, const s
   const std::string stamp =
       by_time ? StrCat("CAST(s.", QuoteIdent(m.config.at("updated_at")), " AS TIMESTAMP)")
               : "CAST(current_timestamp AS TIMESTAMP)";
-  if (!e.TableExists(m)) {
-    return e.Execute(StrCat("CREATE TABLE ", target, " AS SELECT s.*, ", hash,
-                            " AS ", normalize::kHashdiffColumn, ", ", stamp, " AS valid_from, CAST(NULL AS "
-                            "TIMESTAMP) AS valid_to, true AS is_current FROM ws_src s"));
+  if (existing != Engine::Existing::kSnapshot) {  // first build, or switched from view/table
+    return e.Execute(StrCat("BEGIN; ", e.DropStatement(existing, target), "CREATE TABLE ", target,
+                            " AS SELECT s.*, ", hash, " AS ", normalize::kHashdiffColumn, ", ",
+                            stamp, " AS valid_from, CAST(NULL AS TIMESTAMP) AS valid_to, true AS "
+                            "is_current FROM ws_src s; COMMIT"));
   }
   const std::string changed =
       by_time ? StrCat("s.", QuoteIdent(m.config.at("updated_at")), " > t.",
@@ -152,14 +170,21 @@ Status RunSnapshot(Engine& e, const Model& m, const std::string& target, const s
 
 // Replaces `target` with the result of `sql` so that readers see the old or the new table, never
 // half of one. `suffix` carries Redshift's DISTKEY/SORTKEY.
+// `existing` is what `target` is now: a view (a model switched to a table) is dropped in the
+// same transaction.
 Status ReplaceTable(Engine& e, const Model& m, const std::string& target, const std::string& sql,
-                    const std::string& suffix) {
-  if (!e.postgres()) return e.Execute(StrCat("CREATE OR REPLACE TABLE ", target, " AS ", sql));
+                    const std::string& suffix, Engine::Existing existing) {
+  if (!e.postgres()) {
+    if (existing != Engine::Existing::kView) {
+      return e.Execute(StrCat("CREATE OR REPLACE TABLE ", target, " AS ", sql));
+    }
+    return e.Execute(StrCat("BEGIN; DROP VIEW IF EXISTS ", target, "; CREATE TABLE ", target,
+                            " AS ", sql, "; COMMIT"));
+  }
   const std::string fresh = StrCat(QuoteIdent(m.mart), ".", QuoteIdent(m.name + "__new"));
   return e.Execute(StrCat("DROP TABLE IF EXISTS ", fresh, "; CREATE TABLE ", fresh, suffix,
-                          " AS ", sql, "; BEGIN; DROP TABLE IF EXISTS ", target,
-                          " CASCADE; ALTER TABLE ", fresh, " RENAME TO ", QuoteIdent(m.name),
-                          "; COMMIT"));
+                          " AS ", sql, "; BEGIN; ", e.DropStatement(existing, target),
+                          "ALTER TABLE ", fresh, " RENAME TO ", QuoteIdent(m.name), "; COMMIT"));
 }
 
 ModelResult RunModel(Engine& e, const Model& m, bool full_refresh, bool redshift) {
@@ -167,14 +192,15 @@ ModelResult RunModel(Engine& e, const Model& m, bool full_refresh, bool redshift
   ModelResult r{m.id(), m.materialized(), "ok", "", 0, 0};
   const std::string target = StrCat(QuoteIdent(m.mart), ".", QuoteIdent(m.name));
   // is_incremental(): an incremental model whose table exists, outside a full refresh.
-  const bool incremental_run =
-      r.materialized == "incremental" && !full_refresh && e.TableExists(m);
+  // (the same rule as the merge below: a table is there to merge into)
+  const bool incremental_run = r.materialized == "incremental" && !full_refresh &&
+                               e.KindOf(m) == Engine::Existing::kTable;
   const std::string sql = Compile(m, e.postgres() ? "" : "\"memory\".", incremental_run);
   for (const std::string& seed : m.seeds) {  // refs to seeds: loaded by `watershed seed`
     Model table;
     table.mart = seed.substr(0, seed.find('.'));
     table.name = seed.substr(seed.find('.') + 1);
-    if (!e.TableExists(table)) {
+    if (e.KindOf(table) == Engine::Existing::kNone) {
       r.status = "error";
       r.message = StrCat(m.path, ": refs seed '", table.name, "', which is not loaded into mart ",
                          table.mart, ": run `watershed seed` first");
@@ -188,15 +214,21 @@ ModelResult RunModel(Engine& e, const Model& m, bool full_refresh, bool redshift
     suffix = warehouse::postgres::RedshiftTableSuffix(
         m.config.contains("dist_key") ? m.config.at("dist_key") : "", sort);
   }
+  // A model may switch materialization between builds: what is there now decides how it goes.
+  const Engine::Existing existing = e.KindOf(m);
   Status s;
   if (r.materialized == "view") {
-    s = e.postgres() ? e.Execute(StrCat("BEGIN; DROP VIEW IF EXISTS ", target, " CASCADE; CREATE "
-                                        "VIEW ", target, " AS ", sql, "; COMMIT"))
-                     : e.Execute(StrCat("CREATE OR REPLACE VIEW ", target, " AS ", sql));
+    s = existing == Engine::Existing::kView || existing == Engine::Existing::kNone
+            ? (e.postgres() ? e.Execute(StrCat("BEGIN; DROP VIEW IF EXISTS ", target,
+                                               " CASCADE; CREATE VIEW ", target, " AS ", sql,
+                                               "; COMMIT"))
+                            : e.Execute(StrCat("CREATE OR REPLACE VIEW ", target, " AS ", sql)))
+            : e.Execute(StrCat("BEGIN; ", e.DropStatement(existing, target), "CREATE VIEW ",
+                               target, " AS ", sql, "; COMMIT"));
   } else if (r.materialized == "table") {
-    s = ReplaceTable(e, m, target, sql, suffix);
+    s = ReplaceTable(e, m, target, sql, suffix, existing);
   } else if (r.materialized == "snapshot") {
-    s = RunSnapshot(e, m, target, sql);
+    s = RunSnapshot(e, m, target, sql, existing);
   } else {  // incremental
     const bool append = m.config.contains("incremental_strategy") &&
                         m.config.at("incremental_strategy") == "append_new";
@@ -210,8 +242,9 @@ ModelResult RunModel(Engine& e, const Model& m, bool full_refresh, bool redshift
                        col, ") FROM ", target, ") - INTERVAL ", QuoteLiteral(m.config.at("lookback")),
                        " OR (SELECT max(", col, ") FROM ", target, ") IS NULL");
     }
-    if (full_refresh || !e.TableExists(m)) {
-      s = ReplaceTable(e, m, target, sql, suffix);
+    // A view or a snapshot's table (other columns) is not a table to merge into: rebuild.
+    if (full_refresh || existing != Engine::Existing::kTable) {
+      s = ReplaceTable(e, m, target, sql, suffix, existing);
     } else if (append) {  // insert-only: rows whose key is new
       s = e.Execute(StrCat("INSERT INTO ", target, " SELECT * FROM (", inc_sql,
                            ") n WHERE NOT EXISTS (SELECT 1 FROM ", target, " t WHERE t.", key,
@@ -436,12 +469,14 @@ StatusOr<std::map<std::string, MartTarget>> MartTargets(project::Project& projec
   return out;
 }
 
-StatusOr<MartSession> OpenMarts(project::Project& project, const std::string& use_mart) {
-  return OpenMarts(project, use_mart, {});
+StatusOr<MartSession> OpenMarts(project::Project& project, const std::string& use_mart,
+                                bool read_only) {
+  return OpenMarts(project, use_mart, {}, read_only);
 }
 
 StatusOr<MartSession> OpenMarts(project::Project& project, const std::string& use_mart,
-                                const std::map<std::string, std::string>& mart_files) {
+                                const std::map<std::string, std::string>& mart_files,
+                                bool read_only) {
   MartSession s;
   WS_ASSIGN_OR_RETURN(s.db, warehouse::Database::Open(""));
   WS_ASSIGN_OR_RETURN(s.conn, s.db->Connect());
@@ -459,17 +494,17 @@ StatusOr<MartSession> OpenMarts(project::Project& project, const std::string& us
     auto file = mart_files.find(mart);
     const std::string path =
         file != mart_files.end() ? file->second : (dir / (mart + ".duckdb")).string();
-    WS_RETURN_IF_ERROR(
-        s.conn->Execute(StrCat("ATTACH ", QuoteLiteral(path), " AS ", QuoteIdent(mart))));
+    if (read_only && !fs::exists(path)) {
+      if (mart == use_mart) {
+        return absl::NotFoundError(StrCat("mart ", mart, " has not been built yet (no ", path,
+                                          "): run `watershed build --select ", mart, "`"));
+      }
+      continue;
+    }
+    WS_RETURN_IF_ERROR(s.conn->Execute(StrCat("ATTACH ", QuoteLiteral(path), " AS ",
+                                              QuoteIdent(mart), read_only ? " (READ_ONLY)" : "")));
   }
-  // Lake views and marts are in place: from here on SQL reaches only the lake and marts folders.
-  WS_RETURN_IF_ERROR(project::SandboxUserSql(project, *s.db));
-  if (use_mart == "realtime" && !targets.contains("realtime")) {  // the streams' accumulators
-    WS_RETURN_IF_ERROR(AttachRealtime(project, *s.conn));
-    WS_RETURN_IF_ERROR(s.conn->Execute("USE memory.realtime"));
-    return s;
-  }
-  if (!use_mart.empty()) {
+  if (!use_mart.empty() && use_mart != "realtime") {
     auto it = targets.find(use_mart);
     if (it == targets.end()) {
       return absl::NotFoundError(StrCat("no mart named '", use_mart, "' (marts are the folders in ",
@@ -480,6 +515,24 @@ StatusOr<MartSession> OpenMarts(project::Project& project, const std::string& us
           StrCat("mart ", use_mart, " lives in ", it->second.type, ", not DuckDB"));
     }
     WS_RETURN_IF_ERROR(s.conn->Execute(StrCat("USE ", QuoteIdent(use_mart))));
+    // The mart's models first, then the lake's namespaces: `crunchbase.organizations` names the
+    // lake table in a mart query as it does in a lake query.
+    WS_ASSIGN_OR_RETURN(auto schemas,
+                        s.conn->Query("SELECT schema_name FROM information_schema.schemata WHERE "
+                                      "catalog_name = 'memory' AND schema_name NOT IN ('main', "
+                                      "'information_schema', 'pg_catalog') ORDER BY 1"));
+    std::string path = StrCat(use_mart, ".main");
+    for (size_t i = 0; i < schemas.row_count(); ++i) {
+      path += StrCat(",memory.", schemas.GetString(0, i));
+    }
+    WS_RETURN_IF_ERROR(s.conn->Execute(StrCat("SET search_path = ", QuoteLiteral(path))));
+  }
+  // Lake views and marts are in place: from here on SQL reaches only the lake and marts folders.
+  WS_RETURN_IF_ERROR(project::SandboxUserSql(project, *s.db));
+  if (use_mart == "realtime" && !targets.contains("realtime")) {  // the streams' accumulators
+    WS_RETURN_IF_ERROR(AttachRealtime(project, *s.conn));
+    WS_RETURN_IF_ERROR(s.conn->Execute("USE memory.realtime"));
+    return s;
   }
   return s;
 }

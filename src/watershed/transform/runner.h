@@ -55,12 +55,16 @@ StatusOr<std::map<std::string, MartTarget>> MartTargets(project::Project& projec
 
 // A DuckDB with the project's DuckDB marts attached (and `USE <mart>`) and the lake's tables as
 // views. `mart_files` attaches other files under some marts' names (the build's staging copies).
+// `read_only` attaches the marts READ_ONLY (`watershed query --mart` without --write): a mart
+// not built yet is then left out, and `use_mart` must have been built.
 struct MartSession {
   std::unique_ptr<warehouse::Database> db;
   std::unique_ptr<warehouse::Connection> conn;
 };
-StatusOr<MartSession> OpenMarts(project::Project& project, const std::string& use_mart);
 StatusOr<MartSession> OpenMarts(project::Project& project, const std::string& use_mart,
-                                const std::map<std::string, std::string>& mart_files);
+                                bool read_only = false);
+StatusOr<MartSession> OpenMarts(project::Project& project, const std::string& use_mart,
+                                const std::map<std::string, std::string>& mart_files,
+                                bool read_only = false);
 
 }  // namespace watershed::transform

@@ -16,6 +16,8 @@
 #include <tuple>
 #include <utility>
 
+#include "watershed/base/strings.h"
+
 namespace watershed::sources {
 
 static_assert(kJsonPadding >= simdjson::SIMDJSON_PADDING);
@@ -551,41 +553,6 @@ class JsonReader : public ReaderBase {
 // CSV (RFC 4180, ',' separator). A row is parsed from the start of the window; when it does not
 // fit, the window grows (geometrically) and the row is parsed again, so the cost stays linear.
 
-// Position of the first invalid UTF-8 sequence in s (s is known to be invalid), or s.size().
-size_t FirstInvalidUtf8(std::string_view s) {
-  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
-  const size_t n = s.size();
-  size_t i = 0;
-  while (i < n) {
-    const unsigned char c = p[i];
-    if (c < 0x80) {
-      ++i;
-      continue;
-    }
-    size_t len;
-    unsigned char lo = 0x80, hi = 0xBF;  // allowed range of the second byte
-    if (c >= 0xC2 && c <= 0xDF) {
-      len = 2;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-      len = 3;
-      if (c == 0xE0) lo = 0xA0;
-      if (c == 0xED) hi = 0x9F;  // no surrogates
-    } else if (c >= 0xF0 && c <= 0xF4) {
-      len = 4;
-      if (c == 0xF0) lo = 0x90;
-      if (c == 0xF4) hi = 0x8F;
-    } else {
-      return i;
-    }
-    if (i + len > n || p[i + 1] < lo || p[i + 1] > hi) return i;
-    for (size_t k = 2; k < len; ++k) {
-      if (p[i + k] < 0x80 || p[i + k] > 0xBF) return i;
-    }
-    i += len;
-  }
-  return n;
-}
-
 class CsvReader : public ReaderBase {
  public:
   CsvReader(Window window, const InputLimits& limits)
@@ -754,7 +721,7 @@ class CsvReader : public ReaderBase {
     line_ += newlines + (i < n ? 1 : 0);
     window_.Consume(consumed);
     if (!simdjson::validate_utf8(out->raw.data(), out->raw.size())) {
-      out->error = StrCat("invalid UTF-8 at byte ", FirstInvalidUtf8(out->raw), " of the row");
+      out->error = StrCat("invalid UTF-8 at byte ", ValidUtf8Prefix(out->raw), " of the row");
     }
     return Parse::kRow;
   }
