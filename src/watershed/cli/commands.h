@@ -8,6 +8,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "watershed/base/status.h"
 #include "watershed/load/loader.h"
@@ -78,6 +79,8 @@ struct BuildCommand {
 };
 Status RunBuild(const GlobalOptions& g, const BuildCommand& c);
 Status RunDocs(const GlobalOptions& g, const std::string& out);
+// `watershed seed [--select x]`: seeds/**/*.csv into their marts (transform/seeds.h).
+Status RunSeed(const GlobalOptions& g, const std::vector<std::string>& select);
 
 // Pipelines (orchestrate/).
 struct RunCommand {

@@ -203,6 +203,12 @@ int main(int argc, char** argv) {
                       "Rebuild incremental models from scratch");
   build_cmd->add_option("--threads", build.threads, "Models built at once (default 2)");
 
+  std::vector<std::string> seed_select;
+  auto* seed_cmd = app.add_subcommand(
+      "seed", "Load the CSV files in seeds/ into their marts, so that models can ref() them");
+  seed_cmd->add_option("--select", seed_select,
+                       "A seed's name, mart.seed or a mart; repeatable; default: every seed");
+
   bool gc_dry_run = false;
   auto* gc = app.add_subcommand(
       "gc",
@@ -445,6 +451,8 @@ int main(int argc, char** argv) {
     status = cli::RunDocs(g, docs_out);
   } else if (*build_cmd) {
     status = cli::RunBuild(g, build);
+  } else if (*seed_cmd) {
+    status = cli::RunSeed(g, seed_select);
   } else if (*lineage_cmd) {
     if (lineage_up && lineage_down) {
       std::cerr << "error: choose --upstream or --downstream, not both\n";

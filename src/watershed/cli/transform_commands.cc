@@ -1,4 +1,4 @@
-// cli/transform_commands.cc — `build` and `docs`: models into marts (transform/). See commands.h.
+// cli/transform_commands.cc — `build`, `seed` and `docs`: models into marts (transform/). See commands.h.
 #include <iostream>
 
 #include "watershed/cli/commands.h"
@@ -7,6 +7,7 @@
 #include "watershed/project/project.h"
 #include "watershed/transform/docs.h"
 #include "watershed/transform/runner.h"
+#include "watershed/transform/seeds.h"
 
 namespace watershed::cli {
 
@@ -36,6 +37,28 @@ Status RunBuild(const GlobalOptions& g, const BuildCommand& c) {
   if (errors > 0) {
     return absl::FailedPreconditionError(StrCat(errors, " model(s) failed; see above"));
   }
+  return absl::OkStatus();
+}
+
+Status RunSeed(const GlobalOptions& g, const std::vector<std::string>& select) {
+  WS_ASSIGN_OR_RETURN(auto project, project::Project::Open(g.project));
+  WS_ASSIGN_OR_RETURN(auto results, transform::LoadSeeds(*project, select));
+  TextTable t;
+  t.header = {"seed", "status", "rows", "file"};
+  t.numeric = {false, false, true, false};
+  int errors = 0, loaded = 0;
+  for (const auto& r : results) {
+    t.rows.push_back({r.seed, r.status, Thousands(static_cast<uint64_t>(r.rows)), r.path});
+    errors += r.status == "error";
+    loaded += r.status == "ok";
+  }
+  Print(t, OutputFormat::kTable, std::cout);
+  for (const auto& r : results) {
+    if (r.status != "ok") std::cout << "  " << r.status << ": " << r.seed << ": " << r.message << "\n";
+  }
+  std::cout << loaded << " loaded, " << errors << " failed, "
+            << results.size() - loaded - errors << " skipped\n";
+  if (errors > 0) return absl::FailedPreconditionError(StrCat(errors, " seed(s) failed; see above"));
   return absl::OkStatus();
 }
 

@@ -18,6 +18,7 @@
 #include "watershed/lake/writer.h"
 #include "watershed/observe/metrics.h"
 #include "watershed/project/sql_sandbox.h"
+#include "watershed/quality/registry.h"
 #include "watershed/quality/result_store.h"
 
 namespace watershed::quality {
@@ -187,7 +188,20 @@ StatusOr<CheckReport> Run(project::Project& project, warehouse::Connection& conn
 }  // namespace
 
 StatusOr<std::vector<Check>> ProjectChecks(const project::Project& project) {
-  return ParseChecks(project.config().raw["checks"]);
+  WS_ASSIGN_OR_RETURN(auto checks, ParseChecks(project.config().raw["checks"]));
+  // dbt schema.yml tests (registry.h) join the declared checks; names stay unique.
+  WS_ASSIGN_OR_RETURN(auto dbt, SchemaYmlChecks((fs::path(project.root()) / "models").string()));
+  for (Check& c : dbt) {
+    for (const Check& other : checks) {
+      if (other.name == c.name) {
+        return absl::InvalidArgumentError(
+            StrCat("a schema.yml test of ", c.table, " is named '", c.name,
+                   "' like a check in watershed.yml: give one of them a name:"));
+      }
+    }
+    checks.push_back(std::move(c));
+  }
+  return checks;
 }
 
 std::vector<Check> Select(const std::vector<Check>& checks, const std::string& selection) {

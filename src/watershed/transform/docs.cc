@@ -74,6 +74,13 @@ StatusOr<int> WriteDocs(project::Project& project, const std::string& out_path) 
     }
     html += StrCat("<section id=\"", Anchor(m.id()), "\"><h3>", Html(m.id()),
                    " <span class=\"tag\">", Html(m.materialized()), "</span></h3>");
+    if (!m.description.empty()) html += StrCat("<p>", Html(m.description), "</p>");  // schema.yml
+    auto described = [&](const std::string& column) {
+      for (const auto& [name, text] : m.column_descriptions) {
+        if (name == column) return text;
+      }
+      return std::string();
+    };
     auto links = [&](const char* label, const std::vector<int>& ids) {
       if (ids.empty()) return;
       html += StrCat("<p>", label, ": ");
@@ -92,13 +99,21 @@ StatusOr<int> WriteDocs(project::Project& project, const std::string& out_path) 
     }
     auto cols = columns.find(m.id());
     if (cols != columns.end()) {
-      html += "<table><tr><th>column</th><th>type</th></tr>";
+      html += "<table><tr><th>column</th><th>type</th><th>description</th></tr>";
       for (const auto& [name, type] : cols->second) {
-        html += StrCat("<tr><td>", Html(name), "</td><td>", Html(type), "</td></tr>");
+        html += StrCat("<tr><td>", Html(name), "</td><td>", Html(type), "</td><td>",
+                       Html(described(name)), "</td></tr>");
       }
       html += "</table>";
     } else {
       html += "<p><em>Not built yet: run <code>watershed build</code> for its columns.</em></p>";
+      if (!m.column_descriptions.empty()) {
+        html += "<table><tr><th>column</th><th>description</th></tr>";
+        for (const auto& [name, text] : m.column_descriptions) {
+          html += StrCat("<tr><td>", Html(name), "</td><td>", Html(text), "</td></tr>");
+        }
+        html += "</table>";
+      }
     }
     html += StrCat("<details><summary>SQL (", Html(m.path), ")</summary><pre>", Html(m.sql),
                    "</pre></details></section>");

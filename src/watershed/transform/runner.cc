@@ -191,7 +191,22 @@ ModelResult RunModel(Engine& e, const Model& m, bool full_refresh, bool redshift
   const auto start = std::chrono::steady_clock::now();
   ModelResult r{m.id(), m.materialized(), "ok", "", 0, 0};
   const std::string target = StrCat(QuoteIdent(m.mart), ".", QuoteIdent(m.name));
-  const std::string sql = Compile(m, e.postgres() ? "" : "\"memory\".");
+  // is_incremental(): an incremental model whose table exists, outside a full refresh.
+  // (the same rule as the merge below: a table is there to merge into)
+  const bool incremental_run = r.materialized == "incremental" && !full_refresh &&
+                               e.KindOf(m) == Engine::Existing::kTable;
+  const std::string sql = Compile(m, e.postgres() ? "" : "\"memory\".", incremental_run);
+  for (const std::string& seed : m.seeds) {  // refs to seeds: loaded by `watershed seed`
+    Model table;
+    table.mart = seed.substr(0, seed.find('.'));
+    table.name = seed.substr(seed.find('.') + 1);
+    if (e.KindOf(table) == Engine::Existing::kNone) {
+      r.status = "error";
+      r.message = StrCat(m.path, ": refs seed '", table.name, "', which is not loaded into mart ",
+                         table.mart, ": run `watershed seed` first");
+      return r;
+    }
+  }
   std::string suffix;
   if (redshift) {
     std::vector<std::string> sort;
