@@ -5,7 +5,6 @@
 // SQL written out by hand (tests/fixtures/dbt_project/expected/*.sql) run directly in the mart.
 #include <filesystem>
 #include <fstream>
-#include <sstream>
 
 #include "gtest/gtest.h"
 #include "tests/harness.h"
@@ -16,15 +15,9 @@ namespace fs = std::filesystem;
 using watershed::testing_util::MakeTempDir;
 using watershed::testing_util::Outcome;
 using watershed::testing_util::Quote;
+using watershed::testing_util::ReadFileBytes;
 using watershed::testing_util::Watershed;
 using watershed::testing_util::WatershedIn;
-
-std::string Read(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 class Dbt : public ::testing::Test {
  protected:
@@ -87,7 +80,7 @@ TEST_F(Dbt, ProjectBuildsUnchangedAndEqualsTheSameSqlRunDirectly) {
            {"orders", "order_id"}, {"customers", "customer_id"}}) {
     const std::string built = Rows("SELECT * FROM " + model + " ORDER BY " + key);
     const std::string by_hand =
-        Rows("SELECT * FROM (" + Read(expected_ + "/" + model + ".sql") + ") ORDER BY " + key);
+        Rows("SELECT * FROM (" + ReadFileBytes(expected_ + "/" + model + ".sql") + ") ORDER BY " + key);
     EXPECT_EQ(built, by_hand) << model;
     EXPECT_GT(std::count(built.begin(), built.end(), '\n'), 5) << built;
   }
@@ -99,7 +92,7 @@ TEST_F(Dbt, ProjectBuildsUnchangedAndEqualsTheSameSqlRunDirectly) {
 
   const std::string daily_sql = "SELECT order_date, orders, revenue FROM daily_revenue ORDER BY 1";
   const std::string daily_by_hand =
-      Rows("SELECT * FROM (" + Read(expected_ + "/daily_revenue.sql") + ") ORDER BY 1");
+      Rows("SELECT * FROM (" + ReadFileBytes(expected_ + "/daily_revenue.sql") + ") ORDER BY 1");
   EXPECT_EQ(Rows(daily_sql), daily_by_hand);
   EXPECT_EQ(Rows("SELECT DISTINCT loaded_by FROM daily_revenue"), "loaded_by\nfull\n");
 
@@ -128,7 +121,7 @@ TEST_F(Dbt, ProjectBuildsUnchangedAndEqualsTheSameSqlRunDirectly) {
   // Descriptions reach `watershed docs`.
   Outcome docs = In("docs --out " + Quote(dir_ + "/docs.html"));
   ASSERT_EQ(docs.code, 0) << docs.out;
-  const std::string html = Read(dir_ + "/docs.html");
+  const std::string html = ReadFileBytes(dir_ + "/docs.html");
   EXPECT_NE(html.find("One row per order, with its payments pivoted by payment method."),
             std::string::npos);
   EXPECT_NE(html.find("The customer's country, from the country_codes seed."), std::string::npos);

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "absl/strings/str_replace.h"
 #include "watershed/base/strings.h"
 #include "watershed/transform/jinja_internal.h"
 
@@ -66,12 +67,8 @@ StatusOr<List> Items(const Value& v) {
   }
 }
 
-static std::string Replace(std::string s, const std::string& from, const std::string& to) {
-  if (from.empty()) return s;
-  for (size_t pos = 0; (pos = s.find(from, pos)) != std::string::npos; pos += to.size()) {
-    s.replace(pos, from.size(), to);
-  }
-  return s;
+static std::string Replace(const std::string& s, const std::string& from, const std::string& to) {
+  return from.empty() ? s : absl::StrReplaceAll(s, {{from, to}});
 }
 
 static std::string Strip(const std::string& s) { return std::string(Trim(s)); }
