@@ -316,7 +316,8 @@ StatusOr<std::vector<Model>> DiscoverModels(const std::string& models_dir) {
     m.refs = std::move(refs);
   }
   // schema.yml descriptions.
-  for (auto& [mart, entries] : docs) {
+  for (auto& [doc_mart, entries] : docs) {
+    const std::string& mart = doc_mart;  // clang 14 cannot capture a structured binding
     for (ModelDoc& d : entries) {
       auto it = std::find_if(models.begin(), models.end(),
                              [&](const Model& m) { return m.mart == mart && m.name == d.name; });
