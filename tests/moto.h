@@ -236,7 +236,7 @@ class MotoServer {
                            .status());
     const std::string policy =
         R"({"Version":"2012-10-17","Statement":[{"Effect":"Allow",)"
-        R"("Action":["kinesis:*","cloudwatch:*","monitoring:*"],"Resource":"*"}]})";
+        R"("Action":["kinesis:*","cloudwatch:*","monitoring:*","s3:*","sts:*"],"Resource":"*"}]})";
     WS_RETURN_IF_ERROR(
         net::AwsQueryCall(
             *client, config_, net::kIamService, "PutUserPolicy", kVersion,

@@ -56,7 +56,8 @@ struct QueryCommand {
 };
 Status RunQuery(const GlobalOptions& g, const QueryCommand& c);
 
-Status RunGc(const GlobalOptions& g, bool dry_run);
+// `grace`: a duration ("1h", "0s"); empty = 1h for an S3 lake, 0 for a local one.
+Status RunGc(const GlobalOptions& g, bool dry_run, const std::string& grace);
 
 struct CrunchbaseCommand {
   std::string mode;  // "" = watershed.yml's sources.crunchbase.mode, else full

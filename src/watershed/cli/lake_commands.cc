@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <iostream>
 
+#include "watershed/base/clock.h"
 #include "watershed/cli/commands.h"
 #include "watershed/cli/common.h"
 #include "watershed/normalize/naming.h"
@@ -251,10 +252,20 @@ Status RunQuery(const GlobalOptions& g, const QueryCommand& c) {
   return absl::OkStatus();
 }
 
-Status RunGc(const GlobalOptions& g, bool dry_run) {
+Status RunGc(const GlobalOptions& g, bool dry_run, const std::string& grace_text) {
   WS_ASSIGN_OR_RETURN(auto project, project::Project::Open(g.project));
   WS_ASSIGN_OR_RETURN(lake::Catalog * catalog, project->catalog());
-  WS_ASSIGN_OR_RETURN(auto r, lake::CollectGarbage(*catalog, project->storage(), dry_run));
+  // A lake several machines share (S3) keeps recent orphans: another machine's commit may be
+  // about to reference them. A local lake knows its running loads by process id.
+  const bool shared = project->storage().Describe().starts_with("s3://");
+  absl::Duration grace = shared ? absl::Hours(1) : absl::ZeroDuration();
+  if (!grace_text.empty()) {
+    auto parsed = ParseDuration(grace_text);
+    if (!parsed.ok()) return Annotate(parsed.status(), "--grace");
+    grace = *parsed;
+  }
+  WS_ASSIGN_OR_RETURN(auto r,
+                      lake::CollectGarbage(*catalog, project->storage(), dry_run, grace));
   for (const auto& k : r.removed)
     std::cout << (dry_run ? "would remove " : "removed ") << k << "\n";
   if (!r.foreign.empty()) {
@@ -266,6 +277,14 @@ Status RunGc(const GlobalOptions& g, bool dry_run) {
             << Bytes(static_cast<double>(r.bytes)) << ".";
   if (!r.kept_running.empty()) {
     std::cout << " Kept " << r.kept_running.size() << " file(s) of loads still running.";
+  }
+  if (!r.kept_recent.empty()) {
+    std::cout << " Kept " << r.kept_recent.size() << " file(s) younger than the grace period ("
+              << absl::FormatDuration(grace) << "; --grace to change).";
+  }
+  if (!r.aborted_uploads.empty()) {
+    std::cout << (dry_run ? " Would abort " : " Aborted ") << r.aborted_uploads.size()
+              << " unfinished upload(s).";
   }
   if (!r.foreign.empty()) {
     std::cout << " Left " << r.foreign.size() << " file(s) not written by the lake, "

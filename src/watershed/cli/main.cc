@@ -215,6 +215,10 @@ int main(int argc, char** argv) {
       "Remove orphan files: lake-written files no snapshot references, left by loads that never "
       "committed (other files are listed, never removed)");
   gc->add_flag("--dry-run", gc_dry_run, "Only list what would be removed");
+  std::string gc_grace;
+  gc->add_option("--grace", gc_grace,
+                 "Keep orphans (and unfinished uploads) younger than this, e.g. 30m, 2h; default "
+                 "1h for an S3 lake (another machine's commit may be in flight), 0s for a local one");
 
   std::string docs_out;
   auto* docs = app.add_subcommand(
@@ -427,7 +431,7 @@ int main(int argc, char** argv) {
   } else if (*query_cmd) {
     status = cli::RunQuery(g, query);
   } else if (*gc) {
-    status = cli::RunGc(g, gc_dry_run);
+    status = cli::RunGc(g, gc_dry_run, gc_grace);
   } else if (*run_cmd) {
     if (run.pipeline.empty() && run.resume.empty()) {
       std::cerr << "error: name a PIPELINE, or --resume RUN_ID\n";

@@ -75,7 +75,9 @@ int64_t LoadIdOfKey(std::string_view key) {
   return LoadIdOfName(slash == std::string_view::npos ? key : key.substr(slash + 1));
 }
 
-StatusOr<GcResult> CollectGarbage(Catalog& catalog, Storage& storage, bool dry_run) {
+StatusOr<GcResult> CollectGarbage(Catalog& catalog, Storage& storage, bool dry_run,
+                                  absl::Duration grace, absl::Time now) {
+  const int64_t cutoff = absl::ToUnixSeconds(now - grace);
   WS_ASSIGN_OR_RETURN(auto keys, catalog.AllFileKeys());
   std::unordered_set<std::string> referenced(keys.begin(), keys.end());
   WS_ASSIGN_OR_RETURN(auto loads, catalog.Loads());
@@ -87,6 +89,7 @@ StatusOr<GcResult> CollectGarbage(Catalog& catalog, Storage& storage, bool dry_r
   }
   WS_ASSIGN_OR_RETURN(auto files, storage.List("structured"));
   GcResult result;
+  std::vector<std::string> doomed;
   for (const StoredFile& f : files) {
     if (referenced.contains(f.key)) continue;
     if (!IsLakeFileKey(f.key)) {
@@ -98,9 +101,20 @@ StatusOr<GcResult> CollectGarbage(Catalog& catalog, Storage& storage, bool dry_r
       result.kept_running.push_back(f.key);
       continue;
     }
-    if (!dry_run) WS_RETURN_IF_ERROR(storage.Delete(f.key));
+    if (grace > absl::ZeroDuration() && f.modified_unix > cutoff) {
+      result.kept_recent.push_back(f.key);
+      continue;
+    }
+    doomed.push_back(f.key);
     result.removed.push_back(f.key);
     result.bytes += f.size;
+  }
+  if (!dry_run) WS_RETURN_IF_ERROR(storage.DeleteMany(doomed));
+  WS_ASSIGN_OR_RETURN(auto uploads, storage.IncompleteUploads());
+  for (const StoredUpload& u : uploads) {
+    if (u.started_unix > cutoff) continue;
+    if (!dry_run) WS_RETURN_IF_ERROR(storage.AbortUpload(u));
+    result.aborted_uploads.push_back(u.key);
   }
   if (!dry_run) {
     for (const LoadRecord& l : loads) {

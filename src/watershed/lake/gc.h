@@ -6,7 +6,11 @@
 //   2. no snapshot references it (files of snapshots still reachable by time travel are never
 //      orphans);
 //   3. the load that wrote it (its id is in the name) is not running any more (its process is
-//      gone, or it finished).
+//      gone, or it finished);
+//   4. it is older than the grace period: a commit in flight on another machine may be about
+//      to reference a file it has just uploaded (an S3 lake shared by several machines).
+// Uploads started and never finished (S3 multipart uploads of a killed process) older than the
+// grace period are aborted, which frees their parts.
 // The lake's naming (lake/writer.h, load/session.cc, lake/maintenance.cc, quality/checks.cc):
 //   structured/<namespace>/<table>/<key>=<value>/<name>   with <name> one of
 //     load-<load id>-<flush>[-p<n>].parquet    a load's flush (-p<n>: one partition value of it)
@@ -23,6 +27,8 @@
 #include <string_view>
 #include <vector>
 
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "watershed/base/status.h"
 #include "watershed/lake/catalog.h"
 #include "watershed/lake/storage.h"
@@ -33,13 +39,18 @@ struct GcResult {
   std::vector<std::string> removed;  // keys (or, in a dry run, keys that would be removed)
   uint64_t bytes = 0;                // of `removed`
   std::vector<std::string> kept_running;  // unreferenced files of loads still running
+  std::vector<std::string> kept_recent;   // unreferenced, but younger than the grace period
+  std::vector<std::string> aborted_uploads;  // keys of incomplete uploads aborted
   // Unreferenced files that do not have the lake's naming: never removed (not written by the
   // lake; someone put them there), listed so the user can decide.
   std::vector<std::string> foreign;
   uint64_t foreign_bytes = 0;
 };
 
-StatusOr<GcResult> CollectGarbage(Catalog& catalog, Storage& storage, bool dry_run);
+// `grace`: files (and incomplete uploads) modified less than this long before `now` are kept.
+StatusOr<GcResult> CollectGarbage(Catalog& catalog, Storage& storage, bool dry_run,
+                                  absl::Duration grace = absl::ZeroDuration(),
+                                  absl::Time now = absl::Now());
 
 // True when `key` has the lake's own naming (see above).
 bool IsLakeFileKey(std::string_view key);

@@ -89,6 +89,7 @@ class HookedStorage : public Storage {
   }
   Status Delete(const std::string& key) override { return inner_->Delete(key); }
   std::string Describe() const override { return inner_->Describe(); }
+  std::string LocalReadRoot() const override { return inner_->LocalReadRoot(); }
 
   std::string publish_trigger = "-compact";
   std::function<void(const std::string&)> on_publish;

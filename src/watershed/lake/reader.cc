@@ -64,6 +64,9 @@ StatusOr<std::string> TableScanSql(const TableState& table, Storage& storage,
 
   std::string hive = StrCat("hive_partitioning = true, hive_types = {", QuoteLiteral(pkey), ": ",
                             QuoteLiteral(ColumnTypeSql(ptype)), "}");
+  std::vector<std::string> keys;
+  for (const DataFile& f : table.files) keys.push_back(f.key);
+  WS_RETURN_IF_ERROR(storage.Prefetch(keys));  // an S3 lake fetches them in parallel
   std::vector<std::string> selects;
   for (const auto& [key, files] : groups) {
     const std::vector<ColumnSpec>& present = files.front()->columns;

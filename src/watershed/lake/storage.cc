@@ -28,6 +28,11 @@ Status FsyncPath(const std::string& path, bool directory) {
 }
 }  // namespace
 
+Status Storage::DeleteMany(const std::vector<std::string>& keys) {
+  for (const std::string& key : keys) WS_RETURN_IF_ERROR(Delete(key));
+  return absl::OkStatus();
+}
+
 StatusOr<std::string> LocalStorage::PathForWrite(const std::string& key) {
   WS_RETURN_IF_ERROR(CheckKey(key));
   fs::path p = fs::path(root_) / key;

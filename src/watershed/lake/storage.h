@@ -2,7 +2,8 @@
 //
 // Owns: naming files by key (a '/'-separated path relative to the lake root), giving DuckDB a
 // local path to write a new file to, publishing it, listing, reading and deleting files.
-// The S3 backend implements the same interface (it stages locally and uploads on Publish).
+// The S3 backend (s3_storage.h) implements the same interface: it stages locally and uploads on
+// Publish, and reads through a local cache.
 // Does not own: which files exist logically — that is the catalog's job (catalog.h).
 // Thread safety: LocalStorage is safe to use from several threads.
 #pragma once
@@ -22,6 +23,13 @@ struct StoredFile {
   int64_t modified_unix = 0;
 };
 
+// An upload that was started and never finished (an S3 multipart upload of a killed process).
+struct StoredUpload {
+  std::string key;
+  std::string id;
+  int64_t started_unix = 0;
+};
+
 class Storage {
  public:
   virtual ~Storage() = default;
@@ -31,10 +39,21 @@ class Storage {
   virtual Status Publish(const std::string& key) = 0;
   // A local path DuckDB can read `key` from.
   virtual StatusOr<std::string> PathForRead(const std::string& key) = 0;
+  // Makes later PathForRead calls for `keys` cheap (a remote backend fetches them in parallel).
+  virtual Status Prefetch(const std::vector<std::string>& keys) { return absl::OkStatus(); }
   virtual StatusOr<std::vector<StoredFile>> List(const std::string& prefix) = 0;
   virtual Status Delete(const std::string& key) = 0;
+  // Deletes every key (a remote backend batches them); a missing key is not an error.
+  virtual Status DeleteMany(const std::vector<std::string>& keys);
+  // Uploads started and never finished, and abandoning one (local storage has none).
+  virtual StatusOr<std::vector<StoredUpload>> IncompleteUploads() {
+    return std::vector<StoredUpload>{};
+  }
+  virtual Status AbortUpload(const StoredUpload& upload) { return absl::OkStatus(); }
   // Human-readable location, e.g. "/home/me/proj/lake" or "s3://bucket/prefix".
   virtual std::string Describe() const = 0;
+  // The local folder every PathForRead path lies under (the SQL sandbox lets DuckDB read it).
+  virtual std::string LocalReadRoot() const = 0;
 };
 
 // Files under a root folder. Publish fsyncs the file and its folder.
@@ -47,6 +66,7 @@ class LocalStorage : public Storage {
   StatusOr<std::vector<StoredFile>> List(const std::string& prefix) override;
   Status Delete(const std::string& key) override;
   std::string Describe() const override { return root_; }
+  std::string LocalReadRoot() const override { return root_; }
 
  private:
   std::string root_;

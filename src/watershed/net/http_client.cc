@@ -249,9 +249,12 @@ StatusOr<HttpResponse> HttpClient::Send(const HttpRequest& request) {
     return Status(code, Redact(StrCat(what, ": ", detail), secrets));
   };
 
-  if (method != "GET" && method != "POST") {
-    return fail(absl::StatusCode::kInvalidArgument, "unsupported method (GET or POST only)");
+  if (method != "GET" && method != "POST" && method != "PUT" && method != "DELETE" &&
+      method != "HEAD") {
+    return fail(absl::StatusCode::kInvalidArgument,
+                "unsupported method (GET, POST, PUT, DELETE or HEAD)");
   }
+  const bool sends_body = method == "POST" || method == "PUT";
   if (aws_signed) {
     const AwsCredentials& credentials = request.aws_credentials;
     if (!request.aws_sigv4.starts_with("aws:amz:") || HasLineBreak(request.aws_sigv4)) {
@@ -288,8 +291,10 @@ StatusOr<HttpResponse> HttpClient::Send(const HttpRequest& request) {
       return fail(absl::StatusCode::kInternal, "out of memory building headers");
     }
   }
-  if (method == "POST") {
-    if (!has_content_type && !Append(header_list, "Content-Type: application/json")) {
+  if (sends_body) {
+    const char* content_type =
+        method == "POST" ? "Content-Type: application/json" : "Content-Type: application/octet-stream";
+    if (!has_content_type && !Append(header_list, content_type)) {
       return fail(absl::StatusCode::kInternal, "out of memory building headers");
     }
     // No "Expect: 100-continue" round trip for large bodies. Not when signing: curl would sign
@@ -344,13 +349,17 @@ StatusOr<HttpResponse> HttpClient::Send(const HttpRequest& request) {
     curl_easy_setopt(curl, CURLOPT_USERNAME, request.aws_credentials.access_key_id.c_str());
     curl_easy_setopt(curl, CURLOPT_PASSWORD, request.aws_credentials.secret_access_key.c_str());
   }
-  if (method == "POST") {
+  if (sends_body) {
     curl_easy_setopt(curl, CURLOPT_POST, 1L);
     curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE,
                      static_cast<curl_off_t>(request.body.size()));
     curl_easy_setopt(curl, CURLOPT_POSTFIELDS, request.body.data());
+    if (method == "PUT") curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, "PUT");
+  } else if (method == "HEAD") {
+    curl_easy_setopt(curl, CURLOPT_NOBODY, 1L);
   } else {
     curl_easy_setopt(curl, CURLOPT_HTTPGET, 1L);
+    if (method == "DELETE") curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, "DELETE");
   }
 
   const RetryPolicy& policy = options_.retry;

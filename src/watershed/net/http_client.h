@@ -50,10 +50,10 @@ struct AwsCredentials {
 };
 
 struct HttpRequest {
-  std::string method = "GET";                                // GET or POST
+  std::string method = "GET";                                // GET POST PUT DELETE HEAD
   std::string url;                                           // full URL
   std::vector<std::pair<std::string, std::string>> headers;  // sent as given
-  std::string body;                                          // POST body (JSON)
+  std::string body;  // POST/PUT body (POST: JSON unless Content-Type says otherwise)
   // AWS SigV4 signing: "aws:amz:REGION:SERVICE" (libcurl's CURLOPT_AWS_SIGV4 syntax), empty =
   // unsigned. A signed request also carries "x-amz-content-sha256: <hex SHA-256 of the body>"
   // (unless the request sets that header itself) and, with a session token,
@@ -108,10 +108,10 @@ class HttpClient {
   // after 8 attempts" (method, URL without secrets, last status or curl error, attempts).
   // Between attempts it sleeps on options.clock for the policy's back-off (seeded per call), or
   // for Retry-After (429/5xx; capped at 2 * max_backoff) when the server sent one.
-  // Invalid requests (method other than GET/POST, a header with a line break, a bad URL or
+  // Invalid requests (method other than GET/POST/PUT/DELETE/HEAD, a header with a line break, a bad URL or
   // scheme, aws_sigv4 without a key id or secret) fail with kInvalidArgument and are not
-  // retried. POST bodies are sent with "Content-Type: application/json" unless the request sets
-  // its own.
+  // retried. POST bodies are sent with "Content-Type: application/json" and PUT bodies with
+  // "application/octet-stream" unless the request sets its own.
   StatusOr<HttpResponse> Send(const HttpRequest& request);
 
   const HttpStats& stats() const { return stats_; }

@@ -49,6 +49,13 @@ class HttpClientTest : public ::testing::Test {
       res.set_header("X-Content-Type", req.get_header_value("Content-Type"));
       res.set_content(req.body, "application/json");
     });
+    server_.Put("/echo", [](const httplib::Request& req, httplib::Response& res) {
+      res.set_header("X-Content-Type", req.get_header_value("Content-Type"));
+      res.set_content(StrCat("PUT ", req.body), "text/plain");
+    });
+    server_.Delete("/echo", [](const httplib::Request&, httplib::Response& res) {
+      res.status = 204;
+    });
     server_.Get("/big", [](const httplib::Request&, httplib::Response& res) {
       std::string body = "[";
       for (int i = 0; i < 20000; ++i) body += StrCat(i == 0 ? "" : ",", "{\"i\":", i, "}");
@@ -218,6 +225,29 @@ TEST_F(HttpClientTest, PostSendsJsonBody) {
   EXPECT_EQ(response->headers["x-content-type"], "application/json");
 }
 
+TEST_F(HttpClientTest, PutDeleteAndHeadAreSent) {
+  HttpClient client(Options());
+  HttpRequest put = Get(Url("/echo"));
+  put.method = "PUT";
+  put.body = std::string("bytes\0with a nul", 16);
+  StatusOr<HttpResponse> r = client.Send(put);
+  ASSERT_TRUE(r.ok()) << MessageOf(r.status());
+  EXPECT_EQ(r->body, StrCat("PUT ", put.body));
+  EXPECT_EQ(r->headers["x-content-type"], "application/octet-stream");
+  HttpRequest del = Get(Url("/echo"));
+  del.method = "DELETE";
+  r = client.Send(del);
+  ASSERT_TRUE(r.ok()) << MessageOf(r.status());
+  EXPECT_EQ(r->status, 204);
+  HttpRequest head = Get(Url("/echo"));
+  head.method = "HEAD";
+  r = client.Send(head);
+  ASSERT_TRUE(r.ok()) << MessageOf(r.status());
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(r->headers["x-reply"], "yes");
+  EXPECT_TRUE(r->body.empty());
+}
+
 TEST_F(HttpClientTest, ServerErrorIsRetried) {
   HttpClient client(Options());
   StatusOr<HttpResponse> response = client.Send(Get(Url("/fail-once")));
@@ -309,9 +339,9 @@ TEST_F(HttpClientTest, BadUrlsFailAtOnce) {
         << url << ": " << MessageOf(response.status());
   }
   EXPECT_EQ(clock_.sleep_count(), 0);
-  HttpRequest put = Get(Url("/echo"));
-  put.method = "PUT";
-  EXPECT_EQ(client.Send(put).status().code(), absl::StatusCode::kInvalidArgument);
+  HttpRequest patch = Get(Url("/echo"));
+  patch.method = "PATCH";
+  EXPECT_EQ(client.Send(patch).status().code(), absl::StatusCode::kInvalidArgument);
   HttpRequest smuggle = Get(Url("/echo"));
   smuggle.headers = {{"X-Test", "a\r\nX-Evil: 1"}};
   EXPECT_EQ(client.Send(smuggle).status().code(), absl::StatusCode::kInvalidArgument);

@@ -5,6 +5,8 @@
 
 #include "watershed/audit/audit_log.h"
 
+#include <algorithm>
+#include <cctype>
 #include <filesystem>
 #include <fstream>
 #include <mutex>
@@ -39,6 +41,87 @@ std::string Absolute(const fs::path& root, const std::string& p) {
   return (path.is_absolute() ? path : root / path).lexically_normal().string();
 }
 
+// "10GB", "512MB", "1.5GiB", "4096" (bytes).
+StatusOr<uint64_t> ParseByteSize(std::string_view text) {
+  text = Trim(text);
+  size_t i = 0;
+  while (i < text.size() && (std::isdigit(static_cast<unsigned char>(text[i])) || text[i] == '.')) ++i;
+  const std::string number(text.substr(0, i));
+  std::string unit = ToLower(Trim(text.substr(i)));
+  char* end = nullptr;
+  const double value = std::strtod(number.c_str(), &end);
+  double scale = 0;
+  if (unit.empty() || unit == "b") scale = 1;
+  else if (unit == "kb" || unit == "kib" || unit == "k") scale = 1024.0;
+  else if (unit == "mb" || unit == "mib" || unit == "m") scale = 1024.0 * 1024;
+  else if (unit == "gb" || unit == "gib" || unit == "g") scale = 1024.0 * 1024 * 1024;
+  else if (unit == "tb" || unit == "tib" || unit == "t") scale = 1024.0 * 1024 * 1024 * 1024;
+  if (number.empty() || end == nullptr || *end != '\0' || scale == 0 || value < 0) {
+    return absl::InvalidArgumentError(
+        StrCat("'", text, "' is not a size (write e.g. 10GB, 512MB or a number of bytes)"));
+  }
+  return static_cast<uint64_t>(value * scale);
+}
+
+// storage.s3 (how to reach the bucket) and storage.cache (the local read cache) of an S3 lake.
+Status ParseS3Settings(const fs::path& root, const YAML::Node& storage, const std::string& file,
+                       ProjectConfig& c) {
+  lake::S3StorageOptions& o = c.s3;
+  o.url = c.lake_url;
+  o.cache_dir = Absolute(root, ".watershed/cache");
+  auto scalar = [&](const YAML::Node& n, const char* key, std::string& out) -> Status {
+    const YAML::Node v = n[key];
+    if (!v || v.IsNull()) return absl::OkStatus();
+    if (!v.IsScalar()) {
+      return absl::InvalidArgumentError(
+          StrCat(file, ":", v.Mark().line + 1, ": storage.", key, " must be a string"));
+    }
+    out = v.Scalar();
+    return absl::OkStatus();
+  };
+  if (const YAML::Node s3 = storage["s3"]; s3 && !s3.IsNull()) {
+    if (!s3.IsMap()) {
+      return absl::InvalidArgumentError(StrCat(file, ":", s3.Mark().line + 1,
+                                               ": storage.s3 must be a map, e.g. {region: eu-west-1}"));
+    }
+    net::AwsIdentitySettings& id = o.identity;
+    WS_RETURN_IF_ERROR(scalar(s3, "region", id.region));
+    WS_RETURN_IF_ERROR(scalar(s3, "endpoint_url", id.endpoint));
+    WS_RETURN_IF_ERROR(scalar(s3, "profile", id.profile));
+    WS_RETURN_IF_ERROR(scalar(s3, "role_arn", id.role_arn));
+    WS_RETURN_IF_ERROR(scalar(s3, "access_key_id", id.access_key_id));
+    WS_RETURN_IF_ERROR(scalar(s3, "secret_access_key", id.secret_access_key));
+    WS_RETURN_IF_ERROR(scalar(s3, "session_token", id.session_token));
+    RegisterSecret(id.secret_access_key);
+    RegisterSecret(id.session_token);
+    if (!id.endpoint.empty() && !id.endpoint.starts_with("http://") &&
+        !id.endpoint.starts_with("https://")) {
+      return absl::InvalidArgumentError(StrCat(file, ": storage.s3.endpoint_url must start with "
+                                                     "http:// or https://, not '", id.endpoint, "'"));
+    }
+    if (const YAML::Node cb = s3["create_bucket"]) o.create_bucket = cb.as<bool>();
+    std::string parallel;
+    WS_RETURN_IF_ERROR(scalar(s3, "parallel", parallel));
+    if (!parallel.empty()) o.parallel = std::max(1, std::atoi(parallel.c_str()));
+  }
+  if (const YAML::Node cache = storage["cache"]; cache && !cache.IsNull()) {
+    if (!cache.IsMap()) {
+      return absl::InvalidArgumentError(StrCat(
+          file, ":", cache.Mark().line + 1, ": storage.cache must be a map, e.g. {max_size: 10GB}"));
+    }
+    std::string path, max_size;
+    WS_RETURN_IF_ERROR(scalar(cache, "path", path));
+    WS_RETURN_IF_ERROR(scalar(cache, "max_size", max_size));
+    if (!path.empty()) o.cache_dir = Absolute(root, path);
+    if (!max_size.empty()) {
+      auto bytes = ParseByteSize(max_size);
+      if (!bytes.ok()) return Annotate(bytes.status(), StrCat(file, ": storage.cache.max_size"));
+      o.cache_max_bytes = *bytes;
+    }
+  }
+  return absl::OkStatus();
+}
+
 StatusOr<ProjectConfig> ParseConfig(const fs::path& root, const YAML::Node& y,
                                     const std::string& file) {
   ProjectConfig c;
@@ -65,10 +148,12 @@ StatusOr<ProjectConfig> ParseConfig(const fs::path& root, const YAML::Node& y,
       if (s["catalog"]) catalog = s["catalog"].as<std::string>();
     }
     if (lake.starts_with("s3://")) {
-      return absl::UnimplementedError(
-          StrCat(file, ": storage.lake ", lake, ": S3 lakes are not supported yet; use a folder"));
+      c.lake_url = lake;
+      WS_RETURN_IF_ERROR(ParseS3Settings(root, y["storage"], file, c));
+      c.lake_path = c.s3.cache_dir;
+    } else {
+      c.lake_path = Absolute(root, lake);
     }
-    c.lake_path = Absolute(root, lake);
     c.catalog_path = Absolute(root, catalog);
     if (const YAML::Node t = y["tables"]; t && t.IsMap()) {
       for (const auto& kv : t) {
@@ -134,7 +219,13 @@ StatusOr<std::unique_ptr<Project>> Project::Open(const std::string& dir) {
   auto project = std::unique_ptr<Project>(new Project());
   project->root_ = root.lexically_normal().string();
   WS_ASSIGN_OR_RETURN(project->config_, ParseConfig(root, y, file));
-  project->storage_ = std::make_unique<lake::LocalStorage>(project->config_.lake_path);
+  if (!project->config_.lake_url.empty()) {
+    auto s3 = lake::S3Storage::Open(project->config_.s3);
+    if (!s3.ok()) return Annotate(s3.status(), StrCat(file, ": storage.lake"));
+    project->storage_ = *std::move(s3);
+  } else {
+    project->storage_ = std::make_unique<lake::LocalStorage>(project->config_.lake_path);
+  }
   return project;
 }
 

@@ -14,6 +14,7 @@
 
 #include "watershed/base/status.h"
 #include "watershed/lake/catalog.h"
+#include "watershed/lake/s3_storage.h"
 #include "watershed/lake/storage.h"
 #include "watershed/normalize/normalizer.h"
 
@@ -28,7 +29,9 @@ struct TableConfig {
 
 struct ProjectConfig {
   std::string name;
-  std::string lake_path;     // absolute
+  std::string lake_path;     // absolute; for an S3 lake, the local read cache of its files
+  std::string lake_url;      // "s3://bucket/prefix" for an S3 lake, else empty
+  lake::S3StorageOptions s3;  // storage.s3 and storage.cache, for an S3 lake
   std::string catalog_path;  // absolute
   std::map<std::string, TableConfig> tables;
   // `sql: {sandbox: false}` turns it off: user SQL (queries, models, custom checks) may then
@@ -50,6 +53,7 @@ class Project {
   TableConfig TableConfigFor(const std::string& table) const;
 
   lake::Storage& storage() { return *storage_; }
+  const lake::Storage& storage() const { return *storage_; }
   // Opened on first use (creating the catalog when needed).
   StatusOr<lake::Catalog*> catalog();
 

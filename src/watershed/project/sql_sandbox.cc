@@ -6,7 +6,7 @@
 namespace watershed::project {
 
 std::vector<std::string> UserSqlDirectories(const Project& project) {
-  return {project.config().lake_path,
+  return {project.storage().LocalReadRoot(),
           (std::filesystem::path(project.root()) / "marts").lexically_normal().string()};
 }
 
