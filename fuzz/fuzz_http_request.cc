@@ -3,7 +3,9 @@
 // input is sent raw over a fresh loopback connection — as the whole request when its first byte
 // is even, or as the body of an authenticated POST to the ingest route when odd — and the
 // answer read back with a deadline. The server must answer or close, never crash; /healthz
-// must still answer afterwards (checked every 256 inputs).
+// must still answer afterwards (checked every 256 inputs). At exit (libFuzzer calls exit()), the
+// server is stopped and joined before static objects are destroyed, so no thread of it outlives
+// what it uses.
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -26,6 +28,13 @@ namespace {
 
 constexpr char kToken[] = "fuzz-token-0123456789abcdef";
 std::atomic<int> g_port{0};
+std::atomic<bool> g_stop{false};
+std::thread* g_server = nullptr;
+
+void StopServer() {
+  g_stop = true;
+  if (g_server != nullptr && g_server->joinable()) g_server->join();
+}
 
 int FreePort() {
   int fd = ::socket(AF_INET, SOCK_STREAM, 0);
@@ -78,27 +87,31 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
   const std::string dir = fuzz::ScratchDir() + "/project";
   std::filesystem::create_directories(dir);
   std::ofstream(dir + "/watershed.yml") << "name: fuzz\nstreams:\n  clicks:\n    source: http\n";
-  static std::atomic<bool> stop{false};
   const int port = FreePort();
-  std::thread([dir, port] {
+  g_server = new std::thread([dir, port] {
     server::ServeOptions options;
     options.project_dir = dir;
     options.port = port;
     options.token = kToken;
     options.http_threads = 4;
-    options.stop = &stop;
+    options.stop = &g_stop;
     options.on_listening = [](int p) { g_port = p; };
     Status s = server::Serve(options);
     if (!s.ok()) {
       fprintf(stderr, "fuzz_http_request: the server stopped: %s\n", s.ToString().c_str());
       std::abort();
     }
-  }).detach();
+  });
   for (int i = 0; i < 300 && g_port.load() == 0; ++i) usleep(100000);
   if (g_port.load() == 0) {
     fprintf(stderr, "fuzz_http_request: the server did not start\n");
     std::abort();
   }
+  // One event first, so the statics a load session uses exist before the handler is registered
+  // (exit() destroys statics constructed after an atexit registration before running it).
+  Exchange(std::string("POST /v1/streams/clicks/events HTTP/1.1\r\nHost: x\r\nAuthorization: ") +
+           "Bearer " + kToken + "\r\nContent-Length: 9\r\nConnection: close\r\n\r\n{\"a\": 1}\n");
+  std::atexit(StopServer);
   return 0;
 }
 

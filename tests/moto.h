@@ -6,7 +6,7 @@
 // SIGTERM to the group and reaps the server when the pipe from the test closes, which also
 // happens when the test process dies. With verify_signatures, the
 // server starts with INITIAL_NO_AUTH_ACTION_COUNT=3: the first three calls (unverified) create
-// an IAM user "watershed-test" with an inline policy allowing kinesis:*, cloudwatch:* and
+// an IAM user "watershed-test" with an inline policy allowing kinesis:*, cloudwatch:*, s3:*, sts:* and
 // monitoring:* (moto names CloudWatch actions after the signing name) and an access key; every
 // later call must be signed with that key and is verified. config() returns that key.
 // The binary is $WS_MOTO_SERVER, else `moto_server` on PATH.

@@ -254,12 +254,13 @@ StatusOr<std::string> S3Client::GetObject(const std::string& key,
   return std::move(r.body);
 }
 
-StatusOr<std::vector<S3Object>> S3Client::ListObjects(const std::string& prefix) {
+StatusOr<std::vector<S3Object>> S3Client::ListObjects(const std::string& prefix, int page_size) {
   std::vector<S3Object> out;
   std::string token;
   for (;;) {
     std::string q = StrCat("/?list-type=2&encoding-type=url&prefix=", AwsUriEncode(prefix, true));
     if (!token.empty()) q += StrCat("&continuation-token=", AwsUriEncode(token, true));
+    if (page_size > 0) q += StrCat("&max-keys=", page_size);
     WS_ASSIGN_OR_RETURN(HttpResponse r, Call("GET", q, {}, "", StrCat("ListObjectsV2 ", prefix)));
     for (std::string_view c : Blocks(r.body, "Contents")) {
       S3Object o;

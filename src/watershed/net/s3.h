@@ -78,8 +78,8 @@ class S3Client {
   // The whole object, or bytes [first, last] inclusive.
   StatusOr<std::string> GetObject(const std::string& key,
                                   std::optional<std::pair<uint64_t, uint64_t>> range = {});
-  // Every object under `prefix` (all pages).
-  StatusOr<std::vector<S3Object>> ListObjects(const std::string& prefix);
+  // Every object under `prefix` (all pages of up to `page_size` keys; 0 = S3's default, 1000).
+  StatusOr<std::vector<S3Object>> ListObjects(const std::string& prefix, int page_size = 0);
   // Deletes `keys` (1000 per request); a key that does not exist is not an error.
   Status DeleteObjects(const std::vector<std::string>& keys);
   // Creates the bucket (in the client's region); an existing bucket of ours is not an error.
