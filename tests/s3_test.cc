@@ -1,5 +1,6 @@
-// tests/s3_test.cc — the lake on S3 against a real moto_server with signature verification on
-// (tests/moto.h): the S3 client (keys that need encoding, ranges, metadata, pages, batch
+// tests/s3_test.cc — the lake on S3 against a real moto_server (tests/moto.h), with signature
+// verification on where moto can check it (S3Test, S3RoleTest) and off where it cannot (S3LakeTest,
+// S3Cli; see S3LakeTest): the S3 client (keys that need encoding, ranges, metadata, pages, batch
 // deletes, multipart uploads), S3Storage (publish, cold and warm reads from the cache, multipart
 // publish and ranged fetch, a corrupted object refused, incomplete uploads), the credential
 // chain (profile files, AssumeRole through a profile and through settings, web identity, nothing
@@ -34,9 +35,13 @@ using testing_util::ReadFileBytes;
 using testing_util::Watershed;
 using testing_util::WriteFile;
 
-class S3Test : public ::testing::Test {
+// One moto_server per suite; kVerified turns its signature checks on.
+template <bool kVerified>
+class MotoFixture : public ::testing::Test {
  protected:
-  static void SetUpTestSuite() { moto_ = MotoServer::Start({.verify_signatures = true}).release(); }
+  static void SetUpTestSuite() {
+    moto_ = MotoServer::Start({.verify_signatures = kVerified}).release();
+  }
   static void TearDownTestSuite() {
     delete moto_;
     moto_ = nullptr;
@@ -112,14 +117,25 @@ class S3Test : public ::testing::Test {
   std::unique_ptr<net::HttpClient> http_;
   std::string dir_;
 };
-MotoServer* S3Test::moto_ = nullptr;
+template <bool kVerified>
+MotoServer* MotoFixture<kVerified>::moto_ = nullptr;
 
-TEST_F(S3Test, ObjectsWithKeysThatNeedEncodingRoundTrip) {
+// Signatures verified: every request must be signed as AWS specifies.
+using S3Test = MotoFixture<true>;
+// Signatures not verified. moto (werkzeug) re-quotes the URL before it checks a signature: it
+// decodes %2F in a query and leaves '=', '+', '(' and ')' unencoded in a path, so a request
+// signed as AWS specifies (and as the SDKs do; sigv4_test checks AWS's documented signatures)
+// fails there whenever a key or a listing prefix holds one of them, which lake keys always do.
+// These tests exercise the client and the lake on such keys.
+using S3LakeTest = MotoFixture<false>;
+
+TEST_F(S3LakeTest, ObjectsWithKeysThatNeedEncodingRoundTrip) {
   auto credentials = Credentials();
   ASSERT_NE(credentials, nullptr);
   auto client = Client(*credentials, "roundtrip");
   const std::string key = "lake/shop.orders/date=2026-12-01/a b+c~(1).parquet";
-  ASSERT_TRUE(client->PutObject(key, "0123456789", {{"watershed-sha256", "abc"}}).ok());
+  Status put = client->PutObject(key, "0123456789", {{"watershed-sha256", "abc"}});
+  ASSERT_TRUE(put.ok()) << put;
 
   auto head = client->HeadObject(key);
   ASSERT_TRUE(head.ok()) << head.status();
@@ -145,7 +161,7 @@ TEST_F(S3Test, ObjectsWithKeysThatNeedEncodingRoundTrip) {
   EXPECT_EQ(missing.status().code(), absl::StatusCode::kNotFound) << missing.status();
 }
 
-TEST_F(S3Test, ListingFollowsContinuationTokensAndDeletesInBatches) {
+TEST_F(S3LakeTest, ListingFollowsContinuationTokensAndDeletesInBatches) {
   auto credentials = Credentials();
   ASSERT_NE(credentials, nullptr);
   auto client = Client(*credentials, "pages");
@@ -169,6 +185,30 @@ TEST_F(S3Test, ListingFollowsContinuationTokensAndDeletesInBatches) {
   EXPECT_EQ((*after)[0].key, "other/x");
 }
 
+TEST_F(S3Test, SignedRequestsAreVerified) {
+  auto credentials = Credentials();
+  ASSERT_NE(credentials, nullptr);
+  auto client = Client(*credentials, "signed");
+  const std::string key = "lake/orders/part_0-a.b~c.parquet";
+  Status put = client->PutObject(key, "0123456789", {{"watershed-sha256", "abc"}});
+  ASSERT_TRUE(put.ok()) << put;
+  auto head = client->HeadObject(key);
+  ASSERT_TRUE(head.ok()) << head.status();
+  EXPECT_EQ(head->metadata["watershed-sha256"], "abc");
+  auto range = client->GetObject(key, std::make_pair(uint64_t{3}, uint64_t{6}));
+  ASSERT_TRUE(range.ok()) << range.status();
+  EXPECT_EQ(*range, "3456");
+  auto listed = client->ListObjects("");
+  ASSERT_TRUE(listed.ok()) << listed.status();
+  ASSERT_EQ(listed->size(), 1u);
+  EXPECT_EQ((*listed)[0].key, key);
+  auto upload = client->CreateMultipartUpload("lake/orders/big.parquet", {});
+  ASSERT_TRUE(upload.ok()) << upload.status();
+  EXPECT_TRUE(client->AbortMultipartUpload("lake/orders/big.parquet", *upload).ok());
+  ASSERT_TRUE(client->DeleteObjects({key}).ok());
+  EXPECT_EQ(client->HeadObject(key).status().code(), absl::StatusCode::kNotFound);
+}
+
 TEST_F(S3Test, WrongSecretIsRefusedWithTheOperationNamed) {
   net::AwsIdentitySettings s = Identity();
   s.secret_access_key = "not-the-secret";
@@ -181,7 +221,7 @@ TEST_F(S3Test, WrongSecretIsRefusedWithTheOperationNamed) {
   EXPECT_EQ(std::string(MessageOf(put)).find("not-the-secret"), std::string::npos) << put;
 }
 
-TEST_F(S3Test, StoragePublishesAndReadsColdAndWarm) {
+TEST_F(S3LakeTest, StoragePublishesAndReadsColdAndWarm) {
   auto storage = lake::S3Storage::Open(StorageOptions("cold-warm"));
   ASSERT_TRUE(storage.ok()) << storage.status();
   const std::string key = "shop.orders/load=1/part-0.parquet";
@@ -212,7 +252,7 @@ TEST_F(S3Test, StoragePublishesAndReadsColdAndWarm) {
   EXPECT_TRUE(listed->empty());
 }
 
-TEST_F(S3Test, LargeFilesGoMultipartAndComeBackByRanges) {
+TEST_F(S3LakeTest, LargeFilesGoMultipartAndComeBackByRanges) {
   auto storage = lake::S3Storage::Open(StorageOptions("multipart"));
   ASSERT_TRUE(storage.ok()) << storage.status();
   const std::string bytes = RandomBytes((12u << 20) + 12345, 7);  // three parts
@@ -241,7 +281,7 @@ TEST_F(S3Test, LargeFilesGoMultipartAndComeBackByRanges) {
   EXPECT_TRUE(uploads->empty());
 }
 
-TEST_F(S3Test, AnObjectThatDoesNotMatchItsChecksumIsRefused) {
+TEST_F(S3LakeTest, AnObjectThatDoesNotMatchItsChecksumIsRefused) {
   auto storage = lake::S3Storage::Open(StorageOptions("corrupt"));
   ASSERT_TRUE(storage.ok()) << storage.status();
   const std::string key = "t/load=1/part-0.parquet";
@@ -262,7 +302,7 @@ TEST_F(S3Test, AnObjectThatDoesNotMatchItsChecksumIsRefused) {
   EXPECT_EQ(again.status().code(), absl::StatusCode::kDataLoss) << again.status();
 }
 
-TEST_F(S3Test, AbandonedMultipartUploadsAreListedAndAborted) {
+TEST_F(S3LakeTest, AbandonedMultipartUploadsAreListedAndAborted) {
   auto storage = lake::S3Storage::Open(StorageOptions("abandoned"));
   ASSERT_TRUE(storage.ok()) << storage.status();
   auto credentials = Credentials();
@@ -282,7 +322,7 @@ TEST_F(S3Test, AbandonedMultipartUploadsAreListedAndAborted) {
   EXPECT_TRUE(uploads->empty());
 }
 
-TEST_F(S3Test, ABucketThatDoesNotExistIsNamedOnOpen) {
+TEST_F(S3LakeTest, ABucketThatDoesNotExistIsNamedOnOpen) {
   lake::S3StorageOptions o = StorageOptions("no-such-bucket");
   o.create_bucket = false;
   auto storage = lake::S3Storage::Open(o);
@@ -315,26 +355,28 @@ TEST_F(S3Test, ProfileFileKeysAreUsed) {
   EXPECT_TRUE(created.ok()) << created;
 }
 
+// A role anyone may assume, allowed s3:* (moto checks the assumed role's policies).
+std::string CreateRole(const MotoServer& moto, const std::string& name) {
+  auto http = MotoServer::QuickClient();
+  const std::string trust =
+      R"({"Version":"2012-10-17","Statement":[{"Effect":"Allow",)"
+      R"("Principal":{"AWS":"*"},"Action":["sts:AssumeRole","sts:AssumeRoleWithWebIdentity"]}]})";
+  auto created = net::AwsQueryCall(*http, moto.config(), net::kIamService, "CreateRole",
+                                   "2010-05-08",
+                                   {{"RoleName", name}, {"AssumeRolePolicyDocument", trust}});
+  EXPECT_TRUE(created.ok()) << created.status();
+  const std::string policy =
+      R"({"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*"}]})";
+  auto put = net::AwsQueryCall(
+      *http, moto.config(), net::kIamService, "PutRolePolicy", "2010-05-08",
+      {{"RoleName", name}, {"PolicyName", "s3"}, {"PolicyDocument", policy}});
+  EXPECT_TRUE(put.ok()) << put.status();
+  return "arn:aws:iam::123456789012:role/" + name;
+}
+
 class S3RoleTest : public S3Test {
  protected:
-  // A role the test user may assume, allowed s3:* (moto checks the assumed role's policies).
-  std::string CreateRole(const std::string& name) {
-    auto http = MotoServer::QuickClient();
-    const std::string trust =
-        R"({"Version":"2012-10-17","Statement":[{"Effect":"Allow",)"
-        R"("Principal":{"AWS":"*"},"Action":["sts:AssumeRole","sts:AssumeRoleWithWebIdentity"]}]})";
-    auto created = net::AwsQueryCall(*http, moto_->config(), net::kIamService, "CreateRole",
-                                     "2010-05-08",
-                                     {{"RoleName", name}, {"AssumeRolePolicyDocument", trust}});
-    EXPECT_TRUE(created.ok()) << created.status();
-    const std::string policy =
-        R"({"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*"}]})";
-    auto put = net::AwsQueryCall(
-        *http, moto_->config(), net::kIamService, "PutRolePolicy", "2010-05-08",
-        {{"RoleName", name}, {"PolicyName", "s3"}, {"PolicyDocument", policy}});
-    EXPECT_TRUE(put.ok()) << put.status();
-    return "arn:aws:iam::123456789012:role/" + name;
-  }
+  std::string CreateRole(const std::string& name) { return watershed::CreateRole(*moto_, name); }
 };
 
 TEST_F(S3RoleTest, RoleInTheSettingsIsAssumedOnTopOfTheKeys) {
@@ -376,8 +418,9 @@ TEST_F(S3RoleTest, ProfileWithSourceProfileAssumesItsRole) {
   EXPECT_TRUE(created.ok()) << created;
 }
 
-TEST_F(S3RoleTest, WebIdentityTokenIsExchangedForARole) {
-  const std::string role = CreateRole("web-role");
+// AssumeRoleWithWebIdentity is an unsigned call; moto with verification on answers it 500.
+TEST_F(S3LakeTest, WebIdentityTokenIsExchangedForARole) {
+  const std::string role = CreateRole(*moto_, "web-role");
   const std::string token = WriteFile(dir_, "token", "eyJhbGciOiJSUzI1NiJ9.e30.c2ln");
   net::AwsIdentitySettings s;
   s.region = "us-east-1";
@@ -424,10 +467,10 @@ TEST_F(S3Test, ProfileRoleWithoutSourceIsAnErrorNamingTheProfile) {
 
 // --- the binary on an s3:// project -------------------------------------------------------------
 
-class S3Cli : public S3Test {
+class S3Cli : public S3LakeTest {
  protected:
   void SetUp() override {
-    S3Test::SetUp();
+    S3LakeTest::SetUp();
     if (HasFatalFailure()) return;
     project_ = dir_ + "/proj";
     Outcome init = Watershed("init " + Quote(project_));
@@ -436,7 +479,10 @@ class S3Cli : public S3Test {
         << "name: s3-project\n"
            "storage:\n"
            "  lake: s3://cli-lake/watershed\n"
-           "  s3: {region: us-east-1, endpoint_url: ${S3_ENDPOINT}, create_bucket: true}\n";
+           "  s3:\n"
+           "    region: us-east-1\n"
+           "    endpoint_url: ${S3_ENDPOINT}\n"
+           "    create_bucket: true\n";
     env_ = {{"S3_ENDPOINT", moto_->config().endpoint},
             {"AWS_ACCESS_KEY_ID", moto_->config().access_key_id},
             {"AWS_SECRET_ACCESS_KEY", moto_->config().secret_access_key}};
@@ -467,22 +513,27 @@ TEST_F(S3Cli, LoadQueryAndGcAgainstAnS3Lake) {
   net::S3Client client("cli-lake", "us-east-1", moto_->config().endpoint, *http_, *credentials);
   auto objects = client.ListObjects("watershed/");
   ASSERT_TRUE(objects.ok()) << objects.status();
-  size_t parquet = 0;
-  for (const auto& o : *objects) parquet += o.key.ends_with(".parquet") ? 1 : 0;
-  EXPECT_GE(parquet, 1u);
+  std::string data_file;
+  for (const auto& o : *objects) {
+    if (o.key.ends_with(".parquet")) data_file = o.key;
+  }
+  ASSERT_FALSE(data_file.empty()) << objects->size() << " objects, none a Parquet file";
   std::filesystem::remove_all(project_ + "/.watershed/cache");
   EXPECT_EQ(Query("SELECT count(*) AS n, sum(id) AS total FROM shop.items"), expected);
 
   // An orphan (a crashed writer's file) and an abandoned multipart upload: gc removes both,
-  // but only once they are older than the grace period.
-  ASSERT_TRUE(client.PutObject("watershed/shop.items/orphan-0.parquet", "PAR1junk").ok());
-  ASSERT_TRUE(client.CreateMultipartUpload("watershed/shop.items/part-9.parquet", {}).ok());
+  // the orphan only once it is older than the grace period.
+  const std::string folder = data_file.substr(0, data_file.rfind('/') + 1);
+  const std::string orphan_key = folder + "load-999-0.parquet";  // a load that never committed
+  ASSERT_TRUE(client.PutObject(orphan_key, "PAR1junk").ok());
   Outcome careful = In("gc");  // default grace for s3:// lakes: 1h
   ASSERT_EQ(careful.code, 0) << careful.out;
-  EXPECT_TRUE(client.HeadObject("watershed/shop.items/orphan-0.parquet").ok());
+  EXPECT_TRUE(client.HeadObject(orphan_key).ok()) << careful.out;
+  // moto dates every multipart upload 2010-11-10, so the grace period cannot be seen on one.
+  ASSERT_TRUE(client.CreateMultipartUpload(folder + "load-998-0.parquet", {}).ok());
   Outcome gc = In("gc --grace 0s");
   ASSERT_EQ(gc.code, 0) << gc.out;
-  auto orphan = client.HeadObject("watershed/shop.items/orphan-0.parquet");
+  auto orphan = client.HeadObject(orphan_key);
   EXPECT_EQ(orphan.status().code(), absl::StatusCode::kNotFound) << gc.out;
   auto uploads = client.ListMultipartUploads("watershed/");
   ASSERT_TRUE(uploads.ok()) << uploads.status();

@@ -174,10 +174,12 @@ TEST(ProjectConfig, ErrorsNameTheFileAndTheSetting) {
   EXPECT_NE(MessageOf(bad_contract.status()).find("tables.a.b"), std::string::npos)
       << bad_contract.status();
 
-  WriteFile(root, "watershed.yml", "storage: {lake: s3://bucket/lake}\n");
+  WriteFile(root, "watershed.yml", "storage: {lake: s3://Not_A_Bucket/lake}\n");
   auto s3 = Project::Open(root);
-  EXPECT_EQ(s3.status().code(), absl::StatusCode::kUnimplemented);
-  EXPECT_NE(MessageOf(s3.status()).find("s3://bucket/lake"), std::string::npos);
+  EXPECT_EQ(s3.status().code(), absl::StatusCode::kInvalidArgument) << s3.status();
+  EXPECT_NE(MessageOf(s3.status()).find("s3://Not_A_Bucket/lake"), std::string::npos)
+      << s3.status();
+  EXPECT_NE(MessageOf(s3.status()).find("storage.lake"), std::string::npos) << s3.status();
 
   WriteFile(root, "watershed.yml", "name: [unclosed\n");
   auto syntax = Project::Open(root);
