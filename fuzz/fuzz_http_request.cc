@@ -4,8 +4,9 @@
 // is even, or as the body of an authenticated POST to the ingest route when odd — and the
 // answer read back with a deadline. The server must answer or close, never crash; /healthz
 // must still answer afterwards (checked every 256 inputs). At exit (libFuzzer calls exit()), the
-// server is stopped and joined before static objects are destroyed, so no thread of it outlives
-// what it uses.
+// server is stopped and joined by an atexit handler; the function-local constants its threads
+// use are never destroyed (`static const T& k = *new T{...}`), since exit() destroys those made
+// after the handler was registered before running it.
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>

@@ -52,7 +52,10 @@ cat > "$work/s3/watershed.yml" <<YAML
 name: bench-s3
 storage:
   lake: s3://bench-lake/watershed
-  s3: {region: us-east-1, endpoint_url: \${S3_ENDPOINT}, create_bucket: true}
+  s3:
+    region: us-east-1
+    endpoint_url: \${S3_ENDPOINT}
+    create_bucket: true
 YAML
 
 # seconds NAME CMD...: runs CMD, appends "NAME SECONDS" to $work/times.

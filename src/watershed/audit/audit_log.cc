@@ -17,6 +17,7 @@
 #include "watershed/base/ids.h"
 #include "watershed/base/log.h"
 #include "watershed/base/private_files.h"
+#include "watershed/base/strings.h"
 
 namespace watershed::audit {
 namespace {
@@ -190,8 +191,11 @@ Status AuditLog::Append(AuditEntry e) {
   }
   e.seq = seq;
   e.time = IsoUtc(NowMicros());
-  e.target = RedactSecrets(e.target);
-  e.outcome = RedactSecrets(e.outcome);
+  // What a client sent (a path, a header) may be any bytes; the log is JSON, so UTF-8.
+  e.principal = ToValidUtf8(e.principal);
+  e.action = ToValidUtf8(e.action);
+  e.target = ToValidUtf8(RedactSecrets(e.target));
+  e.outcome = ToValidUtf8(RedactSecrets(e.outcome));
   const std::string hash = Sha256Hex(prev + Canonical(e, prev));
   nlohmann::json j = {{"seq", e.seq},       {"time", e.time},     {"principal", e.principal},
                       {"action", e.action}, {"target", e.target}, {"outcome", e.outcome},

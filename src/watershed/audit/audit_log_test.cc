@@ -45,6 +45,18 @@ TEST_F(AuditTest, AnIntactLogVerifiesAndReadsBack) {
   EXPECT_EQ((*entries)[0].principal, "alice");
 }
 
+TEST_F(AuditTest, BytesThatAreNotUtf8AreReplacedAndTheChainStillVerifies) {
+  AuditLog log(path_);
+  // A hostile request's path: a lone continuation byte and a truncated sequence.
+  ASSERT_TRUE(log.Append({0, "", "anonymous", "http \xff", "POST /v1/\x80x\xe2\x82", "401"}).ok());
+  ASSERT_TRUE(log.Verify().ok());
+  auto entries = log.Read();
+  ASSERT_TRUE(entries.ok()) << entries.status();
+  ASSERT_EQ(entries->size(), 6u);
+  EXPECT_EQ((*entries)[5].target, "POST /v1/\xef\xbf\xbdx\xef\xbf\xbd\xef\xbf\xbd");
+  EXPECT_EQ((*entries)[5].action, "http \xef\xbf\xbd");
+}
+
 TEST_F(AuditTest, AnEditedEntryIsNamed) {
   auto lines = Lines(path_);
   size_t pos = lines[2].find("load file3");

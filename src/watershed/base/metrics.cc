@@ -87,14 +87,14 @@ std::string_view MetricTypeName(MetricType type) {
 }
 
 const std::vector<double>& DefaultDurationBuckets() {
-  static const std::vector<double> kBuckets = {0.01, 0.05, 0.1, 0.25, 0.5, 1,   2.5,  5,
+  static const std::vector<double>& kBuckets = *new std::vector<double>{0.01, 0.05, 0.1, 0.25, 0.5, 1,   2.5,  5,
                                                10,   30,   60,  120,  300, 600, 1800, 3600};
   return kBuckets;
 }
 
 const std::vector<MetricSpec>& StandardMetrics() {
   using T = MetricType;
-  static const std::vector<MetricSpec> kSpecs = {
+  static const std::vector<MetricSpec>& kSpecs = *new std::vector<MetricSpec>{
       // Loads (load/session.cc) and other writers: label layer (lake, warehouse, mart), table.
       {"watershed_records_read_total",
        T::kCounter,

@@ -37,7 +37,7 @@ void FlushMetricsOrWarn(project::Project& project, int64_t load_id) {
 }
 
 const std::vector<ColumnSpec>& QuarantineColumns() {
-  static const std::vector<ColumnSpec> kColumns = {
+  static const std::vector<ColumnSpec>& kColumns = *new std::vector<ColumnSpec>{
       {std::string(normalize::kLoadIdColumn), ColumnType::kBigint},
       {"target_table", ColumnType::kVarchar},
       {"input", ColumnType::kVarchar},      {"line", ColumnType::kBigint},

@@ -46,7 +46,7 @@ StatusOr<AlarmSpec> ParseOne(const std::string& name, const YAML::Node& node) {
     return absl::InvalidArgumentError(
         StrCat("alarms.", name, ": must be a map with metric, comparison, threshold, window"));
   }
-  static const std::set<std::string> kFields = {"metric",    "labels",      "comparison",
+  static const std::set<std::string>& kFields = *new std::set<std::string>{"metric",    "labels",      "comparison",
                                                 "threshold", "window",      "statistic",
                                                 "webhook",   "description", "missing"};
   for (const auto& kv : node) {
@@ -86,7 +86,7 @@ StatusOr<AlarmSpec> ParseOne(const std::string& name, const YAML::Node& node) {
   if (!node["comparison"] || !cmp) {
     return FieldError(name, "comparison", "required: one of >, >=, <, <=, ==, !=");
   }
-  static const std::vector<std::pair<std::string, Comparison>> kComparisons = {
+  static const std::vector<std::pair<std::string, Comparison>>& kComparisons = *new std::vector<std::pair<std::string, Comparison>>{
       {">", Comparison::kGreater}, {">=", Comparison::kGreaterOrEqual},
       {"<", Comparison::kLess},    {"<=", Comparison::kLessOrEqual},
       {"==", Comparison::kEqual},  {"!=", Comparison::kNotEqual}};
@@ -117,7 +117,7 @@ StatusOr<AlarmSpec> ParseOne(const std::string& name, const YAML::Node& node) {
   // statistic
   if (node["statistic"]) {
     auto st = Scalar(node["statistic"]);
-    static const std::vector<std::pair<std::string, Statistic>> kStats = {
+    static const std::vector<std::pair<std::string, Statistic>>& kStats = *new std::vector<std::pair<std::string, Statistic>>{
         {"sum", Statistic::kSum}, {"max", Statistic::kMax},   {"min", Statistic::kMin},
         {"avg", Statistic::kAvg}, {"last", Statistic::kLast}, {"count", Statistic::kCount}};
     auto s = std::find_if(kStats.begin(), kStats.end(),

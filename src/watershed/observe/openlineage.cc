@@ -345,7 +345,7 @@ Status ValidateRunEvent(const json& event) {
   if (const json* s = c.Required(event, "schemaURL", "")) c.Format(*s, "/schemaURL", IsUri, "uri");
   // RunEvent
   if (const json* t = c.Optional(event, "eventType")) {
-    static const std::set<std::string> kTypes = {"START", "RUNNING", "COMPLETE",
+    static const std::set<std::string>& kTypes = *new std::set<std::string>{"START", "RUNNING", "COMPLETE",
                                                  "ABORT", "FAIL",    "OTHER"};
     if (c.String(*t, "/eventType") && !kTypes.contains(t->get<std::string>())) {
       c.Fail("/eventType", StrCat("'", t->get<std::string>(),

@@ -50,7 +50,7 @@ StatusOr<std::map<std::string, Pipeline>> ParsePipelines(const YAML::Node& node)
       const YAML::Node& y = kv.second;
       const std::string where = StrCat("pipelines.", p.name);
       // A mistyped key (`retrys:`) is an error, not a setting silently ignored.
-      static const std::vector<std::string> kKeys = {
+      static const std::vector<std::string>& kKeys = *new std::vector<std::string>{
           "schedule", "start",        "catchup", "retries", "retry_backoff", "retry_on",
           "timeout",  "max_parallel", "on_failure", "tasks", "description"};
       WS_RETURN_IF_ERROR(CheckKnownKeys(y, kKeys, where, "watershed.yml"));
@@ -110,7 +110,7 @@ StatusOr<std::map<std::string, Pipeline>> ParsePipelines(const YAML::Node& node)
             t.params[key] = field.second.as<std::string>();
           }
         }
-        static const std::set<std::string> kTypes = {"crunchbase", "load",  "build",
+        static const std::set<std::string>& kTypes = *new std::set<std::string>{"crunchbase", "load",  "build",
                                                      "check",      "shell", "noop"};
         if (!kTypes.contains(t.type)) {
           return absl::InvalidArgumentError(

@@ -52,7 +52,7 @@ namespace fs = std::filesystem;
 
 // `ref('x')` -> mart.x, `ref('m', 'x')` -> m.x, `source('ns', 't')` -> ns.t; else as written.
 std::string TableOf(const std::string& mart, const std::string& to) {
-  static const std::regex call(R"(^\s*(ref|source)\(\s*['"]([^'"]+)['"]\s*(?:,\s*['"]([^'"]+)['"]\s*)?\)\s*$)");
+  static const std::regex& call = *new std::regex(R"(^\s*(ref|source)\(\s*['"]([^'"]+)['"]\s*(?:,\s*['"]([^'"]+)['"]\s*)?\)\s*$)");
   std::smatch m;
   if (!std::regex_match(to, m, call)) return to;
   if (m[3].matched) return StrCat(m[2].str(), ".", m[3].str());

@@ -149,7 +149,7 @@ StatusOr<DbtProject> LoadDbtProject(const std::string& root) {
     try {
       YAML::Node y = YAML::LoadFile(file.string());
       if (y && y.IsMap()) {
-        static const std::set<std::string> kQuiet = {"name",           "version",
+        static const std::set<std::string>& kQuiet = *new std::set<std::string>{"name",           "version",
                                                      "config-version", "profile",
                                                      "model-paths",    "seed-paths",
                                                      "macro-paths",    "target-path",

@@ -80,8 +80,8 @@ StatusOr<bool> Less(const Value& a, const Value& b) {
 }
 
 StatusOr<Value> Filter(const std::string& name, const Value& v, const Args& a) {
-  static const Value kNone = Value::None();
-  static const Value kEmpty = Value(std::string());
+  static const Value& kNone = *new Value(Value::None());
+  static const Value& kEmpty = *new Value(std::string());
   if (name == "default" || name == "d") {
     const bool boolean = Arg(a, 1, "boolean", Value(false)).Truthy();
     const bool use = !v.defined() || (boolean && !v.Truthy());

@@ -20,7 +20,7 @@ std::string CanonicalType(const std::string& t) {
     }
   }
   while (!out.empty() && out.back() == ' ') out.pop_back();
-  static const std::map<std::string, std::string> kAliases = {
+  static const std::map<std::string, std::string>& kAliases = *new std::map<std::string, std::string>{
       {"STRING", "VARCHAR"},
       {"TEXT", "VARCHAR"},
       {"INT8", "BIGINT"},

@@ -439,7 +439,7 @@ StatusOr<std::unique_ptr<KinesisSource>> KinesisSourceFromYaml(const YAML::Node&
     return Status(absl::StatusCode::kInvalidArgument,
                   "kinesis settings must be a map with at least stream_name");
   }
-  static const std::set<std::string> kKnown = {
+  static const std::set<std::string>& kKnown = *new std::set<std::string>{
       "stream_name",       "region",        "endpoint",        "access_key_id",
       "secret_access_key", "session_token", "records_per_call"};
   for (const auto& entry : node) {
