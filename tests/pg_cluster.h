@@ -130,6 +130,11 @@ class PgCluster {
     return "host=127.0.0.1 port=" + std::to_string(port_) + " user=" + superuser_ + " dbname=" + db;
   }
 
+  // The same as a postgres:// URL (what `storage.catalog` takes).
+  std::string url(const std::string& db = "postgres") const {
+    return "postgres://" + superuser_ + "@127.0.0.1:" + std::to_string(port_) + "/" + db;
+  }
+
   Status CreateDatabase(const std::string& name) const {
     WS_ASSIGN_OR_RETURN(auto conn, warehouse::postgres::PgConnection::Connect(conninfo()));
     return conn->Execute("CREATE DATABASE " + warehouse::postgres::PgQuoteIdent(name));

@@ -142,17 +142,17 @@ StatusOr<std::vector<ColumnSpec>> MergeColumns(const std::vector<ColumnSpec>& ba
 
 StatusOr<std::unique_ptr<Catalog>> Catalog::Open(const std::string& path) {
   WS_ASSIGN_OR_RETURN(std::unique_ptr<store::Connection> db, store::Connection::Open(path));
-  WS_RETURN_IF_ERROR(Annotate(store::Migrate(*db, LakeSchema()), StrCat("opening catalog ", path)));
+  WS_RETURN_IF_ERROR(Annotate(store::Migrate(*db, LakeSchema()), StrCat("opening catalog ", db->name())));
   std::unique_ptr<Catalog> catalog(new Catalog(std::move(db)));
   store::Connection& conn = *catalog->db_;
   Stmt version(conn, "SELECT value FROM meta WHERE key='format_version'");
   WS_ASSIGN_OR_RETURN(bool has, version.Step());
   if (!has) {
-    Stmt ins(conn, "INSERT OR IGNORE INTO meta(key, value) VALUES('format_version', ?)");
+    Stmt ins(conn, "INSERT {IGNORE} INTO meta(key, value) VALUES('format_version', ?)");
     WS_RETURN_IF_ERROR(ins.Bind(1, StrCat(kCatalogFormatVersion)).Run());
   } else if (version.Text(0) != StrCat(kCatalogFormatVersion)) {
     return absl::FailedPreconditionError(
-        StrCat("catalog ", path, " has format version ", version.Text(0),
+        StrCat("catalog ", conn.name(), " has format version ", version.Text(0),
                "; this watershed reads version ", kCatalogFormatVersion));
   }
   return catalog;
@@ -326,7 +326,8 @@ StatusOr<std::vector<std::string>> Catalog::ExpireSnapshotsBefore(int64_t keep_f
         "DELETE FROM data_files WHERE removed_snapshot IS NOT NULL AND removed_snapshot <= ?1",
         "DELETE FROM snapshots WHERE snapshot_id < ?1",
         "INSERT INTO meta(key, value) VALUES('expired_before', CAST(?1 AS TEXT)) "
-        "ON CONFLICT(key) DO UPDATE SET value = CAST(MAX(CAST(value AS INTEGER), ?1) AS TEXT)"}) {
+        "ON CONFLICT(key) DO UPDATE SET value = CASE WHEN CAST(meta.value AS INTEGER) > ?1 "
+        "THEN meta.value ELSE CAST(?1 AS TEXT) END"}) {
     Stmt s(*db_, sql);
     s.Bind(1, keep_from);
     WS_RETURN_IF_ERROR(s.Run());
@@ -430,7 +431,7 @@ StatusOr<std::vector<SchemaVersion>> Catalog::SchemaHistory(const std::string& n
 StatusOr<std::vector<ColumnStats>> Catalog::FileStats(const std::string& key) {
   Stmt s(*db_,
          "SELECT c.column_name, c.min_value, c.max_value, c.null_count FROM column_stats c "
-         "JOIN data_files f USING (file_id) WHERE f.key = ? ORDER BY c.rowid");
+         "JOIN data_files f USING (file_id) WHERE f.key = ? ORDER BY c.{ROWID}");
   s.Bind(1, key);
   std::vector<ColumnStats> out;
   while (true) {

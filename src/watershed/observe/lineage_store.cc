@@ -94,8 +94,11 @@ Status LineageStore::Write(const LineageRecord& r) {
     node.Reset();
   }
   Stmt edge(*db_,
-            "INSERT OR REPLACE INTO lineage_edges (from_node, to_node, kind, transformation, "
-            "subtype, owner, run_id, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
+            "INSERT INTO lineage_edges (from_node, to_node, kind, transformation, "
+            "subtype, owner, run_id, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT(from_node, to_node, transformation, subtype) DO UPDATE SET "
+            "kind = excluded.kind, owner = excluded.owner, run_id = excluded.run_id, "
+            "recorded_at = excluded.recorded_at");
   WS_RETURN_IF_ERROR(Annotate(edge.status(), "lineage: prepare edge"));
   for (const LineageEdge& e : r.edges) {
     edge.Bind(1, e.from).Bind(2, e.to).Bind(3, e.kind).Bind(4, e.transformation);
@@ -104,8 +107,10 @@ Status LineageStore::Write(const LineageRecord& r) {
     edge.Reset();
   }
   Stmt own(*db_,
-           "INSERT OR REPLACE INTO lineage_owners (owner, kind, run_id, recorded_at, "
-           "column_level, note) VALUES (?, ?, ?, ?, ?, ?)");
+           "INSERT INTO lineage_owners (owner, kind, run_id, recorded_at, "
+           "column_level, note) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(owner) DO UPDATE SET "
+           "kind = excluded.kind, run_id = excluded.run_id, recorded_at = excluded.recorded_at, "
+           "column_level = excluded.column_level, note = excluded.note");
   own.Bind(1, r.owner).Bind(2, r.kind).Bind(3, r.run_id).Bind(4, now);
   own.Bind(5, int64_t{r.column_level ? 1 : 0}).Bind(6, r.note);
   WS_RETURN_IF_ERROR(Annotate(own.Run(), "lineage: insert owner"));
@@ -123,7 +128,7 @@ StatusOr<std::optional<LineageNode>> LineageStore::Node(const std::string& node)
 
 std::vector<std::string> LineageStore::Fields(const std::string& dataset) {
   std::vector<std::string> out;
-  Stmt q(*db_, "SELECT field FROM lineage_nodes WHERE dataset = ? AND field <> '' ORDER BY rowid");
+  Stmt q(*db_, "SELECT field FROM lineage_nodes WHERE dataset = ? AND field <> '' ORDER BY {ROWID}");
   q.Bind(1, dataset);
   while (true) {
     auto row = q.Step();

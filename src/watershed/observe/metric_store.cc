@@ -65,7 +65,7 @@ Status FlushRegistry(MetricRegistry& registry, const std::string& catalog_path,
 StatusOr<std::unique_ptr<MetricStore>> MetricStore::Open(const std::string& catalog_path) {
   WS_ASSIGN_OR_RETURN(std::unique_ptr<store::Connection> db, store::Connection::Open(catalog_path));
   WS_RETURN_IF_ERROR(Annotate(store::Migrate(*db, MetricsSchema()),
-                              StrCat("opening metric tables in ", catalog_path)));
+                              StrCat("opening metric tables in ", db->name())));
   return std::unique_ptr<MetricStore>(new MetricStore(std::move(db)));
 }
 
@@ -149,7 +149,7 @@ StatusOr<std::vector<MetricFamily>> MetricStore::Aggregate(int64_t since_micros,
            "  SELECT p.family, p.sample, p.labels, p.value, ROW_NUMBER() OVER ("
            "    PARTITION BY p.sample, p.labels ORDER BY p.time_micros DESC, p.point_id DESC) AS rn"
            "  FROM metric_points p JOIN metric_families f ON f.name = p.family"
-           "  WHERE f.type = 'gauge' AND p.time_micros > ? AND p.time_micros <= ?) "
+           "  WHERE f.type = 'gauge' AND p.time_micros > ? AND p.time_micros <= ?) AS ranked "
            "WHERE rn = 1");
     WS_RETURN_IF_ERROR(collect(q));
   }
@@ -195,7 +195,7 @@ StatusOr<int64_t> MetricStore::Compact(int64_t before_micros) {
             "SELECT p.family, p.sample, p.labels, SUM(p.value) AS value, COUNT(*) AS n "
             "FROM metric_points p JOIN metric_families f ON f.name = p.family "
             "WHERE f.type != 'gauge' AND p.time_micros < ? GROUP BY p.family, p.sample, p.labels "
-            "HAVING n > 1");
+            "HAVING COUNT(*) > 1");
   sums.Bind(1, before_micros);
   WS_RETURN_IF_ERROR(sums.Run());
   Stmt del(*db_,
@@ -210,14 +210,14 @@ StatusOr<int64_t> MetricStore::Compact(int64_t before_micros) {
   ins.Bind(1, before_micros - 1);
   WS_RETURN_IF_ERROR(ins.Run());
   const int64_t inserted = db_->Changes();
-  WS_RETURN_IF_ERROR(db_->Exec("DROP TABLE temp.compacted"));
+  WS_RETURN_IF_ERROR(db_->Exec("DROP TABLE compacted"));
   // Gauges: only the newest point of each series.
   Stmt gauges(*db_,
               "DELETE FROM metric_points WHERE point_id IN ("
               "  SELECT point_id FROM (SELECT p.point_id, ROW_NUMBER() OVER ("
               "    PARTITION BY p.sample, p.labels ORDER BY p.time_micros DESC, p.point_id DESC)"
               "    AS rn FROM metric_points p JOIN metric_families f ON f.name = p.family"
-              "    WHERE f.type = 'gauge' AND p.time_micros < ?) WHERE rn > 1)");
+              "    WHERE f.type = 'gauge' AND p.time_micros < ?) AS ranked WHERE rn > 1)");
   gauges.Bind(1, before_micros);
   WS_RETURN_IF_ERROR(gauges.Run());
   const int64_t gauge_deleted = db_->Changes();

@@ -60,7 +60,7 @@ StatusOr<std::unique_ptr<RunStore>> RunStore::Open(const std::string& catalog_pa
   WS_ASSIGN_OR_RETURN(std::unique_ptr<store::Connection> db,
                       store::Connection::Open(catalog_path));
   WS_RETURN_IF_ERROR(Annotate(store::Migrate(*db, RunsSchema()),
-                              StrCat("opening pipeline runs in ", catalog_path)));
+                              StrCat("opening pipeline runs in ", db->name())));
   return std::unique_ptr<RunStore>(new RunStore(std::move(db)));
 }
 

@@ -154,7 +154,10 @@ StatusOr<ProjectConfig> ParseConfig(const fs::path& root, const YAML::Node& y,
     } else {
       c.lake_path = Absolute(root, lake);
     }
-    c.catalog_path = Absolute(root, catalog);
+    // A PostgreSQL catalog is a libpq URL (store/store.h); anything else is a SQLite file.
+    c.catalog_path = catalog.starts_with("postgres://") || catalog.starts_with("postgresql://")
+                         ? catalog
+                         : Absolute(root, catalog);
     if (const YAML::Node t = y["tables"]; t && t.IsMap()) {
       for (const auto& kv : t) {
         TableConfig tc;

@@ -39,7 +39,7 @@ StatusOr<std::vector<int64_t>> ResultStore::TrailingCounts(const std::string& ta
   store::Stmt st(*db_,
                  "SELECT observed FROM check_results WHERE table_name = ? AND check_type = "
                  "'volume_anomaly' AND status != 'error' AND observed IS NOT NULL "
-                 "ORDER BY rowid DESC LIMIT ?");
+                 "ORDER BY {ROWID} DESC LIMIT ?");
   st.Bind(1, table).Bind(2, n);
   std::vector<int64_t> out;
   while (true) {
@@ -85,7 +85,7 @@ StatusOr<std::vector<CheckResult>> ResultStore::History(const std::string& name,
   store::Stmt st(*db_,
                  "SELECT check_name, table_name, check_type, severity, status, "
                  "failing_rows, observed, quarantined, message, seconds FROM check_results "
-                 "WHERE check_name = ? ORDER BY rowid DESC LIMIT ?");
+                 "WHERE check_name = ? ORDER BY {ROWID} DESC LIMIT ?");
   st.Bind(1, name).Bind(2, limit);
   std::vector<CheckResult> out;
   auto num = [&](int i) -> int64_t { return st.IsNull(i) ? -1 : st.Int(i); };

@@ -2,44 +2,115 @@
 // SQLite backend is sqlite.cc.
 #include "watershed/store/store.h"
 
+#include <algorithm>
+#include <cstdlib>
+
+#include "watershed/base/columns.h"
 #include "watershed/base/redact.h"
 #include "watershed/base/retry.h"
 #include "watershed/base/strings.h"
 
 namespace watershed::store {
 
-// Defined in sqlite.cc.
+// Defined in sqlite.cc and postgres.cc.
 StatusOr<std::unique_ptr<Connection>> OpenSqlite(const std::string& path,
                                                  const OpenOptions& options);
+StatusOr<std::unique_ptr<Connection>> OpenPostgres(const std::string& url,
+                                                   const OpenOptions& options);
+
+bool IsPostgresUrl(std::string_view location) {
+  return StartsWith(location, "postgres://") || StartsWith(location, "postgresql://");
+}
+
+namespace {
+
+bool IsWordChar(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
+}
+
+void ReplaceAll(std::string& out, std::string_view token, std::string_view with) {
+  for (size_t at = out.find(token); at != std::string::npos; at = out.find(token, at + with.size())) {
+    out.replace(at, token.size(), with);
+  }
+}
+
+// PostgreSQL's spelling of SQLite-form SQL, outside quoted text: `?` and `?N` become `$N` (a bare
+// `?` takes the largest number so far + 1, as in SQLite), and the column types INTEGER, REAL and
+// BLOB become BIGINT, DOUBLE PRECISION and BYTEA (SQLite's INTEGER holds 64 bits).
+std::string ToPostgres(std::string_view sql) {
+  std::string out;
+  out.reserve(sql.size() + 16);
+  int highest = 0;
+  for (size_t i = 0; i < sql.size();) {
+    const char c = sql[i];
+    if (c == '\'' || c == '"') {
+      const size_t end = sql.find(c, i + 1);
+      const size_t stop = end == std::string_view::npos ? sql.size() : end + 1;
+      out.append(sql.substr(i, stop - i));
+      i = stop;
+    } else if (c == '?') {
+      size_t j = i + 1;
+      while (j < sql.size() && sql[j] >= '0' && sql[j] <= '9') ++j;
+      int n = j > i + 1 ? std::atoi(std::string(sql.substr(i + 1, j - i - 1)).c_str()) : highest + 1;
+      highest = std::max(highest, n);
+      out += StrCat("$", n);
+      i = j;
+    } else if (IsWordChar(c)) {
+      size_t j = i;
+      while (j < sql.size() && IsWordChar(sql[j])) ++j;
+      const std::string_view word = sql.substr(i, j - i);
+      if (word == "INTEGER") {
+        out += "BIGINT";
+      } else if (word == "REAL") {
+        out += "DOUBLE PRECISION";
+      } else if (word == "BLOB") {
+        out += "BYTEA";
+      } else {
+        out.append(word);
+      }
+      i = j;
+    } else {
+      out.push_back(c);
+      ++i;
+    }
+  }
+  return out;
+}
+
+}  // namespace
 
 std::string Dialect::Render(std::string_view sql) const {
   std::string out(sql);
-  auto replace = [&out](std::string_view token, std::string_view with) {
-    for (size_t at = out.find(token); at != std::string::npos;
-         at = out.find(token, at + with.size())) {
-      out.replace(at, token.size(), with);
-    }
-  };
   if (backend == Backend::kSqlite) {
-    replace("{ID}", "INTEGER PRIMARY KEY AUTOINCREMENT");
-    replace("{BLOB}", "BLOB");
-    replace("{IGNORE}", "OR IGNORE");
-  } else {
-    replace("{ID}", "BIGSERIAL PRIMARY KEY");
-    replace("{BLOB}", "BYTEA");
-    replace("{IGNORE}", "");  // the PostgreSQL backend appends ON CONFLICT DO NOTHING
+    ReplaceAll(out, "{ID}", "INTEGER PRIMARY KEY AUTOINCREMENT");
+    ReplaceAll(out, "{BLOB}", "BLOB");
+    ReplaceAll(out, "{IGNORE}", "OR IGNORE");
+    ReplaceAll(out, "{ROWID}", "rowid");
+    return out;
   }
-  return out;
+  ReplaceAll(out, "{ID}", "BIGSERIAL PRIMARY KEY");
+  ReplaceAll(out, "INTEGER PRIMARY KEY", "BIGSERIAL PRIMARY KEY");
+  ReplaceAll(out, "{BLOB}", "BYTEA");
+  // Insertion order of rows never updated (the tables ordered by it are append-only).
+  ReplaceAll(out, "{ROWID}", "ctid");
+  if (out.find("{IGNORE}") != std::string::npos) {
+    ReplaceAll(out, "INSERT {IGNORE} INTO", "INSERT INTO");
+    ReplaceAll(out, "{IGNORE}", "");
+    while (!out.empty() && (out.back() == ';' || out.back() == ' ' || out.back() == '\n')) {
+      out.pop_back();
+    }
+    out += " ON CONFLICT DO NOTHING";
+  }
+  return ToPostgres(out);
 }
 
 StatusOr<std::unique_ptr<Connection>> Connection::Open(const std::string& location,
                                                        const OpenOptions& options) {
   std::string path = location;
-  if (StartsWith(location, "postgres://") || StartsWith(location, "postgresql://")) {
-    return absl::UnimplementedError(
-        StrCat("catalog ", RedactUrl(location),
-               ": a PostgreSQL catalog is not supported by this build yet; use a SQLite file "
-               "(storage.catalog: path/catalog.db)"));
+  if (IsPostgresUrl(location)) {
+    // A server restarting or a pool briefly full is cured by a few retries.
+    RetryPolicy policy{.max_attempts = 4, .initial_backoff = absl::Milliseconds(200)};
+    return Retry(policy, nullptr, [&](int) { return OpenPostgres(location, options); });
   }
   if (StartsWith(location, "sqlite:")) path = location.substr(7);
   // SQLite waits up to 30 s on a lock itself; a catalog being created by another process at the
@@ -97,7 +168,12 @@ Transaction::~Transaction() {
 }
 
 Status Transaction::Begin() {
-  Status s = db_.Exec(db_.dialect().backend == Backend::kSqlite ? "BEGIN IMMEDIATE" : "BEGIN");
+  // One writer at a time, as SQLite's BEGIN IMMEDIATE gives: on PostgreSQL a transaction-scoped
+  // advisory lock on the catalog's database, released at COMMIT or ROLLBACK (or when the
+  // connection is lost), so commits from any number of machines are totally ordered.
+  Status s = db_.Exec(db_.dialect().backend == Backend::kSqlite
+                          ? "BEGIN IMMEDIATE"
+                          : "BEGIN; SELECT pg_advisory_xact_lock(7306404412337410151)");
   open_ = s.ok();
   return s;
 }
@@ -117,11 +193,15 @@ constexpr char kMigrationsTable[] =
 }  // namespace
 
 StatusOr<int> SchemaVersion(Connection& db, const std::string& module) {
+  // No table yet: nothing was ever migrated (a read-only opener must not create it).
+  Stmt exists(db, db.dialect().backend == Backend::kSqlite
+                      ? "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND "
+                        "name = 'store_migrations'"
+                      : "SELECT count(*) FROM pg_catalog.pg_tables WHERE tablename = "
+                        "'store_migrations' AND schemaname = current_schema()");
+  WS_ASSIGN_OR_RETURN(bool any, exists.Step());
+  if (!any || exists.Int(0) == 0) return 0;
   Stmt q(db, "SELECT version FROM store_migrations WHERE module = ?");
-  if (!q.status().ok()) {
-    // No table yet: nothing was ever migrated (a read-only opener must not create it).
-    return 0;
-  }
   q.Bind(1, module);
   WS_ASSIGN_OR_RETURN(bool row, q.Step());
   return row ? static_cast<int>(q.Int(0)) : 0;
@@ -142,7 +222,13 @@ Status Migrate(Connection& db, const Schema& schema) {
                      .multiplier = 1.0,
                      .jitter = 0.5};
   return Retry(policy, nullptr, [&](int) -> Status {
-    WS_RETURN_IF_ERROR(db.Exec(kMigrationsTable));
+    {
+      // Under the write lock: two PostgreSQL sessions creating one table at once collide.
+      Transaction txn(db);
+      WS_RETURN_IF_ERROR(txn.Begin());
+      WS_RETURN_IF_ERROR(db.Exec(kMigrationsTable));
+      WS_RETURN_IF_ERROR(txn.Commit());
+    }
     for (int v = current; v < schema.version(); ++v) {
       Transaction txn(db);
       WS_RETURN_IF_ERROR(txn.Begin());
@@ -152,10 +238,11 @@ Status Migrate(Connection& db, const Schema& schema) {
       WS_RETURN_IF_ERROR(Annotate(db.Exec(db.dialect().Render(schema.migrations[v])),
                                   StrCat("migrating ", schema.module, " to version ", v + 1)));
       Stmt up(db,
-              "INSERT INTO store_migrations(module, version, migrated_at) VALUES (?, ?, "
-              "strftime('%Y-%m-%dT%H:%M:%fZ','now')) ON CONFLICT(module) DO UPDATE SET "
+              "INSERT INTO store_migrations(module, version, migrated_at) VALUES (?, ?, ?) "
+              "ON CONFLICT(module) DO UPDATE SET "
               "version = excluded.version, migrated_at = excluded.migrated_at");
-      WS_RETURN_IF_ERROR(up.Bind(1, schema.module).Bind(2, v + 1).Run());
+      WS_RETURN_IF_ERROR(
+          up.Bind(1, schema.module).Bind(2, v + 1).Bind(3, IsoUtc(NowMicros())).Run());
       WS_RETURN_IF_ERROR(txn.Commit());
     }
     return absl::OkStatus();

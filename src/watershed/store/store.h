@@ -3,11 +3,11 @@
 // (lake tables and snapshots, metrics, lineage, check history, pipeline runs) owns a store
 // class of its own built on a Connection from here, and declares its tables as a Schema.
 //
-// Owns: opening a catalog location (a SQLite file today; `postgres://` is recognised and
-// refused until the PostgreSQL backend lands), busy handling (SQLite's busy timeout, then
+// Owns: opening a catalog location (a SQLite file, or a PostgreSQL database by its
+// postgres:// URL: postgres.cc), busy handling (SQLite's busy timeout, then
 // base/retry around opening), statements with 1-based `?` binds and typed column reads,
-// write transactions (BEGIN IMMEDIATE: the whole database is locked for the writer, which a
-// PostgreSQL backend maps to row locks with SELECT ... FOR UPDATE), the Dialect (the few SQL
+// write transactions (one writer at a time: BEGIN IMMEDIATE on SQLite, a transaction-scoped
+// advisory lock on PostgreSQL), the Dialect (the few SQL
 // spellings that differ between backends) and Migrate (each module's schema, versioned in
 // `store_migrations`). Does not own: any module's tables or queries.
 // Thread safety: a Connection and its statements are used by one thread at a time; any number
@@ -32,6 +32,9 @@ enum class Backend { kSqlite, kPostgres };
 //   {ID}       an auto-assigned 64-bit primary key column type
 //   {BLOB}     a byte-string column type
 //   {IGNORE}   "INSERT {IGNORE} INTO t ..." — insert unless the key exists
+//   {ROWID}    insertion order of an append-only table ("ORDER BY {ROWID}"): rowid, ctid
+// PostgreSQL also gets `?`/`?N` as `$N` and the types INTEGER/REAL/BLOB as BIGINT/DOUBLE
+// PRECISION/BYTEA (outside quoted text).
 struct Dialect {
   Backend backend = Backend::kSqlite;
   std::string Render(std::string_view sql) const;
@@ -52,8 +55,8 @@ class Stmt;
 
 class Connection {
  public:
-  // The one opener. `location` is a file path (SQLite) or `sqlite:PATH`. A `postgres://` URL is
-  // kUnimplemented for now, naming what to use instead.
+  // The one opener. `location` is a file path (SQLite), `sqlite:PATH`, or a libpq URL
+  // `postgres://user[:password]@host[:port]/database[?sslmode=...&options=-csearch_path=...]`.
   static StatusOr<std::unique_ptr<Connection>> Open(const std::string& location,
                                                     const OpenOptions& options = {});
   virtual ~Connection() = default;

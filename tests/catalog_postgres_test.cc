@@ -1,0 +1,352 @@
+// tests/catalog_postgres_test.cc — the catalog on PostgreSQL (storage.catalog: postgres://...)
+// against a throwaway cluster (tests/pg_cluster.h): the store's connection (binds of every type,
+// ids, changes, rollback, migrations, errors that name the URL without its password), the lake
+// catalog with commits racing from several connections (totally ordered snapshots, nothing
+// lost), and `watershed` on a project whose catalog is PostgreSQL; then two project folders that
+// share nothing local, one S3 bucket (moto_server) and one PostgreSQL catalog, loading into one
+// table at the same time.
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "gtest/gtest.h"
+#include "tests/harness.h"
+#include "tests/moto.h"
+#include "tests/pg_cluster.h"
+#include "watershed/base/strings.h"
+#include "watershed/lake/catalog.h"
+#include "watershed/store/store.h"
+
+namespace watershed {
+namespace {
+
+using testing_util::MakeTempDir;
+using testing_util::MotoServer;
+using testing_util::Outcome;
+using testing_util::PgCluster;
+using testing_util::Quote;
+using testing_util::Watershed;
+using testing_util::WriteFile;
+
+class CatalogPostgresTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() { cluster_ = PgCluster::Start().release(); }
+  static void TearDownTestSuite() {
+    delete cluster_;
+    cluster_ = nullptr;
+  }
+  void SetUp() override {
+    if (cluster_ == nullptr && !PgCluster::SkipAllowed()) FAIL() << PgCluster::NoSkipReason();
+    if (cluster_ == nullptr) GTEST_SKIP() << "no PostgreSQL server binaries on this machine";
+    const std::string db =
+        StrCat("t_", ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::string lower;
+    for (char c : db) lower.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
+    Status created = cluster_->CreateDatabase(lower);
+    ASSERT_TRUE(created.ok()) << created;
+    url_ = cluster_->url(lower);
+    dir_ = MakeTempDir();
+  }
+
+  std::unique_ptr<store::Connection> Connect() {
+    auto c = store::Connection::Open(url_);
+    EXPECT_TRUE(c.ok()) << c.status();
+    return c.ok() ? *std::move(c) : nullptr;
+  }
+
+  static lake::CommitRequest OneFile(const std::string& table, const std::string& key, int rows) {
+    lake::CommitRequest req;
+    req.operation = "load";
+    req.summary = "{}";
+    lake::TableUpdate t;
+    t.name = table;
+    t.columns = {{"id", ColumnType::kBigint}, {"name", ColumnType::kVarchar}};
+    t.partition_by = "ingest_date";
+    req.tables.push_back(t);
+    lake::DataFile f;
+    f.table = table;
+    f.key = key;
+    f.partition = "ingest_date=2026-12-03";
+    f.row_count = rows;
+    f.size_bytes = 100 + rows;
+    f.columns = t.columns;
+    f.stats = {{"id", "1", std::to_string(rows), 0}, {"name", std::nullopt, std::nullopt, rows}};
+    req.added.push_back(f);
+    return req;
+  }
+
+  static PgCluster* cluster_;
+  std::string url_;
+  std::string dir_;
+};
+PgCluster* CatalogPostgresTest::cluster_ = nullptr;
+
+TEST_F(CatalogPostgresTest, StatementsBindEveryTypeAndTransactionsRollBack) {
+  auto db = Connect();
+  ASSERT_NE(db, nullptr);
+  ASSERT_TRUE(db->Exec(db->dialect().Render(
+                  "CREATE TABLE t(id INTEGER PRIMARY KEY, n INTEGER, x REAL, s TEXT, b {BLOB})"))
+                  .ok());
+  store::Stmt ins(*db, "INSERT INTO t(n, x, s, b) VALUES(?, ?, ?, ?)");
+  const std::string bytes("a\0b\xff'", 5);
+  ASSERT_TRUE(ins.Bind(1, int64_t{1} << 40).Bind(2, 2.5).Bind(3, "it's").BindBlob(4, bytes).Run().ok());
+  EXPECT_EQ(db->LastInsertId(), 1);
+  EXPECT_EQ(db->Changes(), 1);
+  ins.Reset();
+  ASSERT_TRUE(ins.BindNull(1).BindNull(2).BindNull(3).BindNull(4).Run().ok());
+  EXPECT_EQ(db->LastInsertId(), 2);
+
+  store::Stmt q(*db, "SELECT n, x, s, b FROM t WHERE id = ?1 OR id = ?1 + 100 ORDER BY id");
+  q.Bind(1, int64_t{1});
+  auto row = q.Step();
+  ASSERT_TRUE(row.ok() && *row) << row.status();
+  EXPECT_EQ(q.Int(0), int64_t{1} << 40);
+  EXPECT_DOUBLE_EQ(q.Double(1), 2.5);
+  EXPECT_EQ(q.Text(2), "it's");
+  EXPECT_EQ(std::string(q.Blob(3)), bytes);
+  row = q.Step();
+  ASSERT_TRUE(row.ok());
+  EXPECT_FALSE(*row);
+
+  store::Stmt nulls(*db, "SELECT n, s FROM t WHERE id = 2");
+  ASSERT_TRUE(*nulls.Step());
+  EXPECT_TRUE(nulls.IsNull(0));
+  EXPECT_EQ(nulls.OptText(1), std::nullopt);
+
+  {
+    store::Transaction txn(*db);
+    ASSERT_TRUE(txn.Begin().ok());
+    ASSERT_TRUE(db->Exec("DELETE FROM t").ok());
+  }  // rolled back
+  store::Stmt count(*db, "SELECT count(*) FROM t");
+  ASSERT_TRUE(*count.Step());
+  EXPECT_EQ(count.Int(0), 2);
+
+  store::Stmt upd(*db, "UPDATE t SET s = ? WHERE n IS NULL");
+  ASSERT_TRUE(upd.Bind(1, "x").Run().ok());
+  EXPECT_EQ(db->Changes(), 1);
+  store::Stmt ignore(*db, "INSERT {IGNORE} INTO t(id, n) VALUES(1, 5)");
+  EXPECT_TRUE(ignore.Run().ok());
+  EXPECT_EQ(db->Changes(), 0);
+}
+
+TEST_F(CatalogPostgresTest, MigrationsRunOnceFromManyConnections) {
+  const store::Schema schema{"demo",
+                             {"CREATE TABLE demo_a(k TEXT PRIMARY KEY, v INTEGER NOT NULL);",
+                              "ALTER TABLE demo_a ADD COLUMN w REAL;"}};
+  std::vector<std::thread> threads;
+  std::vector<Status> results(4);
+  for (int i = 0; i < 4; ++i) {
+    threads.emplace_back([&, i] {
+      auto db = store::Connection::Open(url_);
+      results[i] = db.ok() ? store::Migrate(**db, schema) : db.status();
+    });
+  }
+  for (auto& t : threads) t.join();
+  for (const Status& s : results) EXPECT_TRUE(s.ok()) << s;
+  auto db = Connect();
+  ASSERT_NE(db, nullptr);
+  auto version = store::SchemaVersion(*db, "demo");
+  ASSERT_TRUE(version.ok()) << version.status();
+  EXPECT_EQ(*version, 2);
+  EXPECT_TRUE(store::Migrate(*db, schema).ok());
+  const store::Schema older{"demo", {schema.migrations[0]}};
+  Status newer = store::Migrate(*db, older);
+  EXPECT_EQ(newer.code(), absl::StatusCode::kFailedPrecondition) << newer;
+}
+
+TEST_F(CatalogPostgresTest, ErrorsNameTheCatalogButNeverThePassword) {
+  auto bad = store::Connection::Open(
+      StrCat("postgres://watershed:s3cret-pw@127.0.0.1:", testing_util::FreePort(), "/nope"));
+  ASSERT_FALSE(bad.ok());
+  const std::string message(MessageOf(bad.status()));
+  EXPECT_NE(message.find("127.0.0.1"), std::string::npos) << message;
+  EXPECT_NE(message.find("storage.catalog"), std::string::npos) << message;
+  EXPECT_EQ(message.find("s3cret-pw"), std::string::npos) << message;
+
+  auto db = Connect();
+  ASSERT_NE(db, nullptr);
+  store::Stmt q(*db, "SELECT * FROM no_such_table");
+  auto step = q.Step();
+  ASSERT_FALSE(step.ok());
+  EXPECT_NE(std::string(MessageOf(step.status())).find("no_such_table"), std::string::npos)
+      << step.status();
+  EXPECT_NE(std::string(MessageOf(step.status())).find("42P01"), std::string::npos)
+      << step.status();
+}
+
+TEST_F(CatalogPostgresTest, CommitsFromManyConnectionsAreTotallyOrderedAndNothingIsLost) {
+  constexpr int kWriters = 4, kCommits = 8;
+  std::vector<std::thread> threads;
+  std::vector<std::vector<int64_t>> ids(kWriters);
+  std::vector<Status> errors(kWriters);
+  for (int w = 0; w < kWriters; ++w) {
+    threads.emplace_back([&, w] {
+      auto catalog = lake::Catalog::Open(url_);
+      if (!catalog.ok()) {
+        errors[w] = catalog.status();
+        return;
+      }
+      for (int i = 0; i < kCommits; ++i) {
+        lake::CommitRequest req =
+            OneFile("shop.orders", StrCat("structured/shop/orders/w", w, "-", i, ".parquet"), i + 1);
+        req.cursors = {{"writer", StrCat("w", w), StrCat(i)}};
+        auto id = (*catalog)->Commit(req);
+        if (!id.ok()) {
+          errors[w] = id.status();
+          return;
+        }
+        ids[w].push_back(*id);
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  for (const Status& s : errors) ASSERT_TRUE(s.ok()) << s;
+  std::set<int64_t> all;
+  for (const auto& v : ids) all.insert(v.begin(), v.end());
+  EXPECT_EQ(all.size(), static_cast<size_t>(kWriters * kCommits));
+
+  auto catalog = lake::Catalog::Open(url_);
+  ASSERT_TRUE(catalog.ok()) << catalog.status();
+  auto state = (*catalog)->GetTableState("shop.orders");
+  ASSERT_TRUE(state.ok()) << state.status();
+  EXPECT_EQ(state->files.size(), static_cast<size_t>(kWriters * kCommits));
+  EXPECT_EQ(state->row_count, kWriters * (kCommits * (kCommits + 1) / 2));
+  auto latest = (*catalog)->LatestSnapshot();
+  ASSERT_TRUE(latest.ok());
+  EXPECT_EQ(*latest, *all.rbegin());
+  auto cursors = (*catalog)->Cursors("writer");
+  ASSERT_TRUE(cursors.ok()) << cursors.status();
+  EXPECT_EQ(cursors->size(), static_cast<size_t>(kWriters));
+  for (const auto& [key, value] : *cursors) EXPECT_EQ(value, StrCat(kCommits - 1)) << key;
+  auto stats = (*catalog)->FileStats("structured/shop/orders/w0-0.parquet");
+  ASSERT_TRUE(stats.ok()) << stats.status();
+  ASSERT_EQ(stats->size(), 2u);
+
+  // Time travel: the first snapshot shows one file.
+  auto first = (*catalog)->GetTableState("shop.orders", *all.begin());
+  ASSERT_TRUE(first.ok()) << first.status();
+  EXPECT_EQ(first->files.size(), 1u);
+  // Expiry keeps its marker in meta (the portable MAX).
+  auto expired = (*catalog)->ExpireSnapshotsBefore(*all.begin() + 2);
+  ASSERT_TRUE(expired.ok()) << expired.status();
+  auto oldest = (*catalog)->OldestSnapshot();
+  ASSERT_TRUE(oldest.ok()) << oldest.status();
+  EXPECT_EQ(*oldest, *all.begin() + 2);
+}
+
+// --- the binary ---------------------------------------------------------------------------------
+
+std::string Rows(int from, int count) {
+  std::string rows;
+  for (int i = from; i < from + count; ++i) {
+    rows += StrCat("{\"id\":", i, ",\"name\":\"n", i, "\",\"tags\":[\"a\",\"b\"]}\n");
+  }
+  return rows;
+}
+
+TEST_F(CatalogPostgresTest, EveryCommandRunsOnAProjectWhoseCatalogIsPostgres) {
+  const std::string project = dir_ + "/proj";
+  ASSERT_EQ(Watershed("init " + Quote(project)).code, 0);
+  std::ofstream(project + "/watershed.yml")
+      << "name: pg-project\nstorage:\n  catalog: ${CATALOG_URL}\n"
+         "checks:\n  shop.items:\n    - {not_null: id}\n    - {unique: [id]}\n"
+         "pipelines:\n  daily:\n    tasks:\n      items: {type: load, file: \""
+      << dir_ << "/more.ndjson\", table: shop.items}\n";
+  WriteFile(dir_, "more.ndjson", Rows(100, 10));
+  const std::map<std::string, std::string> env = {{"CATALOG_URL", url_}};
+  auto in = [&](const std::string& args) {
+    return Watershed(args + " --project " + Quote(project), env);
+  };
+  const std::string first = WriteFile(dir_, "a.ndjson", Rows(0, 30));
+  Outcome load = in("load " + Quote(first) + " --table shop.items");
+  ASSERT_EQ(load.code, 0) << load.out;
+  Outcome load2 = in("load " + Quote(WriteFile(dir_, "b.ndjson", Rows(30, 20))) +
+                     " --table shop.items");
+  ASSERT_EQ(load2.code, 0) << load2.out;
+  Outcome q = in("query \"SELECT count(*) AS n, sum(id) AS s FROM shop.items\" --format csv");
+  ASSERT_EQ(q.code, 0) << q.out;
+  EXPECT_EQ(q.out, "n,s\n50,1225\n");
+  Outcome old = in("query \"SELECT count(*) AS n FROM shop.items\" --format csv --snapshot 1");
+  ASSERT_EQ(old.code, 0) << old.out;
+  EXPECT_EQ(old.out, "n\n30\n");
+  Outcome tables = in("tables");
+  ASSERT_EQ(tables.code, 0) << tables.out;
+  EXPECT_NE(tables.out.find("shop.items"), std::string::npos) << tables.out;
+  EXPECT_NE(tables.out.find("shop.items__tags"), std::string::npos) << tables.out;
+  Outcome describe = in("describe shop.items");
+  ASSERT_EQ(describe.code, 0) << describe.out;
+  Outcome check = in("check");
+  EXPECT_EQ(check.code, 0) << check.out;
+  Outcome run = in("run daily");
+  ASSERT_EQ(run.code, 0) << run.out;
+  Outcome runs = in("runs");
+  ASSERT_EQ(runs.code, 0) << runs.out;
+  EXPECT_NE(runs.out.find("daily"), std::string::npos) << runs.out;
+  Outcome after = in("query \"SELECT count(*) AS n FROM shop.items\" --format csv");
+  EXPECT_EQ(after.out, "n\n60\n");
+  Outcome metrics = in("metrics");
+  EXPECT_EQ(metrics.code, 0) << metrics.out;
+  Outcome lineage = in("lineage shop.items.name");
+  EXPECT_EQ(lineage.code, 0) << lineage.out;
+  Outcome gc = in("gc");
+  EXPECT_EQ(gc.code, 0) << gc.out;
+  // Nothing of the catalog is on local disk.
+  EXPECT_FALSE(std::filesystem::exists(project + "/.watershed/catalog.db"));
+}
+
+// Two project folders that share nothing local: the same S3 bucket and the same PostgreSQL
+// catalog, loading different files into one table at the same time.
+TEST_F(CatalogPostgresTest, TwoMachinesShareOneLakeOnS3AndOneCatalog) {
+  auto moto = MotoServer::Start({.verify_signatures = false});
+  ASSERT_NE(moto, nullptr);
+  const std::map<std::string, std::string> env = {
+      {"CATALOG_URL", url_},
+      {"S3_ENDPOINT", moto->endpoint()},
+      {"AWS_ACCESS_KEY_ID", "test"},
+      {"AWS_SECRET_ACCESS_KEY", "test"}};
+  std::vector<std::string> projects;
+  for (const char* machine : {"machine-a", "machine-b"}) {
+    const std::string project = StrCat(dir_, "/", machine);
+    ASSERT_EQ(Watershed("init " + Quote(project)).code, 0);
+    std::ofstream(project + "/watershed.yml")
+        << "name: shared\nstorage:\n  lake: s3://shared-lake/watershed\n  s3:\n"
+           "    region: us-east-1\n    endpoint_url: ${S3_ENDPOINT}\n    create_bucket: true\n"
+           "  catalog: ${CATALOG_URL}\n";
+    projects.push_back(project);
+  }
+  constexpr int kLoadsEach = 4, kRows = 25;
+  std::vector<Outcome> outcomes(2 * kLoadsEach);
+  std::vector<std::thread> machines;
+  for (int m = 0; m < 2; ++m) {
+    machines.emplace_back([&, m] {
+      for (int i = 0; i < kLoadsEach; ++i) {
+        const int from = (m * kLoadsEach + i) * kRows;
+        const std::string file = WriteFile(dir_, StrCat("m", m, "-", i, ".ndjson"), Rows(from, kRows));
+        outcomes[m * kLoadsEach + i] = Watershed(
+            "load " + Quote(file) + " --table shop.items --project " + Quote(projects[m]), env);
+      }
+    });
+  }
+  for (auto& t : machines) t.join();
+  for (const Outcome& o : outcomes) ASSERT_EQ(o.code, 0) << o.out;
+  const int n = 2 * kLoadsEach * kRows;
+  const std::string expected = StrCat("n,s\n", n, ",", n * (n - 1) / 2, "\n");
+  for (const std::string& project : projects) {
+    Outcome q = Watershed("query \"SELECT count(*) AS n, sum(id) AS s FROM shop.items\" "
+                          "--format csv --project " + Quote(project), env);
+    ASSERT_EQ(q.code, 0) << q.out;
+    EXPECT_EQ(q.out, expected) << project;
+  }
+  // gc from either side finds nothing to remove: every object is referenced.
+  Outcome gc = Watershed("gc --grace 0s --dry-run --project " + Quote(projects[1]), env);
+  ASSERT_EQ(gc.code, 0) << gc.out;
+  EXPECT_NE(gc.out.find("0 orphan"), std::string::npos) << gc.out;
+}
+
+}  // namespace
+}  // namespace watershed
