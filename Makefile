@@ -44,6 +44,8 @@ bench: build
 	BUILD=$(BUILD) bench/crunchbase/run.sh
 	BUILD=$(BUILD) bench/scheduler/run.sh
 	BUILD=$(BUILD) bench/stream/run.sh
+	BUILD=$(BUILD) bench/s3/run.sh
+	BUILD=$(BUILD) bench/catalog/run.sh
 
 # Unit tests under AddressSanitizer + UndefinedBehaviorSanitizer.
 asan: setup
