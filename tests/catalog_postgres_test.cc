@@ -348,5 +348,59 @@ TEST_F(CatalogPostgresTest, TwoMachinesShareOneLakeOnS3AndOneCatalog) {
   EXPECT_NE(gc.out.find("0 orphan"), std::string::npos) << gc.out;
 }
 
+// Two schedulers on two project folders sharing the catalog catch up the same 20 intervals at
+// the same time: each interval runs exactly once.
+TEST_F(CatalogPostgresTest, TwoSchedulersRunEachIntervalExactlyOnce) {
+  const std::map<std::string, std::string> env = {{"CATALOG_URL", url_}};
+  std::vector<std::string> projects;
+  for (const char* machine : {"scheduler-a", "scheduler-b"}) {
+    const std::string project = StrCat(dir_, "/", machine);
+    ASSERT_EQ(Watershed("init " + Quote(project)).code, 0);
+    std::ofstream(project + "/watershed.yml")
+        << "name: shared\nstorage:\n  catalog: ${CATALOG_URL}\n"
+           "pipelines:\n  daily:\n    schedule: \"0 6 * * *\"\n    start: 2026-11-01\n"
+           "    tasks:\n      a: {type: noop}\n      b: {type: noop, after: a}\n";
+    projects.push_back(project);
+  }
+  std::vector<Outcome> outcomes(2);
+  std::vector<std::thread> schedulers;
+  for (int m = 0; m < 2; ++m) {
+    schedulers.emplace_back([&, m] {
+      outcomes[m] = Watershed("scheduler --once --until 2026-11-20T07:00:00Z --project " +
+                                  Quote(projects[m]),
+                              env);
+    });
+  }
+  for (auto& t : schedulers) t.join();
+  for (const Outcome& o : outcomes) ASSERT_EQ(o.code, 0) << o.out;
+  auto db = Connect();
+  ASSERT_NE(db, nullptr);
+  store::Stmt q(*db,
+                "SELECT logical_date, count(*) FROM runs WHERE pipeline = 'daily' AND "
+                "status = 'success' GROUP BY logical_date ORDER BY logical_date");
+  std::map<std::string, int64_t> runs;
+  while (true) {
+    auto row = q.Step();
+    ASSERT_TRUE(row.ok()) << row.status();
+    if (!*row) break;
+    runs[q.Text(0)] = q.Int(1);
+  }
+  EXPECT_EQ(runs.size(), 20u);
+  for (const auto& [date, n] : runs) {
+    EXPECT_EQ(n, 1) << date;
+    if (n == 1) continue;
+    store::Stmt d(*db, "SELECT run_id, started_at, finished_at, pid FROM runs WHERE logical_date = ?");
+    d.Bind(1, date);
+    while (*d.Step()) {
+      ADD_FAILURE() << "run " << d.Text(0) << " " << d.Text(1) << " - " << d.Text(2) << " pid "
+                    << d.Int(3);
+    }
+  }
+  EXPECT_EQ(runs.begin()->first, "2026-11-01T06:00:00Z");
+  store::Stmt other(*db, "SELECT count(*) FROM runs WHERE status <> 'success'");
+  ASSERT_TRUE(*other.Step());
+  EXPECT_EQ(other.Int(0), 0);
+}
+
 }  // namespace
 }  // namespace watershed

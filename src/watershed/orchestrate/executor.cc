@@ -183,7 +183,8 @@ StatusOr<RunOutcome> Execute(project::Project& project, const Pipeline& p,
     }
   }
   outcome.run_id = NewId(StrCat("run_", p.name));
-  WS_RETURN_IF_ERROR(store->BeginRun({outcome.run_id, p.name, date, "", "", "running"}));
+  WS_RETURN_IF_ERROR(store->BeginRun({outcome.run_id, p.name, date, "", "", "running"},
+                                     options.unless_succeeded));
   const fs::path logs = fs::path(project.root()) / ".watershed" / "logs" / outcome.run_id;
   // Spawn creates the folders with the first log: .watershed/, logs/ and the run's, each 0700.
   std::error_code ec;

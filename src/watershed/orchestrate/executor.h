@@ -25,6 +25,8 @@ struct RunOptions {
   std::string logical_date;    // YYYY-MM-DD
   std::string resume_run_id;   // rerun the tasks of this run that did not succeed
   std::string binary;          // the watershed executable (default: /proc/self/exe)
+  // Skip (kAlreadyExists) when this interval already succeeded: the scheduler's exactly-once.
+  bool unless_succeeded = false;
   std::function<void(const std::string& task, const std::string& state, int attempt)> on_state;
 };
 

@@ -84,8 +84,23 @@ Status RunStore::AbandonStale(const std::string& pipeline, const std::string& lo
   return absl::OkStatus();
 }
 
-Status RunStore::BeginRun(const RunRecord& run) {
+Status RunStore::BeginRun(const RunRecord& run, bool unless_succeeded) {
   WS_RETURN_IF_ERROR(AbandonStale(run.pipeline, run.logical_date));
+  // Under the catalog's write lock, so that of two schedulers (on two machines) reaching the
+  // same interval, exactly one runs it: the other sees it running or succeeded.
+  Transaction txn(*db_);
+  WS_RETURN_IF_ERROR(txn.Begin());
+  if (unless_succeeded) {
+    Stmt done(*db_,
+              "SELECT count(*) FROM runs WHERE pipeline = ? AND logical_date = ? AND "
+              "status = 'success'");
+    done.Bind(1, run.pipeline).Bind(2, run.logical_date);
+    WS_ASSIGN_OR_RETURN(bool row, done.Step());
+    if (row && done.Int(0) > 0) {
+      return absl::AlreadyExistsError(StrCat("pipeline ", run.pipeline, " already ran for ",
+                                             run.logical_date));
+    }
+  }
   Stmt s(*db_,
          "INSERT INTO runs(run_id, pipeline, logical_date, started_at, status, pid, host, run_by, "
          "external_id) VALUES(?, ?, ?, ?, 'running', ?, ?, ?, ?)");
@@ -93,17 +108,23 @@ Status RunStore::BeginRun(const RunRecord& run) {
   s.Bind(5, static_cast<int64_t>(getpid())).Bind(6, ThisHost());
   s.Bind(7, run.run_by.empty() ? std::string("watershed") : run.run_by).Bind(8, run.external_id);
   Status st = s.Run();
-  if (!st.ok() && MessageOf(st).find("UNIQUE") != std::string_view::npos) {
+  if (st.code() == absl::StatusCode::kAlreadyExists) {
     return absl::AlreadyExistsError(StrCat("pipeline ", run.pipeline, " is already running for ",
                                            run.logical_date));
   }
-  return st;
+  WS_RETURN_IF_ERROR(st);
+  return txn.Commit();
 }
 
 Status RunStore::FinishRun(const std::string& run_id, const std::string& status) {
+  // Under the write lock too: BeginRun's check-then-insert must not interleave with a run of
+  // the same interval leaving 'running'.
+  Transaction txn(*db_);
+  WS_RETURN_IF_ERROR(txn.Begin());
   Stmt s(*db_, "UPDATE runs SET status = ?, finished_at = ? WHERE run_id = ?");
   s.Bind(1, status).Bind(2, IsoUtc(NowMicros())).Bind(3, run_id);
-  return s.Run();
+  WS_RETURN_IF_ERROR(s.Run());
+  return txn.Commit();
 }
 
 Status RunStore::RecordAttempt(const TaskAttempt& a) {
@@ -154,7 +175,7 @@ StatusOr<int> RunStore::BeginExternalAttempt(const RunRecord& run, const std::st
   up.Bind(4, IsoUtc(NowMicros())).Bind(5, static_cast<int64_t>(getpid())).Bind(6, ThisHost());
   up.Bind(7, run.run_by).Bind(8, run.external_id);
   Status st = up.Run();
-  if (!st.ok() && MessageOf(st).find("UNIQUE") != std::string_view::npos) {
+  if (st.code() == absl::StatusCode::kAlreadyExists) {
     return absl::AlreadyExistsError(StrCat("pipeline ", run.pipeline, " is already running for ",
                                            run.logical_date, " (another run than ", run.run_id,
                                            "; see `watershed runs`)"));

@@ -42,7 +42,8 @@ class RunStore {
   // Fails with kAlreadyExists while another run of the same pipeline and logical date is
   // running (an interval never runs twice at the same time). A run left 'running' by a process
   // on this host that is gone is marked abandoned first.
-  Status BeginRun(const RunRecord& run);
+  // unless_succeeded (the scheduler): kAlreadyExists too when the interval already succeeded.
+  Status BeginRun(const RunRecord& run, bool unless_succeeded = false);
   Status FinishRun(const std::string& run_id, const std::string& status);
   Status RecordAttempt(const TaskAttempt& attempt);
   // Several attempts in one transaction.

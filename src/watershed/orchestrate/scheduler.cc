@@ -33,6 +33,7 @@ Status RunInterval(project::Project& project, const Pipeline& p, const std::stri
   RunOptions o;
   o.logical_date = date;
   o.binary = options.binary;
+  o.unless_succeeded = true;
   auto outcome = Execute(project, p, o);
   if (options.on_run) {
     options.on_run(p.name, date,

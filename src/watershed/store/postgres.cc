@@ -4,8 +4,8 @@
 // column), byte strings as binary bytea; results read in text form (bytea decoded from hex).
 // Errors carry PostgreSQL's message and SQLSTATE and name the catalog by its URL without the
 // password; serialization failures, deadlocks, lost connections and a server shutting down are
-// kUnavailable (transient: callers retry as they do on a busy SQLite file), every other error
-// kInternal. NOTICEs ("already exists, skipping") are dropped. The only file that includes
+// kUnavailable (transient: callers retry as they do on a busy SQLite file), a unique key
+// violated kAlreadyExists (as on SQLite), every other error kInternal. NOTICEs ("already exists, skipping") are dropped. The only file that includes
 // libpq-fe.h in store/.
 #include <libpq-fe.h>
 
@@ -37,6 +37,7 @@ Status ResultError(const std::string& where, PGconn* conn, const PGresult* resul
                          code.starts_with("57P") || code == "55P03" ||
                          PQstatus(conn) != CONNECTION_OK;
   if (transient) return absl::UnavailableError(StrCat(text, " (transient; retry)"));
+  if (code == "23505") return absl::AlreadyExistsError(text);  // unique_violation
   return absl::InternalError(text);
 }
 

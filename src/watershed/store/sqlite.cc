@@ -29,6 +29,10 @@ Status Error(sqlite3* db, int rc, std::string_view context) {
   if (primary == SQLITE_BUSY || primary == SQLITE_LOCKED) {
     return absl::UnavailableError(StrCat(msg, " (busy; retry)"));
   }
+  const int extended = db ? sqlite3_extended_errcode(db) : rc;
+  if (extended == SQLITE_CONSTRAINT_UNIQUE || extended == SQLITE_CONSTRAINT_PRIMARYKEY) {
+    return absl::AlreadyExistsError(msg);
+  }
   return absl::InternalError(msg);
 }
 

@@ -10,6 +10,9 @@
 // advisory lock on PostgreSQL), the Dialect (the few SQL
 // spellings that differ between backends) and Migrate (each module's schema, versioned in
 // `store_migrations`). Does not own: any module's tables or queries.
+// Errors: a busy database, a lost connection or a serialization failure is kUnavailable
+// (transient), a violated unique key kAlreadyExists, anything else kInternal; each names the
+// catalog (a PostgreSQL URL without its password).
 // Thread safety: a Connection and its statements are used by one thread at a time; any number
 // of processes may open the same catalog.
 #pragma once
