@@ -4,7 +4,8 @@
 // catalog with commits racing from several connections (totally ordered snapshots, nothing
 // lost), and `watershed` on a project whose catalog is PostgreSQL; then two project folders that
 // share nothing local, one S3 bucket (moto_server) and one PostgreSQL catalog, loading into one
-// table at the same time.
+// table at the same time; two schedulers sharing the catalog; `watershed migrate` of a local
+// project to PostgreSQL and S3.
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -400,6 +401,64 @@ TEST_F(CatalogPostgresTest, TwoSchedulersRunEachIntervalExactlyOnce) {
   store::Stmt other(*db, "SELECT count(*) FROM runs WHERE status <> 'success'");
   ASSERT_TRUE(*other.Step());
   EXPECT_EQ(other.Int(0), 0);
+}
+
+// `watershed migrate` moves a local project (SQLite catalog, local lake) to PostgreSQL and S3:
+// snapshots, time travel, runs and ids continue; a second migrate into the same catalog refuses.
+TEST_F(CatalogPostgresTest, MigrateMovesALocalProjectToPostgresAndS3) {
+  auto moto = MotoServer::Start({.verify_signatures = false});
+  ASSERT_NE(moto, nullptr);
+  const std::map<std::string, std::string> env = {{"S3_ENDPOINT", moto->endpoint()},
+                                                  {"AWS_ACCESS_KEY_ID", "test"},
+                                                  {"AWS_SECRET_ACCESS_KEY", "test"},
+                                                  {"CATALOG_URL", url_}};
+  const std::string project = dir_ + "/local";
+  ASSERT_EQ(Watershed("init " + Quote(project)).code, 0);
+  const std::string pipelines =
+      "pipelines:\n  daily:\n    tasks:\n      a: {type: noop}\n";
+  const std::string s3 =
+      "  s3:\n    region: us-east-1\n    endpoint_url: ${S3_ENDPOINT}\n    create_bucket: true\n";
+  std::ofstream(project + "/watershed.yml") << "name: moving\nstorage:\n" << s3 << pipelines;
+  auto in = [&](const std::string& args) {
+    return Watershed(args + " --project " + Quote(project), env);
+  };
+  ASSERT_EQ(in("load " + Quote(WriteFile(dir_, "a.ndjson", Rows(0, 30))) + " --table shop.items").code, 0);
+  ASSERT_EQ(in("load " + Quote(WriteFile(dir_, "b.ndjson", Rows(30, 20))) + " --table shop.items").code, 0);
+  ASSERT_EQ(in("run daily").code, 0);
+
+  Outcome migrate = in("migrate --to-catalog " + Quote(url_) + " --to-lake s3://migrated/wh");
+  ASSERT_EQ(migrate.code, 0) << migrate.out;
+  EXPECT_NE(migrate.out.find("lake: s3://migrated/wh"), std::string::npos) << migrate.out;
+
+  // The project now points at PostgreSQL and S3; nothing local is needed any more.
+  std::ofstream(project + "/watershed.yml")
+      << "name: moving\nstorage:\n  lake: s3://migrated/wh\n  catalog: ${CATALOG_URL}\n" << s3
+      << pipelines;
+  std::filesystem::remove_all(project + "/lake");
+  std::filesystem::remove_all(project + "/.watershed");
+  Outcome now = in("query \"SELECT count(*) AS n, sum(id) AS s FROM shop.items\" --format csv");
+  ASSERT_EQ(now.code, 0) << now.out;
+  EXPECT_EQ(now.out, "n,s\n50,1225\n");
+  Outcome first = in("query \"SELECT count(*) AS n FROM shop.items\" --format csv --snapshot 1");
+  ASSERT_EQ(first.code, 0) << first.out;
+  EXPECT_EQ(first.out, "n\n30\n");
+  Outcome runs = in("runs");
+  ASSERT_EQ(runs.code, 0) << runs.out;
+  EXPECT_NE(runs.out.find("daily"), std::string::npos) << runs.out;
+  // Ids continue after the copied ones: the next load is snapshot 3.
+  ASSERT_EQ(in("load " + Quote(WriteFile(dir_, "c.ndjson", Rows(50, 5))) + " --table shop.items").code, 0);
+  Outcome third = in("query \"SELECT count(*) AS n FROM shop.items\" --format csv --snapshot 3");
+  ASSERT_EQ(third.code, 0) << third.out;
+  EXPECT_EQ(third.out, "n\n55\n");
+
+  // Into a catalog that is not empty: refused, naming it.
+  const std::string again_dir = dir_ + "/again";
+  ASSERT_EQ(Watershed("init " + Quote(again_dir)).code, 0);
+  ASSERT_EQ(Watershed("load " + Quote(dir_ + "/a.ndjson") + " --table shop.items --project " +
+                      Quote(again_dir)).code, 0);
+  Outcome refused = Watershed("migrate --to-catalog " + Quote(url_) + " --project " + Quote(again_dir));
+  EXPECT_NE(refused.code, 0);
+  EXPECT_NE(refused.out.find("not empty"), std::string::npos) << refused.out;
 }
 
 }  // namespace

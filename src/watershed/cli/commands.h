@@ -58,6 +58,10 @@ Status RunQuery(const GlobalOptions& g, const QueryCommand& c);
 
 // `grace`: a duration ("1h", "0s"); empty = 1h for an S3 lake, 0 for a local one.
 Status RunGc(const GlobalOptions& g, bool dry_run, const std::string& grace);
+// `watershed migrate --to-catalog URL [--to-lake s3://...]`: copies the project's catalog (every
+// module's tables, snapshots and history included) into an empty catalog, and its lake files
+// into another lake; prints what to set in watershed.yml.
+Status RunMigrate(const GlobalOptions& g, const std::string& to_catalog, const std::string& to_lake);
 
 struct CrunchbaseCommand {
   std::string mode;  // "" = watershed.yml's sources.crunchbase.mode, else full

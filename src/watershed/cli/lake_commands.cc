@@ -11,7 +11,14 @@
 #include "watershed/cli/common.h"
 #include "watershed/normalize/naming.h"
 #include "watershed/cli/output.h"
+#include "watershed/base/redact.h"
 #include "watershed/lake/gc.h"
+#include "watershed/lake/s3_storage.h"
+#include "watershed/observe/lineage_store.h"
+#include "watershed/observe/metric_store.h"
+#include "watershed/orchestrate/run_store.h"
+#include "watershed/quality/result_store.h"
+#include "watershed/store/store.h"
 #include "watershed/load/loader.h"
 #include "watershed/project/project.h"
 #include "watershed/transform/mart_query.h"
@@ -291,6 +298,84 @@ Status RunGc(const GlobalOptions& g, bool dry_run, const std::string& grace_text
               << Bytes(static_cast<double>(r.foreign_bytes)) << ".";
   }
   std::cout << "\n";
+  return absl::OkStatus();
+}
+
+namespace {
+
+// Creates (or brings up to date) every module's tables in the catalog at `location`.
+Status MigrateAllModules(const std::string& location) {
+  WS_RETURN_IF_ERROR(lake::Catalog::Open(location).status());
+  WS_RETURN_IF_ERROR(orchestrate::RunStore::Open(location).status());
+  WS_RETURN_IF_ERROR(observe::MetricStore::Open(location).status());
+  WS_RETURN_IF_ERROR(observe::LineageStore::Open(location).status());
+  WS_RETURN_IF_ERROR(quality::ResultStore::Open(location).status());
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+Status RunMigrate(const GlobalOptions& g, const std::string& to_catalog, const std::string& to_lake) {
+  if (to_catalog.empty() && to_lake.empty()) {
+    return absl::InvalidArgumentError(
+        "migrate: give --to-catalog postgres://USER@HOST:5432/DB and/or --to-lake s3://BUCKET/PREFIX");
+  }
+  WS_ASSIGN_OR_RETURN(auto project, project::Project::Open(g.project));
+  const std::string from_catalog = project->config().catalog_path;
+  if (!to_catalog.empty()) {
+    if (to_catalog == from_catalog) {
+      return absl::InvalidArgumentError("migrate: --to-catalog is the project's catalog already");
+    }
+    WS_RETURN_IF_ERROR(MigrateAllModules(from_catalog));
+    WS_RETURN_IF_ERROR(Annotate(MigrateAllModules(to_catalog), "migrate: --to-catalog"));
+    WS_ASSIGN_OR_RETURN(auto from, store::Connection::Open(from_catalog));
+    WS_ASSIGN_OR_RETURN(auto to, store::Connection::Open(to_catalog));
+    for (const char* table : {"snapshots", "runs", "metric_points"}) {
+      store::Stmt any(*to, StrCat("SELECT count(*) FROM ", table));
+      WS_ASSIGN_OR_RETURN(bool row, any.Step());
+      if (row && any.Int(0) > 0) {
+        return absl::FailedPreconditionError(
+            StrCat("migrate: the catalog ", to->name(), " is not empty (", any.Int(0), " rows in ",
+                   table, "); migrate into an empty database"));
+      }
+    }
+    WS_ASSIGN_OR_RETURN(store::CopyResult copied, store::CopyTables(*from, *to));
+    int64_t rows = 0;
+    for (const auto& [table, n] : copied.tables) rows += n;
+    std::cout << "Copied the catalog " << from->name() << " to " << to->name() << ": " << rows
+              << " rows in " << copied.tables.size() << " tables.\n";
+    for (const std::string& t : copied.skipped) {
+      std::cout << "  not copied: table " << t << " (no module of this build owns it)\n";
+    }
+  }
+  if (!to_lake.empty()) {
+    if (!to_lake.starts_with("s3://")) {
+      return absl::InvalidArgumentError(StrCat("migrate: --to-lake must be an s3:// URL, not '",
+                                               to_lake, "'"));
+    }
+    lake::S3StorageOptions options = project->config().s3;  // storage.s3: region, endpoint, ...
+    options.url = to_lake;
+    auto target = lake::S3Storage::Open(options);
+    if (!target.ok()) return Annotate(target.status(), "migrate: --to-lake");
+    WS_ASSIGN_OR_RETURN(
+        lake::CopyFilesResult r,
+        lake::CopyFiles(project->storage(), **target, [&](const lake::CopyFilesResult& p) {
+          if (!g.quiet && (p.copied + p.skipped) % 100 == 0) {
+            std::cerr << "\r" << p.copied << " files copied, " << p.skipped << " already there"
+                      << std::flush;
+          }
+        }));
+    if (!g.quiet) std::cerr << "\r";
+    std::cout << "Copied the lake " << project->storage().Describe() << " to " << to_lake << ": "
+              << r.copied << " files, " << Bytes(static_cast<double>(r.bytes)) << " (" << r.skipped
+              << " already there).\n";
+  }
+  std::cout << "Now set in " << project->root() << "/watershed.yml:\nstorage:\n";
+  if (!to_lake.empty()) std::cout << "  lake: " << to_lake << "\n";
+  if (!to_catalog.empty()) {
+    std::cout << "  catalog: " << RedactUrl(to_catalog)
+              << "   # the password through ${ENV}, $PGPASSWORD or ~/.pgpass\n";
+  }
   return absl::OkStatus();
 }
 

@@ -220,6 +220,18 @@ int main(int argc, char** argv) {
                  "Keep orphans (and unfinished uploads) younger than this, e.g. 30m, 2h; default "
                  "1h for an S3 lake (another machine's commit may be in flight), 0s for a local one");
 
+  std::string migrate_catalog, migrate_lake;
+  auto* migrate = app.add_subcommand(
+      "migrate",
+      "Move the project to a shared catalog and/or lake: copy its catalog (snapshots, runs, "
+      "metrics, lineage, check results) into an empty PostgreSQL database and its lake files "
+      "to S3, then print what to set in watershed.yml");
+  migrate->add_option("--to-catalog", migrate_catalog,
+                      "postgres://USER[:PASSWORD]@HOST:5432/DB (an empty database)");
+  migrate->add_option("--to-lake", migrate_lake,
+                      "s3://BUCKET/PREFIX (reached with storage.s3 of watershed.yml and the AWS "
+                      "credential chain); files already there are skipped, so it resumes");
+
   std::string docs_out;
   auto* docs = app.add_subcommand(
       "docs", "Write a browsable HTML page of the marts: models, columns, dependencies, SQL");
@@ -432,6 +444,8 @@ int main(int argc, char** argv) {
     status = cli::RunQuery(g, query);
   } else if (*gc) {
     status = cli::RunGc(g, gc_dry_run, gc_grace);
+  } else if (*migrate) {
+    status = cli::RunMigrate(g, migrate_catalog, migrate_lake);
   } else if (*run_cmd) {
     if (run.pipeline.empty() && run.resume.empty()) {
       std::cerr << "error: name a PIPELINE, or --resume RUN_ID\n";

@@ -1,10 +1,13 @@
 // lake/storage.cc — the local-folder backend.
 #include "watershed/lake/storage.h"
 
+#include "watershed/base/strings.h"
+
 #include <fcntl.h>
 #include <unistd.h>
 
 #include <filesystem>
+#include <map>
 #include <system_error>
 
 namespace watershed::lake {
@@ -100,6 +103,35 @@ Status LocalStorage::Delete(const std::string& key) {
     fs::remove(dir, ec);
   }
   return absl::OkStatus();
+}
+
+StatusOr<CopyFilesResult> CopyFiles(Storage& from, Storage& to,
+                                    const std::function<void(const CopyFilesResult&)>& progress) {
+  WS_ASSIGN_OR_RETURN(std::vector<StoredFile> there, to.List(""));
+  std::map<std::string, uint64_t> have;
+  for (const StoredFile& f : there) have[f.key] = f.size;
+  WS_ASSIGN_OR_RETURN(std::vector<StoredFile> files, from.List(""));
+  CopyFilesResult result;
+  for (const StoredFile& f : files) {
+    if (auto it = have.find(f.key); it != have.end() && it->second == f.size) {
+      ++result.skipped;
+    } else {
+      WS_ASSIGN_OR_RETURN(std::string source, from.PathForRead(f.key));
+      WS_ASSIGN_OR_RETURN(std::string staged, to.PathForWrite(f.key));
+      std::error_code ec;
+      std::filesystem::copy_file(source, staged, std::filesystem::copy_options::overwrite_existing,
+                                 ec);
+      if (ec) {
+        return absl::UnavailableError(
+            StrCat("copying ", f.key, " from ", from.Describe(), ": ", ec.message()));
+      }
+      WS_RETURN_IF_ERROR(Annotate(to.Publish(f.key), StrCat("copying ", f.key, " to ", to.Describe())));
+      ++result.copied;
+      result.bytes += f.size;
+    }
+    if (progress) progress(result);
+  }
+  return result;
 }
 
 }  // namespace watershed::lake

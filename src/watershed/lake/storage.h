@@ -9,6 +9,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -55,6 +56,16 @@ class Storage {
   // The local folder every PathForRead path lies under (the SQL sandbox lets DuckDB read it).
   virtual std::string LocalReadRoot() const = 0;
 };
+
+struct CopyFilesResult {
+  int64_t copied = 0;
+  int64_t skipped = 0;  // already in `to` with the same size
+  uint64_t bytes = 0;   // copied
+};
+// Copies every file of `from` to `to` under the same key (a copy that stopped resumes: a key
+// `to` already has with the same size is skipped). `progress` is called after each file.
+StatusOr<CopyFilesResult> CopyFiles(Storage& from, Storage& to,
+                                    const std::function<void(const CopyFilesResult&)>& progress = {});
 
 // Files under a root folder. Publish fsyncs the file and its folder.
 class LocalStorage : public Storage {

@@ -63,11 +63,10 @@ StatusOr<uint64_t> ParseByteSize(std::string_view text) {
   return static_cast<uint64_t>(value * scale);
 }
 
-// storage.s3 (how to reach the bucket) and storage.cache (the local read cache) of an S3 lake.
+// storage.s3 (how to reach a bucket) and storage.cache (the local read cache of an S3 lake).
 Status ParseS3Settings(const fs::path& root, const YAML::Node& storage, const std::string& file,
                        ProjectConfig& c) {
   lake::S3StorageOptions& o = c.s3;
-  o.url = c.lake_url;
   o.cache_dir = Absolute(root, ".watershed/cache");
   auto scalar = [&](const YAML::Node& n, const char* key, std::string& out) -> Status {
     const YAML::Node v = n[key];
@@ -147,9 +146,15 @@ StatusOr<ProjectConfig> ParseConfig(const fs::path& root, const YAML::Node& y,
       if (s["lake"]) lake = s["lake"].as<std::string>();
       if (s["catalog"]) catalog = s["catalog"].as<std::string>();
     }
+    // storage.s3 is read whatever the lake (`watershed migrate --to-lake s3://...` uses it).
+    if (const YAML::Node s = y["storage"]; s && s.IsMap()) {
+      WS_RETURN_IF_ERROR(ParseS3Settings(root, s, file, c));
+    } else {
+      c.s3.cache_dir = Absolute(root, ".watershed/cache");
+    }
     if (lake.starts_with("s3://")) {
       c.lake_url = lake;
-      WS_RETURN_IF_ERROR(ParseS3Settings(root, y["storage"], file, c));
+      c.s3.url = lake;
       c.lake_path = c.s3.cache_dir;
     } else {
       c.lake_path = Absolute(root, lake);

@@ -133,6 +133,20 @@ class PostgresConnection : public Connection {
       return HasValue(col) ? std::strtod(PQgetvalue(result_, row_, col), nullptr) : 0.0;
     }
     bool IsNull(int col) override { return !HasValue(col); }
+    int ColumnCount() override { return result_ ? PQnfields(result_) : 0; }
+    std::string ColumnName(int col) override {
+      const char* name = result_ ? PQfname(result_, col) : nullptr;
+      return name ? name : "";
+    }
+    ValueType TypeOf(int col) override {
+      if (!HasValue(col)) return ValueType::kNull;
+      switch (PQftype(result_, col)) {
+        case kBoolOid: case kInt8Oid: case 21: case 23: return ValueType::kInt;  // int2, int4
+        case kFloat8Oid: case 700: case 1700: return ValueType::kDouble;      // float4, numeric
+        case kByteaOid: return ValueType::kBlob;
+        default: return ValueType::kText;
+      }
+    }
     std::string_view Bytes(int col) override {
       if (!HasValue(col)) return {};
       const char* v = PQgetvalue(result_, row_, col);

@@ -94,6 +94,20 @@ class SqliteConnection : public Connection {
     int64_t Int(int col) override { return sqlite3_column_int64(stmt_, col); }
     double Double(int col) override { return sqlite3_column_double(stmt_, col); }
     bool IsNull(int col) override { return sqlite3_column_type(stmt_, col) == SQLITE_NULL; }
+    int ColumnCount() override { return sqlite3_column_count(stmt_); }
+    std::string ColumnName(int col) override {
+      const char* name = sqlite3_column_name(stmt_, col);
+      return name ? name : "";
+    }
+    ValueType TypeOf(int col) override {
+      switch (sqlite3_column_type(stmt_, col)) {
+        case SQLITE_INTEGER: return ValueType::kInt;
+        case SQLITE_FLOAT: return ValueType::kDouble;
+        case SQLITE_BLOB: return ValueType::kBlob;
+        case SQLITE_NULL: return ValueType::kNull;
+        default: return ValueType::kText;
+      }
+    }
     std::string_view Bytes(int col) override {
       const void* p = sqlite3_column_blob(stmt_, col);
       int n = sqlite3_column_bytes(stmt_, col);

@@ -162,6 +162,9 @@ std::optional<std::string> Stmt::OptText(int col) {
   return Text(col);
 }
 std::string_view Stmt::Blob(int col) { return p_->Bytes(col); }
+int Stmt::ColumnCount() { return p_->ColumnCount(); }
+std::string Stmt::ColumnName(int col) { return p_->ColumnName(col); }
+ValueType Stmt::TypeOf(int col) { return p_->TypeOf(col); }
 
 Transaction::~Transaction() {
   if (open_) db_.Exec("ROLLBACK").IgnoreError();
@@ -247,6 +250,86 @@ Status Migrate(Connection& db, const Schema& schema) {
     }
     return absl::OkStatus();
   });
+}
+
+StatusOr<std::vector<std::string>> ListTables(Connection& db) {
+  Stmt q(db, db.dialect().backend == Backend::kSqlite
+                 ? "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE "
+                   "'sqlite_%' ORDER BY name"
+                 : "SELECT tablename FROM pg_catalog.pg_tables WHERE schemaname = "
+                   "current_schema() ORDER BY tablename");
+  std::vector<std::string> out;
+  while (true) {
+    WS_ASSIGN_OR_RETURN(bool row, q.Step());
+    if (!row) break;
+    if (q.Text(0) != "store_migrations") out.push_back(q.Text(0));
+  }
+  return out;
+}
+
+StatusOr<CopyResult> CopyTables(Connection& from, Connection& to) {
+  WS_ASSIGN_OR_RETURN(std::vector<std::string> source, ListTables(from));
+  WS_ASSIGN_OR_RETURN(std::vector<std::string> target, ListTables(to));
+  CopyResult result;
+  Transaction txn(to);
+  WS_RETURN_IF_ERROR(txn.Begin());
+  for (const std::string& table : source) {
+    if (std::find(target.begin(), target.end(), table) == target.end()) {
+      result.skipped.push_back(table);
+      continue;
+    }
+    Stmt read(from, StrCat("SELECT * FROM ", table));
+    std::unique_ptr<Stmt> write;
+    int64_t rows = 0;
+    while (true) {
+      StatusOr<bool> row = read.Step();
+      if (!row.ok()) return Annotate(row.status(), StrCat("reading ", table));
+      if (!*row) break;
+      const int n = read.ColumnCount();
+      if (write == nullptr) {
+        std::string columns, marks;
+        for (int c = 0; c < n; ++c) {
+          columns += StrCat(c ? ", " : "", read.ColumnName(c));
+          marks += c ? ", ?" : "?";
+        }
+        write = std::make_unique<Stmt>(
+            to, StrCat("INSERT {IGNORE} INTO ", table, "(", columns, ") VALUES(", marks, ")"));
+      }
+      for (int c = 0; c < n; ++c) {
+        switch (read.TypeOf(c)) {
+          case ValueType::kNull: write->BindNull(c + 1); break;
+          case ValueType::kInt: write->Bind(c + 1, read.Int(c)); break;
+          case ValueType::kDouble: write->Bind(c + 1, read.Double(c)); break;
+          case ValueType::kText: write->Bind(c + 1, read.Text(c)); break;
+          case ValueType::kBlob: write->BindBlob(c + 1, read.Blob(c)); break;
+        }
+      }
+      WS_RETURN_IF_ERROR(Annotate(write->Run(), StrCat("copying a row of ", table, " to ", to.name())));
+      write->Reset();
+      ++rows;
+    }
+    result.tables.emplace_back(table, rows);
+  }
+  if (to.dialect().backend == Backend::kPostgres) {
+    // Ids assigned by a sequence continue after the copied ones.
+    Stmt serial(to,
+                "SELECT table_name, column_name FROM information_schema.columns WHERE "
+                "table_schema = current_schema() AND column_default LIKE 'nextval(%'");
+    std::vector<std::pair<std::string, std::string>> columns;
+    while (true) {
+      WS_ASSIGN_OR_RETURN(bool row, serial.Step());
+      if (!row) break;
+      columns.emplace_back(serial.Text(0), serial.Text(1));
+    }
+    for (const auto& [table, column] : columns) {
+      WS_RETURN_IF_ERROR(to.Exec(StrCat(
+          "SELECT setval(pg_get_serial_sequence('", table, "', '", column, "'), GREATEST((SELECT "
+          "MAX(", column, ") FROM ", table, "), 1), (SELECT MAX(", column, ") FROM ", table,
+          ") IS NOT NULL)")));
+    }
+  }
+  WS_RETURN_IF_ERROR(txn.Commit());
+  return result;
 }
 
 }  // namespace watershed::store

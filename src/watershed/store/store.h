@@ -56,6 +56,9 @@ struct OpenOptions {
 
 class Stmt;
 
+// The type of one value of a result row (SQLite's storage classes; PostgreSQL by column type).
+enum class ValueType { kNull, kInt, kDouble, kText, kBlob };
+
 class Connection {
  public:
   // The one opener. `location` is a file path (SQLite), `sqlite:PATH`, or a libpq URL
@@ -95,6 +98,9 @@ class Connection {
     virtual double Double(int col) = 0;
     virtual bool IsNull(int col) = 0;
     virtual std::string_view Bytes(int col) = 0;
+    virtual int ColumnCount() = 0;
+    virtual std::string ColumnName(int col) = 0;
+    virtual ValueType TypeOf(int col) = 0;
   };
   virtual std::unique_ptr<Prepared> Prepare(std::string_view sql) = 0;
 
@@ -137,6 +143,10 @@ class Stmt {
   std::string Text(int col);
   std::optional<std::string> OptText(int col);
   std::string_view Blob(int col);  // valid until the next Step/Reset
+  // The result's shape (after a Step that returned a row).
+  int ColumnCount();
+  std::string ColumnName(int col);
+  ValueType TypeOf(int col);
 
  private:
   std::unique_ptr<Connection::Prepared> p_;
@@ -173,5 +183,19 @@ struct Schema {
 Status Migrate(Connection& db, const Schema& schema);
 // The recorded version of `module` (0 = never migrated).
 StatusOr<int> SchemaVersion(Connection& db, const std::string& module);
+
+// The tables of `db` (store_migrations and the backend's own excluded), sorted.
+StatusOr<std::vector<std::string>> ListTables(Connection& db);
+
+struct CopyResult {
+  std::vector<std::pair<std::string, int64_t>> tables;  // (table, rows copied)
+  std::vector<std::string> skipped;                     // in `from` only (no module owns them)
+};
+// Copies every row of every table of `from` that `to` also has into `to`, in one write
+// transaction on `to`, column by column by name (columns `to` lacks are an error; a row whose
+// key `to` already has, such as meta.format_version written when it was opened, stays); afterwards
+// `to`'s id sequences continue after the largest copied id. The caller migrates both first and
+// checks that `to` is empty.
+StatusOr<CopyResult> CopyTables(Connection& from, Connection& to);
 
 }  // namespace watershed::store
