@@ -4,6 +4,8 @@
 #include <map>
 #include <set>
 
+#include "watershed/base/log.h"
+#include "watershed/lake/prune.h"
 #include "watershed/lake/writer.h"
 #include "watershed/normalize/naming.h"
 
@@ -141,6 +143,12 @@ Status AttachLakeViews(warehouse::Connection& conn, Catalog& catalog, Storage& s
     const TableInfo& t = *by_name[name];
     keyed[name] = !t.key_column.empty() || (keyed.contains(t.parent) && keyed[t.parent]);
   }
+  // The query's parse tree, for partition pruning (none: every file is read).
+  std::string ast;
+  if (!sql.empty()) {
+    auto parsed = conn.Query(StrCat("SELECT json_serialize_sql(", QuoteLiteral(sql), ")"));
+    if (parsed.ok() && parsed->row_count() == 1) ast = parsed->GetString(0, 0);
+  }
   for (const std::string& name : wanted) {
     const TableInfo& t = *by_name[name];
     WS_ASSIGN_OR_RETURN(auto names, SplitTableName(t.name));
@@ -150,6 +158,23 @@ Status AttachLakeViews(warehouse::Connection& conn, Catalog& catalog, Storage& s
       parent_view = StrCat(QuoteIdent(p.first), ".", QuoteIdent(p.second));
     }
     WS_ASSIGN_OR_RETURN(TableState state, catalog.GetTableState(t.name, snapshot));
+    if (!ast.empty() && !keyed[name]) {
+      const std::string pkey = t.partition_by.empty() ? std::string(kIngestDatePartition)
+                                                      : t.partition_by;
+      ColumnType ptype = ColumnType::kDate;
+      for (const ColumnSpec& c : state.schema.columns) {
+        if (c.name == pkey) ptype = c.type;
+      }
+      const std::vector<PartitionBound> bounds = PartitionBounds(ast, t.name, pkey);
+      if (!bounds.empty()) {
+        const size_t before = state.files.size();
+        std::erase_if(state.files, [&](const DataFile& f) {
+          return !PartitionMayMatch(f.partition, ptype, bounds);
+        });
+        LogDebug("partition pruning", {{"table", t.name},
+                                       {"files", StrCat(state.files.size(), " of ", before)}});
+      }
+    }
     WS_ASSIGN_OR_RETURN(std::string scan, TableScanSql(state, storage, parent_view));
     WS_RETURN_IF_ERROR(
         conn.Execute(StrCat("CREATE SCHEMA IF NOT EXISTS ", QuoteIdent(names.first))));
