@@ -579,6 +579,50 @@ TEST_F(S3Cli, AFilterOnThePartitionColumnFetchesOnlyItsFiles) {
   EXPECT_EQ(cached_files(), 3u);
 }
 
+// A load killed (SIGKILL) in the middle of a multipart upload: the table shows nothing of it,
+// and gc aborts the parts.
+TEST_F(S3Cli, ALoadKilledDuringAMultipartUploadLeavesNothingPartial) {
+  std::ofstream(project_ + "/watershed.yml", std::ios::app)
+      << "    multipart_threshold: 5MB\n    part_size: 5MB\n";
+  const std::string small = WriteFile(dir_, "small.ndjson", "{\"id\":1,\"blob\":\"x\"}\n");
+  Outcome first = In("load " + Quote(small) + " --table shop.big");
+  ASSERT_EQ(first.code, 0) << first.out;
+  // ~60 MB of incompressible text: a Parquet file of several parts.
+  std::mt19937_64 rng(7);
+  std::string rows;
+  static constexpr char kHex[] = "0123456789abcdef";
+  for (int i = 0; i < 200000; ++i) {
+    std::string blob(300, '0');
+    for (char& c : blob) c = kHex[rng() & 15];
+    rows += StrCat("{\"id\":", i + 2, ",\"blob\":\"", blob, "\"}\n");
+  }
+  const std::string big = WriteFile(dir_, "big.ndjson", rows);
+  auto credentials = Credentials();
+  net::S3Client client("cli-lake", "us-east-1", moto_->config().endpoint, *http_, *credentials);
+  testing_util::ChildProcess load(
+      {testing_util::WatershedBinary(), "load", big, "--table", "shop.big", "--project", project_},
+      dir_ + "/load.log", env_);
+  bool uploading = testing_util::WaitFor(
+      [&] {
+        auto uploads = client.ListMultipartUploads("watershed/");
+        return (uploads.ok() && !uploads->empty()) || !load.Running();
+      },
+      120, std::chrono::milliseconds(5));
+  ASSERT_TRUE(uploading);
+  ASSERT_TRUE(load.Running()) << "the load finished before its upload was seen: " << load.Log();
+  load.Stop(SIGKILL);
+  auto pending = client.ListMultipartUploads("watershed/");
+  ASSERT_TRUE(pending.ok()) << pending.status();
+  EXPECT_FALSE(pending->empty());
+  EXPECT_EQ(Query("SELECT count(*) AS n FROM shop.big"), "n\n1\n");
+  Outcome gc = In("gc --grace 0s");
+  ASSERT_EQ(gc.code, 0) << gc.out;
+  auto after = client.ListMultipartUploads("watershed/");
+  ASSERT_TRUE(after.ok()) << after.status();
+  EXPECT_TRUE(after->empty()) << gc.out;
+  EXPECT_EQ(Query("SELECT count(*) AS n FROM shop.big"), "n\n1\n");
+}
+
 TEST_F(S3Cli, MissingCredentialsAreAClearError) {
   env_.erase("AWS_ACCESS_KEY_ID");
   env_.erase("AWS_SECRET_ACCESS_KEY");

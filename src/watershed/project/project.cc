@@ -102,6 +102,19 @@ Status ParseS3Settings(const fs::path& root, const YAML::Node& storage, const st
     std::string parallel;
     WS_RETURN_IF_ERROR(scalar(s3, "parallel", parallel));
     if (!parallel.empty()) o.parallel = std::max(1, std::atoi(parallel.c_str()));
+    for (auto [key, target] : {std::pair{"multipart_threshold", &o.multipart_threshold},
+                               std::pair{"part_size", &o.part_size}}) {
+      std::string text;
+      WS_RETURN_IF_ERROR(scalar(s3, key, text));
+      if (text.empty()) continue;
+      auto bytes = ParseByteSize(text);
+      if (!bytes.ok()) return Annotate(bytes.status(), StrCat(file, ": storage.s3.", key));
+      if (*bytes < (5ull << 20)) {
+        return absl::InvalidArgumentError(StrCat(file, ": storage.s3.", key, " is ", text,
+                                                 "; S3's smallest part is 5MB"));
+      }
+      *target = *bytes;
+    }
   }
   if (const YAML::Node cache = storage["cache"]; cache && !cache.IsNull()) {
     if (!cache.IsMap()) {
