@@ -43,10 +43,8 @@ class CatalogPostgresTest : public ::testing::Test {
   void SetUp() override {
     if (cluster_ == nullptr && !PgCluster::SkipAllowed()) FAIL() << PgCluster::NoSkipReason();
     if (cluster_ == nullptr) GTEST_SKIP() << "no PostgreSQL server binaries on this machine";
-    const std::string db =
-        StrCat("t_", ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::string lower;
-    for (char c : db) lower.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
+    const std::string lower =
+        ToLower(StrCat("t_", ::testing::UnitTest::GetInstance()->current_test_info()->name()));
     Status created = cluster_->CreateDatabase(lower);
     ASSERT_TRUE(created.ok()) << created;
     url_ = cluster_->url(lower);
@@ -89,12 +87,14 @@ PgCluster* CatalogPostgresTest::cluster_ = nullptr;
 TEST_F(CatalogPostgresTest, StatementsBindEveryTypeAndTransactionsRollBack) {
   auto db = Connect();
   ASSERT_NE(db, nullptr);
-  ASSERT_TRUE(db->Exec(db->dialect().Render(
-                  "CREATE TABLE t(id INTEGER PRIMARY KEY, n INTEGER, x REAL, s TEXT, b {BLOB})"))
-                  .ok());
+  ASSERT_TRUE(
+      db->Exec(db->dialect().Render(
+                   "CREATE TABLE t(id INTEGER PRIMARY KEY, n INTEGER, x REAL, s TEXT, b {BLOB})"))
+          .ok());
   store::Stmt ins(*db, "INSERT INTO t(n, x, s, b) VALUES(?, ?, ?, ?)");
   const std::string bytes("a\0b\xff'", 5);
-  ASSERT_TRUE(ins.Bind(1, int64_t{1} << 40).Bind(2, 2.5).Bind(3, "it's").BindBlob(4, bytes).Run().ok());
+  ASSERT_TRUE(
+      ins.Bind(1, int64_t{1} << 40).Bind(2, 2.5).Bind(3, "it's").BindBlob(4, bytes).Run().ok());
   EXPECT_EQ(db->LastInsertId(), 1);
   EXPECT_EQ(db->Changes(), 1);
   ins.Reset();
@@ -193,8 +193,8 @@ TEST_F(CatalogPostgresTest, CommitsFromManyConnectionsAreTotallyOrderedAndNothin
         return;
       }
       for (int i = 0; i < kCommits; ++i) {
-        lake::CommitRequest req =
-            OneFile("shop.orders", StrCat("structured/shop/orders/w", w, "-", i, ".parquet"), i + 1);
+        lake::CommitRequest req = OneFile(
+            "shop.orders", StrCat("structured/shop/orders/w", w, "-", i, ".parquet"), i + 1);
         req.cursors = {{"writer", StrCat("w", w), StrCat(i)}};
         auto id = (*catalog)->Commit(req);
         if (!id.ok()) {
@@ -242,6 +242,15 @@ TEST_F(CatalogPostgresTest, CommitsFromManyConnectionsAreTotallyOrderedAndNothin
 
 // --- the binary ---------------------------------------------------------------------------------
 
+// `watershed query SQL --format csv EXTRA` through `run` (a callable taking the arguments): its
+// output, with a failure when it does not exit 0.
+template <typename Run>
+std::string Csv(Run& run, const std::string& sql, const std::string& extra = "") {
+  Outcome r = run("query " + Quote(sql) + " --format csv" + extra);
+  EXPECT_EQ(r.code, 0) << r.out;
+  return r.out;
+}
+
 std::string Rows(int from, int count) {
   std::string rows;
   for (int i = from; i < from + count; ++i) {
@@ -266,15 +275,11 @@ TEST_F(CatalogPostgresTest, EveryCommandRunsOnAProjectWhoseCatalogIsPostgres) {
   const std::string first = WriteFile(dir_, "a.ndjson", Rows(0, 30));
   Outcome load = in("load " + Quote(first) + " --table shop.items");
   ASSERT_EQ(load.code, 0) << load.out;
-  Outcome load2 = in("load " + Quote(WriteFile(dir_, "b.ndjson", Rows(30, 20))) +
-                     " --table shop.items");
+  Outcome load2 =
+      in("load " + Quote(WriteFile(dir_, "b.ndjson", Rows(30, 20))) + " --table shop.items");
   ASSERT_EQ(load2.code, 0) << load2.out;
-  Outcome q = in("query \"SELECT count(*) AS n, sum(id) AS s FROM shop.items\" --format csv");
-  ASSERT_EQ(q.code, 0) << q.out;
-  EXPECT_EQ(q.out, "n,s\n50,1225\n");
-  Outcome old = in("query \"SELECT count(*) AS n FROM shop.items\" --format csv --snapshot 1");
-  ASSERT_EQ(old.code, 0) << old.out;
-  EXPECT_EQ(old.out, "n\n30\n");
+  EXPECT_EQ(Csv(in, "SELECT count(*) AS n, sum(id) AS s FROM shop.items"), "n,s\n50,1225\n");
+  EXPECT_EQ(Csv(in, "SELECT count(*) AS n FROM shop.items", " --snapshot 1"), "n\n30\n");
   Outcome tables = in("tables");
   ASSERT_EQ(tables.code, 0) << tables.out;
   EXPECT_NE(tables.out.find("shop.items"), std::string::npos) << tables.out;
@@ -288,8 +293,7 @@ TEST_F(CatalogPostgresTest, EveryCommandRunsOnAProjectWhoseCatalogIsPostgres) {
   Outcome runs = in("runs");
   ASSERT_EQ(runs.code, 0) << runs.out;
   EXPECT_NE(runs.out.find("daily"), std::string::npos) << runs.out;
-  Outcome after = in("query \"SELECT count(*) AS n FROM shop.items\" --format csv");
-  EXPECT_EQ(after.out, "n\n60\n");
+  EXPECT_EQ(Csv(in, "SELECT count(*) AS n FROM shop.items"), "n\n60\n");
   Outcome metrics = in("metrics");
   EXPECT_EQ(metrics.code, 0) << metrics.out;
   Outcome lineage = in("lineage shop.items.name");
@@ -305,11 +309,10 @@ TEST_F(CatalogPostgresTest, EveryCommandRunsOnAProjectWhoseCatalogIsPostgres) {
 TEST_F(CatalogPostgresTest, TwoMachinesShareOneLakeOnS3AndOneCatalog) {
   auto moto = MotoServer::Start({.verify_signatures = false});
   ASSERT_NE(moto, nullptr);
-  const std::map<std::string, std::string> env = {
-      {"CATALOG_URL", url_},
-      {"S3_ENDPOINT", moto->endpoint()},
-      {"AWS_ACCESS_KEY_ID", "test"},
-      {"AWS_SECRET_ACCESS_KEY", "test"}};
+  const std::map<std::string, std::string> env = {{"CATALOG_URL", url_},
+                                                  {"S3_ENDPOINT", moto->endpoint()},
+                                                  {"AWS_ACCESS_KEY_ID", "test"},
+                                                  {"AWS_SECRET_ACCESS_KEY", "test"}};
   std::vector<std::string> projects;
   for (const char* machine : {"machine-a", "machine-b"}) {
     const std::string project = StrCat(dir_, "/", machine);
@@ -327,7 +330,8 @@ TEST_F(CatalogPostgresTest, TwoMachinesShareOneLakeOnS3AndOneCatalog) {
     machines.emplace_back([&, m] {
       for (int i = 0; i < kLoadsEach; ++i) {
         const int from = (m * kLoadsEach + i) * kRows;
-        const std::string file = WriteFile(dir_, StrCat("m", m, "-", i, ".ndjson"), Rows(from, kRows));
+        const std::string file =
+            WriteFile(dir_, StrCat("m", m, "-", i, ".ndjson"), Rows(from, kRows));
         outcomes[m * kLoadsEach + i] = Watershed(
             "load " + Quote(file) + " --table shop.items --project " + Quote(projects[m]), env);
       }
@@ -338,8 +342,11 @@ TEST_F(CatalogPostgresTest, TwoMachinesShareOneLakeOnS3AndOneCatalog) {
   const int n = 2 * kLoadsEach * kRows;
   const std::string expected = StrCat("n,s\n", n, ",", n * (n - 1) / 2, "\n");
   for (const std::string& project : projects) {
-    Outcome q = Watershed("query \"SELECT count(*) AS n, sum(id) AS s FROM shop.items\" "
-                          "--format csv --project " + Quote(project), env);
+    Outcome q = Watershed(
+        "query \"SELECT count(*) AS n, sum(id) AS s FROM shop.items\" "
+        "--format csv --project " +
+            Quote(project),
+        env);
     ASSERT_EQ(q.code, 0) << q.out;
     EXPECT_EQ(q.out, expected) << project;
   }
@@ -367,9 +374,8 @@ TEST_F(CatalogPostgresTest, TwoSchedulersRunEachIntervalExactlyOnce) {
   std::vector<std::thread> schedulers;
   for (int m = 0; m < 2; ++m) {
     schedulers.emplace_back([&, m] {
-      outcomes[m] = Watershed("scheduler --once --until 2026-11-20T07:00:00Z --project " +
-                                  Quote(projects[m]),
-                              env);
+      outcomes[m] = Watershed(
+          "scheduler --once --until 2026-11-20T07:00:00Z --project " + Quote(projects[m]), env);
     });
   }
   for (auto& t : schedulers) t.join();
@@ -390,7 +396,8 @@ TEST_F(CatalogPostgresTest, TwoSchedulersRunEachIntervalExactlyOnce) {
   for (const auto& [date, n] : runs) {
     EXPECT_EQ(n, 1) << date;
     if (n == 1) continue;
-    store::Stmt d(*db, "SELECT run_id, started_at, finished_at, pid FROM runs WHERE logical_date = ?");
+    store::Stmt d(*db,
+                  "SELECT run_id, started_at, finished_at, pid FROM runs WHERE logical_date = ?");
     d.Bind(1, date);
     while (*d.Step()) {
       ADD_FAILURE() << "run " << d.Text(0) << " " << d.Text(1) << " - " << d.Text(2) << " pid "
@@ -414,16 +421,19 @@ TEST_F(CatalogPostgresTest, MigrateMovesALocalProjectToPostgresAndS3) {
                                                   {"CATALOG_URL", url_}};
   const std::string project = dir_ + "/local";
   ASSERT_EQ(Watershed("init " + Quote(project)).code, 0);
-  const std::string pipelines =
-      "pipelines:\n  daily:\n    tasks:\n      a: {type: noop}\n";
+  const std::string pipelines = "pipelines:\n  daily:\n    tasks:\n      a: {type: noop}\n";
   const std::string s3 =
       "  s3:\n    region: us-east-1\n    endpoint_url: ${S3_ENDPOINT}\n    create_bucket: true\n";
   std::ofstream(project + "/watershed.yml") << "name: moving\nstorage:\n" << s3 << pipelines;
   auto in = [&](const std::string& args) {
     return Watershed(args + " --project " + Quote(project), env);
   };
-  ASSERT_EQ(in("load " + Quote(WriteFile(dir_, "a.ndjson", Rows(0, 30))) + " --table shop.items").code, 0);
-  ASSERT_EQ(in("load " + Quote(WriteFile(dir_, "b.ndjson", Rows(30, 20))) + " --table shop.items").code, 0);
+  ASSERT_EQ(
+      in("load " + Quote(WriteFile(dir_, "a.ndjson", Rows(0, 30))) + " --table shop.items").code,
+      0);
+  ASSERT_EQ(
+      in("load " + Quote(WriteFile(dir_, "b.ndjson", Rows(30, 20))) + " --table shop.items").code,
+      0);
   ASSERT_EQ(in("run daily").code, 0);
 
   Outcome migrate = in("migrate --to-catalog " + Quote(url_) + " --to-lake s3://migrated/wh");
@@ -432,31 +442,30 @@ TEST_F(CatalogPostgresTest, MigrateMovesALocalProjectToPostgresAndS3) {
 
   // The project now points at PostgreSQL and S3; nothing local is needed any more.
   std::ofstream(project + "/watershed.yml")
-      << "name: moving\nstorage:\n  lake: s3://migrated/wh\n  catalog: ${CATALOG_URL}\n" << s3
-      << pipelines;
+      << "name: moving\nstorage:\n  lake: s3://migrated/wh\n  catalog: ${CATALOG_URL}\n"
+      << s3 << pipelines;
   std::filesystem::remove_all(project + "/lake");
   std::filesystem::remove_all(project + "/.watershed");
-  Outcome now = in("query \"SELECT count(*) AS n, sum(id) AS s FROM shop.items\" --format csv");
-  ASSERT_EQ(now.code, 0) << now.out;
-  EXPECT_EQ(now.out, "n,s\n50,1225\n");
-  Outcome first = in("query \"SELECT count(*) AS n FROM shop.items\" --format csv --snapshot 1");
-  ASSERT_EQ(first.code, 0) << first.out;
-  EXPECT_EQ(first.out, "n\n30\n");
+  EXPECT_EQ(Csv(in, "SELECT count(*) AS n, sum(id) AS s FROM shop.items"), "n,s\n50,1225\n");
+  EXPECT_EQ(Csv(in, "SELECT count(*) AS n FROM shop.items", " --snapshot 1"), "n\n30\n");
   Outcome runs = in("runs");
   ASSERT_EQ(runs.code, 0) << runs.out;
   EXPECT_NE(runs.out.find("daily"), std::string::npos) << runs.out;
   // Ids continue after the copied ones: the next load is snapshot 3.
-  ASSERT_EQ(in("load " + Quote(WriteFile(dir_, "c.ndjson", Rows(50, 5))) + " --table shop.items").code, 0);
-  Outcome third = in("query \"SELECT count(*) AS n FROM shop.items\" --format csv --snapshot 3");
-  ASSERT_EQ(third.code, 0) << third.out;
-  EXPECT_EQ(third.out, "n\n55\n");
+  ASSERT_EQ(
+      in("load " + Quote(WriteFile(dir_, "c.ndjson", Rows(50, 5))) + " --table shop.items").code,
+      0);
+  EXPECT_EQ(Csv(in, "SELECT count(*) AS n FROM shop.items", " --snapshot 3"), "n\n55\n");
 
   // Into a catalog that is not empty: refused, naming it.
   const std::string again_dir = dir_ + "/again";
   ASSERT_EQ(Watershed("init " + Quote(again_dir)).code, 0);
   ASSERT_EQ(Watershed("load " + Quote(dir_ + "/a.ndjson") + " --table shop.items --project " +
-                      Quote(again_dir)).code, 0);
-  Outcome refused = Watershed("migrate --to-catalog " + Quote(url_) + " --project " + Quote(again_dir));
+                      Quote(again_dir))
+                .code,
+            0);
+  Outcome refused =
+      Watershed("migrate --to-catalog " + Quote(url_) + " --project " + Quote(again_dir));
   EXPECT_NE(refused.code, 0);
   EXPECT_NE(refused.out.find("not empty"), std::string::npos) << refused.out;
 }

@@ -29,7 +29,8 @@ watershed::lake::CommitRequest OneFile(int writer, int i) {
   req.tables.push_back(t);
   lake::DataFile f;
   f.table = t.name;
-  f.key = StrCat("structured/bench/orders/ingest_date=2026-12-03/load-", writer, "-", i, ".parquet");
+  f.key =
+      StrCat("structured/bench/orders/ingest_date=2026-12-03/load-", writer, "-", i, ".parquet");
   f.partition = "ingest_date=2026-12-03";
   f.row_count = 1000;
   f.size_bytes = 65536;
@@ -46,12 +47,16 @@ int main(int argc, char** argv) {
   std::string catalog;
   int writers = 1, commits = 200;
   for (int i = 1; i + 1 < argc; i += 2) {
-    if (!std::strcmp(argv[i], "--catalog")) catalog = argv[i + 1];
-    else if (!std::strcmp(argv[i], "--writers")) writers = std::atoi(argv[i + 1]);
-    else if (!std::strcmp(argv[i], "--commits")) commits = std::atoi(argv[i + 1]);
+    if (!std::strcmp(argv[i], "--catalog"))
+      catalog = argv[i + 1];
+    else if (!std::strcmp(argv[i], "--writers"))
+      writers = std::atoi(argv[i + 1]);
+    else if (!std::strcmp(argv[i], "--commits"))
+      commits = std::atoi(argv[i + 1]);
   }
   if (catalog.empty() || writers < 1 || commits < 1) {
-    std::fprintf(stderr, "usage: catalog_commits --catalog PATH_OR_URL [--writers N] [--commits M]\n");
+    std::fprintf(stderr,
+                 "usage: catalog_commits --catalog PATH_OR_URL [--writers N] [--commits M]\n");
     return 2;
   }
   {  // create the tables before the clock starts

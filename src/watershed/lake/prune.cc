@@ -1,9 +1,8 @@
 // lake/prune.cc — see prune.h.
 #include "watershed/lake/prune.h"
 
-#include <nlohmann/json.hpp>
-
 #include <cstdlib>
+#include <nlohmann/json.hpp>
 
 #include "watershed/base/strings.h"
 
@@ -11,11 +10,6 @@ namespace watershed::lake {
 namespace {
 
 using Json = nlohmann::json;
-
-std::string Lower(std::string s) {
-  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
 
 // The constant of `e` (a CONSTANT, or a CAST of one) in text form.
 std::optional<std::string> ConstantText(const Json& e) {
@@ -32,14 +26,15 @@ std::optional<std::string> ConstantText(const Json& e) {
 
 // Whether `e` is a reference to the partition column (bare, or qualified by the table's
 // name or alias).
-bool IsColumn(const Json& e, const std::string& column, const std::vector<std::string>& qualifiers) {
+bool IsColumn(const Json& e, const std::string& column,
+              const std::vector<std::string>& qualifiers) {
   if (e.value("class", "") != "COLUMN_REF" || !e.contains("column_names")) return false;
   const Json& names = e["column_names"];
   if (!names.is_array() || names.empty() || !names.back().is_string()) return false;
-  if (Lower(names.back().get<std::string>()) != Lower(column)) return false;
+  if (ToLower(names.back().get<std::string>()) != ToLower(column)) return false;
   if (names.size() == 1) return true;
   if (names.size() != 2 || !names[0].is_string()) return false;
-  const std::string q = Lower(names[0].get<std::string>());
+  const std::string q = ToLower(names[0].get<std::string>());
   for (const std::string& ok : qualifiers) {
     if (q == ok) return true;
   }
@@ -70,12 +65,18 @@ void Collect(const Json& e, const std::string& column, const std::vector<std::st
   }
   if (cls != "COMPARISON" || !e.contains("left") || !e.contains("right")) return;
   std::string op;
-  if (type == "COMPARE_EQUAL") op = "=";
-  else if (type == "COMPARE_LESSTHAN") op = "<";
-  else if (type == "COMPARE_LESSTHANOREQUALTO") op = "<=";
-  else if (type == "COMPARE_GREATERTHAN") op = ">";
-  else if (type == "COMPARE_GREATERTHANOREQUALTO") op = ">=";
-  else return;
+  if (type == "COMPARE_EQUAL")
+    op = "=";
+  else if (type == "COMPARE_LESSTHAN")
+    op = "<";
+  else if (type == "COMPARE_LESSTHANOREQUALTO")
+    op = "<=";
+  else if (type == "COMPARE_GREATERTHAN")
+    op = ">";
+  else if (type == "COMPARE_GREATERTHANOREQUALTO")
+    op = ">=";
+  else
+    return;
   if (IsColumn(e["left"], column, qualifiers)) {
     if (auto v = ConstantText(e["right"])) out.push_back({op, *v});
   } else if (IsColumn(e["right"], column, qualifiers)) {
@@ -135,12 +136,13 @@ std::vector<PartitionBound> PartitionBounds(std::string_view ast_json, const std
   if (from.value("type", "") != "BASE_TABLE") return {};
   const size_t dot = table.find('.');
   if (dot == std::string::npos) return {};
-  const std::string ns = Lower(table.substr(0, dot)), name = Lower(table.substr(dot + 1));
-  if (Lower(from.value("schema_name", "")) != ns || Lower(from.value("table_name", "")) != name) {
+  const std::string ns = ToLower(table.substr(0, dot)), name = ToLower(table.substr(dot + 1));
+  if (ToLower(from.value("schema_name", "")) != ns ||
+      ToLower(from.value("table_name", "")) != name) {
     return {};
   }
   std::vector<std::string> qualifiers = {name};
-  if (!from.value("alias", "").empty()) qualifiers = {Lower(from.value("alias", ""))};
+  if (!from.value("alias", "").empty()) qualifiers = {ToLower(from.value("alias", ""))};
   const Json& where = node.value("where_clause", Json());
   if (!where.is_object()) return {};
   std::vector<PartitionBound> out;

@@ -3,8 +3,8 @@
 // S3 lake then downloads only those).
 //
 // Owns: reading DuckDB's parse tree of a query (json_serialize_sql) for the simplest shape it
-// can prove safe — one SELECT over one lake table, no CTE, join, subquery or set operation — and the
-// top-level AND-ed comparisons (=, <, <=, >, >=, BETWEEN) of that table's partition column with
+// can prove safe — one SELECT over one lake table, no CTE, join, subquery or set operation — and
+// the top-level AND-ed comparisons (=, <, <=, >, >=, BETWEEN) of that table's partition column with
 // a constant; and deciding per file whether its partition value can satisfy them. Anything else
 // keeps every file: pruning only ever drops files that cannot hold a matching row.
 // Does not own: the views (reader.h) or the catalog (catalog.h). Keyed tables and child tables

@@ -39,17 +39,20 @@ TEST_F(PruneTest, ComparisonsWithConstantsOnThePartitionColumnAreBounds) {
   EXPECT_EQ(Text(Bounds("SELECT count(*) FROM shop.orders o WHERE o.day >= DATE '2026-12-01' "
                         "AND amount > 5 AND '2026-12-03' > day")),
             ">=2026-12-01 <2026-12-03 ");
-  EXPECT_EQ(Text(Bounds("SELECT * FROM Shop.Orders WHERE DAY BETWEEN '2026-12-01' AND '2026-12-02'")),
-            ">=2026-12-01 <=2026-12-02 ");
+  EXPECT_EQ(
+      Text(Bounds("SELECT * FROM Shop.Orders WHERE DAY BETWEEN '2026-12-01' AND '2026-12-02'")),
+      ">=2026-12-01 <=2026-12-02 ");
   EXPECT_EQ(Text(Bounds("SELECT * FROM shop.orders WHERE n < 10", "n")), "<10 ");
 }
 
 TEST_F(PruneTest, ShapesItCannotProveKeepEveryFile) {
   EXPECT_TRUE(Bounds("SELECT * FROM shop.orders WHERE day = '2026-12-02' OR amount > 1").empty());
   EXPECT_TRUE(Bounds("SELECT * FROM shop.orders o JOIN shop.items i ON o.id = i.id "
-                     "WHERE day = '2026-12-02'").empty());
+                     "WHERE day = '2026-12-02'")
+                  .empty());
   EXPECT_TRUE(Bounds("WITH x AS (SELECT * FROM shop.orders) SELECT * FROM x "
-                     "WHERE day = '2026-12-02'").empty());
+                     "WHERE day = '2026-12-02'")
+                  .empty());
   EXPECT_TRUE(Bounds("SELECT * FROM shop.items WHERE day = '2026-12-02'").empty());
   EXPECT_TRUE(Bounds("SELECT * FROM shop.orders WHERE other.day = '2026-12-02'").empty());
   EXPECT_TRUE(Bounds("SELECT * FROM shop.orders WHERE day = day").empty());
@@ -58,9 +61,11 @@ TEST_F(PruneTest, ShapesItCannotProveKeepEveryFile) {
   EXPECT_TRUE(PartitionBounds("not json", "shop.orders", "day").empty());
   // The table read again in a subquery must see every file.
   EXPECT_TRUE(Bounds("SELECT *, (SELECT count(*) FROM shop.orders) FROM shop.orders "
-                     "WHERE day = '2026-12-02'").empty());
+                     "WHERE day = '2026-12-02'")
+                  .empty());
   EXPECT_TRUE(Bounds("SELECT * FROM shop.orders WHERE day = '2026-12-02' AND id IN "
-                     "(SELECT id FROM shop.orders)").empty());
+                     "(SELECT id FROM shop.orders)")
+                  .empty());
 }
 
 TEST(PartitionMayMatch, DatesAndNumbersCompareByValue) {

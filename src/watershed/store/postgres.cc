@@ -5,8 +5,8 @@
 // Errors carry PostgreSQL's message and SQLSTATE and name the catalog by its URL without the
 // password; serialization failures, deadlocks, lost connections and a server shutting down are
 // kUnavailable (transient: callers retry as they do on a busy SQLite file), a unique key
-// violated kAlreadyExists (as on SQLite), every other error kInternal. NOTICEs ("already exists, skipping") are dropped. The only file that includes
-// libpq-fe.h in store/.
+// violated kAlreadyExists (as on SQLite), every other error kInternal. NOTICEs ("already exists,
+// skipping") are dropped. The only file that includes libpq-fe.h in store/.
 #include <libpq-fe.h>
 
 #include <cstdlib>
@@ -28,11 +28,11 @@ constexpr Oid kFloat8Oid = 701;
 
 Status ResultError(const std::string& where, PGconn* conn, const PGresult* result) {
   const char* state = result ? PQresultErrorField(result, PG_DIAG_SQLSTATE) : nullptr;
-  std::string message = result ? PQresultErrorMessage(result) : "";
-  if (message.empty()) message = PQerrorMessage(conn);
-  while (!message.empty() && (message.back() == '\n' || message.back() == ' ')) message.pop_back();
+  std::string message(Trim(result ? PQresultErrorMessage(result) : ""));
+  if (message.empty()) message = std::string(Trim(PQerrorMessage(conn)));
   const std::string code = state ? state : "";
-  std::string text = StrCat(where, ": ", message, code.empty() ? "" : StrCat(" (SQLSTATE ", code, ")"));
+  std::string text =
+      StrCat(where, ": ", message, code.empty() ? "" : StrCat(" (SQLSTATE ", code, ")"));
   const bool transient = code.starts_with("40") || code.starts_with("08") ||
                          code.starts_with("57P") || code == "55P03" ||
                          PQstatus(conn) != CONNECTION_OK;
@@ -141,10 +141,19 @@ class PostgresConnection : public Connection {
     ValueType TypeOf(int col) override {
       if (!HasValue(col)) return ValueType::kNull;
       switch (PQftype(result_, col)) {
-        case kBoolOid: case kInt8Oid: case 21: case 23: return ValueType::kInt;  // int2, int4
-        case kFloat8Oid: case 700: case 1700: return ValueType::kDouble;      // float4, numeric
-        case kByteaOid: return ValueType::kBlob;
-        default: return ValueType::kText;
+        case kBoolOid:
+        case kInt8Oid:
+        case 21:
+        case 23:
+          return ValueType::kInt;  // int2, int4
+        case kFloat8Oid:
+        case 700:
+        case 1700:
+          return ValueType::kDouble;  // float4, numeric
+        case kByteaOid:
+          return ValueType::kBlob;
+        default:
+          return ValueType::kText;
       }
     }
     std::string_view Bytes(int col) override {
@@ -210,11 +219,8 @@ StatusOr<std::unique_ptr<Connection>> OpenPostgres(const std::string& url,
   PGconn* conn = PQconnectdbParams(keys, values, /*expand_dbname=*/1);
   if (conn == nullptr) return absl::ResourceExhaustedError(StrCat(name, ": out of memory"));
   if (PQstatus(conn) != CONNECTION_OK) {
-    std::string message = PQerrorMessage(conn);
+    const std::string message(Trim(PQerrorMessage(conn)));
     PQfinish(conn);
-    while (!message.empty() && (message.back() == '\n' || message.back() == ' ')) {
-      message.pop_back();
-    }
     return absl::UnavailableError(
         StrCat("catalog ", name, ": cannot connect: ", RedactSecrets(message),
                " (check storage.catalog: host, port, database, user; the password comes from "

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstdlib>
 
+#include "absl/strings/str_replace.h"
 #include "watershed/base/columns.h"
 #include "watershed/base/redact.h"
 #include "watershed/base/retry.h"
@@ -28,12 +29,6 @@ bool IsWordChar(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
 }
 
-void ReplaceAll(std::string& out, std::string_view token, std::string_view with) {
-  for (size_t at = out.find(token); at != std::string::npos; at = out.find(token, at + with.size())) {
-    out.replace(at, token.size(), with);
-  }
-}
-
 // PostgreSQL's spelling of SQLite-form SQL, outside quoted text: `?` and `?N` become `$N` (a bare
 // `?` takes the largest number so far + 1, as in SQLite), and the column types INTEGER, REAL and
 // BLOB become BIGINT, DOUBLE PRECISION and BYTEA (SQLite's INTEGER holds 64 bits).
@@ -51,7 +46,8 @@ std::string ToPostgres(std::string_view sql) {
     } else if (c == '?') {
       size_t j = i + 1;
       while (j < sql.size() && sql[j] >= '0' && sql[j] <= '9') ++j;
-      int n = j > i + 1 ? std::atoi(std::string(sql.substr(i + 1, j - i - 1)).c_str()) : highest + 1;
+      int n =
+          j > i + 1 ? std::atoi(std::string(sql.substr(i + 1, j - i - 1)).c_str()) : highest + 1;
       highest = std::max(highest, n);
       out += StrCat("$", n);
       i = j;
@@ -80,22 +76,23 @@ std::string ToPostgres(std::string_view sql) {
 }  // namespace
 
 std::string Dialect::Render(std::string_view sql) const {
-  std::string out(sql);
   if (backend == Backend::kSqlite) {
-    ReplaceAll(out, "{ID}", "INTEGER PRIMARY KEY AUTOINCREMENT");
-    ReplaceAll(out, "{BLOB}", "BLOB");
-    ReplaceAll(out, "{IGNORE}", "OR IGNORE");
-    ReplaceAll(out, "{ROWID}", "rowid");
-    return out;
+    return absl::StrReplaceAll(absl::string_view(sql.data(), sql.size()),
+                               {{"{ID}", "INTEGER PRIMARY KEY AUTOINCREMENT"},
+                                {"{BLOB}", "BLOB"},
+                                {"{IGNORE}", "OR IGNORE"},
+                                {"{ROWID}", "rowid"}});
   }
-  ReplaceAll(out, "{ID}", "BIGSERIAL PRIMARY KEY");
-  ReplaceAll(out, "INTEGER PRIMARY KEY", "BIGSERIAL PRIMARY KEY");
-  ReplaceAll(out, "{BLOB}", "BYTEA");
-  // Insertion order of rows never updated (the tables ordered by it are append-only).
-  ReplaceAll(out, "{ROWID}", "ctid");
-  if (out.find("{IGNORE}") != std::string::npos) {
-    ReplaceAll(out, "INSERT {IGNORE} INTO", "INSERT INTO");
-    ReplaceAll(out, "{IGNORE}", "");
+  const bool ignore = sql.find("{IGNORE}") != std::string_view::npos;
+  // {ROWID}: insertion order of rows never updated (the tables ordered by it are append-only).
+  std::string out = absl::StrReplaceAll(absl::string_view(sql.data(), sql.size()),
+                                        {{"{ID}", "BIGSERIAL PRIMARY KEY"},
+                                         {"INTEGER PRIMARY KEY", "BIGSERIAL PRIMARY KEY"},
+                                         {"{BLOB}", "BYTEA"},
+                                         {"{ROWID}", "ctid"},
+                                         {"INSERT {IGNORE} INTO", "INSERT INTO"},
+                                         {"{IGNORE}", ""}});
+  if (ignore) {
     while (!out.empty() && (out.back() == ';' || out.back() == ' ' || out.back() == '\n')) {
       out.pop_back();
     }
@@ -297,14 +294,25 @@ StatusOr<CopyResult> CopyTables(Connection& from, Connection& to) {
       }
       for (int c = 0; c < n; ++c) {
         switch (read.TypeOf(c)) {
-          case ValueType::kNull: write->BindNull(c + 1); break;
-          case ValueType::kInt: write->Bind(c + 1, read.Int(c)); break;
-          case ValueType::kDouble: write->Bind(c + 1, read.Double(c)); break;
-          case ValueType::kText: write->Bind(c + 1, read.Text(c)); break;
-          case ValueType::kBlob: write->BindBlob(c + 1, read.Blob(c)); break;
+          case ValueType::kNull:
+            write->BindNull(c + 1);
+            break;
+          case ValueType::kInt:
+            write->Bind(c + 1, read.Int(c));
+            break;
+          case ValueType::kDouble:
+            write->Bind(c + 1, read.Double(c));
+            break;
+          case ValueType::kText:
+            write->Bind(c + 1, read.Text(c));
+            break;
+          case ValueType::kBlob:
+            write->BindBlob(c + 1, read.Blob(c));
+            break;
         }
       }
-      WS_RETURN_IF_ERROR(Annotate(write->Run(), StrCat("copying a row of ", table, " to ", to.name())));
+      WS_RETURN_IF_ERROR(
+          Annotate(write->Run(), StrCat("copying a row of ", table, " to ", to.name())));
       write->Reset();
       ++rows;
     }
@@ -322,10 +330,12 @@ StatusOr<CopyResult> CopyTables(Connection& from, Connection& to) {
       columns.emplace_back(serial.Text(0), serial.Text(1));
     }
     for (const auto& [table, column] : columns) {
-      WS_RETURN_IF_ERROR(to.Exec(StrCat(
-          "SELECT setval(pg_get_serial_sequence('", table, "', '", column, "'), GREATEST((SELECT "
-          "MAX(", column, ") FROM ", table, "), 1), (SELECT MAX(", column, ") FROM ", table,
-          ") IS NOT NULL)")));
+      WS_RETURN_IF_ERROR(
+          to.Exec(StrCat("SELECT setval(pg_get_serial_sequence('", table, "', '", column,
+                         "'), GREATEST((SELECT "
+                         "MAX(",
+                         column, ") FROM ", table, "), 1), (SELECT MAX(", column, ") FROM ", table,
+                         ") IS NOT NULL)")));
     }
   }
   WS_RETURN_IF_ERROR(txn.Commit());

@@ -39,8 +39,8 @@ TEST(Migrate, SqliteVersionsAreRecordedOnce) {
   auto none = SchemaVersion(**db, "demo");
   ASSERT_TRUE(none.ok()) << none.status();
   EXPECT_EQ(*none, 0);
-  const Schema schema{"demo", {"CREATE TABLE demo(k TEXT PRIMARY KEY);",
-                               "ALTER TABLE demo ADD COLUMN v INTEGER;"}};
+  const Schema schema{
+      "demo", {"CREATE TABLE demo(k TEXT PRIMARY KEY);", "ALTER TABLE demo ADD COLUMN v INTEGER;"}};
   ASSERT_TRUE(Migrate(**db, schema).ok());
   ASSERT_TRUE(Migrate(**db, schema).ok());
   auto version = SchemaVersion(**db, "demo");
