@@ -3,7 +3,7 @@ BUILD ?= build
 ASAN_BUILD ?= build-asan
 JOBS ?= $(shell nproc)
 
-.PHONY: all setup build test unit integration demo bench asan fuzz fuzz-smoke format clean
+.PHONY: all setup build test unit integration cloud demo bench asan fuzz fuzz-smoke format clean
 
 all: build
 
@@ -16,8 +16,8 @@ $(BUILD)/build.ninja: | setup
 build: setup $(BUILD)/build.ninja
 	cmake --build $(BUILD) -j $(JOBS)
 
-# The whole suite: a short run of every fuzz target, then the unit tests and the integration
-# tests (which start real processes).
+# The whole suite: a short run of every fuzz target, then the unit tests, the integration
+# tests (which start real processes) and the same again on S3 + PostgreSQL (label `cloud`).
 test: build fuzz-smoke
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) --timeout 900
 
@@ -35,6 +35,10 @@ unit: build
 
 integration: build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) -L integration
+
+# The integration tests again on S3 (moto_server) and a PostgreSQL catalog (tests/README.md).
+cloud: build
+	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) -L cloud
 
 demo: build
 	@scripts/demo $(BUILD)

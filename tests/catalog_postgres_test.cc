@@ -14,6 +14,7 @@
 #include <thread>
 #include <vector>
 
+#include "emulators/crunchbase/server.h"
 #include "gtest/gtest.h"
 #include "tests/harness.h"
 #include "tests/moto.h"
@@ -133,6 +134,12 @@ TEST_F(CatalogPostgresTest, StatementsBindEveryTypeAndTransactionsRollBack) {
   store::Stmt ignore(*db, "INSERT {IGNORE} INTO t(id, n) VALUES(1, 5)");
   EXPECT_TRUE(ignore.Run().ok());
   EXPECT_EQ(db->Changes(), 0);
+  // Text that is not UTF-8 (a cut-off error body) is stored with U+FFFD, not refused.
+  store::Stmt bad(*db, "UPDATE t SET s = ? WHERE id = 2");
+  ASSERT_TRUE(bad.Bind(1, std::string_view("caf\xc3", 4)).Run().ok());
+  store::Stmt read(*db, "SELECT s FROM t WHERE id = 2");
+  ASSERT_TRUE(*read.Step());
+  EXPECT_EQ(read.Text(0), "caf\xef\xbf\xbd");
 }
 
 TEST_F(CatalogPostgresTest, MigrationsRunOnceFromManyConnections) {
@@ -354,6 +361,142 @@ TEST_F(CatalogPostgresTest, TwoMachinesShareOneLakeOnS3AndOneCatalog) {
   Outcome gc = Watershed("gc --grace 0s --dry-run --project " + Quote(projects[1]), env);
   ASSERT_EQ(gc.code, 0) << gc.out;
   EXPECT_NE(gc.out.find("0 orphan"), std::string::npos) << gc.out;
+}
+
+// The example project, unchanged, on two machines pointed at one S3 lake and one PostgreSQL
+// catalog through $WATERSHED_LAKE and $WATERSHED_CATALOG: its extract task runs on one, its
+// marts and quality tasks on the other, which builds both marts from the lake in S3.
+TEST_F(CatalogPostgresTest, ExamplePipelineExtractsOnOneMachineAndBuildsOnTheOther) {
+  auto moto = MotoServer::Start({.verify_signatures = false});
+  ASSERT_NE(moto, nullptr);
+  ASSERT_EQ(testing_util::Shell("curl -sf -X PUT " + moto->endpoint() + "/example-lake").code, 0);
+  constexpr int kOrgs = 300;
+  auto emulator = emulators::crunchbase::Emulator::Start({.num_orgs = kOrgs, .seed = 9});
+  ASSERT_TRUE(emulator.ok()) << emulator.status();
+  const std::map<std::string, std::string> env = {
+      {"WATERSHED_LAKE", "s3://example-lake/watershed"},
+      {"WATERSHED_CATALOG", url_},
+      {"AWS_ENDPOINT_URL", moto->endpoint()},
+      {"AWS_ACCESS_KEY_ID", "test"},
+      {"AWS_SECRET_ACCESS_KEY", "test"},
+      {"AWS_REGION", "us-east-1"},
+      {"CRUNCHBASE_BASE_URL", (*emulator)->base_url()},
+      {"CRUNCHBASE_API_KEY", "emulator-key"},
+      {"WATERSHED_EXTERNAL_RUN_ID", "daily-2026-12-01"}};  // as an orchestrator passes it
+  const std::string extractor = dir_ + "/machine-a", builder = dir_ + "/machine-b";
+  for (const std::string& project : {extractor, builder}) {
+    std::filesystem::copy(std::string(WS_SOURCE_DIR) + "/examples/crunchbase", project,
+                          std::filesystem::copy_options::recursive);
+  }
+  auto on = [&](const std::string& project, const std::string& args) {
+    return Watershed(args + " --project " + Quote(project), env);
+  };
+  Outcome extract = on(extractor, "task run crunchbase_daily extract --date 2026-12-01");
+  ASSERT_EQ(extract.code, 0) << extract.out;
+  Outcome marts = on(builder, "task run crunchbase_daily marts --date 2026-12-01");
+  ASSERT_EQ(marts.code, 0) << marts.out;
+  Outcome quality = on(builder, "task run crunchbase_daily quality --date 2026-12-01");
+  ASSERT_EQ(quality.code, 0) << quality.out;
+
+  auto scalar = [&](const std::string& project, const std::string& args) {
+    Outcome q = on(project, "query " + args + " --format csv");
+    EXPECT_EQ(q.code, 0) << q.out;
+    const size_t nl = q.out.find('\n');
+    return nl == std::string::npos ? q.out
+                                   : q.out.substr(nl + 1, q.out.find('\n', nl + 1) - nl - 1);
+  };
+  // Every organization once in the lake, seen the same from both machines.
+  for (const std::string& project : {extractor, builder}) {
+    EXPECT_EQ(scalar(project, "\"SELECT count(DISTINCT uuid) FROM crunchbase.organizations\""),
+              std::to_string(kOrgs));
+  }
+  // The marts were built on the builder, from the S3 lake: one organization row per lake row,
+  // one fact per funding round, the money totals equal.
+  EXPECT_EQ(scalar(builder,
+                   "\"SELECT count(*) FROM dim_organization WHERE dim_organization_sk <> '-1'\" "
+                   "--mart finance"),
+            std::to_string(kOrgs));
+  const std::string rounds =
+      scalar(extractor, "\"SELECT count(*) FROM crunchbase.funding_rounds\"");
+  EXPECT_NE(rounds, "0");
+  EXPECT_EQ(scalar(builder, "\"SELECT count(*) FROM fact_funding_round\" --mart finance"), rounds);
+  EXPECT_EQ(
+      scalar(builder,
+             "\"SELECT CAST(sum(amount_usd) AS BIGINT) FROM fact_funding_round\" --mart finance"),
+      scalar(extractor,
+             "\"SELECT CAST(sum(money_raised__value_usd) AS BIGINT) FROM "
+             "crunchbase.funding_rounds\""));
+  EXPECT_EQ(scalar(builder, "\"SELECT count(*) FROM hub_organization\" --mart analytics"),
+            std::to_string(kOrgs));
+  // The three tasks, run on two machines, are attempts of one run in the one catalog, which
+  // succeeded once all of them had.
+  auto db = Connect();
+  ASSERT_NE(db, nullptr);
+  store::Stmt runs(*db,
+                   "SELECT count(*), min(status) FROM runs WHERE pipeline = 'crunchbase_daily'");
+  ASSERT_TRUE(*runs.Step());
+  EXPECT_EQ(runs.Int(0), 1);
+  EXPECT_EQ(runs.Text(1), "success");
+  store::Stmt tasks(*db, "SELECT task FROM task_runs WHERE status = 'ok' ORDER BY task");
+  std::vector<std::string> succeeded;
+  while (*tasks.Step()) succeeded.push_back(tasks.Text(0));
+  EXPECT_EQ(succeeded, (std::vector<std::string>{"extract", "marts", "quality"}));
+  // Nothing in the bucket that gc would remove, seen from either machine.
+  for (const std::string& project : {extractor, builder}) {
+    Outcome gc = on(project, "gc --grace 0s --dry-run");
+    ASSERT_EQ(gc.code, 0) << gc.out;
+    EXPECT_NE(gc.out.find("0 orphan"), std::string::npos) << gc.out;
+  }
+  EXPECT_FALSE(std::filesystem::exists(extractor + "/.watershed/catalog.db"));
+  EXPECT_FALSE(std::filesystem::exists(builder + "/lake"));
+}
+
+// `pool: {slots: 1}` on two project folders sharing the catalog: the slot is an advisory lock
+// in PostgreSQL, so no two tasks of the two machines ever run at once. Without the pool they
+// do (the check can fail).
+TEST_F(CatalogPostgresTest, PoolSlotsAreSharedByEveryMachineOfTheCatalog) {
+  const std::map<std::string, std::string> env = {{"CATALOG_URL", url_}};
+  const std::string shared = dir_ + "/shared";
+  std::filesystem::create_directories(shared);
+  auto machines = [&](const std::string& pool, const std::string& tag) {
+    std::vector<std::string> projects;
+    for (const char* machine : {"pool-a", "pool-b"}) {
+      const std::string project = StrCat(dir_, "/", tag, "-", machine);
+      EXPECT_EQ(Watershed("init " + Quote(project)).code, 0);
+      // Each task holds `busy` while it runs: a second holder means two tasks at once.
+      const std::string task =
+          StrCat("{type: shell, command: \"mkdir ", shared, "/busy || echo x >> ", shared, "/", tag,
+                 "-overlaps; sleep 0.3; rmdir ", shared, "/busy; echo x >> ", shared, "/", tag,
+                 "-done\"}");
+      std::ofstream(project + "/watershed.yml")
+          << "name: shared\nstorage:\n  catalog: ${CATALOG_URL}\n"
+          << pool << "pipelines:\n  " << machine
+          << ":\n    max_parallel: 3\n    tasks:\n      t1: " << task << "\n      t2: " << task
+          << "\n      t3: " << task << "\n";
+      projects.push_back(project);
+    }
+    std::vector<Outcome> outcomes(2);
+    std::vector<std::thread> threads;
+    for (int m = 0; m < 2; ++m) {
+      threads.emplace_back([&, m] {
+        outcomes[m] = Watershed(StrCat("run pool-", m == 0 ? "a" : "b",
+                                       " --date 2026-12-01 --project ", Quote(projects[m])),
+                                env);
+      });
+    }
+    for (auto& t : threads) t.join();
+    for (const Outcome& o : outcomes) EXPECT_EQ(o.code, 0) << o.out;
+  };
+  auto lines = [&](const std::string& name) {
+    return testing_util::ReadLines(shared + "/" + name).size();
+  };
+  machines("pool:\n  slots: 1\n", "pooled");
+  EXPECT_EQ(lines("pooled-done"), 6u);
+  EXPECT_EQ(lines("pooled-overlaps"), 0u) << "two tasks held the one slot at once";
+  std::filesystem::remove_all(shared + "/busy");
+  machines("", "free");
+  EXPECT_EQ(lines("free-done"), 6u);
+  EXPECT_GT(lines("free-overlaps"), 0u) << "without a pool the tasks should overlap";
 }
 
 // Two schedulers on two project folders sharing the catalog catch up the same 20 intervals at

@@ -23,6 +23,7 @@
 
 #include "gtest/gtest.h"
 #include "tests/harness.h"
+#include "watershed/warehouse/postgres/postgres.h"
 
 namespace watershed::testing_util {
 
@@ -67,10 +68,36 @@ inline std::pair<int, std::chrono::milliseconds> TimedRun(
 
 // A plan whose delays fall within an undisturbed run of `argv` (which it runs once; it must
 // succeed), e.g. on a copy of the scenario's project.
+// Under the `cloud` label (tests/cloud_mode.cc) every project of a test shares the test's
+// database and lake prefix: the calibration project gets a database and a prefix of its own,
+// so its rows never count as the target's (and its timing is that of S3 and PostgreSQL).
+// The same each call (the database is created once); without the label, `env` unchanged.
+inline std::map<std::string, std::string> CalibrationEnv(std::map<std::string, std::string> env) {
+  const char* lake = std::getenv("WATERSHED_LAKE");
+  const char* catalog = std::getenv("WATERSHED_CATALOG");
+  const char* admin = std::getenv("WS_CLOUD_PG");
+  if (lake == nullptr || catalog == nullptr || admin == nullptr) return env;
+  const std::string db =
+      std::string(catalog).substr(std::string(catalog).rfind('/') + 1) + "_calib";
+  auto conn = warehouse::postgres::PgConnection::Connect(std::string(admin) + "postgres");
+  EXPECT_TRUE(conn.ok()) << conn.status();
+  if (conn.ok()) {
+    auto exists = (*conn)->Query("SELECT 1 FROM pg_database WHERE datname = '" + db + "'");
+    EXPECT_TRUE(exists.ok()) << exists.status();
+    if (exists.ok() && exists->rows() == 0) {
+      Status made = (*conn)->Execute("CREATE DATABASE " + db);
+      EXPECT_TRUE(made.ok()) << made;
+    }
+  }
+  env["WATERSHED_LAKE"] = std::string(lake) + "_calib";
+  env["WATERSHED_CATALOG"] = std::string(admin) + db;
+  return env;
+}
+
 inline KillPlan Calibrate(const std::vector<std::string>& argv,
                           const std::map<std::string, std::string>& env, int kills,
                           uint64_t seed) {
-  auto [code, took] = TimedRun(argv, env);
+  auto [code, took] = TimedRun(argv, CalibrationEnv(env));
   EXPECT_EQ(code, 0) << "the calibration run failed";
   KillPlan plan;
   plan.kills = kills;

@@ -19,6 +19,7 @@ namespace {
 namespace fs = std::filesystem;
 namespace emu = emulators::crunchbase;
 using testing_util::Calibrate;
+using testing_util::CalibrationEnv;
 using testing_util::KillAtRandom;
 using testing_util::KillPlan;
 using testing_util::KillReport;
@@ -212,11 +213,12 @@ TEST(CrashHarness, BackfillKilledAnywhereRunsEachDayOnce) {
 
 TEST(CrashHarness, BuildKilledAnywhereKeepsThePreviousMartReadable) {
   const std::string base = MakeTempDir();
-  auto make = [&](const std::string& dir) {
+  auto make = [&](const std::string& dir, const std::map<std::string, std::string>& env) {
     FilesProject(dir, 2, 20000);
-    EXPECT_EQ(WatershedIn(dir, "load " + Quote(dir + "/drops/0.ndjson") + " --table files.events")
-                  .code,
-              0);
+    EXPECT_EQ(
+        WatershedIn(dir, "load " + Quote(dir + "/drops/0.ndjson") + " --table files.events", env)
+            .code,
+        0);
     fs::create_directories(dir + "/models/m");
     // A heavy table first, so that a build takes long enough for kills to land mid-way.
     std::ofstream(dir + "/models/m/heavy.sql")
@@ -226,19 +228,21 @@ TEST(CrashHarness, BuildKilledAnywhereKeepsThePreviousMartReadable) {
         << "{{ config(materialized='table') }}\n"
            "SELECT count(*) AS n, sum(v) AS s, (SELECT count(*) FROM {{ ref('heavy') }}) AS h\n"
            "FROM {{ source('files', 'events') }}\n";
-    Outcome built = WatershedIn(dir, "build");
+    Outcome built = WatershedIn(dir, "build", env);
     EXPECT_EQ(built.code, 0) << built.out;
     // New data: the next build changes the summary.
-    EXPECT_EQ(WatershedIn(dir, "load " + Quote(dir + "/drops/1.ndjson") + " --table files.events")
-                  .code,
-              0);
+    EXPECT_EQ(
+        WatershedIn(dir, "load " + Quote(dir + "/drops/1.ndjson") + " --table files.events", env)
+            .code,
+        0);
     return dir;
   };
   auto command = [&](const std::string& project) {
     return std::vector<std::string>{WatershedBinary(), "--project", project, "-q", "build"};
   };
-  KillPlan plan = Calibrate(command(make(base + "/calib")), {}, /*kills=*/6, /*seed=*/7);
-  const std::string project = make(base + "/target");
+  KillPlan plan =
+      Calibrate(command(make(base + "/calib", CalibrationEnv({}))), {}, /*kills=*/6, /*seed=*/7);
+  const std::string project = make(base + "/target", {});
   int64_t checked = 0;
   KillReport report = KillAtRandom(command(project), {}, project, plan, [&](int) {
     // The mart answers, with the old summary or the new one, never a broken file.

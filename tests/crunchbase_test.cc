@@ -109,8 +109,9 @@ TEST_F(CrunchbaseTest, FullModeLandsEveryCollectionExactly) {
   EXPECT_NE(Query("SELECT count(announced_on) FROM crunchbase.funding_rounds"), "0");
   EXPECT_NE(Query("SELECT count(announced_on__value) FROM crunchbase.acquisitions"), "0");
   // Raw responses were kept.
-  EXPECT_TRUE(std::filesystem::exists(project_->config().lake_path + "/" + r->package +
-                                      "/manifest.json"));
+  auto manifest = project_->storage().PathForRead(r->package + "/manifest.json");
+  ASSERT_TRUE(manifest.ok()) << manifest.status();
+  EXPECT_TRUE(std::filesystem::exists(*manifest));
 }
 
 TEST_F(CrunchbaseTest, FaultsAndTheRateLimitStillLandExactlyTheEmulatorsData) {

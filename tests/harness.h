@@ -3,13 +3,14 @@
 // Owns: the path of the watershed binary under test (WatershedBinary: $WS_BINARY in the
 // environment, else the compiled-in WS_BINARY), a free loopback port, shell quoting, running a
 // shell command or the binary through popen (Outcome: exit code, stdout and stderr together),
-// reading a file's lines, waiting for a condition (WaitFor), a child process with its output in
-// a file (ChildProcess), `watershed serve` as a restartable child answering GET /healthz
-// (ServeProcess), and a loopback HTTP server recording webhook calls (WebhookReceiver).
-// Scratch folders and whole-file reads are in watershed/base/test_util.h (included here).
-// Does not belong here: anything a non-test target links; helpers only one test file uses.
-// Thread safety: none (one test thread), except WebhookReceiver's Bodies(), which may be called
-// while calls arrive.
+// reading a file's lines, listing, writing and reading a project's lake files through its
+// storage (LakeKeys, PutLakeFile, ReadLakeFile: local or S3 alike), waiting for a condition
+// (WaitFor), a child process with its output in a file (ChildProcess), `watershed serve` as a
+// restartable child answering GET /healthz (ServeProcess), and a loopback HTTP server recording
+// webhook calls (WebhookReceiver). Scratch folders and whole-file reads are in
+// watershed/base/test_util.h (included here). Does not belong here: anything a non-test target
+// links; helpers only one test file uses. Thread safety: none (one test thread), except
+// WebhookReceiver's Bodies(), which may be called while calls arrive.
 #pragma once
 
 #include <fcntl.h>
@@ -33,6 +34,7 @@
 #include <vector>
 
 #include "watershed/base/test_util.h"
+#include "watershed/project/project.h"
 
 extern char** environ;
 
@@ -104,6 +106,54 @@ inline Outcome WatershedIn(const std::string& project, const std::string& args,
 }
 
 // The lines of a file (none when it does not exist).
+// Flags for `watershed gc` in a test that expects files of dead loads removed at once: none on
+// a local lake (gc sees which local loads still run), `--grace 0s` on an S3 lake (the `cloud`
+// label), where gc cannot see other machines and waits an hour by default.
+inline std::string GcGrace() {
+  const char* lake = std::getenv("WATERSHED_LAKE");
+  return lake != nullptr && std::string(lake).starts_with("s3://") ? " --grace 0s" : "";
+}
+
+// The keys of a project's lake files under `prefix` (relative to the lake root, e.g.
+// "structured/crunchbase/organizations/"), listed through its storage: a local folder or S3
+// alike, so a test reads the same under the `cloud` label.
+inline std::vector<std::string> LakeKeys(const std::string& project_dir,
+                                         const std::string& prefix = "") {
+  auto project = project::Project::Open(project_dir);
+  EXPECT_TRUE(project.ok()) << project.status();
+  if (!project.ok()) return {};
+  auto files = (*project)->storage().List(prefix);
+  EXPECT_TRUE(files.ok()) << files.status();
+  std::vector<std::string> keys;
+  if (files.ok()) {
+    for (const auto& f : *files) keys.push_back(f.key);
+  }
+  return keys;
+}
+
+// Writes `content` as the lake file `key` of a project through its storage (a test planting an
+// orphan or a foreign file, local or on S3).
+inline void PutLakeFile(const std::string& project_dir, const std::string& key,
+                        const std::string& content) {
+  auto project = project::Project::Open(project_dir);
+  ASSERT_TRUE(project.ok()) << project.status();
+  auto path = (*project)->storage().PathForWrite(key);
+  ASSERT_TRUE(path.ok()) << path.status();
+  std::ofstream(*path, std::ios::binary) << content;
+  Status published = (*project)->storage().Publish(key);
+  ASSERT_TRUE(published.ok()) << published;
+}
+
+// The content of a project's lake file `key`, read through its storage.
+inline std::string ReadLakeFile(const std::string& project_dir, const std::string& key) {
+  auto project = project::Project::Open(project_dir);
+  EXPECT_TRUE(project.ok()) << project.status();
+  if (!project.ok()) return "";
+  auto path = (*project)->storage().PathForRead(key);
+  EXPECT_TRUE(path.ok()) << path.status();
+  return path.ok() ? ReadFileBytes(*path) : "";
+}
+
 inline std::vector<std::string> ReadLines(const std::string& path) {
   std::vector<std::string> lines;
   std::ifstream in(path);

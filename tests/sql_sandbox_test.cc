@@ -43,6 +43,10 @@ class SqlSandbox : public ::testing::Test {
     ASSERT_EQ(build.code, 0) << build.out;
   }
   Outcome In(const std::string& args) { return Watershed(args + " --project " + Quote(project_)); }
+  // Where SQL reads the lake's files: the lake folder, or an S3 lake's local cache.
+  std::string LakeRoot() const {
+    return (*watershed::project::Project::Open(project_))->storage().LocalReadRoot();
+  }
   void OptOut() { std::ofstream(project_ + "/watershed.yml", std::ios::app) << kOptOut << "\n"; }
   // The refusal a user sees: external access is disabled, and how to allow it.
   void ExpectRefusal(const Outcome& r) {
@@ -69,8 +73,8 @@ TEST_F(SqlSandbox, QueriesOverLakeTablesAndMartsStillWork) {
   EXPECT_NE(mart.out.find("40"), std::string::npos) << mart.out;
   // Files inside the lake are inside the sandbox too.
   Outcome direct = In("query " +
-                      Quote("SELECT count(*) AS n FROM read_parquet('" + project_ +
-                            "/lake/structured/crunchbase/organizations/*/*.parquet')") +
+                      Quote("SELECT count(*) AS n FROM read_parquet('" + LakeRoot() +
+                            "/structured/crunchbase/organizations/*/*.parquet')") +
                       " --format csv");
   ASSERT_EQ(direct.code, 0) << direct.out;
   EXPECT_NE(direct.out.find("\n5"), std::string::npos) << direct.out;

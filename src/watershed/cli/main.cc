@@ -36,7 +36,9 @@ Quick start:
   watershed query "SELECT count(*) FROM crunchbase.organizations"
 
 Commands run inside a project folder (one with watershed.yml, found upwards from the
-working directory) or take --project DIR. Docs: README.md and docs/formats/.)";
+working directory) or take --project DIR. $WATERSHED_LAKE (s3://bucket/prefix) and
+$WATERSHED_CATALOG (postgres://...) replace the project's storage.lake and storage.catalog.
+Docs: README.md and docs/formats/.)";
 
 // The deepest subcommand the command line selected (the app itself when none).
 CLI::App* Selected(CLI::App& app) {

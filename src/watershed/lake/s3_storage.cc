@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <random>
@@ -14,6 +15,7 @@
 #include <thread>
 
 #include "watershed/base/log.h"
+#include "watershed/base/private_files.h"
 #include "watershed/base/strings.h"
 
 namespace watershed::lake {
@@ -86,8 +88,14 @@ StatusOr<std::unique_ptr<S3Storage>> S3Storage::Open(S3StorageOptions options) {
   s->credentials_ = *std::move(credentials);
   const std::string region =
       s->credentials_->region().empty() ? "us-east-1" : s->credentials_->region();
-  s->client_ = std::make_unique<net::S3Client>(s->url_.bucket, region, options.identity.endpoint,
-                                               *s->http_, *s->credentials_);
+  // As the AWS CLI: storage.s3.endpoint_url, else $AWS_ENDPOINT_URL_S3, else $AWS_ENDPOINT_URL.
+  std::string endpoint = options.identity.endpoint;
+  for (const char* name : {"AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL"}) {
+    const char* v = std::getenv(name);
+    if (endpoint.empty() && v != nullptr) endpoint = v;
+  }
+  s->client_ = std::make_unique<net::S3Client>(s->url_.bucket, region, endpoint, *s->http_,
+                                               *s->credentials_);
   if (options.create_bucket) WS_RETURN_IF_ERROR(s->client_->CreateBucket());
   // One cheap call: a wrong bucket, region or key fails here, not in the middle of a load.
   auto listed = s->client_->ListObjects(s->FullKey("_probe_/"));
@@ -96,12 +104,8 @@ StatusOr<std::unique_ptr<S3Storage>> S3Storage::Open(S3StorageOptions options) {
                     StrCat("lake ", options.url, " (credentials from ",
                            s->credentials_->source(), "): check the bucket, region and access"));
   }
-  std::error_code ec;
-  fs::create_directories(s->options_.cache_dir, ec);
-  if (ec) {
-    return absl::UnavailableError(
-        StrCat("cannot create the S3 cache folder ", s->options_.cache_dir, ": ", ec.message()));
-  }
+  // The cache holds the lake's data: owner-only, like the rest of the project's state.
+  WS_RETURN_IF_ERROR(Annotate(MakePrivateDirs(s->options_.cache_dir), "the S3 cache folder"));
   return s;
 }
 

@@ -8,6 +8,7 @@
 #include <unistd.h>
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <map>
@@ -21,6 +22,7 @@
 #include "watershed/net/http_client.h"
 #include "watershed/observe/metrics.h"
 #include "watershed/orchestrate/run_store.h"
+#include "watershed/store/store.h"
 
 extern char** environ;
 
@@ -111,20 +113,47 @@ void FlushMetricsOrWarn(project::Project& project, const std::string& run_id) {
   }
 }
 
-// The global pool (`pool: {slots: N}` in watershed.yml): N lock files shared by every executor
-// on this machine; a task process runs only while its executor holds a slot. flock() locks
-// vanish with their process, so a killed executor never leaks a slot.
+// The global pool (`pool: {slots: N}` in watershed.yml); a task process runs only while its
+// executor holds a slot, and a killed executor never leaks one. With a SQLite catalog the
+// slots are N lock files shared by every executor on this machine (flock() locks vanish with
+// their process). With a PostgreSQL catalog they are N session advisory locks in the catalog,
+// shared by every machine of the project (a session's locks vanish when its connection does).
 class Pool {
  public:
-  Pool(const std::string& dir, int slots) : dir_(dir), fds_(std::max(0, slots), -1) {}
+  static constexpr int64_t kAdvisoryBase = 0x5753504f4f4c0000;  // "WSPOOL\0\0" + slot
+
+  // `catalog` is project.config().catalog_path; a PostgreSQL catalog is reached lazily.
+  Pool(const std::string& dir, const std::string& catalog, int slots)
+      : dir_(dir), catalog_(catalog), fds_(std::max(0, slots), -1), held_(fds_.size(), false) {}
   ~Pool() {
     for (int fd : fds_) {
       if (fd >= 0) close(fd);
     }
   }
   bool unlimited() const { return fds_.empty(); }
-  // A free slot's index, or -1 when all are taken.
-  int TryAcquire() {
+  bool shared() const {
+    return catalog_.starts_with("postgres://") || catalog_.starts_with("postgresql://");
+  }
+  // A free slot's index, or -1 when all are taken (or the catalog cannot be reached: the
+  // executor waits and tries again, as for a full pool).
+  int TryAcquire() { return shared() ? TryAcquireAdvisory() : TryAcquireFile(); }
+  void Release(int slot) {
+    if (slot < 0 || slot >= static_cast<int>(fds_.size())) return;
+    if (shared()) {
+      if (!held_[slot] || db_ == nullptr) return;
+      store::Stmt unlock(*db_, "SELECT CASE WHEN pg_advisory_unlock(?) THEN 1 ELSE 0 END");
+      unlock.Bind(1, kAdvisoryBase + slot);
+      if (!unlock.Step().ok()) db_.reset();  // the session (and its locks) goes with it
+      held_[slot] = false;
+      return;
+    }
+    if (fds_[slot] < 0) return;
+    close(fds_[slot]);  // closing drops the lock
+    fds_[slot] = -1;
+  }
+
+ private:
+  int TryAcquireFile() {
     for (size_t i = 0; i < fds_.size(); ++i) {
       if (fds_[i] >= 0) continue;
       StatusOr<int> opened = OpenPrivateFile(StrCat(dir_, "/slot-", i, ".lock"), O_RDWR);
@@ -138,15 +167,40 @@ class Pool {
     }
     return -1;
   }
-  void Release(int slot) {
-    if (slot < 0 || fds_[slot] < 0) return;
-    close(fds_[slot]);  // closing drops the lock
-    fds_[slot] = -1;
+
+  int TryAcquireAdvisory() {
+    if (db_ == nullptr) {
+      auto opened = store::Connection::Open(catalog_);
+      if (!opened.ok()) {
+        LogWarn("pool: cannot reach the catalog; waiting for a slot",
+                {{"error", std::string(MessageOf(opened.status()))}});
+        return -1;
+      }
+      db_ = *std::move(opened);
+      std::fill(held_.begin(), held_.end(), false);
+    }
+    for (size_t i = 0; i < held_.size(); ++i) {
+      if (held_[i]) continue;
+      store::Stmt lock(*db_, "SELECT CASE WHEN pg_try_advisory_lock(?) THEN 1 ELSE 0 END");
+      lock.Bind(1, kAdvisoryBase + static_cast<int64_t>(i));
+      StatusOr<bool> row = lock.Step();
+      if (!row.ok() || !*row) {
+        // A lost connection lost its locks too: a running task's slot is gone. Start over.
+        db_.reset();
+        return -1;
+      }
+      if (lock.Int(0) == 1) {
+        held_[i] = true;
+        return static_cast<int>(i);
+      }
+    }
+    return -1;
   }
 
- private:
-  std::string dir_;
+  std::string dir_, catalog_;
   std::vector<int> fds_;
+  std::vector<bool> held_;
+  std::unique_ptr<store::Connection> db_;
 };
 
 struct Running {
@@ -196,6 +250,7 @@ StatusOr<RunOutcome> Execute(project::Project& project, const Pipeline& p,
 
   const YAML::Node& pool_cfg = project.config().raw["pool"];
   Pool pool((fs::path(project.root()) / ".watershed" / "pool").string(),
+            project.config().catalog_path,
             pool_cfg && pool_cfg["slots"] ? pool_cfg["slots"].as<int>() : 0);
   std::map<std::string, TaskOutcome> results;
   for (const std::string& t : done) results[t] = {t, "ok", 0, 0, ""};

@@ -1,19 +1,18 @@
 // project/project.cc — see project.h.
 #include "watershed/project/project.h"
 
-#include "watershed/base/strings.h"
-
-#include "watershed/audit/audit_log.h"
-
 #include <algorithm>
 #include <cctype>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <mutex>
 #include <set>
 
+#include "watershed/audit/audit_log.h"
 #include "watershed/base/config.h"
 #include "watershed/base/log.h"
+#include "watershed/base/strings.h"
 #include "watershed/project/schema_check.h"
 
 namespace watershed::project {
@@ -158,6 +157,12 @@ StatusOr<ProjectConfig> ParseConfig(const fs::path& root, const YAML::Node& y,
     if (const YAML::Node s = y["storage"]) {
       if (s["lake"]) lake = s["lake"].as<std::string>();
       if (s["catalog"]) catalog = s["catalog"].as<std::string>();
+    }
+    // $WATERSHED_LAKE and $WATERSHED_CATALOG replace the file's storage.lake and storage.catalog
+    // (a container or CI job points an unchanged project at S3 and PostgreSQL).
+    for (auto [name, target] :
+         {std::pair{"WATERSHED_LAKE", &lake}, std::pair{"WATERSHED_CATALOG", &catalog}}) {
+      if (const char* v = std::getenv(name); v != nullptr && *v != '\0') *target = v;
     }
     // storage.s3 is read whatever the lake (`watershed migrate --to-lake s3://...` uses it).
     if (const YAML::Node s = y["storage"]; s && s.IsMap()) {

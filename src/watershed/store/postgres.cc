@@ -82,7 +82,12 @@ class PostgresConnection : public Connection {
       std::snprintf(buf, sizeof buf, "%.17g", v);
       Set(i, buf, kFloat8Oid, 0);
     }
-    void Bind(int i, std::string_view v) override { Set(i, std::string(v), 0, 0); }
+    // PostgreSQL refuses text that is not UTF-8 (SQLite stores any bytes). Catalog text is
+    // metadata (names, JSON, messages): bytes that are not UTF-8 become U+FFFD rather than fail
+    // the command that records them. Bytes that must survive exactly are BindBlob's.
+    void Bind(int i, std::string_view v) override {
+      Set(i, IsValidUtf8(v) ? std::string(v) : ToValidUtf8(v), 0, 0);
+    }
     void BindBlob(int i, std::string_view b) override { Set(i, std::string(b), kByteaOid, 1); }
     void BindNull(int i) override {
       Grow(i);

@@ -5,6 +5,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "watershed/base/strings.h"
+
 namespace watershed::sources::crunchbase {
 namespace {
 
@@ -164,7 +166,8 @@ Status ErrorFromResponse(int status, std::string_view body, std::string_view wha
     message = j.value("error", j.value("message", ""));
     code = j.value("code", "");
   }
-  if (message.empty()) message = std::string(body.substr(0, 200));
+  // The body may be anything (a proxy's page, a cut-off response): the message stays UTF-8.
+  if (message.empty()) message = ToValidUtf8(body.substr(0, 200));
   std::string text = StrCat(what, ": HTTP ", status, code.empty() ? "" : " ", code, ": ", message);
   if (code == "MD403") {
     return absl::PermissionDeniedError(StrCat(text, " — field '", field,
