@@ -19,6 +19,7 @@
 #include "tests/harness.h"
 #include "tests/moto.h"
 #include "tests/pg_cluster.h"
+#include "watershed/base/columns.h"
 #include "watershed/base/strings.h"
 #include "watershed/lake/catalog.h"
 #include "watershed/store/store.h"
@@ -497,6 +498,45 @@ TEST_F(CatalogPostgresTest, PoolSlotsAreSharedByEveryMachineOfTheCatalog) {
   machines("", "free");
   EXPECT_EQ(lines("free-done"), 6u);
   EXPECT_GT(lines("free-overlaps"), 0u) << "without a pool the tasks should overlap";
+}
+
+// A run left 'running' by a machine that died blocks its interval only while its lease is
+// fresh: another machine takes it for dead once the lease is older than a minute.
+TEST_F(CatalogPostgresTest, ARunOfADeadMachineIsAbandonedWhenItsLeaseExpires) {
+  const std::map<std::string, std::string> env = {{"CATALOG_URL", url_}};
+  const std::string project = dir_ + "/survivor";
+  ASSERT_EQ(Watershed("init " + Quote(project)).code, 0);
+  std::ofstream(project + "/watershed.yml")
+      << "name: shared\nstorage:\n  catalog: ${CATALOG_URL}\n"
+         "pipelines:\n  daily:\n    tasks:\n      a: {type: shell, command: \"true\"}\n";
+  auto run = [&](const std::string& date) {
+    return Watershed("run daily --date " + date + " --project " + Quote(project), env);
+  };
+  ASSERT_EQ(run("2026-11-30").code, 0);  // the runs table exists
+  auto db = Connect();
+  ASSERT_NE(db, nullptr);
+  auto other_machine = [&](const std::string& run_id, const std::string& date, int64_t age_s) {
+    store::Stmt ins(*db,
+                    "INSERT INTO runs(run_id, pipeline, logical_date, started_at, status, pid, "
+                    "host, heartbeat_at) VALUES(?, 'daily', ?, ?, 'running', 1, "
+                    "'machine-that-died', ?)");
+    const std::string beat = IsoUtc(NowMicros() - age_s * 1000 * 1000);
+    ASSERT_TRUE(ins.Bind(1, run_id).Bind(2, date).Bind(3, beat).Bind(4, beat).Run().ok());
+  };
+  auto status = [&](const std::string& run_id) {
+    store::Stmt q(*db, "SELECT status FROM runs WHERE run_id = ?");
+    q.Bind(1, run_id);
+    return *q.Step() ? q.Text(0) : std::string("<none>");
+  };
+  other_machine("run_daily_dead", "2026-12-01", 5 * 60);
+  Outcome taken = run("2026-12-01");
+  EXPECT_EQ(taken.code, 0) << taken.out;
+  EXPECT_EQ(status("run_daily_dead"), "abandoned");
+  other_machine("run_daily_alive", "2026-12-02", 5);
+  Outcome refused = run("2026-12-02");
+  EXPECT_NE(refused.code, 0) << refused.out;
+  EXPECT_NE(refused.out.find("already running"), std::string::npos) << refused.out;
+  EXPECT_EQ(status("run_daily_alive"), "running");
 }
 
 // Two schedulers on two project folders sharing the catalog catch up the same 20 intervals at

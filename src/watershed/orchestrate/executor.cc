@@ -260,6 +260,7 @@ StatusOr<RunOutcome> Execute(project::Project& project, const Pipeline& p,
   auto finished = [&](const std::string& t) { return results.contains(t); };
 
   std::vector<TaskAttempt> noops;  // recorded together, once per pass
+  SteadyClock::time_point last_heartbeat = SteadyClock::now();
   while (results.size() < p.tasks.size()) {
     // Skip tasks whose upstream failed; start tasks whose upstream succeeded.
     for (const Task& t : p.tasks) {
@@ -351,6 +352,15 @@ StatusOr<RunOutcome> Execute(project::Project& project, const Pipeline& p,
     }
     WS_RETURN_IF_ERROR(store->RecordAttempts(noops));
     noops.clear();
+    // The run's lease: other machines take a run whose lease expired for dead (RunStore).
+    if (SteadyClock::now() - last_heartbeat > std::chrono::seconds(RunStore::kHeartbeatSeconds)) {
+      Status beat = store->Heartbeat(outcome.run_id);
+      if (!beat.ok()) {
+        LogWarn("run lease not renewed",
+                {{"run_id", outcome.run_id}, {"error", std::string(MessageOf(beat))}});
+      }
+      last_heartbeat = SteadyClock::now();
+    }
     if (!running.empty() || !waiting.empty()) {
       std::this_thread::sleep_for(std::chrono::milliseconds(5));
     }

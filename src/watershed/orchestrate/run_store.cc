@@ -48,9 +48,16 @@ ALTER TABLE runs ADD COLUMN run_by TEXT NOT NULL DEFAULT 'watershed';
 ALTER TABLE runs ADD COLUMN external_id TEXT NOT NULL DEFAULT '';
 )sql";
 
+// The lease of a run an executor is running, renewed every RunStore::kHeartbeatSeconds, so a
+// machine that died is seen as dead from the others ('' = no lease: an external run, or one
+// recorded before this column).
+constexpr char kRunsSchemaV3[] = R"sql(
+ALTER TABLE runs ADD COLUMN heartbeat_at TEXT NOT NULL DEFAULT '';
+)sql";
+
 const store::Schema& RunsSchema() {
   static const store::Schema* schema =
-      new store::Schema{"orchestrate", {kRunsSchemaV1, kRunsSchemaV2}};
+      new store::Schema{"orchestrate", {kRunsSchemaV1, kRunsSchemaV2, kRunsSchemaV3}};
   return *schema;
 }
 
@@ -65,17 +72,22 @@ StatusOr<std::unique_ptr<RunStore>> RunStore::Open(const std::string& catalog_pa
 }
 
 Status RunStore::AbandonStale(const std::string& pipeline, const std::string& logical_date) {
-  // A run left 'running' by a process that is gone (killed) is abandoned, not blocking.
+  // A run left 'running' by a process that is gone (killed, or its machine died) is abandoned,
+  // not blocking. ISO UTC times of one format compare as strings.
   {
-    Stmt q(*db_, "SELECT run_id, pid, host FROM runs WHERE pipeline = ? AND logical_date = ? AND "
-                "status = 'running'");
+    Stmt q(*db_,
+           "SELECT run_id, pid, host, heartbeat_at FROM runs WHERE pipeline = ? AND "
+           "logical_date = ? AND status = 'running'");
     q.Bind(1, pipeline).Bind(2, logical_date);
+    const std::string expired = IsoUtc(NowMicros() - int64_t{kLeaseSeconds} * 1000 * 1000);
     std::vector<std::string> stale;
     while (true) {
       WS_ASSIGN_OR_RETURN(bool row, q.Step());
       if (!row) break;
       const int64_t pid = q.Int(1);
-      if (q.Text(2) == ThisHost() && !ProcessAlive(pid)) {
+      const std::string heartbeat = q.Text(3);
+      if ((q.Text(2) == ThisHost() && !ProcessAlive(pid)) ||
+          (!heartbeat.empty() && heartbeat < expired)) {
         stale.push_back(q.Text(0));
       }
     }
@@ -103,8 +115,9 @@ Status RunStore::BeginRun(const RunRecord& run, bool unless_succeeded) {
   }
   Stmt s(*db_,
          "INSERT INTO runs(run_id, pipeline, logical_date, started_at, status, pid, host, run_by, "
-         "external_id) VALUES(?, ?, ?, ?, 'running', ?, ?, ?, ?)");
-  s.Bind(1, run.run_id).Bind(2, run.pipeline).Bind(3, run.logical_date).Bind(4, IsoUtc(NowMicros()));
+         "external_id, heartbeat_at) VALUES(?, ?, ?, ?, 'running', ?, ?, ?, ?, ?)");
+  const std::string now = IsoUtc(NowMicros());
+  s.Bind(1, run.run_id).Bind(2, run.pipeline).Bind(3, run.logical_date).Bind(4, now).Bind(9, now);
   s.Bind(5, static_cast<int64_t>(getpid())).Bind(6, ThisHost());
   s.Bind(7, run.run_by.empty() ? std::string("watershed") : run.run_by).Bind(8, run.external_id);
   Status st = s.Run();
@@ -114,6 +127,12 @@ Status RunStore::BeginRun(const RunRecord& run, bool unless_succeeded) {
   }
   WS_RETURN_IF_ERROR(st);
   return txn.Commit();
+}
+
+Status RunStore::Heartbeat(const std::string& run_id) {
+  Stmt s(*db_, "UPDATE runs SET heartbeat_at = ? WHERE run_id = ? AND status = 'running'");
+  s.Bind(1, IsoUtc(NowMicros())).Bind(2, run_id);
+  return s.Run();
 }
 
 Status RunStore::FinishRun(const std::string& run_id, const std::string& status) {

@@ -39,11 +39,19 @@ class RunStore {
   // orchestrator's tables.
   static StatusOr<std::unique_ptr<RunStore>> Open(const std::string& catalog_path);
 
+  // How often a running executor renews its run's lease (Heartbeat), and how old a lease may
+  // be before another machine takes the run for dead.
+  static constexpr int kHeartbeatSeconds = 10;
+  static constexpr int kLeaseSeconds = 60;
+
   // Fails with kAlreadyExists while another run of the same pipeline and logical date is
   // running (an interval never runs twice at the same time). A run left 'running' by a process
-  // on this host that is gone is marked abandoned first.
+  // that is gone is marked abandoned first: on this host, when its pid is dead; from any host,
+  // when its lease (heartbeat_at) is older than kLeaseSeconds.
   // unless_succeeded (the scheduler): kAlreadyExists too when the interval already succeeded.
   Status BeginRun(const RunRecord& run, bool unless_succeeded = false);
+  // Renews the lease of a run this process executes (every kHeartbeatSeconds).
+  Status Heartbeat(const std::string& run_id);
   Status FinishRun(const std::string& run_id, const std::string& status);
   Status RecordAttempt(const TaskAttempt& attempt);
   // Several attempts in one transaction.
@@ -65,7 +73,7 @@ class RunStore {
 
  private:
   explicit RunStore(std::unique_ptr<store::Connection> db) : db_(std::move(db)) {}
-  // Marks runs of (pipeline, logical_date) left running by a dead process on this host abandoned.
+  // Marks runs of (pipeline, logical_date) left running by a dead process abandoned.
   Status AbandonStale(const std::string& pipeline, const std::string& logical_date);
   std::unique_ptr<store::Connection> db_;
 };
