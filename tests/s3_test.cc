@@ -579,6 +579,42 @@ TEST_F(S3Cli, AFilterOnThePartitionColumnFetchesOnlyItsFiles) {
   EXPECT_EQ(cached_files(), 3u);
 }
 
+// Three loads into one partition: a filter on another column fetches only the files whose
+// min/max (in the catalog) can hold a match, and none when no file can.
+TEST_F(S3Cli, AFilterOnAnyColumnFetchesOnlyFilesWhoseMinMaxReachIt) {
+  for (int load = 1; load <= 3; ++load) {
+    std::string rows;
+    for (int i = 0; i < 10; ++i) {
+      rows += StrCat("{\"id\":", load * 100 + i, ",\"city\":\"city-", load, "\"}\n");
+    }
+    const std::string file = WriteFile(dir_, StrCat("orders-", load, ".ndjson"), rows);
+    Outcome loaded = In("load " + Quote(file) + " --table shop.orders");
+    ASSERT_EQ(loaded.code, 0) << loaded.out;
+  }
+  const std::string cache = project_ + "/.watershed/cache";
+  auto cached_files = [&] {
+    size_t n = 0;
+    std::error_code ec;
+    for (auto it = std::filesystem::recursive_directory_iterator(cache, ec);
+         !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
+      n += it->is_regular_file() ? 1 : 0;
+    }
+    return n;
+  };
+  std::filesystem::remove_all(cache);
+  EXPECT_EQ(Query("SELECT count(*) AS n, min(id) AS lo FROM shop.orders WHERE id >= 300"),
+            "n,lo\n10,300\n");
+  EXPECT_EQ(cached_files(), 1u);
+  EXPECT_EQ(Query("SELECT count(*) AS n FROM shop.orders WHERE city = 'city-2' AND id < 205"),
+            "n\n5\n");
+  EXPECT_EQ(cached_files(), 2u);
+  // No file can hold id 150: nothing is fetched, and the answer is still right.
+  EXPECT_EQ(Query("SELECT count(*) AS n FROM shop.orders WHERE id = 150"), "n\n0\n");
+  EXPECT_EQ(cached_files(), 2u);
+  EXPECT_EQ(Query("SELECT count(*) AS n FROM shop.orders"), "n\n30\n");
+  EXPECT_EQ(cached_files(), 3u);
+}
+
 // A load killed (SIGKILL) in the middle of a multipart upload: the table shows nothing of it,
 // and gc aborts the parts.
 TEST_F(S3Cli, ALoadKilledDuringAMultipartUploadLeavesNothingPartial) {

@@ -442,6 +442,22 @@ StatusOr<std::vector<ColumnStats>> Catalog::FileStats(const std::string& key) {
   return out;
 }
 
+StatusOr<std::map<std::string, ColumnStats>> Catalog::ColumnStatsByFile(const std::string& table,
+                                                                        const std::string& column) {
+  Stmt s(*db_,
+         "SELECT f.key, c.min_value, c.max_value, c.null_count FROM column_stats c "
+         "JOIN data_files f ON f.file_id = c.file_id JOIN tables t ON t.table_id = f.table_id "
+         "WHERE t.name = ? AND c.column_name = ?");
+  s.Bind(1, table).Bind(2, column);
+  std::map<std::string, ColumnStats> out;
+  while (true) {
+    WS_ASSIGN_OR_RETURN(bool row, s.Step());
+    if (!row) break;
+    out[s.Text(0)] = {column, s.OptText(1), s.OptText(2), s.Int(3)};
+  }
+  return out;
+}
+
 StatusOr<std::vector<std::string>> Catalog::AllFileKeys() {
   Stmt s(*db_, "SELECT key FROM data_files");
   std::vector<std::string> out;

@@ -136,6 +136,9 @@ class Catalog {
   StatusOr<TableState> GetTableState(const std::string& name, int64_t snapshot = 0);
   StatusOr<std::vector<SchemaVersion>> SchemaHistory(const std::string& name);
   StatusOr<std::vector<ColumnStats>> FileStats(const std::string& key);
+  // One column's stats in every file table `table` ever had, by file key (for pruning).
+  StatusOr<std::map<std::string, ColumnStats>> ColumnStatsByFile(const std::string& table,
+                                                                 const std::string& column);
   // Every file key ever committed (live or removed; time travel still needs removed ones).
   StatusOr<std::vector<std::string>> AllFileKeys();
 

@@ -11,16 +11,16 @@ namespace {
 
 using Json = nlohmann::json;
 
-// The constant of `e` (a CONSTANT, or a CAST of one) in text form.
-std::optional<std::string> ConstantText(const Json& e) {
+// The constant of `e` (a CONSTANT, or a CAST of one) as a bound with operator `op`.
+std::optional<PartitionBound> Constant(const Json& e, const std::string& op) {
   const Json* node = &e;
   if (node->value("class", "") == "CAST" && node->contains("child")) node = &(*node)["child"];
   if (node->value("class", "") != "CONSTANT" || !node->contains("value")) return std::nullopt;
   const Json& v = (*node)["value"];
   if (v.value("is_null", true) || !v.contains("value")) return std::nullopt;
   const Json& x = v["value"];
-  if (x.is_string()) return x.get<std::string>();
-  if (x.is_number_integer()) return std::to_string(x.get<int64_t>());
+  if (x.is_string()) return PartitionBound{op, x.get<std::string>(), false};
+  if (x.is_number_integer()) return PartitionBound{op, std::to_string(x.get<int64_t>()), true};
   return std::nullopt;
 }
 
@@ -58,9 +58,10 @@ void Collect(const Json& e, const std::string& column, const std::vector<std::st
     return;
   }
   if (cls == "BETWEEN" && e.contains("input") && IsColumn(e["input"], column, qualifiers)) {
-    auto lo = ConstantText(e.value("lower", Json())), hi = ConstantText(e.value("upper", Json()));
-    if (lo) out.push_back({">=", *lo});
-    if (hi) out.push_back({"<=", *hi});
+    auto lo = Constant(e.value("lower", Json()), ">="),
+         hi = Constant(e.value("upper", Json()), "<=");
+    if (lo) out.push_back(*lo);
+    if (hi) out.push_back(*hi);
     return;
   }
   if (cls != "COMPARISON" || !e.contains("left") || !e.contains("right")) return;
@@ -78,9 +79,9 @@ void Collect(const Json& e, const std::string& column, const std::vector<std::st
   else
     return;
   if (IsColumn(e["left"], column, qualifiers)) {
-    if (auto v = ConstantText(e["right"])) out.push_back({op, *v});
+    if (auto b = Constant(e["right"], op)) out.push_back(*b);
   } else if (IsColumn(e["right"], column, qualifiers)) {
-    if (auto v = ConstantText(e["left"])) out.push_back({Flip(op), *v});
+    if (auto b = Constant(e["left"], Flip(op))) out.push_back(*b);
   }
 }
 
@@ -156,12 +157,32 @@ bool PartitionMayMatch(const std::string& partition, ColumnType type,
   if (eq == std::string::npos) return true;
   const std::string value = partition.substr(eq + 1);
   for (const PartitionBound& b : bounds) {
+    if (b.number && type == ColumnType::kVarchar) continue;
     const std::optional<int> c = Compare(value, b.value, type);
     if (!c) continue;  // not comparable: this bound prunes nothing
     const bool ok = (b.op == "=" && *c == 0) || (b.op == "<" && *c < 0) ||
                     (b.op == "<=" && *c <= 0) || (b.op == ">" && *c > 0) ||
                     (b.op == ">=" && *c >= 0);
     if (!ok) return false;
+  }
+  return true;
+}
+
+bool StatsMayMatch(const ColumnStats& stats, ColumnType type,
+                   const std::vector<PartitionBound>& bounds) {
+  if (!stats.min || !stats.max) return true;
+  const bool max_is_exact = !(type == ColumnType::kVarchar && stats.max->size() >= 64);
+  for (const PartitionBound& b : bounds) {
+    if (b.number && type == ColumnType::kVarchar) continue;
+    const std::optional<int> lo = Compare(*stats.min, b.value, type);  // min vs the constant
+    const std::optional<int> hi = Compare(*stats.max, b.value, type);  // max vs the constant
+    if (!lo || !hi) continue;  // not comparable: this bound prunes nothing
+    const bool needs_max = b.op == "=" || b.op == ">" || b.op == ">=";  // max must reach v
+    const bool needs_min = b.op == "=" || b.op == "<" || b.op == "<=";  // min must reach v
+    if (needs_min && ((b.op == "<" && *lo >= 0) || (b.op != "<" && *lo > 0))) return false;
+    if (needs_max && max_is_exact && ((b.op == ">" && *hi <= 0) || (b.op != ">" && *hi < 0))) {
+      return false;
+    }
   }
   return true;
 }

@@ -43,6 +43,9 @@ TEST_F(PruneTest, ComparisonsWithConstantsOnThePartitionColumnAreBounds) {
       Text(Bounds("SELECT * FROM Shop.Orders WHERE DAY BETWEEN '2026-12-01' AND '2026-12-02'")),
       ">=2026-12-01 <=2026-12-02 ");
   EXPECT_EQ(Text(Bounds("SELECT * FROM shop.orders WHERE n < 10", "n")), "<10 ");
+  // Whether the constant was a number is kept (text columns are not pruned by numbers).
+  EXPECT_TRUE(Bounds("SELECT * FROM shop.orders WHERE n < 10", "n").at(0).number);
+  EXPECT_FALSE(Bounds("SELECT * FROM shop.orders WHERE n < '10'", "n").at(0).number);
 }
 
 TEST_F(PruneTest, ShapesItCannotProveKeepEveryFile) {
@@ -83,6 +86,44 @@ TEST(PartitionMayMatch, DatesAndNumbersCompareByValue) {
   EXPECT_TRUE(PartitionMayMatch("t=2026-12-09 10:00:00", ColumnType::kTimestamp, {{"<", "2000"}}));
   EXPECT_TRUE(PartitionMayMatch("s=a%2Fb", ColumnType::kVarchar, {{"=", "x"}}));
   EXPECT_FALSE(PartitionMayMatch("s=b", ColumnType::kVarchar, {{"=", "a"}}));
+}
+
+TEST(StatsMayMatch, AFileMatchesOnlyWhereItsMinAndMaxReach) {
+  const ColumnStats ids{"id", "100", "199", 0};
+  EXPECT_TRUE(StatsMayMatch(ids, ColumnType::kBigint, {{"=", "150"}}));
+  EXPECT_TRUE(StatsMayMatch(ids, ColumnType::kBigint, {{"=", "100"}}));
+  EXPECT_TRUE(StatsMayMatch(ids, ColumnType::kBigint, {{"=", "199"}}));
+  EXPECT_FALSE(StatsMayMatch(ids, ColumnType::kBigint, {{"=", "99"}}));
+  EXPECT_FALSE(StatsMayMatch(ids, ColumnType::kBigint, {{"=", "200"}}));
+  EXPECT_FALSE(StatsMayMatch(ids, ColumnType::kBigint, {{"<", "100"}}));
+  EXPECT_TRUE(StatsMayMatch(ids, ColumnType::kBigint, {{"<=", "100"}}));
+  EXPECT_FALSE(StatsMayMatch(ids, ColumnType::kBigint, {{">", "199"}}));
+  EXPECT_TRUE(StatsMayMatch(ids, ColumnType::kBigint, {{">=", "199"}}));
+  // BETWEEN is two bounds: a range beside the file's misses it.
+  EXPECT_FALSE(StatsMayMatch(ids, ColumnType::kBigint, {{">=", "200"}, {"<=", "300"}}));
+  EXPECT_TRUE(StatsMayMatch(ids, ColumnType::kBigint, {{">=", "150"}, {"<=", "300"}}));
+  // Numbers compare as numbers: 99 < 100 although "99" > "100" as text.
+  EXPECT_FALSE(StatsMayMatch(ids, ColumnType::kBigint, {{"<", "99"}}));
+  // Dates and text.
+  const ColumnStats days{"day", "2026-11-01", "2026-11-30", 0};
+  EXPECT_FALSE(StatsMayMatch(days, ColumnType::kDate, {{">=", "2026-12-01"}}));
+  EXPECT_TRUE(StatsMayMatch(days, ColumnType::kDate, {{">=", "2026-11-30"}}));
+  const ColumnStats names{"name", "apple", "melon", 0};
+  EXPECT_FALSE(StatsMayMatch(names, ColumnType::kVarchar, {{"=", "zebra"}}));
+  // A number against text compares as numbers in DuckDB ('0150' = 150): never pruned.
+  EXPECT_TRUE(
+      StatsMayMatch({"code", "0150", "0199", 0}, ColumnType::kVarchar, {{"=", "150", true}}));
+  EXPECT_TRUE(PartitionMayMatch("code=0150", ColumnType::kVarchar, {{"=", "150", true}}));
+  EXPECT_TRUE(StatsMayMatch(names, ColumnType::kVarchar, {{"=", "kiwi"}}));
+  // A max of 64 bytes may have been cut: it bounds nothing from above; the min still does.
+  const ColumnStats cut{"name", "b", std::string(64, 'c'), 0};
+  EXPECT_TRUE(StatsMayMatch(cut, ColumnType::kVarchar, {{"=", std::string(64, 'c') + "z"}}));
+  EXPECT_FALSE(StatsMayMatch(cut, ColumnType::kVarchar, {{"=", "a"}}));
+  // No stats, or types that do not compare: the file is kept.
+  EXPECT_TRUE(
+      StatsMayMatch({"id", std::nullopt, std::nullopt, 5}, ColumnType::kBigint, {{"=", "1"}}));
+  EXPECT_TRUE(StatsMayMatch({"x", "1.5", "2.5", 0}, ColumnType::kDouble, {{"=", "9"}}));
+  EXPECT_TRUE(StatsMayMatch(ids, ColumnType::kBigint, {{"=", "not a number"}}));
 }
 
 }  // namespace

@@ -174,6 +174,22 @@ Status AttachLakeViews(warehouse::Connection& conn, Catalog& catalog, Storage& s
         LogDebug("partition pruning", {{"table", t.name},
                                        {"files", StrCat(state.files.size(), " of ", before)}});
       }
+      // Then by each file's min/max of any other column the query bounds.
+      for (const ColumnSpec& c : state.schema.columns) {
+        if (c.name == pkey || state.files.empty()) continue;
+        if (ast.find(StrCat("\"", c.name, "\"")) == std::string::npos) continue;
+        const std::vector<PartitionBound> column_bounds = PartitionBounds(ast, t.name, c.name);
+        if (column_bounds.empty()) continue;
+        WS_ASSIGN_OR_RETURN(auto stats, catalog.ColumnStatsByFile(t.name, c.name));
+        const size_t before = state.files.size();
+        std::erase_if(state.files, [&](const DataFile& f) {
+          auto it = stats.find(f.key);
+          return it != stats.end() && !StatsMayMatch(it->second, c.type, column_bounds);
+        });
+        LogDebug("min/max pruning", {{"table", t.name},
+                                     {"column", c.name},
+                                     {"files", StrCat(state.files.size(), " of ", before)}});
+      }
     }
     WS_ASSIGN_OR_RETURN(std::string scan, TableScanSql(state, storage, parent_view));
     WS_RETURN_IF_ERROR(
