@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "tests/moto.h"
+#include "watershed/base/test_util.h"
 
 namespace watershed::sources {
 namespace {
@@ -254,6 +255,44 @@ TEST_F(KinesisTest, FactoryReadsYamlWithEnvironmentFallback) {
       absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(KinesisSourceFromYaml(YAML::Load("{region: eu-west-1}"), getenv).status().code(),
             absl::StatusCode::kInvalidArgument);
+}
+
+// No keys in the settings or the environment: the credentials come from a profile of the shared
+// credentials file, as the AWS CLI would find them (moto checks every signature).
+TEST_F(KinesisTest, CredentialsFromAProfileOfTheSharedCredentialsFile) {
+  CreateStream("fromprofile", 1);
+  ASSERT_TRUE(
+      KinesisPutRecords(*client_, moto_->config(), "fromprofile", {{"k", "{\"b\":2}"}}).ok());
+  const net::AwsConfig& aws = moto_->config();
+  const std::string home = testing_util::MakeTempDir();
+  testing_util::WriteFile(home, "credentials",
+                          "[etl]\naws_access_key_id = " + aws.access_key_id +
+                              "\naws_secret_access_key = " + aws.secret_access_key + "\n");
+  std::map<std::string, std::string> env = {{"AWS_DEFAULT_REGION", aws.region},
+                                            {"AWS_ENDPOINT_URL", aws.endpoint},
+                                            {"HOME", home},
+                                            {"AWS_SHARED_CREDENTIALS_FILE", home + "/credentials"},
+                                            {"AWS_CONFIG_FILE", home + "/config"}};
+  EnvLookup getenv = [&](std::string_view name) -> std::optional<std::string> {
+    auto it = env.find(std::string(name));
+    if (it == env.end()) return std::nullopt;
+    return it->second;
+  };
+  auto source =
+      KinesisSourceFromYaml(YAML::Load("{stream_name: fromprofile, profile: etl}"), getenv);
+  ASSERT_TRUE(source.ok()) << source.status();
+  auto got = ReadAll(**source, 1, 10);
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(std::get<2>(got[0]), "{\"b\":2}");
+  // $AWS_PROFILE names it as well; a profile that is not there is an error naming it.
+  env["AWS_PROFILE"] = "etl";
+  EXPECT_TRUE(KinesisSourceFromYaml(YAML::Load("{stream_name: fromprofile}"), getenv).ok());
+  auto missing = KinesisSourceFromYaml(YAML::Load("{stream_name: x, profile: nope}"), getenv);
+  EXPECT_EQ(missing.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(std::string(MessageOf(missing.status())).find("nope"), std::string::npos)
+      << missing.status();
+  EXPECT_EQ(std::string(MessageOf(missing.status())).find(aws.secret_access_key),
+            std::string::npos);
 }
 
 }  // namespace

@@ -8,6 +8,7 @@
 
 #include "absl/strings/cord.h"
 #include "watershed/base/log.h"
+#include "watershed/net/aws_credentials.h"
 
 namespace watershed::net {
 namespace {
@@ -60,14 +61,19 @@ absl::StatusCode CodeFor(std::string_view aws_code, int http_status) {
 }
 
 // "Content-Type" etc. for a signed POST to `service`.
-HttpRequest SignedPost(const AwsConfig& config, const AwsService& service) {
+StatusOr<HttpRequest> SignedPost(const AwsConfig& config, const AwsService& service) {
   HttpRequest request;
   request.method = "POST";
   request.url = StrCat(config.EndpointFor(service.endpoint_prefix), "/");
   const std::string region =
       service.endpoint_prefix == "iam" && config.endpoint.empty() ? "us-east-1" : config.region;
   request.aws_sigv4 = StrCat("aws:amz:", region, ":", service.signing_name);
-  request.aws_credentials = {config.access_key_id, config.secret_access_key, config.session_token};
+  if (config.provider != nullptr) {
+    WS_ASSIGN_OR_RETURN(request.aws_credentials, config.provider->Get());
+  } else {
+    request.aws_credentials = {config.access_key_id, config.secret_access_key,
+                               config.session_token};
+  }
   return request;
 }
 
@@ -102,12 +108,18 @@ StatusOr<AwsConfig> AwsConfigFromYaml(const YAML::Node& node, const EnvLookup& g
     return Status(absl::StatusCode::kInvalidArgument, "aws settings must be a map");
   }
   AwsConfig config;
+  std::string profile, role_arn;
+  bool keys_from_node = false;
   if (have_node) {
     WS_ASSIGN_OR_RETURN(auto region, ScalarAt(node, "region"));
     WS_ASSIGN_OR_RETURN(auto endpoint, ScalarAt(node, "endpoint"));
     WS_ASSIGN_OR_RETURN(auto key_id, ScalarAt(node, "access_key_id"));
     WS_ASSIGN_OR_RETURN(auto secret, ScalarAt(node, "secret_access_key"));
     WS_ASSIGN_OR_RETURN(auto token, ScalarAt(node, "session_token"));
+    WS_ASSIGN_OR_RETURN(auto profile_name, ScalarAt(node, "profile"));
+    WS_ASSIGN_OR_RETURN(auto role, ScalarAt(node, "role_arn"));
+    if (profile_name) profile = *profile_name;
+    if (role) role_arn = *role;
     if (region) config.region = *region;
     if (endpoint) config.endpoint = *endpoint;
     if (key_id) {
@@ -118,6 +130,7 @@ StatusOr<AwsConfig> AwsConfigFromYaml(const YAML::Node& node, const EnvLookup& g
       }
       config.secret_access_key = *secret;
       if (token) config.session_token = *token;
+      keys_from_node = true;
     } else if (secret || token) {
       return Status(absl::StatusCode::kInvalidArgument,
                     "aws settings: secret_access_key or session_token without access_key_id");
@@ -136,14 +149,39 @@ StatusOr<AwsConfig> AwsConfigFromYaml(const YAML::Node& node, const EnvLookup& g
   }
   RegisterSecret(config.secret_access_key);
   RegisterSecret(config.session_token);
+  const bool static_keys = !config.access_key_id.empty() && !config.secret_access_key.empty();
+  if (!static_keys || !profile.empty() || !role_arn.empty()) {
+    // The rest of the chain: a profile, a role, web identity (which may call STS now).
+    struct Chain {
+      HttpClient http{HttpClientOptions{}};  // for STS
+      std::unique_ptr<CredentialProvider> provider;
+    };
+    auto chain = std::make_shared<Chain>();
+    AwsIdentitySettings identity;
+    identity.region = config.region;
+    identity.endpoint = config.endpoint;
+    identity.profile = profile;
+    identity.role_arn = role_arn;
+    if (keys_from_node) {
+      identity.access_key_id = config.access_key_id;
+      identity.secret_access_key = config.secret_access_key;
+      identity.session_token = config.session_token;
+    }
+    auto provider = CredentialProvider::Create(identity, chain->http, getenv);
+    if (!provider.ok()) {
+      return Status(absl::StatusCode::kInvalidArgument,
+                    StrCat("aws settings: no credentials (set access_key_id: and "
+                           "secret_access_key:, AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, a "
+                           "profile, or a role): ",
+                           MessageOf(provider.status())));
+    }
+    chain->provider = *std::move(provider);
+    if (config.region.empty()) config.region = chain->provider->region();
+    config.provider = std::shared_ptr<CredentialProvider>(chain, chain->provider.get());
+  }
   if (config.region.empty()) {
     return Status(absl::StatusCode::kInvalidArgument,
                   "aws settings: no region (set region:, AWS_REGION or AWS_DEFAULT_REGION)");
-  }
-  if (config.access_key_id.empty() || config.secret_access_key.empty()) {
-    return Status(absl::StatusCode::kInvalidArgument,
-                  "aws settings: no credentials (set access_key_id: and secret_access_key:, or "
-                  "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY)");
   }
   if (!config.endpoint.empty() && !config.endpoint.starts_with("http://") &&
       !config.endpoint.starts_with("https://")) {
@@ -157,7 +195,7 @@ StatusOr<AwsConfig> AwsConfigFromYaml(const YAML::Node& node, const EnvLookup& g
 StatusOr<std::string> AwsJsonCall(HttpClient& client, const AwsConfig& config,
                                   const AwsService& service, std::string_view target_prefix,
                                   std::string_view action, std::string_view json_body) {
-  HttpRequest request = SignedPost(config, service);
+  WS_ASSIGN_OR_RETURN(HttpRequest request, SignedPost(config, service));
   request.headers = {{"Content-Type", "application/x-amz-json-1.1"},
                      {"X-Amz-Target", StrCat(target_prefix, ".", action)}};
   request.body = std::string(json_body);
@@ -167,7 +205,7 @@ StatusOr<std::string> AwsJsonCall(HttpClient& client, const AwsConfig& config,
 StatusOr<std::string> AwsQueryCall(HttpClient& client, const AwsConfig& config,
                                    const AwsService& service, std::string_view action,
                                    std::string_view version, const AwsQueryParams& params) {
-  HttpRequest request = SignedPost(config, service);
+  WS_ASSIGN_OR_RETURN(HttpRequest request, SignedPost(config, service));
   request.headers = {{"Content-Type", "application/x-www-form-urlencoded; charset=utf-8"}};
   constexpr std::string_view kUnreserved = "-_.~";
   request.body = StrCat("Action=", PercentEncode(action, kUnreserved),

@@ -20,6 +20,7 @@
 // Thread safety: functions are thread-safe (HttpClient is); AwsConfig is a value.
 #pragma once
 
+#include <memory>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -32,12 +33,18 @@
 
 namespace watershed::net {
 
+class CredentialProvider;  // net/aws_credentials.h
+
 struct AwsConfig {
   std::string region;    // "eu-west-1"
   std::string endpoint;  // "http://127.0.0.1:PORT"; empty = the service's AWS endpoint
   std::string access_key_id;
   std::string secret_access_key;  // secret
   std::string session_token;      // optional; secret
+  // Set when the credentials come from the AWS chain instead (a profile of ~/.aws, a role to
+  // assume, EKS web identity): each call takes its current ones, so temporary credentials are
+  // refreshed before they expire. Shared by copies of the config.
+  std::shared_ptr<CredentialProvider> provider;
 
   // `endpoint` without a trailing '/', or "https://PREFIX.REGION.amazonaws.com"
   // ("https://iam.amazonaws.com" for the global IAM).
@@ -50,8 +57,12 @@ struct AwsConfig {
 //   access_key_id: AKIA...            # else $AWS_ACCESS_KEY_ID
 //   secret_access_key: ...            # else $AWS_SECRET_ACCESS_KEY
 //   session_token: ...                # else $AWS_SESSION_TOKEN (optional)
+//   profile: etl                      # else $AWS_PROFILE: a profile of ~/.aws/credentials, config
+//   role_arn: arn:aws:iam::1:role/x   # assumed (STS) on top of the credentials found
 // Keys and secret are taken together: from the node when it names access_key_id, else from the
-// environment. Other keys are ignored (a stream's settings map holds the source's own keys
+// environment; without either (or with profile/role_arn), from the rest of the AWS chain
+// (net/aws_credentials.h: profiles, role_arn + source_profile, web identity), kept in
+// `provider`. Other keys are ignored (a stream's settings map holds the source's own keys
 // beside these). Missing region or credentials, a non-scalar value or an endpoint that is not
 // http(s)://: kInvalidArgument naming what is wrong (never a secret). The secret and token are
 // registered with the logger at once.

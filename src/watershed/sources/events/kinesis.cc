@@ -440,8 +440,8 @@ StatusOr<std::unique_ptr<KinesisSource>> KinesisSourceFromYaml(const YAML::Node&
                   "kinesis settings must be a map with at least stream_name");
   }
   static const std::set<std::string>& kKnown = *new std::set<std::string>{
-      "stream_name",       "region",        "endpoint",        "access_key_id",
-      "secret_access_key", "session_token", "records_per_call"};
+      "stream_name",   "region",  "endpoint", "access_key_id",   "secret_access_key",
+      "session_token", "profile", "role_arn", "records_per_call"};
   for (const auto& entry : node) {
     const std::string key = entry.first.as<std::string>("");
     if (kKnown.count(key) == 0) {
