@@ -442,6 +442,10 @@ TEST_F(CatalogPostgresTest, ExamplePipelineExtractsOnOneMachineAndBuildsOnTheOth
   std::vector<std::string> succeeded;
   while (*tasks.Step()) succeeded.push_back(tasks.Text(0));
   EXPECT_EQ(succeeded, (std::vector<std::string>{"extract", "marts", "quality"}));
+  // Tasks started from outside (an orchestrator) hold the run's lease too while they run.
+  store::Stmt lease(*db, "SELECT heartbeat_at FROM runs WHERE pipeline = 'crunchbase_daily'");
+  ASSERT_TRUE(*lease.Step());
+  EXPECT_FALSE(lease.Text(0).empty());
   // Nothing in the bucket that gc would remove, seen from either machine.
   for (const std::string& project : {extractor, builder}) {
     Outcome gc = on(project, "gc --grace 0s --dry-run");

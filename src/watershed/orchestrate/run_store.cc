@@ -188,11 +188,13 @@ StatusOr<int> RunStore::BeginExternalAttempt(const RunRecord& run, const std::st
   WS_RETURN_IF_ERROR(txn.Begin());
   Stmt up(*db_,
           "INSERT INTO runs(run_id, pipeline, logical_date, started_at, status, pid, host, run_by, "
-          "external_id) VALUES(?, ?, ?, ?, 'running', ?, ?, ?, ?) ON CONFLICT(run_id) DO UPDATE "
-          "SET status = 'running', finished_at = NULL, pid = excluded.pid, host = excluded.host");
+          "external_id, heartbeat_at) VALUES(?, ?, ?, ?, 'running', ?, ?, ?, ?, ?) "
+          "ON CONFLICT(run_id) DO UPDATE SET status = 'running', finished_at = NULL, "
+          "pid = excluded.pid, host = excluded.host, heartbeat_at = excluded.heartbeat_at");
+  const std::string now = IsoUtc(NowMicros());
   up.Bind(1, run.run_id).Bind(2, run.pipeline).Bind(3, run.logical_date);
-  up.Bind(4, IsoUtc(NowMicros())).Bind(5, static_cast<int64_t>(getpid())).Bind(6, ThisHost());
-  up.Bind(7, run.run_by).Bind(8, run.external_id);
+  up.Bind(4, now).Bind(5, static_cast<int64_t>(getpid())).Bind(6, ThisHost());
+  up.Bind(7, run.run_by).Bind(8, run.external_id).Bind(9, now);
   Status st = up.Run();
   if (st.code() == absl::StatusCode::kAlreadyExists) {
     return absl::AlreadyExistsError(StrCat("pipeline ", run.pipeline, " is already running for ",

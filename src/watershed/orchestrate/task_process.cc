@@ -111,9 +111,15 @@ StatusOr<TaskProcessResult> RunTaskProcess(project::Project& project, const Pipe
     g_child_group = pid;
     if (g_stop_signal != 0) kill(-pid, SIGKILL);  // told to stop before the group existed
     const double timeout = p.TimeoutOf(t);
+    auto last_heartbeat = Clock::now();
     while (true) {
       const pid_t got = waitpid(pid, &status, WNOHANG);
       if (got == pid || (got < 0 && errno != EINTR)) break;
+      // The run's lease, as the executor renews it (RunStore::kHeartbeatSeconds).
+      if (Clock::now() - last_heartbeat > std::chrono::seconds(RunStore::kHeartbeatSeconds)) {
+        store->Heartbeat(result.run_id).IgnoreError();  // a missed beat only shortens the lease
+        last_heartbeat = Clock::now();
+      }
       const double elapsed = std::chrono::duration<double>(Clock::now() - started).count();
       if (elapsed > timeout) {
         kill(-pid, SIGKILL);  // the whole process group: the task and whatever it started
