@@ -230,6 +230,15 @@ TEST_F(KinesisTest, BadPutsAndSettingsAreRefused) {
   EXPECT_EQ(KinesisSource::Create(options).status().code(), absl::StatusCode::kInvalidArgument);
 }
 
+// An environment of exactly `env` (read when called: later changes to `env` count).
+EnvLookup Lookup(const std::map<std::string, std::string>& env) {
+  return [&env](std::string_view name) -> std::optional<std::string> {
+    auto it = env.find(std::string(name));
+    if (it == env.end()) return std::nullopt;
+    return it->second;
+  };
+}
+
 TEST_F(KinesisTest, FactoryReadsYamlWithEnvironmentFallback) {
   CreateStream("fromyaml", 1);
   ASSERT_TRUE(KinesisPutRecords(*client_, moto_->config(), "fromyaml", {{"k", "{\"a\":1}"}}).ok());
@@ -238,11 +247,7 @@ TEST_F(KinesisTest, FactoryReadsYamlWithEnvironmentFallback) {
                                             {"AWS_ENDPOINT_URL", aws.endpoint},
                                             {"AWS_ACCESS_KEY_ID", aws.access_key_id},
                                             {"AWS_SECRET_ACCESS_KEY", aws.secret_access_key}};
-  EnvLookup getenv = [&](std::string_view name) -> std::optional<std::string> {
-    auto it = env.find(std::string(name));
-    if (it == env.end()) return std::nullopt;
-    return it->second;
-  };
+  EnvLookup getenv = Lookup(env);
   auto source =
       KinesisSourceFromYaml(YAML::Load("{stream_name: fromyaml, records_per_call: 5}"), getenv);
   ASSERT_TRUE(source.ok()) << source.status();
@@ -273,11 +278,7 @@ TEST_F(KinesisTest, CredentialsFromAProfileOfTheSharedCredentialsFile) {
                                             {"HOME", home},
                                             {"AWS_SHARED_CREDENTIALS_FILE", home + "/credentials"},
                                             {"AWS_CONFIG_FILE", home + "/config"}};
-  EnvLookup getenv = [&](std::string_view name) -> std::optional<std::string> {
-    auto it = env.find(std::string(name));
-    if (it == env.end()) return std::nullopt;
-    return it->second;
-  };
+  EnvLookup getenv = Lookup(env);
   auto source =
       KinesisSourceFromYaml(YAML::Load("{stream_name: fromprofile, profile: etl}"), getenv);
   ASSERT_TRUE(source.ok()) << source.status();

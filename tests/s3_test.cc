@@ -495,6 +495,17 @@ class S3Cli : public S3LakeTest {
     EXPECT_EQ(r.code, 0) << r.out;
     return r.out;
   }
+  // The lake files in the local read cache: what queries have fetched from S3 so far.
+  size_t cached_files() const {
+    size_t n = 0;
+    std::error_code ec;
+    for (auto it =
+             std::filesystem::recursive_directory_iterator(project_ + "/.watershed/cache", ec);
+         !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
+      n += it->is_regular_file() ? 1 : 0;
+    }
+    return n;
+  }
   std::string project_;
   std::map<std::string, std::string> env_;
 };
@@ -555,17 +566,7 @@ TEST_F(S3Cli, AFilterOnThePartitionColumnFetchesOnlyItsFiles) {
     Outcome load = In("load " + Quote(file) + " --table shop.sales");
     ASSERT_EQ(load.code, 0) << load.out;
   }
-  const std::string cache = project_ + "/.watershed/cache";
-  auto cached_files = [&] {
-    size_t n = 0;
-    std::error_code ec;
-    for (auto it = std::filesystem::recursive_directory_iterator(cache, ec);
-         !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
-      n += it->is_regular_file() ? 1 : 0;
-    }
-    return n;
-  };
-  std::filesystem::remove_all(cache);
+  std::filesystem::remove_all(project_ + "/.watershed/cache");
   EXPECT_EQ(Query("SELECT count(*) AS n, sum(id) AS s FROM shop.sales WHERE day = '2026-12-02'"),
             "n,s\n10,2045\n");
   EXPECT_EQ(cached_files(), 1u);
@@ -591,17 +592,7 @@ TEST_F(S3Cli, AFilterOnAnyColumnFetchesOnlyFilesWhoseMinMaxReachIt) {
     Outcome loaded = In("load " + Quote(file) + " --table shop.orders");
     ASSERT_EQ(loaded.code, 0) << loaded.out;
   }
-  const std::string cache = project_ + "/.watershed/cache";
-  auto cached_files = [&] {
-    size_t n = 0;
-    std::error_code ec;
-    for (auto it = std::filesystem::recursive_directory_iterator(cache, ec);
-         !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
-      n += it->is_regular_file() ? 1 : 0;
-    }
-    return n;
-  };
-  std::filesystem::remove_all(cache);
+  std::filesystem::remove_all(project_ + "/.watershed/cache");
   EXPECT_EQ(Query("SELECT count(*) AS n, min(id) AS lo FROM shop.orders WHERE id >= 300"),
             "n,lo\n10,300\n");
   EXPECT_EQ(cached_files(), 1u);

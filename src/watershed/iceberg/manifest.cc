@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <nlohmann/json.hpp>
 
+#include "watershed/base/columns.h"
 #include "watershed/base/strings.h"
 #include "watershed/iceberg/avro.h"
 
@@ -86,13 +87,7 @@ std::optional<int32_t> EpochDay(const std::string& date) {
       m > 12 || d < 1 || d > 31) {
     return std::nullopt;
   }
-  // Days from civil (Howard Hinnant's algorithm).
-  y -= m <= 2;
-  const int era = (y >= 0 ? y : y - 399) / 400;
-  const unsigned yoe = static_cast<unsigned>(y - era * 400);
-  const unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  return era * 146097 + static_cast<int>(doe) - 719468;
+  return static_cast<int32_t>(DaysFromCivil(y, static_cast<unsigned>(m), static_cast<unsigned>(d)));
 }
 
 std::string SchemaJson(const Schema& schema) {

@@ -172,10 +172,14 @@ class Pool {
     if (db_ == nullptr) {
       auto opened = store::Connection::Open(catalog_);
       if (!opened.ok()) {
-        LogWarn("pool: cannot reach the catalog; waiting for a slot",
-                {{"error", std::string(MessageOf(opened.status()))}});
+        if (!warned_) {  // once per outage: the executor asks again every few milliseconds
+          LogWarn("pool: cannot reach the catalog; waiting for a slot",
+                  {{"error", std::string(MessageOf(opened.status()))}});
+          warned_ = true;
+        }
         return -1;
       }
+      warned_ = false;
       db_ = *std::move(opened);
       std::fill(held_.begin(), held_.end(), false);
     }
@@ -201,6 +205,7 @@ class Pool {
   std::vector<int> fds_;
   std::vector<bool> held_;
   std::unique_ptr<store::Connection> db_;
+  bool warned_ = false;
 };
 
 struct Running {
