@@ -1,15 +1,14 @@
 // base/ids.cc — id generation and hashing. See ids.h.
 #include "watershed/base/ids.h"
 
+#include <openssl/evp.h>
 #include <signal.h>
 #include <unistd.h>
 
-#include <cerrno>
-
-#include <openssl/evp.h>
-
 #include <atomic>
 #include <bit>
+#include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <random>
 
@@ -127,6 +126,23 @@ std::string ThisHost() {
 bool ProcessAlive(int64_t pid) {
   if (pid <= 0) return false;
   return ::kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM;
+}
+
+}  // namespace watershed
+
+namespace watershed {
+
+std::string NewUuid() {
+  static thread_local std::mt19937_64 rng{std::random_device{}()};
+  uint64_t hi = rng(), lo = rng();
+  hi = (hi & ~uint64_t{0xF000}) | 0x4000;                    // version 4
+  lo = (lo & ~(uint64_t{0xC} << 60)) | (uint64_t{8} << 60);  // variant 10
+  char buf[40];
+  std::snprintf(buf, sizeof buf, "%08x-%04x-%04x-%04x-%012llx", static_cast<unsigned>(hi >> 32),
+                static_cast<unsigned>((hi >> 16) & 0xFFFF), static_cast<unsigned>(hi & 0xFFFF),
+                static_cast<unsigned>(lo >> 48),
+                static_cast<unsigned long long>(lo & 0xFFFFFFFFFFFFull));
+  return buf;
 }
 
 }  // namespace watershed

@@ -37,6 +37,9 @@ std::string ThisHost();
 // Whether process `pid` on this host is alive (kill(pid, 0)); false for pid <= 0.
 bool ProcessAlive(int64_t pid);
 
+// A random (version 4) UUID in its 36-character text form.
+std::string NewUuid();
+
 // Lowercase hex SHA-256 of `data` (64 chars), computed with OpenSSL EVP.
 std::string Sha256Hex(std::string_view data);
 

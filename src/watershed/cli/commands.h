@@ -45,6 +45,10 @@ struct ReadAt {  // which snapshot a read sees
 
 Status RunTables(const GlobalOptions& g, const ReadAt& at, const std::string& format);
 Status RunDescribe(const GlobalOptions& g, const std::string& table, const ReadAt& at);
+// `iceberg show TABLE`: where the table's Iceberg metadata is and what the snapshot a reader
+// at `at` sees holds. `format`: table or json.
+Status RunIcebergShow(const GlobalOptions& g, const std::string& table, const ReadAt& at,
+                      const std::string& format);
 
 struct QueryCommand {
   std::string sql;

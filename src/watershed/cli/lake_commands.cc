@@ -5,22 +5,24 @@
 #include <algorithm>
 #include <cstdio>
 #include <iostream>
+#include <nlohmann/json.hpp>
 
 #include "watershed/base/clock.h"
+#include "watershed/base/redact.h"
 #include "watershed/cli/commands.h"
 #include "watershed/cli/common.h"
-#include "watershed/normalize/naming.h"
 #include "watershed/cli/output.h"
-#include "watershed/base/redact.h"
 #include "watershed/lake/gc.h"
+#include "watershed/lake/iceberg_export.h"
 #include "watershed/lake/s3_storage.h"
+#include "watershed/load/loader.h"
+#include "watershed/normalize/naming.h"
 #include "watershed/observe/lineage_store.h"
 #include "watershed/observe/metric_store.h"
 #include "watershed/orchestrate/run_store.h"
+#include "watershed/project/project.h"
 #include "watershed/quality/result_store.h"
 #include "watershed/store/store.h"
-#include "watershed/load/loader.h"
-#include "watershed/project/project.h"
 #include "watershed/transform/mart_query.h"
 
 namespace watershed::cli {
@@ -121,6 +123,44 @@ Status RunTables(const GlobalOptions& g, const ReadAt& at, const std::string& fo
     return absl::OkStatus();
   }
   Print(t, f, std::cout);
+  return absl::OkStatus();
+}
+
+Status RunIcebergShow(const GlobalOptions& g, const std::string& given, const ReadAt& at,
+                      const std::string& format) {
+  const std::string table = lake::CanonicalTableName(given).value_or(given);
+  WS_ASSIGN_OR_RETURN(auto project, project::Project::Open(g.project));
+  WS_ASSIGN_OR_RETURN(lake::Catalog * catalog, project->catalog());
+  WS_ASSIGN_OR_RETURN(int64_t snapshot, ResolveSnapshot(*catalog, at));
+  WS_ASSIGN_OR_RETURN(auto s,
+                      lake::DescribeIcebergTable(*catalog, project->storage(), table, snapshot));
+  if (format == "json") {
+    nlohmann::json j = {{"table", s.table},
+                        {"location", s.location},
+                        {"metadata_location", s.metadata_location},
+                        {"metadata_version", s.metadata_version},
+                        {"snapshot_id", s.snapshot_id},
+                        {"sequence_number", s.sequence_number},
+                        {"timestamp_ms", s.timestamp_ms},
+                        {"manifest_list", s.manifest_list},
+                        {"schema_id", s.schema_id},
+                        {"summary", s.summary},
+                        {"snapshots", s.snapshots},
+                        {"data_manifests", s.data_manifests},
+                        {"delete_manifests", s.delete_manifests}};
+    std::cout << j.dump(2) << "\n";
+    return absl::OkStatus();
+  }
+  std::cout << s.table << "  (Iceberg v2, metadata version " << s.metadata_version << ", "
+            << s.snapshots << " snapshots kept)\n"
+            << "  location           " << s.location << "\n"
+            << "  metadata           " << s.metadata_location << "\n"
+            << "  snapshot           " << s.snapshot_id << " (sequence " << s.sequence_number
+            << ", schema " << s.schema_id << ", " << IsoUtc(s.timestamp_ms * 1000) << ")\n"
+            << "  manifest list      " << s.manifest_list << " (" << s.data_manifests
+            << " data manifests, " << s.delete_manifests << " delete manifests)\n";
+  for (const auto& [k, v] : s.summary)
+    std::cout << "  " << k << std::string(k.size() < 19 ? 19 - k.size() : 1, ' ') << v << "\n";
   return absl::OkStatus();
 }
 

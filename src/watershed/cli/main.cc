@@ -176,6 +176,26 @@ int main(int argc, char** argv) {
   describe->add_option("--snapshot", describe_at.snapshot, "Read at this snapshot");
   describe->add_option("--as-of", describe_at.as_of, cli::kAsOfHelp);
 
+  auto* iceberg = app.add_subcommand(
+      "iceberg", "The lake's tables as Apache Iceberg v2 tables (docs/formats/iceberg.md)");
+  iceberg->require_subcommand(1);
+  std::string iceberg_table, iceberg_format = "table";
+  cli::ReadAt iceberg_at;
+  auto* iceberg_show = iceberg->add_subcommand(
+      "show",
+      "Print a table's Iceberg metadata location and the summary of the Iceberg "
+      "snapshot a reader at --snapshot sees");
+  iceberg_show
+      ->add_option("TABLE", iceberg_table,
+                   "The lake table, NAMESPACE.NAME (see `watershed tables`)")
+      ->required();
+  iceberg_show->add_option("--snapshot", iceberg_at.snapshot,
+                           "The catalog snapshot (default latest); the Iceberg snapshot shown is "
+                           "the table's newest at or before it");
+  iceberg_show->add_option("--as-of", iceberg_at.as_of, cli::kAsOfHelp);
+  iceberg_show->add_option("--format", iceberg_format, "Output: table (default) or json")
+      ->check(CLI::IsMember({"table", "json"}));
+
   cli::QueryCommand query;
   auto* query_cmd = app.add_subcommand(
       "query", "Run SQL (DuckDB dialect) over lake tables, addressed as namespace.name");
@@ -442,6 +462,8 @@ int main(int argc, char** argv) {
     status = cli::RunTables(g, tables_at, tables_format);
   } else if (*describe) {
     status = cli::RunDescribe(g, describe_table, describe_at);
+  } else if (*iceberg_show) {
+    status = cli::RunIcebergShow(g, iceberg_table, iceberg_at, iceberg_format);
   } else if (*query_cmd) {
     status = cli::RunQuery(g, query);
   } else if (*gc) {

@@ -1,17 +1,17 @@
 // lake/catalog.cc — the SQLite catalog (schema in docs/formats/catalog.md).
 #include "watershed/lake/catalog.h"
 
-#include "watershed/base/ids.h"
-#include "watershed/base/strings.h"
-#include "watershed/normalize/infer.h"
-
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
-
 #include <chrono>
 #include <nlohmann/json.hpp>
+#include <set>
+
+#include "watershed/base/ids.h"
+#include "watershed/base/strings.h"
+#include "watershed/normalize/infer.h"
 
 namespace watershed::lake {
 namespace {
@@ -84,9 +84,23 @@ const store::Schema& LakeSchema() {
       {kLakeSchemaV1,
        // v2: each snapshot anchors the audit log (its newest entry when the commit ran).
        "ALTER TABLE snapshots ADD COLUMN audit_seq INTEGER;"
-       "ALTER TABLE snapshots ADD COLUMN audit_hash TEXT;"}};
+       "ALTER TABLE snapshots ADD COLUMN audit_hash TEXT;",
+       // v3: Iceberg export (lake/iceberg_export.h): field ids per column name (never reused),
+       // each table's export state, and every metadata file the export wrote and still needs.
+       "CREATE TABLE field_ids(table_name TEXT NOT NULL, column_name TEXT NOT NULL, "
+       "field_id INTEGER NOT NULL, PRIMARY KEY(table_name, column_name));"
+       "CREATE TABLE table_exports(table_id INTEGER NOT NULL, format TEXT NOT NULL, "
+       "state TEXT NOT NULL, PRIMARY KEY(table_id, format));"
+       "CREATE TABLE export_files(key TEXT PRIMARY KEY, table_id INTEGER NOT NULL);"}};
   return *schema;
 }
+
+// Marks a Catalog as inside its own write transaction for one scope.
+struct InCommit {
+  explicit InCommit(bool& flag) : flag_(flag) { flag_ = true; }
+  ~InCommit() { flag_ = false; }
+  bool& flag_;
+};
 
 }  // namespace
 
@@ -302,6 +316,7 @@ Status Catalog::CheckNotExpired(int64_t snapshot) {
 StatusOr<std::vector<std::string>> Catalog::ExpireSnapshotsBefore(int64_t keep_from) {
   Transaction tx(*db_);
   WS_RETURN_IF_ERROR(tx.Begin());
+  InCommit in_commit(in_commit_);
   // The latest snapshot always stays: with none left, the next commit would reuse snapshot id 1
   // (INTEGER PRIMARY KEY takes max + 1), which the expiry marker already declares expired.
   WS_ASSIGN_OR_RETURN(int64_t latest, LatestSnapshot());
@@ -332,7 +347,12 @@ StatusOr<std::vector<std::string>> Catalog::ExpireSnapshotsBefore(int64_t keep_f
     s.Bind(1, keep_from);
     WS_RETURN_IF_ERROR(s.Run());
   }
+  if (observer_) {
+    WS_ASSIGN_OR_RETURN(auto more, observer_->Expire(*this, keep_from));
+    keys.insert(keys.end(), more.begin(), more.end());
+  }
   WS_RETURN_IF_ERROR(tx.Commit());
+  if (observer_) observer_->Published(*this, keep_from);
   return keys;
 }
 
@@ -390,8 +410,8 @@ StatusOr<TableState> Catalog::GetTableState(const std::string& name, int64_t sna
     WS_ASSIGN_OR_RETURN(state.schema.columns, ColumnsFromJson(sv.Text(2)));
   }
   Stmt f(*db_,
-         "SELECT key, partition, row_count, size_bytes, columns FROM data_files WHERE "
-         "table_id = ? AND added_snapshot <= ? AND (removed_snapshot IS NULL OR "
+         "SELECT key, partition, row_count, size_bytes, columns, added_snapshot FROM data_files "
+         "WHERE table_id = ? AND added_snapshot <= ? AND (removed_snapshot IS NULL OR "
          "removed_snapshot > ?) ORDER BY file_id");
   f.Bind(1, info->table_id).Bind(2, snapshot).Bind(3, snapshot);
   while (true) {
@@ -404,6 +424,7 @@ StatusOr<TableState> Catalog::GetTableState(const std::string& name, int64_t sna
     file.row_count = f.Int(2);
     file.size_bytes = f.Int(3);
     WS_ASSIGN_OR_RETURN(file.columns, ColumnsFromJson(f.Text(4)));
+    file.added_snapshot = f.Int(5);
     state.row_count += file.row_count;
     state.files.push_back(std::move(file));
   }
@@ -459,7 +480,7 @@ StatusOr<std::map<std::string, ColumnStats>> Catalog::ColumnStatsByFile(const st
 }
 
 StatusOr<std::vector<std::string>> Catalog::AllFileKeys() {
-  Stmt s(*db_, "SELECT key FROM data_files");
+  Stmt s(*db_, "SELECT key FROM data_files UNION ALL SELECT key FROM export_files");
   std::vector<std::string> out;
   while (true) {
     WS_ASSIGN_OR_RETURN(bool row, s.Step());
@@ -531,6 +552,8 @@ Status Catalog::SetCursor(const std::string& source, const std::string& key,
 StatusOr<int64_t> Catalog::Commit(const CommitRequest& req) {
   Transaction txn(*db_);
   WS_RETURN_IF_ERROR(txn.Begin());
+  InCommit in_commit(in_commit_);
+  std::set<std::string> touched;  // the tables this commit changes, for the observer
   // The audit log's newest entry, anchored with the snapshot (audit/audit_log.h).
   std::optional<audit::Anchor> anchor;
   if (!audit_log_path_.empty()) {
@@ -549,6 +572,7 @@ StatusOr<int64_t> Catalog::Commit(const CommitRequest& req) {
   const int64_t snapshot_id = db_->LastInsertId();
 
   for (const TableUpdate& t : req.tables) {
+    touched.insert(t.name);
     WS_ASSIGN_OR_RETURN(auto info, GetTable(t.name));
     int64_t table_id;
     std::vector<ColumnSpec> current;
@@ -590,6 +614,7 @@ StatusOr<int64_t> Catalog::Commit(const CommitRequest& req) {
   }
 
   for (const DataFile& f : req.added) {
+    touched.insert(f.table);
     Stmt id(*db_, "SELECT table_id FROM tables WHERE name = ?");
     id.Bind(1, f.table);
     WS_ASSIGN_OR_RETURN(bool row, id.Step());
@@ -613,6 +638,12 @@ StatusOr<int64_t> Catalog::Commit(const CommitRequest& req) {
     }
   }
   for (const std::string& key : req.removed_keys) {
+    Stmt owner(*db_,
+               "SELECT t.name FROM data_files d JOIN tables t ON t.table_id = d.table_id "
+               "WHERE d.key = ?");
+    owner.Bind(1, key);
+    WS_ASSIGN_OR_RETURN(bool known, owner.Step());
+    if (known) touched.insert(owner.Text(0));
     Stmt rm(*db_,
             "UPDATE data_files SET removed_snapshot = ? WHERE key = ? AND removed_snapshot IS NULL");
     rm.Bind(1, snapshot_id).Bind(2, key);
@@ -636,8 +667,83 @@ StatusOr<int64_t> Catalog::Commit(const CommitRequest& req) {
     ld.Bind(1, snapshot_id).Bind(2, IsoUtc(NowMicros())).Bind(3, req.load_id);
     WS_RETURN_IF_ERROR(ld.Run());
   }
+  if (observer_) {
+    WS_RETURN_IF_ERROR(observer_->Prepare(
+        *this, snapshot_id, req, std::vector<std::string>(touched.begin(), touched.end())));
+  }
   WS_RETURN_IF_ERROR(txn.Commit());
+  if (observer_) observer_->Published(*this, snapshot_id);
   return snapshot_id;
+}
+
+StatusOr<std::map<std::string, int>> Catalog::FieldIds(const std::string& table,
+                                                       const std::vector<std::string>& columns) {
+  auto read = [&]() -> StatusOr<std::map<std::string, int>> {
+    Stmt s(*db_, "SELECT column_name, field_id FROM field_ids WHERE table_name = ?");
+    s.Bind(1, table);
+    std::map<std::string, int> out;
+    while (true) {
+      WS_ASSIGN_OR_RETURN(bool row, s.Step());
+      if (!row) break;
+      out[s.Text(0)] = static_cast<int>(s.Int(1));
+    }
+    return out;
+  };
+  WS_ASSIGN_OR_RETURN(auto ids, read());
+  std::vector<std::string> missing;
+  for (const std::string& c : columns) {
+    if (!ids.contains(c) && std::find(missing.begin(), missing.end(), c) == missing.end()) {
+      missing.push_back(c);
+    }
+  }
+  if (missing.empty()) return ids;
+  // New ids take max + 1 under the writer lock; inside a commit they join its transaction.
+  std::optional<Transaction> txn;
+  if (!in_commit_) {
+    txn.emplace(*db_);
+    WS_RETURN_IF_ERROR(txn->Begin());
+  }
+  for (const std::string& c : missing) {
+    Stmt ins(*db_,
+             "INSERT INTO field_ids(table_name, column_name, field_id) SELECT ?1, ?2, "
+             "COALESCE(MAX(field_id), 0) + 1 FROM field_ids WHERE table_name = ?1 "
+             "ON CONFLICT(table_name, column_name) DO NOTHING");
+    ins.Bind(1, table).Bind(2, c);
+    WS_RETURN_IF_ERROR(ins.Run());
+  }
+  if (txn) WS_RETURN_IF_ERROR(txn->Commit());
+  return read();
+}
+
+StatusOr<std::optional<std::string>> Catalog::ExportState(int64_t table_id,
+                                                          const std::string& format) {
+  Stmt s(*db_, "SELECT state FROM table_exports WHERE table_id = ? AND format = ?");
+  s.Bind(1, table_id).Bind(2, format);
+  WS_ASSIGN_OR_RETURN(bool row, s.Step());
+  if (!row) return std::optional<std::string>();
+  return std::optional<std::string>(s.Text(0));
+}
+
+Status Catalog::SetExportState(int64_t table_id, const std::string& format,
+                               const std::string& state, const std::vector<std::string>& added_keys,
+                               const std::vector<std::string>& removed_keys) {
+  Stmt up(*db_,
+          "INSERT INTO table_exports(table_id, format, state) VALUES(?, ?, ?) "
+          "ON CONFLICT(table_id, format) DO UPDATE SET state = excluded.state");
+  up.Bind(1, table_id).Bind(2, format).Bind(3, state);
+  WS_RETURN_IF_ERROR(up.Run());
+  for (const std::string& key : added_keys) {
+    Stmt ins(*db_,
+             "INSERT INTO export_files(key, table_id) VALUES(?, ?) ON CONFLICT(key) DO NOTHING");
+    ins.Bind(1, key).Bind(2, table_id);
+    WS_RETURN_IF_ERROR(ins.Run());
+  }
+  for (const std::string& key : removed_keys) {
+    Stmt rm(*db_, "DELETE FROM export_files WHERE key = ?");
+    rm.Bind(1, key);
+    WS_RETURN_IF_ERROR(rm.Run());
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace watershed::lake

@@ -40,6 +40,7 @@ struct DataFile {
   int64_t size_bytes = 0;
   std::vector<ColumnSpec> columns;  // the columns physically in the file
   std::vector<ColumnStats> stats;
+  int64_t added_snapshot = 0;  // filled by reads (GetTableState)
 };
 
 struct TableUpdate {
@@ -111,6 +112,23 @@ struct LoadRecord {
   int64_t snapshot_id = 0;
 };
 
+class Catalog;
+
+// Something kept in step with every commit: the Iceberg export (lake/iceberg_export.h).
+class CommitObserver {
+ public:
+  virtual ~CommitObserver() = default;
+  // Inside the commit's transaction, after everything is recorded and before COMMIT, with the
+  // tables the commit changes. An error rolls the commit back.
+  virtual Status Prepare(Catalog& catalog, int64_t snapshot_id, const CommitRequest& request,
+                         const std::vector<std::string>& tables) = 0;
+  // After COMMIT (the pointers readers follow). Failures are logged, not returned: the commit
+  // stands, and the next one writes them again.
+  virtual void Published(Catalog& catalog, int64_t snapshot_id) = 0;
+  // Inside an expiry's transaction: the storage keys that are no longer needed.
+  virtual StatusOr<std::vector<std::string>> Expire(Catalog& catalog, int64_t keep_from) = 0;
+};
+
 class Catalog {
  public:
   // Opens (creating if needed) the catalog database at `path`.
@@ -139,7 +157,8 @@ class Catalog {
   // One column's stats in every file table `table` ever had, by file key (for pruning).
   StatusOr<std::map<std::string, ColumnStats>> ColumnStatsByFile(const std::string& table,
                                                                  const std::string& column);
-  // Every file key ever committed (live or removed; time travel still needs removed ones).
+  // Every file key ever committed (live or removed; time travel still needs removed ones), and
+  // every file an export still needs.
   StatusOr<std::vector<std::string>> AllFileKeys();
 
   StatusOr<std::optional<std::string>> GetCursor(const std::string& source, const std::string& key);
@@ -172,10 +191,27 @@ class Catalog {
   // change is kAborted (transient: retry the load).
   StatusOr<int64_t> Commit(const CommitRequest& request);
 
+  // Every commit and expiry from now on also runs `observer` (inside the transaction).
+  void SetObserver(std::unique_ptr<CommitObserver> observer) { observer_ = std::move(observer); }
+  CommitObserver* observer() { return observer_.get(); }
+
+  // Iceberg field ids of `table`'s columns by name, assigning the next free id to each of
+  // `columns` that has none. An id is never reused for another column of the table.
+  StatusOr<std::map<std::string, int>> FieldIds(const std::string& table,
+                                                const std::vector<std::string>& columns);
+  // An export's state of one table (JSON, owned by the exporter), and every storage key it
+  // still needs (gc keeps those). Called by observers inside the commit's transaction.
+  StatusOr<std::optional<std::string>> ExportState(int64_t table_id, const std::string& format);
+  Status SetExportState(int64_t table_id, const std::string& format, const std::string& state,
+                        const std::vector<std::string>& added_keys,
+                        const std::vector<std::string>& removed_keys);
+
  private:
   explicit Catalog(std::unique_ptr<store::Connection> db) : db_(std::move(db)) {}
   Status CheckNotExpired(int64_t snapshot);
   std::unique_ptr<store::Connection> db_;
+  std::unique_ptr<CommitObserver> observer_;
+  bool in_commit_ = false;
   std::string audit_log_path_;
 };
 

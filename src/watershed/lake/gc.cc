@@ -52,6 +52,12 @@ int64_t LoadIdOfName(std::string_view name) {
   return name.empty() && id > 0 ? id : 0;
 }
 
+// The Iceberg export's files (lake/iceberg_export.h) in a table's metadata/ folder.
+bool IsExportFileName(std::string_view folder, std::string_view name) {
+  return folder == "metadata" && (name.ends_with(".metadata.json") || name.ends_with(".avro") ||
+                                  name.ends_with(".parquet"));
+}
+
 }  // namespace
 
 bool IsLakeFileKey(std::string_view key) {
@@ -65,6 +71,7 @@ bool IsLakeFileKey(std::string_view key) {
     if (i < 4) key.remove_prefix(slash + 1);
   }
   if (parts[0] != "structured") return false;
+  if (IsExportFileName(parts[3], parts[4])) return true;
   const size_t eq = parts[3].find('=');
   if (eq == 0 || eq == std::string_view::npos) return false;
   return LoadIdOfName(parts[4]) > 0;
@@ -101,7 +108,10 @@ StatusOr<GcResult> CollectGarbage(Catalog& catalog, Storage& storage, bool dry_r
       result.kept_running.push_back(f.key);
       continue;
     }
-    if (grace > absl::ZeroDuration() && f.modified_unix > cutoff) {
+    // Metadata of a commit in flight is written before its catalog transaction commits.
+    const bool export_file = LoadIdOfKey(f.key) == 0;
+    if ((grace > absl::ZeroDuration() && f.modified_unix > cutoff) ||
+        (export_file && f.modified_unix > absl::ToUnixSeconds(now - kExportFileGrace))) {
       result.kept_recent.push_back(f.key);
       continue;
     }

@@ -17,7 +17,11 @@
 //     load-<load id>-compact.parquet           a compaction's output
 //     quality-<load id>[-p<n>].parquet         failing-row samples of a check run
 //   each optionally prefixed `tmp_` (DuckDB's temporary copy while a COPY overwrites a file);
-//   ids and counters are decimal digits (zero-padded, any width).
+//   ids and counters are decimal digits (zero-padded, any width);
+//   structured/<namespace>/<table>/metadata/<name>.{metadata.json,avro,parquet}   the Iceberg
+//     export's metadata, manifests and position deletes (lake/iceberg_export.h): an orphan once
+//     no export state needs it and older than kExportFileGrace, whatever the grace period (they
+//     are written inside a commit, not by a load gc could see running).
 // Does not own: snapshot expiry (maintenance.h), the raw zone (raw/, packages/).
 // Thread safety: one call at a time per lake.
 #pragma once
@@ -46,6 +50,8 @@ struct GcResult {
   std::vector<std::string> foreign;
   uint64_t foreign_bytes = 0;
 };
+
+inline constexpr absl::Duration kExportFileGrace = absl::Minutes(10);
 
 // `grace`: files (and incomplete uploads) modified less than this long before `now` are kept.
 StatusOr<GcResult> CollectGarbage(Catalog& catalog, Storage& storage, bool dry_run,

@@ -52,7 +52,7 @@ struct Lake {
 
   Lake() {
     catalog = std::move(*Catalog::Open(dir + "/catalog.db"));
-    writer = std::move(*LakeWriter::Create(&storage, 1));
+    writer = std::move(*LakeWriter::Create(&storage, catalog.get(), 1));
     db = std::move(*warehouse::Database::Open(""));
     conn = std::move(*db->Connect());
   }
@@ -174,7 +174,7 @@ TEST(Lake, PartitionsByAColumnIncludingNullsAndSpecialCharacters) {
   std::sort(parts.begin(), parts.end());
   EXPECT_EQ(parts, (std::vector<std::string>{"country=DE", "country=NULL", "country=US%2FCA"}));
   for (const auto& f : state.files) {
-    EXPECT_EQ(f.columns.size(), 2u);  // the partition column lives in the path only
+    EXPECT_EQ(f.columns.size(), 3u);  // the partition column is in the path and in the file
     EXPECT_EQ(f.row_count, 3);
   }
   EXPECT_EQ(lake.Scalar("SELECT count(*) FROM ns.p WHERE country = 'US/CA'"), "3");

@@ -27,7 +27,7 @@ StatusOr<CompactResult> CompactTable(Catalog& catalog, Storage& storage, const s
     if (static_cast<int>(files.size()) < std::max(2, options.min_files)) continue;
     if (static_cast<int>(files.size()) > options.max_files) files.resize(options.max_files);
     if (!writer) {
-      WS_ASSIGN_OR_RETURN(writer, LakeWriter::Create(&storage, 1));
+      WS_ASSIGN_OR_RETURN(writer, LakeWriter::Create(&storage, &catalog, 1));
     }
     WS_ASSIGN_OR_RETURN(int64_t load_id,
                         catalog.BeginLoad(StrCat("compact ", table, " ", partition)));

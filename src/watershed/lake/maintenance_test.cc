@@ -88,6 +88,10 @@ class HookedStorage : public Storage {
     return inner_->List(prefix);
   }
   Status Delete(const std::string& key) override { return inner_->Delete(key); }
+  Status PutNew(const std::string& key, std::string_view bytes) override {
+    return inner_->PutNew(key, bytes);
+  }
+  std::string Uri(const std::string& key) const override { return inner_->Uri(key); }
   std::string Describe() const override { return inner_->Describe(); }
   std::string LocalReadRoot() const override { return inner_->LocalReadRoot(); }
 
@@ -106,7 +110,7 @@ class MaintenanceTest : public ::testing::Test {
     auto c = Catalog::Open(CatalogPath());
     ASSERT_TRUE(c.ok()) << c.status();
     catalog_ = std::move(*c);
-    auto w = LakeWriter::Create(storage_.get(), 1);
+    auto w = LakeWriter::Create(storage_.get(), catalog_.get(), 1);
     ASSERT_TRUE(w.ok()) << w.status();
     writer_ = std::move(*w);
     db_ = std::move(*warehouse::Database::Open(""));
@@ -302,7 +306,7 @@ TEST_F(MaintenanceTest, PartitionsAreCompactedSeparatelyAndMaxFilesLimitsARewrit
   EXPECT_EQ(Query("SELECT count(*) FROM ns.t WHERE ingest_date = DATE '2026-11-25'"), "6");
 }
 
-TEST_F(MaintenanceTest, ColumnPartitionedTablesKeepThePartitionColumnInThePath) {
+TEST_F(MaintenanceTest, ColumnPartitionedTablesKeepThePartitionColumnInThePathAndTheFile) {
   for (int i = 0; i < 3; ++i) Commit(Batch("ns.p", {.rows = 6, .first_id = i * 10}), "country");
   const std::string sum_before = Checksum(0, "ns.p");
   auto r = CompactTable(*catalog_, *storage_, "ns.p", Small(3));
@@ -315,7 +319,14 @@ TEST_F(MaintenanceTest, ColumnPartitionedTablesKeepThePartitionColumnInThePath) 
   auto state = catalog_->GetTableState("ns.p");
   ASSERT_TRUE(state.ok());
   for (const DataFile& f : state->files) {
-    for (const ColumnSpec& c : f.columns) EXPECT_NE(c.name, "country") << f.key;
+    EXPECT_TRUE(std::any_of(f.columns.begin(), f.columns.end(), [](const ColumnSpec& c) {
+      return c.name == "country";
+    })) << f.key;
+    // Inside the file, the value the path names (Iceberg readers take it from the file).
+    const std::string in_file = Query(
+        StrCat("SELECT COALESCE(string_agg(DISTINCT country, ','), 'NULL') FROM read_parquet(",
+               warehouse::QuoteLiteral(dir_ + "/lake/" + f.key), ", hive_partitioning = false)"));
+    EXPECT_EQ(StrCat("country=", in_file), f.partition) << f.key;
   }
 }
 

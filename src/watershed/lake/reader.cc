@@ -44,7 +44,7 @@ std::string MergeKeyedRows(const TableState& table, const std::vector<ColumnSpec
 }  // namespace
 
 StatusOr<std::string> TableScanSql(const TableState& table, Storage& storage,
-                                   const std::string& parent_view) {
+                                   const std::string& parent_view, const ScanOptions& options) {
   const std::string& pkey =
       table.info.partition_by.empty() ? std::string(kIngestDatePartition) : table.info.partition_by;
   const std::vector<ColumnSpec>& schema = table.schema.columns;
@@ -95,7 +95,9 @@ StatusOr<std::string> TableScanSql(const TableState& table, Storage& storage,
         select += q;
       }
     }
-    select += StrCat(" FROM read_parquet([", list, "], ", hive, ")");
+    if (options.row_ids) select += ", filename, file_row_number";
+    select += StrCat(" FROM read_parquet([", list, "], ", hive,
+                     options.row_ids ? ", filename = true, file_row_number = true" : "", ")");
     selects.push_back(std::move(select));
   }
   if (selects.empty()) {  // no files yet: an empty relation with the right columns
@@ -105,6 +107,8 @@ StatusOr<std::string> TableScanSql(const TableState& table, Storage& storage,
       select += StrCat("CAST(NULL AS ", ColumnTypeSql(view_columns[i].type), ") AS ",
                        QuoteIdent(view_columns[i].name));
     }
+    if (options.row_ids)
+      select += ", CAST(NULL AS VARCHAR) AS filename, CAST(NULL AS BIGINT) AS file_row_number";
     return select + " WHERE false";
   }
   std::string sql;
@@ -112,6 +116,7 @@ StatusOr<std::string> TableScanSql(const TableState& table, Storage& storage,
     if (i > 0) sql += " UNION ALL ";
     sql += selects[i];
   }
+  if (!options.merge) return sql;
   sql = MergeKeyedRows(table, view_columns, sql);
   if (!parent_view.empty()) {
     sql = StrCat("SELECT * FROM (", sql, ") WHERE ", normalize::kParentIdColumn, " IN (SELECT ",

@@ -20,8 +20,15 @@ namespace watershed::lake {
 // The SELECT that reads `table` (its files and schema as of one snapshot). Keyed tables are
 // merged (catalog.h, TableInfo); `parent_view`, when given, keeps only rows whose parent row is
 // visible there (child tables of keyed tables).
+struct ScanOptions {
+  // Adds the columns `filename` (the local path read) and `file_row_number` (0-based) — the
+  // Iceberg export compares them to find the rows a merge hides.
+  bool row_ids = false;
+  bool merge = true;  // false: every row of every live file, keyed or not
+};
 StatusOr<std::string> TableScanSql(const TableState& table, Storage& storage,
-                                   const std::string& parent_view = "");
+                                   const std::string& parent_view = "",
+                                   const ScanOptions& options = {});
 
 // Creates schema `ns` and view `ns.name` for every table existing at `snapshot` (0 = latest)
 // whose name occurs in `sql` (all tables when `sql` is empty), and for their parent tables.

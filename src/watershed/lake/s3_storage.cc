@@ -143,6 +143,19 @@ StatusOr<std::string> S3Storage::PathForWrite(const std::string& key) {
   return p.string();
 }
 
+Status S3Storage::PutNew(const std::string& key, std::string_view bytes) {
+  WS_RETURN_IF_ERROR(CheckKey(key));
+  const std::map<std::string, std::string> meta = {{kShaMeta, net::Sha256Hex(bytes)}};
+  WS_RETURN_IF_ERROR(client_->PutObject(FullKey(key), bytes, meta, /*only_if_absent=*/true));
+  std::lock_guard<std::mutex> lock(mu_);
+  stats_.bytes_uploaded += bytes.size();
+  return absl::OkStatus();
+}
+
+std::string S3Storage::Uri(const std::string& key) const {
+  return StrCat("s3://", url_.bucket, "/", FullKey(key));
+}
+
 Status S3Storage::Publish(const std::string& key) {
   WS_RETURN_IF_ERROR(CheckKey(key));
   const std::string staged = StagePath(key);

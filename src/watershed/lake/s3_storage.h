@@ -50,6 +50,8 @@ class S3Storage : public Storage {
 
   StatusOr<std::string> PathForWrite(const std::string& key) override;
   Status Publish(const std::string& key) override;
+  Status PutNew(const std::string& key, std::string_view bytes) override;
+  std::string Uri(const std::string& key) const override;
   StatusOr<std::string> PathForRead(const std::string& key) override;
   Status Prefetch(const std::vector<std::string>& keys) override;
   StatusOr<std::vector<StoredFile>> List(const std::string& prefix) override;

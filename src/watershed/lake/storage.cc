@@ -1,14 +1,17 @@
 // lake/storage.cc — the local-folder backend.
 #include "watershed/lake/storage.h"
 
-#include "watershed/base/strings.h"
-
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <system_error>
+
+#include "watershed/base/strings.h"
 
 namespace watershed::lake {
 namespace fs = std::filesystem;
@@ -34,6 +37,40 @@ Status FsyncPath(const std::string& path, bool directory) {
 Status Storage::DeleteMany(const std::vector<std::string>& keys) {
   for (const std::string& key : keys) WS_RETURN_IF_ERROR(Delete(key));
   return absl::OkStatus();
+}
+
+Status Storage::Put(const std::string& key, std::string_view bytes) {
+  WS_ASSIGN_OR_RETURN(std::string path, PathForWrite(key));
+  {
+    std::ofstream out(path, std::ios::binary | std::ios::trunc);
+    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+    if (!out.flush()) return absl::UnavailableError(StrCat("cannot write ", path));
+  }
+  return Publish(key);
+}
+
+Status LocalStorage::PutNew(const std::string& key, std::string_view bytes) {
+  WS_ASSIGN_OR_RETURN(std::string path, PathForWrite(key));
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL, 0644);
+  if (fd < 0) {
+    if (errno == EEXIST) return absl::AlreadyExistsError(StrCat(path, " already exists"));
+    return absl::UnavailableError(StrCat("cannot create ", path, ": ", std::strerror(errno)));
+  }
+  size_t done = 0;
+  while (done < bytes.size()) {
+    const ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
+    if (n <= 0) {
+      ::close(fd);
+      return absl::UnavailableError(StrCat("cannot write ", path, ": ", std::strerror(errno)));
+    }
+    done += static_cast<size_t>(n);
+  }
+  ::close(fd);
+  return Publish(key);
+}
+
+std::string LocalStorage::Uri(const std::string& key) const {
+  return StrCat("file://", fs::absolute(fs::path(root_) / key).lexically_normal().string());
 }
 
 StatusOr<std::string> LocalStorage::PathForWrite(const std::string& key) {

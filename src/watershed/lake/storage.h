@@ -12,6 +12,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "watershed/base/status.h"
@@ -38,6 +39,11 @@ class Storage {
   virtual StatusOr<std::string> PathForWrite(const std::string& key) = 0;
   // Makes the file written at PathForWrite(key) durable under `key`.
   virtual Status Publish(const std::string& key) = 0;
+  // Writes `bytes` as `key` and publishes it, replacing what was there.
+  virtual Status Put(const std::string& key, std::string_view bytes);
+  // Writes `bytes` as `key` only when no file has that key (S3: `If-None-Match: *`); else
+  // kAlreadyExists (or kFailedPrecondition from S3). For files that must never be overwritten.
+  virtual Status PutNew(const std::string& key, std::string_view bytes) = 0;
   // A local path DuckDB can read `key` from.
   virtual StatusOr<std::string> PathForRead(const std::string& key) = 0;
   // Makes later PathForRead calls for `keys` cheap (a remote backend fetches them in parallel).
@@ -53,6 +59,8 @@ class Storage {
   virtual Status AbortUpload(const StoredUpload& upload) { return absl::OkStatus(); }
   // Human-readable location, e.g. "/home/me/proj/lake" or "s3://bucket/prefix".
   virtual std::string Describe() const = 0;
+  // The absolute location of `key` for other engines: file:///abs/path or s3://bucket/key.
+  virtual std::string Uri(const std::string& key) const = 0;
   // The local folder every PathForRead path lies under (the SQL sandbox lets DuckDB read it).
   virtual std::string LocalReadRoot() const = 0;
 };
@@ -73,6 +81,8 @@ class LocalStorage : public Storage {
   explicit LocalStorage(std::string root) : root_(std::move(root)) {}
   StatusOr<std::string> PathForWrite(const std::string& key) override;
   Status Publish(const std::string& key) override;
+  Status PutNew(const std::string& key, std::string_view bytes) override;
+  std::string Uri(const std::string& key) const override;
   StatusOr<std::string> PathForRead(const std::string& key) override;
   StatusOr<std::vector<StoredFile>> List(const std::string& prefix) override;
   Status Delete(const std::string& key) override;

@@ -2,14 +2,15 @@
 #include "watershed/lake/writer.h"
 
 #include <algorithm>
-
-#include "watershed/base/strings.h"
-#include "watershed/normalize/naming.h"
-
 #include <cstdlib>
 #include <filesystem>
 #include <set>
 #include <unordered_map>
+
+#include "watershed/base/strings.h"
+#include "watershed/iceberg/manifest.h"
+#include "watershed/lake/iceberg_export.h"
+#include "watershed/normalize/naming.h"
 
 namespace watershed::lake {
 
@@ -61,9 +62,11 @@ std::string EscapePartitionValue(std::string_view value) {
   return PercentEncode(value, "._-");
 }
 
-StatusOr<std::unique_ptr<LakeWriter>> LakeWriter::Create(Storage* storage, int threads) {
+StatusOr<std::unique_ptr<LakeWriter>> LakeWriter::Create(Storage* storage, Catalog* catalog,
+                                                         int threads) {
   std::unique_ptr<LakeWriter> w(new LakeWriter());
   w->storage_ = storage;
+  w->catalog_ = catalog;
   warehouse::DatabaseOptions options;
   options.threads = threads;
   WS_ASSIGN_OR_RETURN(w->db_, warehouse::Database::Open("", options));
@@ -129,6 +132,29 @@ StatusOr<std::vector<ColumnStats>> LakeWriter::FooterStats(const std::string& pa
   return out;
 }
 
+StatusOr<std::string> LakeWriter::IcebergOptions(const std::string& table,
+                                                 const std::vector<ColumnSpec>& columns,
+                                                 const std::optional<ColumnSpec>& extra) {
+  if (catalog_ == nullptr) return std::string();  // a writer outside any catalog (tests)
+  std::vector<ColumnSpec> all = columns;
+  if (extra) all.insert(all.begin(), *extra);
+  std::vector<std::string> names;
+  names.push_back(std::string(kIngestDatePartition));  // first: id 1 in every table
+  for (const ColumnSpec& c : all) names.push_back(c.name);
+  std::map<std::string, int>& ids = field_ids_[table];
+  if (std::any_of(names.begin(), names.end(),
+                  [&](const std::string& n) { return !ids.contains(n); })) {
+    WS_ASSIGN_OR_RETURN(ids, catalog_->FieldIds(table, names));
+  }
+  std::string field_ids;
+  for (const ColumnSpec& c : all) {
+    field_ids += StrCat(field_ids.empty() ? "" : ", ", QuoteIdent(c.name), ": ", ids.at(c.name));
+  }
+  const std::string schema = iceberg::SchemaJson(IcebergSchema(all, ids, 0));
+  return StrCat(", FIELD_IDS {", field_ids,
+                "}, KV_METADATA {\"iceberg.schema\": ", QuoteLiteral(schema), "}");
+}
+
 StatusOr<std::vector<DataFile>> LakeWriter::Write(const TableBatch& batch,
                                                   const std::string& partition_by,
                                                   const std::string& ingest_date,
@@ -144,9 +170,16 @@ StatusOr<std::vector<DataFile>> LakeWriter::Write(const TableBatch& batch,
   };
   std::vector<Part> parts;
   std::vector<ColumnSpec> file_columns = batch.columns;
-  std::string exclude;
+  std::string extra_select;  // the ingest date as a column of the file
+  std::optional<ColumnSpec> extra;
   if (partition_by.empty() || partition_by == kIngestDatePartition) {
     parts.push_back({StrCat(kIngestDatePartition, "=", ingest_date), "", ""});
+    if (std::none_of(file_columns.begin(), file_columns.end(),
+                     [](const ColumnSpec& c) { return c.name == kIngestDatePartition; })) {
+      extra = ColumnSpec{std::string(kIngestDatePartition), ColumnType::kDate};
+      extra_select = StrCat("CAST(", QuoteLiteral(ingest_date), " AS DATE) AS ",
+                            QuoteIdent(kIngestDatePartition), ", ");
+    }
   } else {
     auto it = std::find_if(file_columns.begin(), file_columns.end(),
                            [&](const ColumnSpec& c) { return c.name == partition_by; });
@@ -154,8 +187,6 @@ StatusOr<std::vector<DataFile>> LakeWriter::Write(const TableBatch& batch,
       // The column has not appeared yet: every row's value is NULL.
       parts.push_back({StrCat(partition_by, "=NULL"), "", ""});
     } else {
-      file_columns.erase(it);
-      exclude = StrCat(" EXCLUDE (", QuoteIdent(partition_by), ")");
       const std::string q = QuoteIdent(partition_by);
       WS_ASSIGN_OR_RETURN(auto values,
                           conn_->Query(StrCat("SELECT DISTINCT CAST(", q,
@@ -176,6 +207,7 @@ StatusOr<std::vector<DataFile>> LakeWriter::Write(const TableBatch& batch,
     }
   }
 
+  WS_ASSIGN_OR_RETURN(const std::string iceberg, IcebergOptions(batch.table, file_columns, extra));
   std::vector<DataFile> files;
   for (const Part& p : parts) {
     DataFile f;
@@ -184,11 +216,12 @@ StatusOr<std::vector<DataFile>> LakeWriter::Write(const TableBatch& batch,
     f.key = StrCat(folder, "/", p.partition, "/", stem, p.suffix, ".parquet");
     f.columns = file_columns;
     WS_ASSIGN_OR_RETURN(std::string path, storage_->PathForWrite(f.key));
-    WS_RETURN_IF_ERROR(Annotate(
-        conn_->Execute(StrCat("COPY (SELECT *", exclude, " FROM ws_batch()", p.where, ") TO ",
-                              QuoteLiteral(path),
-                              " (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 122880)")),
-        StrCat("writing ", f.key)));
+    WS_RETURN_IF_ERROR(
+        Annotate(conn_->Execute(StrCat("COPY (SELECT ", extra_select, "* FROM ws_batch()", p.where,
+                                       ") TO ", QuoteLiteral(path),
+                                       " (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 122880",
+                                       iceberg, ")")),
+                 StrCat("writing ", f.key)));
     WS_ASSIGN_OR_RETURN(f.stats, FooterStats(path, file_columns, &f.row_count));
     std::error_code ec;
     f.size_bytes = static_cast<int64_t>(std::filesystem::file_size(path, ec));
@@ -216,19 +249,32 @@ StatusOr<DataFile> LakeWriter::Rewrite(const std::string& table,
   out.table = table;
   out.partition = inputs.front().partition;
   out.key = StrCat(TableFolder(names.first, names.second), "/", out.partition, "/", stem, ".parquet");
+  // The partition column comes from the path: files written before it was also kept inside
+  // them lack it.
+  const std::string pkey = out.partition.substr(0, out.partition.find('='));
   std::string select;
+  std::optional<ColumnSpec> extra;
+  if (std::none_of(schema.begin(), schema.end(),
+                   [&](const ColumnSpec& c) { return c.name == pkey; })) {
+    extra = ColumnSpec{pkey, ColumnType::kDate};
+    select = StrCat("CAST(", QuoteIdent(pkey), " AS DATE) AS ", QuoteIdent(pkey));
+  }
+  ColumnType ptype = ColumnType::kDate;
   for (const ColumnSpec& c : schema) {
-    if (!present.contains(c.name)) continue;
+    if (c.name == pkey) ptype = c.type;
+    if (!present.contains(c.name) && c.name != pkey) continue;
     out.columns.push_back(c);
     select += StrCat(select.empty() ? "" : ", ", "CAST(", QuoteIdent(c.name), " AS ",
                      ColumnTypeSql(c.type), ") AS ", QuoteIdent(c.name));
   }
+  WS_ASSIGN_OR_RETURN(const std::string iceberg, IcebergOptions(table, out.columns, extra));
   WS_ASSIGN_OR_RETURN(std::string path, storage_->PathForWrite(out.key));
   WS_RETURN_IF_ERROR(Annotate(
-      conn_->Execute(StrCat("COPY (SELECT ", select, " FROM read_parquet([", list,
-                            "], union_by_name = true, hive_partitioning = false)) TO ",
-                            QuoteLiteral(path),
-                            " (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 122880)")),
+      conn_->Execute(StrCat(
+          "COPY (SELECT ", select, " FROM read_parquet([", list,
+          "], union_by_name = true, hive_partitioning = true, hive_types = {", QuoteLiteral(pkey),
+          ": ", QuoteLiteral(ColumnTypeSql(ptype)), "})) TO ", QuoteLiteral(path),
+          " (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 122880", iceberg, ")")),
       StrCat("compacting into ", out.key)));
   WS_ASSIGN_OR_RETURN(out.stats, FooterStats(path, out.columns, &out.row_count));
   std::error_code ec;

@@ -3,13 +3,18 @@
 // Owns: the lake layout (docs/formats/lake-layout.md): a table "ns.name" lives under
 // `structured/<ns>/<name>/<key>=<value>/<stem>.parquet`, zstd-compressed, written by DuckDB;
 // hive partitions by ingestion date (`ingest_date=YYYY-MM-DD`, the default) or by a declared
-// column (its value; the column then lives in the path, not in the file, as Hive and Athena
-// expect). Each file comes back with its row count, size and per-column min/max/null counts,
-// ready for a catalog commit. Does not own: committing (catalog.h) or choosing batches.
+// column (its value). The partition column is in the path and also inside the file (Iceberg
+// readers take identity partition values from the file), every Parquet column carries its
+// Iceberg field id (Catalog::FieldIds) and the footer the `iceberg.schema` key
+// (docs/formats/iceberg.md). Each file comes back with its row count, size and per-column
+// min/max/null counts, ready for a catalog commit. Does not own: committing (catalog.h) or
+// choosing batches.
 // Thread safety: one LakeWriter per thread.
 #pragma once
 
+#include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -39,8 +44,10 @@ std::string EscapePartitionValue(std::string_view value);
 
 class LakeWriter {
  public:
-  // `threads` limits DuckDB's threads (0 = all cores).
-  static StatusOr<std::unique_ptr<LakeWriter>> Create(Storage* storage, int threads);
+  // `threads` limits DuckDB's threads (0 = all cores). `catalog` gives the field ids (it is
+  // also where the files will be committed).
+  static StatusOr<std::unique_ptr<LakeWriter>> Create(Storage* storage, Catalog* catalog,
+                                                      int threads);
 
   // Writes `batch` as one file per partition value, named `<stem>.parquet` (plus "-p<N>" when
   // a column partitions it), and publishes them. `partition_by` is kIngestDatePartition or a
@@ -60,8 +67,15 @@ class LakeWriter {
   StatusOr<std::vector<ColumnStats>> FooterStats(const std::string& path,
                                                  const std::vector<ColumnSpec>& columns,
                                                  int64_t* rows);
+  // The COPY options naming each column's field id and the file's Iceberg schema, for a file
+  // of `table` with `columns` (plus the partition column `extra` when it is not one of them).
+  StatusOr<std::string> IcebergOptions(const std::string& table,
+                                       const std::vector<ColumnSpec>& columns,
+                                       const std::optional<ColumnSpec>& extra);
 
   Storage* storage_ = nullptr;
+  Catalog* catalog_ = nullptr;
+  std::map<std::string, std::map<std::string, int>> field_ids_;  // by table
   std::unique_ptr<warehouse::Database> db_;
   std::unique_ptr<warehouse::Connection> conn_;
   std::unique_ptr<warehouse::BatchScan> scan_;

@@ -55,7 +55,7 @@ StatusOr<std::unique_ptr<LoadSession>> LoadSession::Begin(project::Project& proj
   std::unique_ptr<LoadSession> s(new LoadSession(project, *catalog, options));
   WS_ASSIGN_OR_RETURN(s->load_id_, catalog->BeginLoad(name));
   s->ingest_date_ = TodayUtc();
-  auto writer = lake::LakeWriter::Create(&project.storage(), options.threads);
+  auto writer = lake::LakeWriter::Create(&project.storage(), catalog, options.threads);
   if (!writer.ok()) {
     s->Abort(writer.status());
     return writer.status();
@@ -233,6 +233,7 @@ StatusOr<int64_t> LoadSession::Commit(const std::vector<lake::Cursor>& cursors,
     commit.tables.push_back({std::string(kQuarantineTable), "", QuarantineColumns(),
                              std::string(lake::kIngestDatePartition)});
   }
+  WS_RETURN_IF_ERROR(RewriteNarrowFiles(commit));
   commit.added = pending_files_;
   commit.cursors = cursors;
   StatusOr<int64_t> committed = catalog_.Commit(commit);
@@ -272,6 +273,58 @@ StatusOr<int64_t> LoadSession::Commit(const std::vector<lake::Cursor>& cursors,
   committed_any_ = true;
   FlushMetricsOrWarn(project_, load_id_);
   return snapshot;
+}
+
+Status LoadSession::RewriteNarrowFiles(lake::CommitRequest& commit) {
+  for (const lake::TableUpdate& t : commit.tables) {
+    std::vector<ColumnSpec> base;
+    std::vector<lake::DataFile> live;
+    auto state = catalog_.GetTableState(t.name);
+    if (state.ok()) {
+      base = state->schema.columns;
+      live = std::move(state->files);
+    } else if (state.status().code() != absl::StatusCode::kNotFound) {
+      return state.status();
+    }
+    WS_ASSIGN_OR_RETURN(auto merged, lake::MergeColumns(base, t.columns));
+    auto narrow = [&](const lake::DataFile& f) {
+      return std::any_of(f.columns.begin(), f.columns.end(), [&](const ColumnSpec& c) {
+        auto it = std::find_if(merged.begin(), merged.end(),
+                               [&](const ColumnSpec& m) { return m.name == c.name; });
+        return it != merged.end() && it->type != c.type;
+      });
+    };
+    std::vector<lake::DataFile*> todo;
+    for (lake::DataFile& f : live) {
+      if (narrow(f)) todo.push_back(&f);
+    }
+    for (lake::DataFile& f : pending_files_) {
+      if (f.table == t.name && narrow(f)) todo.push_back(&f);
+    }
+    if (todo.empty()) continue;
+    LogInfo("rewriting files whose column types the load widened",
+            {{"table", t.name}, {"files", std::to_string(todo.size())}});
+    ++flushes_;
+    int n = 0;
+    std::vector<lake::DataFile>
+        replacements;  // of committed files (todo points into pending_files_)
+    for (lake::DataFile* f : todo) {
+      const bool committed = f->added_snapshot != 0;
+      WS_ASSIGN_OR_RETURN(
+          lake::DataFile out,
+          writer_->Rewrite(t.name, {*f}, merged,
+                           fmt::format("load-{:06d}-{:05d}-p{}", load_id_, flushes_, n++)));
+      if (committed) {
+        commit.removed_keys.push_back(f->key);
+        replacements.push_back(std::move(out));
+      } else {
+        project_.storage().Delete(f->key).IgnoreError();  // never committed: nobody reads it
+        *f = std::move(out);
+      }
+    }
+    for (lake::DataFile& f : replacements) pending_files_.push_back(std::move(f));
+  }
+  return absl::OkStatus();
 }
 
 void LoadSession::Finish() {

@@ -87,6 +87,10 @@ class LoadSession {
   size_t buffered_bytes() const;
 
  private:
+  // Iceberg cannot read a bigint file column as double, decimal or timestamp: before committing,
+  // every file (committed or pending) holding a column narrower than the merged schema is
+  // rewritten with the cast, the committed ones replaced in the same commit.
+  Status RewriteNarrowFiles(lake::CommitRequest& commit);
   LoadSession(project::Project& project, lake::Catalog& catalog, SessionOptions options)
       : project_(project), catalog_(catalog), options_(std::move(options)) {}
   StatusOr<normalize::Normalizer*> NormalizerFor(const std::string& table);

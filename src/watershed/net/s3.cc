@@ -145,8 +145,10 @@ StatusOr<HttpResponse> S3Client::Call(std::string method, const std::string& pat
 }
 
 Status S3Client::PutObject(const std::string& key, std::string_view bytes,
-                           const std::map<std::string, std::string>& metadata) {
+                           const std::map<std::string, std::string>& metadata,
+                           bool only_if_absent) {
   std::vector<std::pair<std::string, std::string>> headers = {{"Content-MD5", ContentMd5(bytes)}};
+  if (only_if_absent) headers.emplace_back("If-None-Match", "*");
   for (const auto& [k, v] : metadata) headers.emplace_back(StrCat("x-amz-meta-", k), v);
   return Call("PUT", ObjectPath(key), std::move(headers), std::string(bytes),
               StrCat("PutObject ", key))

@@ -61,8 +61,11 @@ class S3Client {
 
   const std::string& bucket() const { return bucket_; }
 
+  // `only_if_absent`: `If-None-Match: *`, so an existing key is not overwritten (S3 answers
+  // 412, kFailedPrecondition).
   Status PutObject(const std::string& key, std::string_view bytes,
-                   const std::map<std::string, std::string>& metadata = {});
+                   const std::map<std::string, std::string>& metadata = {},
+                   bool only_if_absent = false);
   StatusOr<std::string> CreateMultipartUpload(const std::string& key,
                                               const std::map<std::string, std::string>& metadata);
   // Returns the part's ETag. Parts are numbered from 1; all but the last >= 5 MiB on AWS.

@@ -13,6 +13,7 @@
 #include "watershed/base/config.h"
 #include "watershed/base/log.h"
 #include "watershed/base/strings.h"
+#include "watershed/lake/iceberg_export.h"
 #include "watershed/project/schema_check.h"
 
 namespace watershed::project {
@@ -157,6 +158,7 @@ StatusOr<ProjectConfig> ParseConfig(const fs::path& root, const YAML::Node& y,
     if (const YAML::Node s = y["storage"]) {
       if (s["lake"]) lake = s["lake"].as<std::string>();
       if (s["catalog"]) catalog = s["catalog"].as<std::string>();
+      if (s["iceberg"]) c.iceberg = s["iceberg"].as<bool>();
     }
     // $WATERSHED_LAKE and $WATERSHED_CATALOG replace the file's storage.lake and storage.catalog
     // (a container or CI job points an unchanged project at S3 and PostgreSQL).
@@ -291,6 +293,8 @@ StatusOr<lake::Catalog*> Project::catalog() {
     // The catalog's folder (.watershed/) and file are created owner-only by the store.
     WS_ASSIGN_OR_RETURN(catalog_, lake::Catalog::Open(config_.catalog_path));
     catalog_->AnchorAuditLog(audit::AuditLogPath(root_));
+    if (config_.iceberg)
+      catalog_->SetObserver(std::make_unique<lake::IcebergExporter>(storage_.get()));
   }
   return catalog_.get();
 }

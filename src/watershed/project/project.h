@@ -37,6 +37,9 @@ struct ProjectConfig {
   // `sql: {sandbox: false}` turns it off: user SQL (queries, models, custom checks) may then
   // read and write any file the user can (project/sql_sandbox.h). Default on.
   bool sql_sandbox = true;
+  // `storage: {iceberg: false}` stops writing Iceberg metadata beside the lake's tables
+  // (lake/iceberg_export.h). Default on.
+  bool iceberg = true;
   YAML::Node raw;  // the whole file, for sections other modules read
 };
 

@@ -91,7 +91,7 @@ Status WriteQuarantine(project::Project& project, const CheckReport& report, int
   WS_ASSIGN_OR_RETURN(int64_t load_id, catalog->BeginLoad(StrCat("quality ", report.run_id)));
   std::vector<lake::DataFile> files;
   Status s = [&]() -> Status {
-    WS_ASSIGN_OR_RETURN(auto writer, lake::LakeWriter::Create(&project.storage(), 1));
+    WS_ASSIGN_OR_RETURN(auto writer, lake::LakeWriter::Create(&project.storage(), catalog, 1));
     TableBatch b;
     b.table = std::string(kQuarantineTable);
     b.arena = std::make_shared<StringArena>();

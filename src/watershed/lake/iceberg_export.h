@@ -1,0 +1,91 @@
+// lake/iceberg_export.h — every lake table is also an Apache Iceberg v2 table, kept in step with
+// the catalog by every commit, compaction and expiry (docs/formats/iceberg.md).
+//
+// Owns: turning a table's state at a snapshot into Iceberg metadata under the table's folder
+// (`structured/<ns>/<name>/metadata/`): manifests of its live data files, position-delete files
+// for the rows a keyed merge hides (so an Iceberg reader sees what `watershed query` sees),
+// manifest lists, `<N>-<uuid>.metadata.json` and, after the catalog commit, `version-hint.text`;
+// the export's state per table in the catalog (Catalog::ExportState) and the files it still
+// needs (gc keeps those, removes the rest). The order survives a crash: metadata files first,
+// never overwritten (`If-None-Match: *` on S3), then the catalog commit, then the pointer.
+// Does not own: the Iceberg encodings (iceberg/manifest.h), field ids (Catalog::FieldIds), the
+// Parquet files (writer.h), registering tables in Glue or serving the REST catalog.
+// Thread safety: an exporter belongs to one Catalog (one thread).
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "watershed/base/columns.h"
+#include "watershed/base/status.h"
+#include "watershed/iceberg/manifest.h"
+#include "watershed/lake/catalog.h"
+#include "watershed/lake/storage.h"
+#include "watershed/warehouse/duckdb/database.h"
+
+namespace watershed::lake {
+
+inline constexpr char kIcebergFormat[] = "iceberg";
+// A snapshot's data files are listed in at most this many manifests; one more rewrites them
+// into one (as does any commit that removes files).
+inline constexpr int kMaxDataManifests = 100;
+
+// The Iceberg type of a column type: boolean, long, double, decimal(18, 4), date, timestamp
+// (microseconds, no zone: Watershed's timestamps are UTC wall-clock), string.
+std::string IcebergType(ColumnType type);
+// The Iceberg schema of `columns`, ids by column name.
+iceberg::Schema IcebergSchema(const std::vector<ColumnSpec>& columns,
+                              const std::map<std::string, int>& ids, int schema_id);
+// Whether Iceberg v2 reads a file column of type `from` as `to` (identical, or a promotion).
+bool IcebergCanRead(ColumnType from, ColumnType to);
+
+// A table's Iceberg metadata as of one catalog snapshot (`watershed iceberg show`).
+struct IcebergTableSummary {
+  std::string table;
+  std::string location;           // the table's root
+  std::string metadata_location;  // the newest metadata.json
+  int metadata_version = 0;
+  int64_t snapshot_id = 0;  // the Iceberg snapshot a reader at that catalog snapshot reads
+  int64_t sequence_number = 0;
+  int64_t timestamp_ms = 0;
+  std::string manifest_list;
+  int schema_id = 0;
+  std::map<std::string, std::string> summary;  // the snapshot's summary (operation, totals)
+  int snapshots = 0;                           // snapshots in the metadata
+  int data_manifests = 0;
+  int delete_manifests = 0;
+};
+// kNotFound when the table has no Iceberg metadata yet (written before the export existed:
+// the next commit to it writes them) or none at `snapshot` (0 = latest).
+StatusOr<IcebergTableSummary> DescribeIcebergTable(Catalog& catalog, Storage& storage,
+                                                   const std::string& table, int64_t snapshot);
+
+class IcebergExporter : public CommitObserver {
+ public:
+  explicit IcebergExporter(Storage* storage) : storage_(storage) {}
+  ~IcebergExporter() override;
+
+  Status Prepare(Catalog& catalog, int64_t snapshot_id, const CommitRequest& request,
+                 const std::vector<std::string>& tables) override;
+  void Published(Catalog& catalog, int64_t snapshot_id) override;
+  StatusOr<std::vector<std::string>> Expire(Catalog& catalog, int64_t keep_from) override;
+
+ private:
+  struct State;
+  Status ExportTable(Catalog& catalog, const std::string& table, int64_t snapshot,
+                     const CommitRequest& request);
+  Status WriteMetadata(Catalog& catalog, const TableState& table, State& state,
+                       std::vector<std::string>& written);
+  StatusOr<warehouse::Connection*> Duck();
+
+  Storage* storage_;
+  std::unique_ptr<warehouse::Database> db_;
+  std::unique_ptr<warehouse::Connection> conn_;
+  std::vector<std::pair<std::string, std::string>> hints_;  // version-hint key, its text
+};
+
+}  // namespace watershed::lake
