@@ -69,7 +69,7 @@ function metadataVersion(name) {
 }
 
 // The current metadata file: version-hint.text when present (a number N, naming vN.metadata.json
-// or N-uuid.metadata.json, or a file name), else the highest-numbered *.metadata.json.
+// or N-uuid.metadata.json, or a file name with or without .metadata.json), else the highest-numbered *.metadata.json.
 function findMetadataFile(tableDir) {
   const dir = path.join(tableDir, 'metadata')
   if (!fs.existsSync(dir)) throw new Error(`${dir} does not exist`)
@@ -84,6 +84,9 @@ function findMetadataFile(tableDir) {
         `${hintFile} says ${hint}, which names ${matches.length} metadata files in ${dir}`)
     }
     if (names.includes(path.basename(hint))) return path.join(dir, path.basename(hint))
+    // Watershed's export writes the file name without .metadata.json (docs/formats/iceberg.md).
+    const named = `${path.basename(hint)}.metadata.json`
+    if (names.includes(named)) return path.join(dir, named)
     throw new Error(`${hintFile} holds '${hint}', which names no metadata file in ${dir}`)
   }
   const versioned = names.filter(n => metadataVersion(n) !== undefined)
