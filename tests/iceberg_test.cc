@@ -226,5 +226,55 @@ TEST_F(IcebergReadTest, IcebergShowPrintsTheMetadataLocationAndSummary) {
   EXPECT_NE(missing.out.find("crunchbase.nothing"), std::string::npos) << missing.out;
 }
 
+// bigint -> double is no Iceberg promotion: the load that widens rewrites the older files with
+// the cast in its own commit, so every file the Iceberg snapshot lists holds the column as
+// DOUBLE, and an Iceberg reader sees both rows.
+TEST(IcebergWidening, TheWideningLoadRewritesOlderFilesWithTheCast) {
+  if (!LocalLake()) GTEST_SKIP() << "reads the local lake's files";
+  const std::string dir = testing_util::MakeTempDir() + "/widen";
+  ASSERT_EQ(testing_util::Watershed("init " + testing_util::Quote(dir)).code, 0);
+  for (const auto& [file, body] : {std::pair{"a.ndjson", "{\"id\":1,\"v\":7}\n"},
+                                   std::pair{"b.ndjson", "{\"id\":2,\"v\":1.5}\n"}}) {
+    testing_util::WriteFile(dir, file, body);
+    auto load = testing_util::WatershedIn(dir, "load " + testing_util::Quote(dir + "/" + file) +
+                                                   " --table shop.m");
+    ASSERT_EQ(load.code, 0) << load.out;
+  }
+  auto project = std::move(*project::Project::Open(dir));
+  lake::Catalog& catalog = **project->catalog();
+  auto state = catalog.GetTableState("shop.m");
+  ASSERT_TRUE(state.ok()) << state.status();
+  for (const lake::DataFile& f : state->files) {
+    for (const ColumnSpec& c : f.columns) {
+      if (c.name == "v") EXPECT_EQ(c.type, ColumnType::kDouble) << f.key;
+    }
+  }
+  auto summary = lake::DescribeIcebergTable(catalog, project->storage(), "shop.m", 0);
+  ASSERT_TRUE(summary.ok()) << summary.status();
+  EXPECT_EQ(summary->summary["operation"], "overwrite");
+  EXPECT_EQ(summary->summary["total-records"], "2");
+  // The plan an engine makes, and the physical type of v in each planned file.
+  const std::string plan_path = dir + "/plan.json";
+  ASSERT_EQ(std::system(StrCat("/usr/bin/python3 ", WS_SOURCE_DIR, "/tests/tools/iceberg_plan.py ",
+                               summary->metadata_location.substr(7), " > ", plan_path)
+                            .c_str()),
+            0);
+  json plan = json::parse(testing_util::ReadFileBytes(plan_path));
+  ASSERT_EQ(plan["data_files"].size(), 2u);
+  auto db = std::move(*warehouse::Database::Open(""));
+  auto conn = std::move(*db->Connect());
+  for (const json& f : plan["data_files"]) {
+    auto r = conn->Query(StrCat("SELECT type FROM parquet_schema(",
+                                warehouse::QuoteLiteral(f["path"].get<std::string>().substr(7)),
+                                ") WHERE name = 'v'"));
+    ASSERT_TRUE(r.ok()) << r.status();
+    ASSERT_EQ(r->row_count(), 1u);
+    EXPECT_EQ(r->GetString(0, 0), "DOUBLE") << f["path"];
+  }
+  auto q = testing_util::WatershedIn(dir, "query \"SELECT string_agg(CAST(v AS VARCHAR), ',' ORDER BY id) FROM shop.m\" --format csv");
+  ASSERT_EQ(q.code, 0) << q.out;
+  EXPECT_NE(q.out.find("7.0,1.5"), std::string::npos) << q.out;
+}
+
 }  // namespace
 }  // namespace watershed
