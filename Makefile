@@ -50,6 +50,7 @@ bench: build
 	BUILD=$(BUILD) bench/stream/run.sh
 	BUILD=$(BUILD) bench/s3/run.sh
 	BUILD=$(BUILD) bench/catalog/run.sh
+	BUILD=$(BUILD) bench/iceberg/run.sh
 
 # Unit tests under AddressSanitizer + UndefinedBehaviorSanitizer.
 asan: setup

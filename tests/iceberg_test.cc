@@ -49,13 +49,6 @@ std::string Canonical(const std::string& type, const json& v) {
 class IcebergReadTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    if (!LocalLake()) GTEST_SKIP() << "icebird reads the local lake here (the cloud run uses S3)";
-    if (std::system("node --version >/dev/null 2>&1") != 0 ||
-        !std::filesystem::exists(std::string(WS_SOURCE_DIR) +
-                                 "/tests/tools/icebird/node_modules")) {
-      FAIL()
-          << "node and tests/tools/icebird/node_modules are needed (scripts/setup installs them)";
-    }
     root_ = testing_util::MakeTempDir() + "/example";
     std::filesystem::copy(std::string(WS_SOURCE_DIR) + "/examples/crunchbase", root_,
                           std::filesystem::copy_options::recursive);
@@ -148,6 +141,11 @@ class IcebergReadTest : public ::testing::Test {
 };
 
 TEST_F(IcebergReadTest, IcebirdReadsEveryTableAtEverySnapshotAsWatershedDoes) {
+  if (!LocalLake()) GTEST_SKIP() << "icebird reads the local lake here (the cloud run uses S3)";
+  ASSERT_TRUE(
+      std::system("node --version >/dev/null 2>&1") == 0 &&
+      std::filesystem::exists(std::string(WS_SOURCE_DIR) + "/tests/tools/icebird/node_modules"))
+      << "node and tests/tools/icebird/node_modules are needed (scripts/setup installs them)";
   Load();
   // Some organizations again, twice, in specific mode (with their cards): newer versions
   // supersede the earlier rows, and the second run replaces the first one's card rows.
@@ -212,15 +210,25 @@ TEST_F(IcebergReadTest, IcebirdReadsEveryTableAtEverySnapshotAsWatershedDoes) {
 
 TEST_F(IcebergReadTest, IcebergShowPrintsTheMetadataLocationAndSummary) {
   Load();
+  const std::string scheme = LocalLake() ? "file://" : "s3://";
   auto out = testing_util::WatershedIn(root_, "iceberg show crunchbase.organizations");
   ASSERT_EQ(out.code, 0) << out.out;
-  EXPECT_NE(out.out.find("metadata           file://"), std::string::npos) << out.out;
+  EXPECT_NE(out.out.find("metadata           " + scheme), std::string::npos) << out.out;
   EXPECT_NE(out.out.find("operation          append"), std::string::npos) << out.out;
   auto j = testing_util::WatershedIn(root_, "iceberg show crunchbase.organizations --format json");
   ASSERT_EQ(j.code, 0) << j.out;
   json doc = json::parse(j.out, nullptr, false);
   ASSERT_FALSE(doc.is_discarded()) << j.out;
-  EXPECT_TRUE(std::filesystem::exists(doc["metadata_location"].get<std::string>().substr(7)));
+  // The file it names is in the lake (a folder or S3), with the version hint beside it.
+  const std::string location = doc["metadata_location"].get<std::string>();
+  const std::string key = location.substr(location.find("structured/"));
+  const auto keys = testing_util::LakeKeys(root_, "structured/crunchbase/organizations/metadata/");
+  EXPECT_NE(std::find(keys.begin(), keys.end(), key), keys.end()) << key;
+  EXPECT_NE(std::find(keys.begin(), keys.end(),
+                      "structured/crunchbase/organizations/metadata/version-hint.text"),
+            keys.end());
+  EXPECT_NE(testing_util::ReadLakeFile(root_, key).find("\"format-version\": 2"),
+            std::string::npos);
   auto missing = testing_util::WatershedIn(root_, "iceberg show crunchbase.nothing");
   EXPECT_NE(missing.code, 0);
   EXPECT_NE(missing.out.find("crunchbase.nothing"), std::string::npos) << missing.out;
