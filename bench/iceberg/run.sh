@@ -21,7 +21,7 @@ die() { echo "bench/iceberg: $*" >&2; exit 1; }
 work="$(mktemp -d /tmp/ws_bench_iceberg.XXXXXX)"
 trap 'rm -rf "$work"' EXIT
 
-field() { sed -n "s/.*$1=\([0-9.]*\).*/\1/p" | tail -1; }
+field() { sed -n "s/.* $1=\([0-9.]*\).*/\1/p" | tail -1; }
 echo "commit latency: $COMMITS commits, each adding N files to one table (local lake)"
 printf "%-8s %16s %16s %s\n" files "no export ms" "iceberg ms" "iceberg / none"
 for n in 10 100 1000; do

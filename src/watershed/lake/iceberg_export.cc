@@ -623,12 +623,20 @@ Status IcebergExporter::ExportTable(Catalog& catalog, const std::string& table, 
   WS_RETURN_IF_ERROR(put(snap.list, iceberg::EncodeManifestList(isnap, list)));
   state.snapshots.push_back(std::move(snap));
 
-  WS_RETURN_IF_ERROR(WriteMetadata(catalog, ts, state, written));
-  return catalog.SetExportState(ts.info.table_id, kIcebergFormat, state.ToJson(), written, {});
+  std::vector<std::string> retired;
+  WS_RETURN_IF_ERROR(WriteMetadata(catalog, ts, state, written, retired));
+  return catalog.SetExportState(ts.info.table_id, kIcebergFormat, state.ToJson(), written, retired);
 }
 
 Status IcebergExporter::WriteMetadata(Catalog& catalog, const TableState& ts, State& state,
-                                      std::vector<std::string>& written) {
+                                      std::vector<std::string>& written,
+                                      std::vector<std::string>& retired) {
+  // As Iceberg's write.metadata.previous-versions-max with delete-after-commit: the oldest
+  // versions leave the log, and gc removes their files.
+  while (state.metadata.size() >= static_cast<size_t>(kMaxMetadataVersions)) {
+    retired.push_back(state.metadata.front().key);
+    state.metadata.erase(state.metadata.begin());
+  }
   const std::string& table = ts.info.name;
   const std::string dir = MetadataDir(table);
   WS_ASSIGN_OR_RETURN(auto history, catalog.SchemaHistory(table));
@@ -722,7 +730,7 @@ StatusOr<std::vector<std::string>> IcebergExporter::Expire(Catalog& catalog, int
     });
     WS_ASSIGN_OR_RETURN(TableState ts, catalog.GetTableState(t.name, 0));
     std::vector<std::string> written;
-    WS_RETURN_IF_ERROR(WriteMetadata(catalog, ts, state, written));
+    WS_RETURN_IF_ERROR(WriteMetadata(catalog, ts, state, written, removed));
     WS_RETURN_IF_ERROR(
         catalog.SetExportState(t.table_id, kIcebergFormat, state.ToJson(), written, removed));
     doomed.insert(doomed.end(), removed.begin(), removed.end());

@@ -33,6 +33,9 @@ inline constexpr char kIcebergFormat[] = "iceberg";
 // A snapshot's data files are listed in at most this many manifests; one more rewrites them
 // into one (as does any commit that removes files).
 inline constexpr int kMaxDataManifests = 100;
+// Metadata versions kept (the newest and the 99 before it, in its metadata-log); older ones are
+// left to gc, as Iceberg's `write.metadata.previous-versions-max` = 100 with delete-after-commit.
+inline constexpr int kMaxMetadataVersions = 100;
 
 // The Iceberg type of a column type: boolean, long, double, decimal(18, 4), date, timestamp
 // (microseconds, no zone: Watershed's timestamps are UTC wall-clock), string.
@@ -78,8 +81,10 @@ class IcebergExporter : public CommitObserver {
   struct State;
   Status ExportTable(Catalog& catalog, const std::string& table, int64_t snapshot,
                      const CommitRequest& request);
+  // A new metadata version of `state`; `written` gets its key, `retired` the keys of versions
+  // that leave the metadata log.
   Status WriteMetadata(Catalog& catalog, const TableState& table, State& state,
-                       std::vector<std::string>& written);
+                       std::vector<std::string>& written, std::vector<std::string>& retired);
   StatusOr<warehouse::Connection*> Duck();
 
   Storage* storage_;

@@ -292,6 +292,29 @@ TEST_F(IcebergExportTest, GcKeepsLiveMetadataAndRemovesAnAbandonedCommitsFiles) 
   ExpectSameAtEverySnapshot("shop.orders");
 }
 
+TEST_F(IcebergExportTest, ManyCommitsKeepAHundredMetadataVersionsAndOneManifestAfterARewrite) {
+  for (int64_t load = 1; load <= kMaxMetadataVersions + 5; ++load) {
+    Commit(Rows("shop.orders", load, {load}, "a"), "ingest_date", load);
+  }
+  json m = json::parse(testing_util::ReadFileBytes(CurrentMetadata("shop.orders")));
+  EXPECT_EQ(m["metadata-log"].size(), static_cast<size_t>(kMaxMetadataVersions - 1));
+  EXPECT_EQ(m["snapshots"].size(), static_cast<size_t>(kMaxMetadataVersions + 5));
+  // Commit 101 rewrote the 100 one-file manifests into one; four more were added since.
+  auto d = DescribeIcebergTable(*catalog_, *storage_, "shop.orders", 0);
+  ASSERT_TRUE(d.ok()) << d.status();
+  EXPECT_EQ(d->data_manifests, 5);
+  // The retired versions are gc's once they are older than the export's grace.
+  auto gc = CollectGarbage(*catalog_, *storage_, false, absl::ZeroDuration(),
+                           absl::Now() + kExportFileGrace + absl::Minutes(1));
+  ASSERT_TRUE(gc.ok()) << gc.status();
+  int metadata_removed = 0;
+  for (const std::string& k : gc->removed) metadata_removed += k.ends_with(".metadata.json");
+  EXPECT_EQ(metadata_removed, 5);
+  for (const json& l : m["metadata-log"]) {
+    EXPECT_TRUE(fs::exists(l["metadata-file"].get<std::string>().substr(7))) << l;
+  }
+}
+
 TEST_F(IcebergExportTest, AColumnPartitionIsAnIdentityPartitionOnThatColumn) {
   if (AvroReaderMissing()) GTEST_SKIP() << "python3-avro is not installed";
   Commit(Rows("shop.orders", 1, {1, 2}, "a"), "name", 1);
