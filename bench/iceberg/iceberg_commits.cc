@@ -4,10 +4,10 @@
 // Prints one line per checkpoint:
 //   iceberg_commits iceberg=0|1 files=F commit=N ms_per_commit=X metadata_bytes=B
 //     metadata_json_bytes=J data_manifests=M
-// (ms_per_commit: mean over the commits since the previous checkpoint; metadata_bytes: all of
-// the table's metadata/ folder; metadata_json_bytes: the newest metadata.json; data_manifests:
-// in the current snapshot.)
-// Usage: iceberg_commits --lake DIR --files F --commits N [--iceberg 0|1] [--every K]
+// (ms_per_commit: mean over the commits since the previous checkpoint; metadata_bytes: the
+// table's metadata/ folder after `watershed gc` removed what the export retired;
+// metadata_json_bytes: the newest metadata.json; data_manifests: in the current snapshot.) Usage:
+// iceberg_commits --lake DIR --files F --commits N [--iceberg 0|1] [--every K]
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -17,6 +17,7 @@
 
 #include "watershed/base/strings.h"
 #include "watershed/lake/catalog.h"
+#include "watershed/lake/gc.h"
 #include "watershed/lake/iceberg_export.h"
 #include "watershed/lake/storage.h"
 
@@ -99,6 +100,15 @@ int main(int argc, char** argv) {
         std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - since)
             .count() /
         since_n;
+    // Files the export retired (older metadata versions) are gc's: count what stays.
+    if (iceberg) {
+      auto gc = lake::CollectGarbage(**catalog, storage, false, absl::ZeroDuration(),
+                                     absl::Now() + lake::kExportFileGrace + absl::Minutes(1));
+      if (!gc.ok()) {
+        std::fprintf(stderr, "gc: %s\n", std::string(gc.status().message()).c_str());
+        return 1;
+      }
+    }
     uintmax_t bytes = 0, json_bytes = 0;
     std::string newest;
     std::error_code ec;

@@ -32,7 +32,7 @@ done
 
 echo
 echo "metadata growth: $GROWTH commits of one file each"
-printf "%-8s %14s %18s %16s %12s\n" commits "ms/commit" "metadata/ bytes" "metadata.json B" "manifests"
+printf "%-8s %14s %18s %16s %12s\n" commits "ms/commit" "metadata/ after gc" "metadata.json B" "manifests"
 "$BUILD/iceberg_commits" --lake "$work/growth" --files 1 --commits "$GROWTH" --every 50 --iceberg 1 |
   while read -r line; do
     printf "%-8s %14s %18s %16s %12s\n" "$(field commit <<<"$line")" "$(field ms_per_commit <<<"$line")" \
