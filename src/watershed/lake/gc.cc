@@ -52,10 +52,32 @@ int64_t LoadIdOfName(std::string_view name) {
   return name.empty() && id > 0 ? id : 0;
 }
 
-// The Iceberg export's files (lake/iceberg_export.h) in a table's metadata/ folder.
+// Consumes a UUID in its 36-character text form at the front of `s`.
+bool TakeUuid(std::string_view& s) {
+  if (s.size() < 36) return false;
+  for (size_t i = 0; i < 36; ++i) {
+    const char c = s[i];
+    const bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+    if (dash ? c != '-' : !(IsDigit(c) || (c >= 'a' && c <= 'f'))) return false;
+  }
+  s.remove_prefix(36);
+  return true;
+}
+
+// The Iceberg export's files (lake/iceberg_export.h) in a table's metadata/ folder:
+// NNNNN-<uuid>.metadata.json, snap-<id>-<uuid>.avro, <uuid>-m<n>.avro,
+// delete-<id>-<n>-<uuid>.parquet. Anything else there (another engine's) is not ours.
 bool IsExportFileName(std::string_view folder, std::string_view name) {
-  return folder == "metadata" && (name.ends_with(".metadata.json") || name.ends_with(".avro") ||
-                                  name.ends_with(".parquet"));
+  if (folder != "metadata") return false;
+  std::string_view s = name;
+  if (TakeDigits(s) && Take(s, "-") && TakeUuid(s) && s == ".metadata.json") return true;
+  s = name;
+  if (Take(s, "snap-") && TakeDigits(s) && Take(s, "-") && TakeUuid(s) && s == ".avro") return true;
+  s = name;
+  if (TakeUuid(s) && Take(s, "-m") && TakeDigits(s) && s == ".avro") return true;
+  s = name;
+  return Take(s, "delete-") && TakeDigits(s) && Take(s, "-") && TakeDigits(s) && Take(s, "-") &&
+         TakeUuid(s) && s == ".parquet";
 }
 
 }  // namespace

@@ -18,8 +18,9 @@
 //     quality-<load id>[-p<n>].parquet         failing-row samples of a check run
 //   each optionally prefixed `tmp_` (DuckDB's temporary copy while a COPY overwrites a file);
 //   ids and counters are decimal digits (zero-padded, any width);
-//   structured/<namespace>/<table>/metadata/<name>.{metadata.json,avro,parquet}   the Iceberg
-//     export's metadata, manifests and position deletes (lake/iceberg_export.h): an orphan once
+//   structured/<namespace>/<table>/metadata/<name>   the Iceberg export's files (iceberg_export.h)
+//     NNNNN-<uuid>.metadata.json, snap-<id>-<uuid>.avro, <uuid>-m<n>.avro and
+//     delete-<id>-<n>-<uuid>.parquet (other engines' files there are not ours): an orphan once
 //     no export state needs it and older than kExportFileGrace, whatever the grace period (they
 //     are written inside a commit, not by a load gc could see running).
 // Does not own: snapshot expiry (maintenance.h), the raw zone (raw/, packages/).

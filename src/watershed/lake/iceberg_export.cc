@@ -334,8 +334,12 @@ Status IcebergExporter::Prepare(Catalog& catalog, int64_t snapshot_id, const Com
   for (bool grew = true; grew;) {
     grew = false;
     for (const TableInfo& t : all) {
-      if (!t.parent.empty() && wanted.contains(t.parent) && wanted.insert(t.name).second)
-        grew = true;
+      if (t.parent.empty() || !wanted.contains(t.parent) || wanted.contains(t.name)) continue;
+      auto parent = std::find_if(all.begin(), all.end(),
+                                 [&](const TableInfo& p) { return p.name == t.parent; });
+      if (parent == all.end()) continue;
+      WS_ASSIGN_OR_RETURN(bool keyed, Keyed(catalog, *parent));
+      if (keyed && wanted.insert(t.name).second) grew = true;
     }
   }
   for (const std::string& table : wanted) {
@@ -346,7 +350,17 @@ Status IcebergExporter::Prepare(Catalog& catalog, int64_t snapshot_id, const Com
 }
 
 void IcebergExporter::Published(Catalog& catalog, int64_t snapshot_id) {
-  for (const auto& [key, text] : hints_) {
+  for (const auto& [table_id, hint] : hints_) {
+    const auto& [key, prepared] = hint;
+    // Another process may have committed a newer version since: the hint names the newest.
+    std::string text = prepared;
+    if (auto saved = catalog.ExportState(table_id, kIcebergFormat); saved.ok() && *saved) {
+      if (auto state = State::FromJson(**saved); state.ok() && !state->metadata.empty()) {
+        const std::string& newest = state->metadata.back().key;
+        const size_t slash = newest.rfind('/') + 1;
+        text = newest.substr(slash, newest.size() - slash - std::string(".metadata.json").size());
+      }
+    }
     Status s = storage_->Put(key, text);
     if (!s.ok()) {
       LogWarn("could not update the Iceberg version hint; the next commit writes it again",
@@ -502,9 +516,9 @@ Status IcebergExporter::ExportTable(Catalog& catalog, const std::string& table, 
                                paths, ") AS t(path, uri, part)")));
       WS_RETURN_IF_ERROR(conn->Execute(StrCat(
           "CREATE OR REPLACE TEMP TABLE ws_hidden AS SELECT p.uri AS file_path, "
-          "h.file_row_number AS pos, p.part AS part FROM (SELECT filename, file_row_number FROM (",
-          every, ") EXCEPT ALL SELECT filename, file_row_number FROM (", visible,
-          ")) h JOIN ws_paths p ON p.path = h.filename")));
+          "h.file_row_number AS pos, p.part AS part FROM (SELECT _ws_file, file_row_number FROM (",
+          every, ") EXCEPT ALL SELECT _ws_file, file_row_number FROM (", visible,
+          ")) h JOIN ws_paths p ON p.path = h._ws_file")));
       WS_ASSIGN_OR_RETURN(
           auto r, conn->Query("SELECT part, count(*), md5(string_agg(file_path || ':' || pos, ',' "
                               "ORDER BY file_path, pos)) FROM ws_hidden GROUP BY part"));
@@ -688,8 +702,9 @@ Status IcebergExporter::WriteMetadata(Catalog& catalog, const TableState& ts, St
   written.push_back(meta.key);
   const std::string hint = StrCat(dir, "version-hint.text");
   written.push_back(hint);
-  hints_.push_back({hint, meta.key.substr(dir.size(), meta.key.size() - dir.size() -
-                                                          std::string(".metadata.json").size())});
+  hints_.push_back({ts.info.table_id,
+                    {hint, meta.key.substr(dir.size(), meta.key.size() - dir.size() -
+                                                           std::string(".metadata.json").size())}});
   state.metadata.push_back(std::move(meta));
   return absl::OkStatus();
 }

@@ -90,7 +90,8 @@ class IcebergExporter : public CommitObserver {
   Storage* storage_;
   std::unique_ptr<warehouse::Database> db_;
   std::unique_ptr<warehouse::Connection> conn_;
-  std::vector<std::pair<std::string, std::string>> hints_;  // version-hint key, its text
+  // table id -> (version-hint key, its text)
+  std::vector<std::pair<int64_t, std::pair<std::string, std::string>>> hints_;
 };
 
 }  // namespace watershed::lake

@@ -275,9 +275,11 @@ TEST_F(IcebergExportTest, GcKeepsLiveMetadataAndRemovesAnAbandonedCommitsFiles) 
   if (AvroReaderMissing()) GTEST_SKIP() << "python3-avro is not installed";
   Commit(Rows("shop.orders", 1, {1}, "a"), "ingest_date", 1);
   // A commit that died after writing its metadata and before the catalog commit.
-  const std::string orphan = MetadataDir("shop.orders") + "/00002-dead.metadata.json";
+  const std::string orphan =
+      MetadataDir("shop.orders") + "/00002-0f1e2d3c-4b5a-4978-8695-a4b3c2d1e0f9.metadata.json";
   std::ofstream(orphan) << "{}";
-  const std::string foreign = MetadataDir("shop.orders") + "/notes.txt";
+  // Another engine's file in metadata/ is not the export's to remove.
+  const std::string foreign = MetadataDir("shop.orders") + "/v3.metadata.json";
   std::ofstream(foreign) << "mine";
   auto soon = CollectGarbage(*catalog_, *storage_, false, absl::ZeroDuration(), absl::Now());
   ASSERT_TRUE(soon.ok()) << soon.status();
@@ -288,7 +290,8 @@ TEST_F(IcebergExportTest, GcKeepsLiveMetadataAndRemovesAnAbandonedCommitsFiles) 
   EXPECT_FALSE(fs::exists(orphan));
   EXPECT_TRUE(fs::exists(foreign)) << "not the export's naming: never removed";
   EXPECT_EQ(later->removed,
-            std::vector<std::string>{"structured/shop/orders/metadata/00002-dead.metadata.json"});
+            std::vector<std::string>{"structured/shop/orders/metadata/"
+                                     "00002-0f1e2d3c-4b5a-4978-8695-a4b3c2d1e0f9.metadata.json"});
   ExpectSameAtEverySnapshot("shop.orders");
 }
 

@@ -95,9 +95,9 @@ StatusOr<std::string> TableScanSql(const TableState& table, Storage& storage,
         select += q;
       }
     }
-    if (options.row_ids) select += ", filename, file_row_number";
+    if (options.row_ids) select += ", _ws_file, file_row_number";
     select += StrCat(" FROM read_parquet([", list, "], ", hive,
-                     options.row_ids ? ", filename = true, file_row_number = true" : "", ")");
+                     options.row_ids ? ", filename = '_ws_file', file_row_number = true" : "", ")");
     selects.push_back(std::move(select));
   }
   if (selects.empty()) {  // no files yet: an empty relation with the right columns
@@ -108,7 +108,7 @@ StatusOr<std::string> TableScanSql(const TableState& table, Storage& storage,
                        QuoteIdent(view_columns[i].name));
     }
     if (options.row_ids)
-      select += ", CAST(NULL AS VARCHAR) AS filename, CAST(NULL AS BIGINT) AS file_row_number";
+      select += ", CAST(NULL AS VARCHAR) AS _ws_file, CAST(NULL AS BIGINT) AS file_row_number";
     return select + " WHERE false";
   }
   std::string sql;

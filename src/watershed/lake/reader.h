@@ -21,7 +21,7 @@ namespace watershed::lake {
 // merged (catalog.h, TableInfo); `parent_view`, when given, keeps only rows whose parent row is
 // visible there (child tables of keyed tables).
 struct ScanOptions {
-  // Adds the columns `filename` (the local path read) and `file_row_number` (0-based) — the
+  // Adds the columns `_ws_file` (the local path read) and `file_row_number` (0-based) — the
   // Iceberg export compares them to find the rows a merge hides.
   bool row_ids = false;
   bool merge = true;  // false: every row of every live file, keyed or not

@@ -69,6 +69,22 @@ Status LocalStorage::PutNew(const std::string& key, std::string_view bytes) {
   return Publish(key);
 }
 
+Status LocalStorage::Put(const std::string& key, std::string_view bytes) {
+  // Readers never see a half-written file: a temporary beside it, synced, then renamed over it.
+  WS_ASSIGN_OR_RETURN(std::string path, PathForWrite(key));
+  const std::string tmp = StrCat(path, ".tmp-", ::getpid());
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+    if (!out.flush()) return absl::UnavailableError(StrCat("cannot write ", tmp));
+  }
+  WS_RETURN_IF_ERROR(FsyncPath(tmp, false));
+  std::error_code ec;
+  fs::rename(tmp, path, ec);
+  if (ec) return absl::UnavailableError(StrCat("cannot rename ", tmp, ": ", ec.message()));
+  return Publish(key);
+}
+
 std::string LocalStorage::Uri(const std::string& key) const {
   return StrCat("file://", fs::absolute(fs::path(root_) / key).lexically_normal().string());
 }

@@ -81,6 +81,7 @@ class LocalStorage : public Storage {
   explicit LocalStorage(std::string root) : root_(std::move(root)) {}
   StatusOr<std::string> PathForWrite(const std::string& key) override;
   Status Publish(const std::string& key) override;
+  Status Put(const std::string& key, std::string_view bytes) override;
   Status PutNew(const std::string& key, std::string_view bytes) override;
   std::string Uri(const std::string& key) const override;
   StatusOr<std::string> PathForRead(const std::string& key) override;

@@ -233,7 +233,7 @@ StatusOr<int64_t> LoadSession::Commit(const std::vector<lake::Cursor>& cursors,
     commit.tables.push_back({std::string(kQuarantineTable), "", QuarantineColumns(),
                              std::string(lake::kIngestDatePartition)});
   }
-  WS_RETURN_IF_ERROR(RewriteNarrowFiles(commit));
+  if (project_.config().iceberg) WS_RETURN_IF_ERROR(RewriteNarrowFiles(commit));
   commit.added = pending_files_;
   commit.cursors = cursors;
   StatusOr<int64_t> committed = catalog_.Commit(commit);
