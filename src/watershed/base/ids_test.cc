@@ -1,5 +1,6 @@
 #include "watershed/base/ids.h"
 
+#include <cctype>
 #include <set>
 #include <string>
 #include <thread>
@@ -25,6 +26,24 @@ bool HasShape(std::string_view text, std::string_view shape) {
     }
   }
   return true;
+}
+
+TEST(NewUuidTest, IsAVersion4UuidAndDiffersEachTime) {
+  std::set<std::string> seen;
+  for (int i = 0; i < 1000; ++i) {
+    const std::string u = NewUuid();
+    ASSERT_EQ(u.size(), 36u) << u;
+    for (size_t j = 0; j < u.size(); ++j) {
+      const bool dash = j == 8 || j == 13 || j == 18 || j == 23;
+      EXPECT_TRUE(dash ? u[j] == '-'
+                       : std::isxdigit(static_cast<unsigned char>(u[j])) && !std::isupper(u[j]))
+          << u;
+    }
+    EXPECT_EQ(u[14], '4') << u;                                          // version 4
+    EXPECT_NE(std::string("89ab").find(u[19]), std::string::npos) << u;  // variant 10xx
+    seen.insert(u);
+  }
+  EXPECT_EQ(seen.size(), 1000u);
 }
 
 TEST(NewIdTest, HasPrefixUtcTimeAndSixHexChars) {

@@ -53,6 +53,8 @@ std::string_view Trim(std::string_view s);
 // Percent-encodes every byte except ASCII letters, digits and the characters in `keep`
 // (upper-case hex: "a b" -> "a%20b").
 std::string PercentEncode(std::string_view s, std::string_view keep);
+// Its inverse: each %XX (either case) becomes the byte; a % without two hex digits stays.
+std::string PercentDecode(std::string_view s);
 // The length of the longest prefix of `s` that is valid UTF-8 (s.size() when all of it is):
 // shortest-form sequences only, no surrogates, nothing above U+10FFFF.
 size_t ValidUtf8Prefix(std::string_view s);

@@ -1,4 +1,4 @@
-// base/test_util.h — helpers for tests only: scratch folders and file contents.
+// base/test_util.h — helpers for tests only: scratch folders, file contents, test readers.
 //
 // Does not belong here: anything a non-test target links (this header includes GoogleTest).
 // Thread safety: none (tests only).
@@ -6,6 +6,7 @@
 
 #include <stdlib.h>
 
+#include <cstdlib>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -13,6 +14,17 @@
 #include "gtest/gtest.h"
 
 namespace watershed::testing_util {
+
+// True (the test should skip) when Debian's python3-avro, the independent Avro reader of the
+// Iceberg tests, is not installed; under CI=true its absence is a failure (scripts/setup
+// installs it).
+inline bool PythonAvroMissing() {
+  if (std::system("/usr/bin/python3 -c 'import avro.datafile' 2>/dev/null") == 0) return false;
+  const char* ci = std::getenv("CI");
+  EXPECT_FALSE(ci != nullptr && std::string(ci) == "true")
+      << "python3-avro is missing (scripts/setup installs it)";
+  return true;
+}
 
 // A fresh folder under the test temp dir.
 inline std::string MakeTempDir() {

@@ -64,14 +64,6 @@ json ReadAvro(const std::string& path) {
   return json::parse(testing_util::ReadFileBytes(out), nullptr, false);
 }
 
-bool AvroReaderMissing() {
-  if (std::system("/usr/bin/python3 -c 'import avro.datafile' 2>/dev/null") == 0) return false;
-  const char* ci = std::getenv("CI");
-  EXPECT_FALSE(ci != nullptr && std::string(ci) == "true")
-      << "python3-avro is missing (scripts/setup installs it)";
-  return true;
-}
-
 Schema Orders() {
   return {0,
           {{1, "id", "long", true},
@@ -81,7 +73,7 @@ Schema Orders() {
 }
 
 TEST(Iceberg, ManifestCarriesTheSpecFieldIdsAndKeyValueMetadata) {
-  if (AvroReaderMissing()) GTEST_SKIP() << "python3-avro is not installed";
+  if (testing_util::PythonAvroMissing()) GTEST_SKIP() << "python3-avro is not installed";
   const std::string dir = testing_util::MakeTempDir();
   const PartitionSpec spec{0, {{3, 1000, "ingest_date"}}};
   std::vector<ManifestEntry> entries = {
@@ -148,7 +140,7 @@ TEST(Iceberg, ManifestRefusesValuesThatAreNotTheirColumnsType) {
 }
 
 TEST(Iceberg, ManifestListAndMetadataJson) {
-  if (AvroReaderMissing()) GTEST_SKIP() << "python3-avro is not installed";
+  if (testing_util::PythonAvroMissing()) GTEST_SKIP() << "python3-avro is not installed";
   const std::string dir = testing_util::MakeTempDir();
   Snapshot snap{
       8, 7, 4, 1764720000000, "s3://lake/t/metadata/snap-8.avro", {{"operation", "append"}}, 0};

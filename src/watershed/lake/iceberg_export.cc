@@ -207,29 +207,13 @@ struct IcebergExporter::State {
 
 namespace {
 
+constexpr std::string_view kMetadataSuffix = ".metadata.json";
+constexpr std::string_view kVersionHint = "version-hint.text";
+
 int64_t NowMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
              std::chrono::system_clock::now().time_since_epoch())
       .count();
-}
-
-std::string PercentDecode(std::string_view s) {
-  std::string out;
-  for (size_t i = 0; i < s.size(); ++i) {
-    auto hex = [](char c) -> int {
-      if (c >= '0' && c <= '9') return c - '0';
-      if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-      if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-      return -1;
-    };
-    if (s[i] == '%' && i + 2 < s.size() && hex(s[i + 1]) >= 0 && hex(s[i + 2]) >= 0) {
-      out.push_back(static_cast<char>(hex(s[i + 1]) * 16 + hex(s[i + 2])));
-      i += 2;
-    } else {
-      out.push_back(s[i]);
-    }
-  }
-  return out;
 }
 
 std::string PartitionKey(const TableInfo& info) {
@@ -350,21 +334,22 @@ Status IcebergExporter::Prepare(Catalog& catalog, int64_t snapshot_id, const Com
 }
 
 void IcebergExporter::Published(Catalog& catalog, int64_t snapshot_id) {
-  for (const auto& [table_id, hint] : hints_) {
-    const auto& [key, prepared] = hint;
-    // Another process may have committed a newer version since: the hint names the newest.
-    std::string text = prepared;
-    if (auto saved = catalog.ExportState(table_id, kIcebergFormat); saved.ok() && *saved) {
-      if (auto state = State::FromJson(**saved); state.ok() && !state->metadata.empty()) {
-        const std::string& newest = state->metadata.back().key;
-        const size_t slash = newest.rfind('/') + 1;
-        text = newest.substr(slash, newest.size() - slash - std::string(".metadata.json").size());
-      }
-    }
-    Status s = storage_->Put(key, text);
+  for (int64_t table_id : hints_) {
+    // The newest version the catalog records (another process may have committed a newer one
+    // than this commit's since).
+    Status s = [&]() -> Status {
+      WS_ASSIGN_OR_RETURN(auto saved, catalog.ExportState(table_id, kIcebergFormat));
+      if (!saved) return absl::OkStatus();
+      WS_ASSIGN_OR_RETURN(State state, State::FromJson(*saved));
+      if (state.metadata.empty()) return absl::OkStatus();
+      const std::string& newest = state.metadata.back().key;
+      const size_t name = newest.rfind('/') + 1;
+      return storage_->Put(StrCat(newest.substr(0, name), kVersionHint),
+                           newest.substr(name, newest.size() - name - kMetadataSuffix.size()));
+    }();
     if (!s.ok()) {
       LogWarn("could not update the Iceberg version hint; the next commit writes it again",
-              {{"key", key}, {"error", std::string(s.message())}});
+              {{"table_id", std::to_string(table_id)}, {"error", std::string(s.message())}});
     }
   }
   hints_.clear();
@@ -695,16 +680,13 @@ Status IcebergExporter::WriteMetadata(Catalog& catalog, const TableState& ts, St
   ++state.version;
   State::Metadata meta;
   meta.version = state.version;
-  meta.key = StrCat(dir, fmt::format("{:05d}", state.version), "-", NewUuid(), ".metadata.json");
+  meta.key = StrCat(dir, fmt::format("{:05d}", state.version), "-", NewUuid(), kMetadataSuffix);
   meta.ms = m.last_updated_ms;
   meta.snapshot = m.current_snapshot_id.value_or(0);
   WS_RETURN_IF_ERROR(storage_->PutNew(meta.key, iceberg::EncodeMetadata(m)));
   written.push_back(meta.key);
-  const std::string hint = StrCat(dir, "version-hint.text");
-  written.push_back(hint);
-  hints_.push_back({ts.info.table_id,
-                    {hint, meta.key.substr(dir.size(), meta.key.size() - dir.size() -
-                                                           std::string(".metadata.json").size())}});
+  written.push_back(StrCat(dir, kVersionHint));  // written by Published, after the commit
+  hints_.push_back(ts.info.table_id);
   state.metadata.push_back(std::move(meta));
   return absl::OkStatus();
 }
@@ -766,40 +748,35 @@ StatusOr<IcebergTableSummary> DescribeIcebergTable(Catalog& catalog, Storage& st
                                       " has no Iceberg metadata yet: it was last written before "
                                       "the export existed; its next load writes them"));
   }
-  // The state is internal to the exporter; this reads the parts a user sees.
-  json j = json::parse(*saved, nullptr, false);
-  if (j.is_discarded()) return absl::DataLossError("catalog: malformed Iceberg export state");
+  WS_ASSIGN_OR_RETURN(const IcebergExporter::State state, IcebergExporter::State::FromJson(*saved));
+  if (state.metadata.empty()) {
+    return absl::NotFoundError(StrCat("table ", table, " has no Iceberg metadata"));
+  }
   IcebergTableSummary out;
   out.table = table;
   const std::string dir = MetadataDir(table);
   out.location = storage.Uri(dir.substr(0, dir.size() - std::string("/metadata/").size()));
-  const json& metadata = j["metadata"];
-  if (metadata.empty())
-    return absl::NotFoundError(StrCat("table ", table, " has no Iceberg metadata"));
-  out.metadata_location = storage.Uri(metadata.back()["key"].get<std::string>());
-  out.metadata_version = metadata.back()["version"].get<int>();
-  out.snapshots = static_cast<int>(j["snapshots"].size());
-  const json* chosen = nullptr;
-  for (const json& s : j["snapshots"]) {
-    if (snapshot == 0 || s["id"].get<int64_t>() <= snapshot) chosen = &s;
+  out.metadata_location = storage.Uri(state.metadata.back().key);
+  out.metadata_version = state.metadata.back().version;
+  out.snapshots = static_cast<int>(state.snapshots.size());
+  const IcebergExporter::State::Snap* chosen = nullptr;
+  for (const auto& s : state.snapshots) {
+    if (snapshot == 0 || s.id <= snapshot) chosen = &s;
   }
   if (chosen == nullptr) {
     return absl::NotFoundError(StrCat("table ", table, " has no Iceberg snapshot at or before ",
                                       snapshot, " (`watershed iceberg show ", table,
                                       "` lists the latest)"));
   }
-  out.snapshot_id = (*chosen)["id"].get<int64_t>();
-  out.sequence_number = out.snapshot_id;
-  out.timestamp_ms = (*chosen)["ms"].get<int64_t>();
-  out.manifest_list = storage.Uri((*chosen)["list"].get<std::string>());
-  out.schema_id = (*chosen)["schema"].get<int>();
-  out.summary = (*chosen)["summary"].get<std::map<std::string, std::string>>();
-  for (const json& m : j["manifests"]) {
-    const int64_t from = m["from"].get<int64_t>();
-    const bool live =
-        from <= out.snapshot_id && (m["to"].is_null() || m["to"].get<int64_t>() > out.snapshot_id);
-    if (!live) continue;
-    (m["content"].get<int>() == 0 ? out.data_manifests : out.delete_manifests)++;
+  out.snapshot_id = chosen->id;
+  out.sequence_number = chosen->id;
+  out.timestamp_ms = chosen->ms;
+  out.manifest_list = storage.Uri(chosen->list);
+  out.schema_id = chosen->schema;
+  out.summary = chosen->summary;
+  for (const auto& m : state.manifests) {
+    if (m.from > out.snapshot_id || (m.to && *m.to <= out.snapshot_id)) continue;
+    (m.content == 0 ? out.data_manifests : out.delete_manifests)++;
   }
   return out;
 }

@@ -77,8 +77,10 @@ class IcebergExporter : public CommitObserver {
   void Published(Catalog& catalog, int64_t snapshot_id) override;
   StatusOr<std::vector<std::string>> Expire(Catalog& catalog, int64_t keep_from) override;
 
- private:
+  // The export's record of one table, kept as JSON in the catalog (iceberg_export.cc).
   struct State;
+
+ private:
   Status ExportTable(Catalog& catalog, const std::string& table, int64_t snapshot,
                      const CommitRequest& request);
   // A new metadata version of `state`; `written` gets its key, `retired` the keys of versions
@@ -90,8 +92,7 @@ class IcebergExporter : public CommitObserver {
   Storage* storage_;
   std::unique_ptr<warehouse::Database> db_;
   std::unique_ptr<warehouse::Connection> conn_;
-  // table id -> (version-hint key, its text)
-  std::vector<std::pair<int64_t, std::pair<std::string, std::string>>> hints_;
+  std::vector<int64_t> hints_;  // tables whose version hint Published writes
 };
 
 }  // namespace watershed::lake

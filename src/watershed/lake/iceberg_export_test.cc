@@ -26,14 +26,6 @@ using nlohmann::json;
 using testing_util::MakeTempDir;
 using warehouse::QuoteLiteral;
 
-bool AvroReaderMissing() {
-  if (std::system("/usr/bin/python3 -c 'import avro.datafile' 2>/dev/null") == 0) return false;
-  const char* ci = std::getenv("CI");
-  EXPECT_FALSE(ci != nullptr && std::string(ci) == "true")
-      << "python3-avro is missing (scripts/setup installs it)";
-  return true;
-}
-
 // Rows of (id, name, _ws_id, _ws_load_id, _ws_deleted); `deleted` ids are tombstones.
 TableBatch Rows(const std::string& table, int64_t load, const std::vector<int64_t>& ids,
                 const std::string& name, const std::vector<int64_t>& deleted = {}) {
@@ -183,7 +175,7 @@ class IcebergExportTest : public ::testing::Test {
 };
 
 TEST_F(IcebergExportTest, AppendsAreSnapshotsWithFieldIdsAndThePartitionInsideTheFiles) {
-  if (AvroReaderMissing()) GTEST_SKIP() << "python3-avro is not installed";
+  if (testing_util::PythonAvroMissing()) GTEST_SKIP() << "python3-avro is not installed";
   Commit(Rows("shop.orders", 1, {1, 2, 3}, "a"), "ingest_date", 1, "", "2026-12-01");
   Commit(Rows("shop.orders", 2, {4, 5}, "b"), "ingest_date", 2, "", "2026-12-02");
   Commit(Rows("shop.orders", 3, {6}, "c"), "ingest_date", 3, "", "2026-12-02");
@@ -222,7 +214,7 @@ TEST_F(IcebergExportTest, AppendsAreSnapshotsWithFieldIdsAndThePartitionInsideTh
 }
 
 TEST_F(IcebergExportTest, KeyedTablesHideSupersededRowsAndTombstonesWithPositionDeletes) {
-  if (AvroReaderMissing()) GTEST_SKIP() << "python3-avro is not installed";
+  if (testing_util::PythonAvroMissing()) GTEST_SKIP() << "python3-avro is not installed";
   Commit(Rows("crm.people", 1, {1, 2, 3, 4}, "v1"), "ingest_date", 1, "id", "2026-12-01");
   // 2 and 3 change, 4 is deleted, 5 arrives — on another day, so in another partition.
   Commit(Rows("crm.people", 2, {2, 3, 5}, "v2", {4}), "ingest_date", 2, "id", "2026-12-02");
@@ -240,7 +232,7 @@ TEST_F(IcebergExportTest, KeyedTablesHideSupersededRowsAndTombstonesWithPosition
 }
 
 TEST_F(IcebergExportTest, CompactionIsAReplaceAndExpiryDropsSnapshotsAndTheirFiles) {
-  if (AvroReaderMissing()) GTEST_SKIP() << "python3-avro is not installed";
+  if (testing_util::PythonAvroMissing()) GTEST_SKIP() << "python3-avro is not installed";
   for (int64_t load = 1; load <= 4; ++load) {
     Commit(Rows("shop.items", load, {load * 10, load * 10 + 1}, "x"), "ingest_date", load);
   }
@@ -272,7 +264,7 @@ TEST_F(IcebergExportTest, CompactionIsAReplaceAndExpiryDropsSnapshotsAndTheirFil
 }
 
 TEST_F(IcebergExportTest, GcKeepsLiveMetadataAndRemovesAnAbandonedCommitsFiles) {
-  if (AvroReaderMissing()) GTEST_SKIP() << "python3-avro is not installed";
+  if (testing_util::PythonAvroMissing()) GTEST_SKIP() << "python3-avro is not installed";
   Commit(Rows("shop.orders", 1, {1}, "a"), "ingest_date", 1);
   // A commit that died after writing its metadata and before the catalog commit.
   const std::string orphan =
@@ -319,7 +311,7 @@ TEST_F(IcebergExportTest, ManyCommitsKeepAHundredMetadataVersionsAndOneManifestA
 }
 
 TEST_F(IcebergExportTest, AColumnPartitionIsAnIdentityPartitionOnThatColumn) {
-  if (AvroReaderMissing()) GTEST_SKIP() << "python3-avro is not installed";
+  if (testing_util::PythonAvroMissing()) GTEST_SKIP() << "python3-avro is not installed";
   Commit(Rows("shop.orders", 1, {1, 2}, "a"), "name", 1);
   Commit(Rows("shop.orders", 2, {3}, "b"), "name", 2);
   ExpectSameAtEverySnapshot("shop.orders");
