@@ -49,6 +49,10 @@ Status RunDescribe(const GlobalOptions& g, const std::string& table, const ReadA
 // at `at` sees holds. `format`: table or json.
 Status RunIcebergShow(const GlobalOptions& g, const std::string& table, const ReadAt& at,
                       const std::string& format);
+// `iceberg register [TABLE...]`: every (or each named) table registered or brought up to date
+// in the configured catalogs (Glue); prints what was created, updated or already current.
+Status RunIcebergRegister(const GlobalOptions& g, const std::vector<std::string>& tables,
+                          const std::string& format);
 
 struct QueryCommand {
   std::string sql;

@@ -13,6 +13,7 @@
 #include "watershed/cli/common.h"
 #include "watershed/cli/output.h"
 #include "watershed/lake/gc.h"
+#include "watershed/lake/glue_catalog.h"
 #include "watershed/lake/iceberg_export.h"
 #include "watershed/lake/s3_storage.h"
 #include "watershed/load/loader.h"
@@ -161,6 +162,52 @@ Status RunIcebergShow(const GlobalOptions& g, const std::string& given, const Re
             << " data manifests, " << s.delete_manifests << " delete manifests)\n";
   for (const auto& [k, v] : s.summary)
     std::cout << "  " << k << std::string(k.size() < 19 ? 19 - k.size() : 1, ' ') << v << "\n";
+  return absl::OkStatus();
+}
+
+Status RunIcebergRegister(const GlobalOptions& g, const std::vector<std::string>& given,
+                          const std::string& format) {
+  WS_ASSIGN_OR_RETURN(auto project, project::Project::Open(g.project));
+  if (!project->config().glue) {
+    return absl::FailedPreconditionError(
+        "no catalog to register in: add `catalogs: {glue: {region: eu-west-1, database: "
+        "watershed_lake}}` to watershed.yml (docs/formats/iceberg.md)");
+  }
+  std::vector<std::string> tables;
+  for (const std::string& t : given) tables.push_back(lake::CanonicalTableName(t).value_or(t));
+  WS_ASSIGN_OR_RETURN(lake::Catalog * catalog, project->catalog());
+  WS_ASSIGN_OR_RETURN(auto pointers, lake::IcebergPointers(*catalog, project->storage(), tables));
+  lake::GlueCatalog glue(*project->config().glue);
+  WS_ASSIGN_OR_RETURN(auto done, glue.Register(pointers));
+  auto action = [](lake::GlueRegistration::Action a) {
+    return a == lake::GlueRegistration::Action::kCreated   ? "created"
+           : a == lake::GlueRegistration::Action::kUpdated ? "updated"
+                                                           : "current";
+  };
+  if (format == "json") {
+    nlohmann::json out = nlohmann::json::array();
+    for (const auto& r : done) {
+      out.push_back({{"table", r.table},
+                     {"glue_database", glue.settings().database},
+                     {"glue_table", r.glue_table},
+                     {"action", action(r.action)},
+                     {"metadata_version", r.metadata_version}});
+    }
+    std::cout << out.dump(2) << "\n";
+    return absl::OkStatus();
+  }
+  TextTable t;
+  t.header = {"table", "glue table", "action", "metadata version"};
+  std::map<std::string, int> counts;
+  for (const auto& r : done) {
+    t.rows.push_back({r.table, StrCat(glue.settings().database, ".", r.glue_table),
+                      action(r.action), std::to_string(r.metadata_version)});
+    ++counts[action(r.action)];
+  }
+  Print(t, OutputFormat::kTable, std::cout);
+  std::cout << done.size() << " table(s) in Glue database " << glue.settings().database << ": "
+            << counts["created"] << " created, " << counts["updated"] << " updated, "
+            << counts["current"] << " already current\n";
   return absl::OkStatus();
 }
 

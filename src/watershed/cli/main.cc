@@ -195,6 +195,17 @@ int main(int argc, char** argv) {
   iceberg_show->add_option("--as-of", iceberg_at.as_of, cli::kAsOfHelp);
   iceberg_show->add_option("--format", iceberg_format, "Output: table (default) or json")
       ->check(CLI::IsMember({"table", "json"}));
+  std::vector<std::string> register_tables;
+  std::string register_format = "table";
+  auto* iceberg_register = iceberg->add_subcommand(
+      "register",
+      "Register the lake's tables (all, or the ones named) in the catalogs of `catalogs:` in "
+      "watershed.yml (Glue), or bring their entries up to date. Commits keep them current; "
+      "this repairs after a failed update or registers tables written before the setting");
+  iceberg_register->add_option("TABLE", register_tables,
+                               "Lake tables, NAMESPACE.NAME (default: every table)");
+  iceberg_register->add_option("--format", register_format, "Output: table (default) or json")
+      ->check(CLI::IsMember({"table", "json"}));
 
   cli::QueryCommand query;
   auto* query_cmd = app.add_subcommand(
@@ -464,6 +475,8 @@ int main(int argc, char** argv) {
     status = cli::RunDescribe(g, describe_table, describe_at);
   } else if (*iceberg_show) {
     status = cli::RunIcebergShow(g, iceberg_table, iceberg_at, iceberg_format);
+  } else if (*iceberg_register) {
+    status = cli::RunIcebergRegister(g, register_tables, register_format);
   } else if (*query_cmd) {
     status = cli::RunQuery(g, query);
   } else if (*gc) {

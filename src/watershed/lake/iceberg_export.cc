@@ -295,9 +295,31 @@ std::string MetadataDir(const std::string& table) {
   return StrCat(TableFolder(names->first, names->second), "/metadata/");
 }
 
+// The table's root: its metadata folder's parent.
+std::string TableRoot(const std::string& table) {
+  const std::string dir = MetadataDir(table);
+  return dir.substr(0, dir.size() - std::string("/metadata/").size());
+}
+
 }  // namespace
 
 IcebergExporter::~IcebergExporter() = default;
+
+void IcebergExporter::AddPublisher(std::unique_ptr<IcebergPublisher> publisher) {
+  publishers_.push_back(std::move(publisher));
+  unpublished_.emplace_back();
+}
+
+int IcebergMetadataVersion(std::string_view metadata_location) {
+  const std::string_view name = metadata_location.substr(metadata_location.rfind('/') + 1);
+  if (name.size() < 6 || name[5] != '-' || !name.ends_with(kMetadataSuffix)) return 0;
+  int version = 0;
+  for (char c : name.substr(0, 5)) {
+    if (c < '0' || c > '9') return 0;
+    version = version * 10 + (c - '0');
+  }
+  return version;
+}
 
 StatusOr<warehouse::Connection*> IcebergExporter::Duck() {
   if (!conn_) {
@@ -312,6 +334,7 @@ StatusOr<warehouse::Connection*> IcebergExporter::Duck() {
 Status IcebergExporter::Prepare(Catalog& catalog, int64_t snapshot_id, const CommitRequest& request,
                                 const std::vector<std::string>& tables) {
   hints_.clear();
+  pending_.clear();
   // A keyed parent's new rows hide its children's older rows: children are exported too.
   WS_ASSIGN_OR_RETURN(auto all, catalog.ListTables(snapshot_id));
   std::set<std::string> wanted(tables.begin(), tables.end());
@@ -353,6 +376,24 @@ void IcebergExporter::Published(Catalog& catalog, int64_t snapshot_id) {
     }
   }
   hints_.clear();
+  // Then the catalogs of Iceberg tables, with what an earlier publish could not deliver.
+  for (size_t i = 0; i < publishers_.size(); ++i) {
+    std::map<std::string, IcebergTablePointer>& due = unpublished_[i];
+    for (const IcebergTablePointer& p : pending_) due[p.table] = p;
+    if (due.empty()) continue;
+    std::vector<IcebergTablePointer> batch;
+    for (auto& [name, p] : due) batch.push_back(p);
+    Status s = publishers_[i]->Publish(batch);
+    if (s.ok()) {
+      due.clear();
+    } else {
+      LogWarn(StrCat("could not update the ", publishers_[i]->Name(),
+                     " catalog; the next commit tries again, `watershed iceberg register` "
+                     "repairs it"),
+              {{"snapshot", std::to_string(snapshot_id)}, {"error", std::string(s.message())}});
+    }
+  }
+  pending_.clear();
 }
 
 Status IcebergExporter::ExportTable(Catalog& catalog, const std::string& table, int64_t snapshot,
@@ -646,7 +687,7 @@ Status IcebergExporter::WriteMetadata(Catalog& catalog, const TableState& ts, St
 
   iceberg::TableMetadata m;
   m.table_uuid = state.uuid;
-  m.location = storage_->Uri(dir.substr(0, dir.size() - std::string("/metadata/").size()));
+  m.location = storage_->Uri(TableRoot(table));
   for (const SchemaVersion& v : history) {
     if (v.version > ts.schema.version) continue;
     m.schemas.push_back(IcebergSchema(IcebergColumns(ts.info, v.columns), ids, v.version));
@@ -687,12 +728,24 @@ Status IcebergExporter::WriteMetadata(Catalog& catalog, const TableState& ts, St
   written.push_back(meta.key);
   written.push_back(StrCat(dir, kVersionHint));  // written by Published, after the commit
   hints_.push_back(ts.info.table_id);
+  if (!publishers_.empty()) {
+    IcebergTablePointer p;
+    p.table = table;
+    p.location = m.location;
+    p.metadata_location = storage_->Uri(meta.key);
+    if (!state.metadata.empty())
+      p.previous_metadata_location = storage_->Uri(state.metadata.back().key);
+    p.metadata_version = meta.version;
+    p.schema = IcebergSchema(columns, ids, ts.schema.version);
+    pending_.push_back(std::move(p));
+  }
   state.metadata.push_back(std::move(meta));
   return absl::OkStatus();
 }
 
 StatusOr<std::vector<std::string>> IcebergExporter::Expire(Catalog& catalog, int64_t keep_from) {
   hints_.clear();
+  pending_.clear();
   std::vector<std::string> doomed;
   WS_ASSIGN_OR_RETURN(auto tables, catalog.ListTables(0));
   for (const TableInfo& t : tables) {
@@ -754,8 +807,7 @@ StatusOr<IcebergTableSummary> DescribeIcebergTable(Catalog& catalog, Storage& st
   }
   IcebergTableSummary out;
   out.table = table;
-  const std::string dir = MetadataDir(table);
-  out.location = storage.Uri(dir.substr(0, dir.size() - std::string("/metadata/").size()));
+  out.location = storage.Uri(TableRoot(table));
   out.metadata_location = storage.Uri(state.metadata.back().key);
   out.metadata_version = state.metadata.back().version;
   out.snapshots = static_cast<int>(state.snapshots.size());
@@ -777,6 +829,50 @@ StatusOr<IcebergTableSummary> DescribeIcebergTable(Catalog& catalog, Storage& st
   for (const auto& m : state.manifests) {
     if (m.from > out.snapshot_id || (m.to && *m.to <= out.snapshot_id)) continue;
     (m.content == 0 ? out.data_manifests : out.delete_manifests)++;
+  }
+  return out;
+}
+
+StatusOr<std::vector<IcebergTablePointer>> IcebergPointers(Catalog& catalog, Storage& storage,
+                                                           const std::vector<std::string>& tables) {
+  WS_ASSIGN_OR_RETURN(auto all, catalog.ListTables(0));
+  std::vector<IcebergTablePointer> out;
+  for (const TableInfo& info : all) {
+    const bool named = std::find(tables.begin(), tables.end(), info.name) != tables.end();
+    if (!tables.empty() && !named) continue;
+    WS_ASSIGN_OR_RETURN(auto saved, catalog.ExportState(info.table_id, kIcebergFormat));
+    std::optional<IcebergExporter::State> state;
+    if (saved) {
+      WS_ASSIGN_OR_RETURN(state, IcebergExporter::State::FromJson(*saved));
+    }
+    if (!state || state->metadata.empty()) {
+      if (!named) continue;
+      return absl::NotFoundError(StrCat("table ", info.name,
+                                        " has no Iceberg metadata yet: it was last written before "
+                                        "the export existed; its next load writes them"));
+    }
+    WS_ASSIGN_OR_RETURN(auto history, catalog.SchemaHistory(info.name));
+    if (history.empty()) continue;
+    const std::vector<ColumnSpec> columns = IcebergColumns(info, history.back().columns);
+    std::vector<std::string> names;
+    for (const ColumnSpec& c : columns) names.push_back(c.name);
+    WS_ASSIGN_OR_RETURN(auto ids, catalog.FieldIds(info.name, names));
+    IcebergTablePointer p;
+    p.table = info.name;
+    p.location = storage.Uri(TableRoot(info.name));
+    p.metadata_location = storage.Uri(state->metadata.back().key);
+    if (state->metadata.size() > 1) {
+      p.previous_metadata_location = storage.Uri(state->metadata[state->metadata.size() - 2].key);
+    }
+    p.metadata_version = state->metadata.back().version;
+    p.schema = IcebergSchema(columns, ids, history.back().version);
+    out.push_back(std::move(p));
+  }
+  for (const std::string& t : tables) {
+    if (std::none_of(out.begin(), out.end(), [&](const auto& p) { return p.table == t; })) {
+      return absl::NotFoundError(
+          StrCat("no table ", t, " in the lake (run `watershed tables` to list tables)"));
+    }
   }
   return out;
 }

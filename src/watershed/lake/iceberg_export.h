@@ -9,7 +9,8 @@
 // needs (gc keeps those, removes the rest). The order survives a crash: metadata files first,
 // never overwritten (`If-None-Match: *` on S3), then the catalog commit, then the pointer.
 // Does not own: the Iceberg encodings (iceberg/manifest.h), field ids (Catalog::FieldIds), the
-// Parquet files (writer.h), registering tables in Glue or serving the REST catalog.
+// Parquet files (writer.h), what a catalog of Iceberg tables does with the pointers it is given
+// (Glue: lake/glue_catalog.h; the REST catalog: server/iceberg_rest.h).
 // Thread safety: an exporter belongs to one Catalog (one thread).
 #pragma once
 
@@ -67,10 +68,44 @@ struct IcebergTableSummary {
 StatusOr<IcebergTableSummary> DescribeIcebergTable(Catalog& catalog, Storage& storage,
                                                    const std::string& table, int64_t snapshot);
 
+// Where a table's newest Iceberg metadata is: what a catalog of Iceberg tables (Glue, a REST
+// catalog) records for it.
+struct IcebergTablePointer {
+  std::string table;                       // Watershed's name, "crunchbase.organizations"
+  std::string location;                    // the table's root URI
+  std::string metadata_location;           // its newest metadata.json (URI)
+  std::string previous_metadata_location;  // the version before it; "" for the first
+  int metadata_version = 0;
+  iceberg::Schema schema;  // the current schema
+};
+
+// The pointers of `tables` (every table with Iceberg metadata when empty) as the catalog's
+// newest commit left them. A named table without Iceberg metadata is kNotFound.
+StatusOr<std::vector<IcebergTablePointer>> IcebergPointers(Catalog& catalog, Storage& storage,
+                                                           const std::vector<std::string>& tables);
+
+// The metadata version a metadata file's name carries ("…/00012-<uuid>.metadata.json" → 12);
+// 0 when the name is not one the export writes.
+int IcebergMetadataVersion(std::string_view metadata_location);
+
+// A catalog of Iceberg tables told, after each catalog commit, where the tables it changed now
+// point. Publish never moves a table back to an older version than the one it names.
+class IcebergPublisher {
+ public:
+  virtual ~IcebergPublisher() = default;
+  virtual std::string Name() const = 0;  // "glue" (in messages)
+  virtual Status Publish(const std::vector<IcebergTablePointer>& tables) = 0;
+};
+
 class IcebergExporter : public CommitObserver {
  public:
   explicit IcebergExporter(Storage* storage) : storage_(storage) {}
   ~IcebergExporter() override;
+
+  // Told after every commit (Published) where the tables it changed point. A failed publish is
+  // logged and retried with the next commit of this process (`watershed iceberg register`
+  // repairs from any process).
+  void AddPublisher(std::unique_ptr<IcebergPublisher> publisher);
 
   Status Prepare(Catalog& catalog, int64_t snapshot_id, const CommitRequest& request,
                  const std::vector<std::string>& tables) override;
@@ -93,6 +128,10 @@ class IcebergExporter : public CommitObserver {
   std::unique_ptr<warehouse::Database> db_;
   std::unique_ptr<warehouse::Connection> conn_;
   std::vector<int64_t> hints_;  // tables whose version hint Published writes
+  std::vector<std::unique_ptr<IcebergPublisher>> publishers_;
+  std::vector<IcebergTablePointer> pending_;  // this commit's new versions, for publishers_
+  // Per publisher: pointers whose publish failed, sent again with the next commit.
+  std::vector<std::map<std::string, IcebergTablePointer>> unpublished_;
 };
 
 }  // namespace watershed::lake

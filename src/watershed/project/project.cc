@@ -197,6 +197,18 @@ StatusOr<ProjectConfig> ParseConfig(const fs::path& root, const YAML::Node& y,
         c.tables[name] = tc;
       }
     }
+    if (const YAML::Node cat = y["catalogs"]; cat && cat.IsMap() && cat["glue"]) {
+      const YAML::Node glue = cat["glue"];
+      auto settings = lake::GlueSettingsFromYaml(glue, StrCat(file, ":", glue.Mark().line + 1));
+      if (!settings.ok()) return settings.status();
+      if (!c.iceberg) {
+        return absl::InvalidArgumentError(
+            StrCat(file, ":", glue.Mark().line + 1,
+                   ": catalogs.glue registers the lake's Iceberg tables, but storage.iceberg is "
+                   "false: remove one of the two"));
+      }
+      c.glue = *std::move(settings);
+    }
     if (const YAML::Node sql = y["sql"]) {
       if (!sql.IsMap()) {
         return absl::InvalidArgumentError(StrCat(file, ":", sql.Mark().line + 1,
@@ -293,8 +305,11 @@ StatusOr<lake::Catalog*> Project::catalog() {
     // The catalog's folder (.watershed/) and file are created owner-only by the store.
     WS_ASSIGN_OR_RETURN(catalog_, lake::Catalog::Open(config_.catalog_path));
     catalog_->AnchorAuditLog(audit::AuditLogPath(root_));
-    if (config_.iceberg)
-      catalog_->SetObserver(std::make_unique<lake::IcebergExporter>(storage_.get()));
+    if (config_.iceberg) {
+      auto exporter = std::make_unique<lake::IcebergExporter>(storage_.get());
+      if (config_.glue) exporter->AddPublisher(std::make_unique<lake::GlueCatalog>(*config_.glue));
+      catalog_->SetObserver(std::move(exporter));
+    }
   }
   return catalog_.get();
 }

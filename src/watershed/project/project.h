@@ -10,10 +10,12 @@
 
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "watershed/base/status.h"
 #include "watershed/lake/catalog.h"
+#include "watershed/lake/glue_catalog.h"
 #include "watershed/lake/s3_storage.h"
 #include "watershed/lake/storage.h"
 #include "watershed/normalize/normalizer.h"
@@ -40,6 +42,9 @@ struct ProjectConfig {
   // `storage: {iceberg: false}` stops writing Iceberg metadata beside the lake's tables
   // (lake/iceberg_export.h). Default on.
   bool iceberg = true;
+  // `catalogs: {glue: {region, database}}`: every table also registered in the AWS Glue Data
+  // Catalog as an Iceberg table, kept current by every commit (lake/glue_catalog.h).
+  std::optional<lake::GlueSettings> glue;
   YAML::Node raw;  // the whole file, for sections other modules read
 };
 
