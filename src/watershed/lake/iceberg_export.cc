@@ -809,6 +809,7 @@ StatusOr<IcebergTableSummary> DescribeIcebergTable(Catalog& catalog, Storage& st
   out.table = table;
   out.location = storage.Uri(TableRoot(table));
   out.metadata_location = storage.Uri(state.metadata.back().key);
+  out.metadata_key = state.metadata.back().key;
   out.metadata_version = state.metadata.back().version;
   out.snapshots = static_cast<int>(state.snapshots.size());
   const IcebergExporter::State::Snap* chosen = nullptr;

@@ -52,6 +52,7 @@ struct IcebergTableSummary {
   std::string table;
   std::string location;           // the table's root
   std::string metadata_location;  // the newest metadata.json
+  std::string metadata_key;       // its storage key
   int metadata_version = 0;
   int64_t snapshot_id = 0;  // the Iceberg snapshot a reader at that catalog snapshot reads
   int64_t sequence_number = 0;

@@ -12,17 +12,18 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "watershed/audit/audit_log.h"
 #include "watershed/base/log.h"
 #include "watershed/base/strings.h"
 #include "watershed/lake/maintenance.h"
 #include "watershed/load/stream.h"
 #include "watershed/observe/alarms.h"
-#include "watershed/audit/audit_log.h"
 #include "watershed/observe/metrics.h"
 #include "watershed/observe/metrics_prometheus.h"
 #include "watershed/project/project.h"
 #include "watershed/server/auth.h"
 #include "watershed/server/http_front.h"
+#include "watershed/server/iceberg_rest.h"
 #include "watershed/server/settings.h"
 #include "watershed/server/streams.h"
 #include "watershed/sources/events/log.h"
@@ -238,6 +239,27 @@ Status Serve(const ServeOptions& options) {
   http.set_keep_alive_max_count(static_cast<size_t>(limits.max_requests_per_connection));
   http.set_keep_alive_timeout(absl::ToInt64Seconds(limits.idle_timeout));
 
+  // Checks the bearer token; a refusal is audited and answered WWW-Authenticate, and its reason
+  // returned ("" = authenticated).
+  auto authenticate = [&](const httplib::Request& req, httplib::Response& res) -> std::string {
+    const BearerAuth::Result checked = auth.Check(req.get_header_value("Authorization"));
+    if (checked == BearerAuth::Result::kOk) return "";
+    res.set_header("WWW-Authenticate", "Bearer");
+    const std::string principal =
+        checked == BearerAuth::Result::kMissing ? "anonymous" : "invalid-token";
+    const std::string target =
+        StrCat(req.method, " ", req.path.substr(0, 200), " from ", req.remote_addr);
+    Status audited =
+        refusals.Record(StrCat(req.remote_addr, " ", principal),
+                        {0, "", principal, "api_call", target, "refused 401"}, NowMicros());
+    if (!audited.ok()) {
+      LogWarn(StrCat("audit log: refused request not recorded: ", audited.ToString()));
+    }
+    return checked == BearerAuth::Result::kMissing     ? "missing Authorization: Bearer <token>"
+           : checked == BearerAuth::Result::kNotBearer ? "Authorization must be: Bearer <token>"
+                                                       : "invalid token";
+  };
+
   // Decides on a request's headers alone, before a byte of its body is read: only an
   // authenticated request to a stream that takes events, with a body of an acceptable length
   // and framing, has its body read; any other request with a body is refused unread (and its
@@ -253,25 +275,8 @@ Status Serve(const ServeOptions& options) {
              "unexpected_body");
       return false;
     }
-    const std::string authorization = req.get_header_value("Authorization");
-    const BearerAuth::Result checked = auth.Check(authorization);
-    if (checked != BearerAuth::Result::kOk) {
-      res.set_header("WWW-Authenticate", "Bearer");
-      const std::string principal =
-          checked == BearerAuth::Result::kMissing ? "anonymous" : "invalid-token";
-      const std::string target =
-          StrCat(req.method, " ", req.path.substr(0, 200), " from ", req.remote_addr);
-      Status audited =
-          refusals.Record(StrCat(req.remote_addr, " ", principal),
-                          {0, "", principal, "api_call", target, "refused 401"}, NowMicros());
-      if (!audited.ok()) {
-        LogWarn(StrCat("audit log: refused request not recorded: ", audited.ToString()));
-      }
-      Reject(res, 401,
-             checked == BearerAuth::Result::kMissing     ? "missing Authorization: Bearer <token>"
-             : checked == BearerAuth::Result::kNotBearer ? "Authorization must be: Bearer <token>"
-                                                         : "invalid token",
-             "unauthorized");
+    if (const std::string refused = authenticate(req, res); !refused.empty()) {
+      Reject(res, 401, refused, "unauthorized");
       return false;
     }
     auto it = streams.find(name);
@@ -469,6 +474,27 @@ Status Serve(const ServeOptions& options) {
                     "text/plain; version=0.0.4; charset=utf-8");
   });
 
+  // The Iceberg REST catalog (read-only) under /iceberg, behind the same bearer token.
+  WS_ASSIGN_OR_RETURN(auto rest_project, project::Project::Open(project->root()));
+  IcebergRestCatalog rest(std::move(rest_project));
+  auto iceberg_rest = [&](const httplib::Request& req, httplib::Response& res) {
+    RestAnswer answer;
+    if (const std::string refused = authenticate(req, res); !refused.empty()) {
+      answer = IcebergRestError(401, "NotAuthorizedException", refused);
+    } else {
+      std::multimap<std::string, std::string> query(req.params.begin(), req.params.end());
+      answer = rest.Answer(req.method,
+                           std::string_view(req.path).substr(sizeof kIcebergRestPrefix - 1), query);
+    }
+    res.status = answer.status;
+    if (!answer.body.empty()) res.set_content(answer.body, "application/json");
+  };
+  const std::string rest_route = StrCat(kIcebergRestPrefix, "/.*");
+  http.Get(rest_route, iceberg_rest);
+  http.Post(rest_route, iceberg_rest);
+  http.Put(rest_route, iceberg_rest);
+  http.Delete(rest_route, iceberg_rest);
+
   http.Get("/healthz", [](const httplib::Request&, httplib::Response& res) {
     res.set_content("ok\n", "text/plain");
   });
@@ -481,8 +507,10 @@ Status Serve(const ServeOptions& options) {
   if (options.on_listening) {
     options.on_listening(port);
   }
-  LogInfo(StrCat("serving on http://", options.host, ":", port, " — ", streams.size(),
-                 " stream(s); POST /v1/streams/<stream>/events, GET /v1/streams, GET /metrics"));
+  LogInfo(StrCat(
+      "serving on http://", options.host, ":", port, " — ", streams.size(),
+      " stream(s); POST /v1/streams/<stream>/events, GET /v1/streams, GET /metrics, Iceberg REST "
+      "catalog at /iceberg"));
 
   g_signalled = false;
   auto old_int = std::signal(SIGINT, OnSignal);

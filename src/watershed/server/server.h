@@ -6,6 +6,8 @@
 //   GET  /v1/streams                   each stream's offsets, lag and throughput (JSON)
 //   GET  /metrics                      Prometheus text
 //   GET  /healthz                      "ok"
+//   GET  /iceberg/v1/...               the Iceberg REST catalog, read-only, same bearer token
+//                                      (server/iceberg_rest.h)
 // and the threads serving them: per stream one log (http streams) and one stream-to-lake writer
 // feeding the lake and the real-time mart, plus one maintenance thread (compaction, snapshot
 // expiry, log retention). Backpressure: while a stream's writer is more than max_lag_events
