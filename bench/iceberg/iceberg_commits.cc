@@ -7,7 +7,9 @@
 // (ms_per_commit: mean over the commits since the previous checkpoint; metadata_bytes: the
 // table's metadata/ folder after `watershed gc` removed what the export retired;
 // metadata_json_bytes: the newest metadata.json; data_manifests: in the current snapshot.) Usage:
-// iceberg_commits --lake DIR --files F --commits N [--iceberg 0|1] [--every K]
+// iceberg_commits --lake DIR --files F --commits N [--iceberg 0|1] [--every K] [--s3 ENDPOINT]
+// (--s3: the lake in bucket "bench" of that S3 endpoint, e.g. a moto_server; DIR holds the
+// catalog and the read cache)
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -19,6 +21,7 @@
 #include "watershed/lake/catalog.h"
 #include "watershed/lake/gc.h"
 #include "watershed/lake/iceberg_export.h"
+#include "watershed/lake/s3_storage.h"
 #include "watershed/lake/storage.h"
 
 namespace {
@@ -54,7 +57,7 @@ lake::CommitRequest Commit(int i, int files) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string lake_dir;
+  std::string lake_dir, s3_endpoint;
   int files = 10, commits = 20, every = 0;
   bool iceberg = true;
   for (int i = 1; i + 1 < argc; i += 2) {
@@ -69,6 +72,8 @@ int main(int argc, char** argv) {
       every = std::atoi(argv[i + 1]);
     else if (a == "--iceberg")
       iceberg = std::string(argv[i + 1]) == "1";
+    else if (a == "--s3")
+      s3_endpoint = argv[i + 1];
   }
   if (lake_dir.empty()) {
     std::fprintf(
@@ -78,7 +83,26 @@ int main(int argc, char** argv) {
   }
   if (every <= 0) every = commits;
   fs::create_directories(lake_dir);
-  lake::LocalStorage storage(lake_dir + "/lake");
+  std::unique_ptr<lake::Storage> owned;
+  if (s3_endpoint.empty()) {
+    owned = std::make_unique<lake::LocalStorage>(lake_dir + "/lake");
+  } else {
+    lake::S3StorageOptions o;
+    o.url = "s3://bench/" + fs::path(lake_dir).filename().string();
+    o.identity.region = "us-east-1";
+    o.identity.endpoint = s3_endpoint;
+    o.identity.access_key_id = "bench";
+    o.identity.secret_access_key = "bench-secret";
+    o.cache_dir = lake_dir + "/cache";
+    o.create_bucket = true;
+    auto opened = lake::S3Storage::Open(o);
+    if (!opened.ok()) {
+      std::fprintf(stderr, "%s\n", std::string(opened.status().message()).c_str());
+      return 1;
+    }
+    owned = *std::move(opened);
+  }
+  lake::Storage& storage = *owned;
   auto catalog = lake::Catalog::Open(lake_dir + "/catalog.db");
   if (!catalog.ok()) {
     std::fprintf(stderr, "%s\n", std::string(catalog.status().message()).c_str());
