@@ -383,8 +383,9 @@ int main(int argc, char** argv) {
   auto* serve_cmd = app.add_subcommand(
       "serve",
       "HTTP API: POST /v1/streams/{stream}/events (NDJSON or a JSON array; Authorization: Bearer "
-      "$WATERSHED_TOKEN; acknowledged once durable), GET /v1/streams, GET /metrics. Runs every "
-      "stream's lake writer and real-time mart until Ctrl-C");
+      "$WATERSHED_TOKEN; acknowledged once durable), GET /v1/streams, GET /metrics, and the "
+      "read-only Iceberg REST catalog at /iceberg (same token; docs/formats/iceberg.md). Runs "
+      "every stream's lake writer and real-time mart until Ctrl-C");
   serve_cmd->add_option("--port", serve.port, "Port (default 8080; 0 = a free one, printed)");
   serve_cmd->add_option("--host", serve.host, "Address to listen on (default 127.0.0.1)");
   serve_cmd->add_option("--threads", serve.threads, "HTTP worker threads (default 8)");
