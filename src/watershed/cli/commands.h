@@ -49,6 +49,24 @@ Status RunDescribe(const GlobalOptions& g, const std::string& table, const ReadA
 // at `at` sees holds. `format`: table or json.
 Status RunIcebergShow(const GlobalOptions& g, const std::string& table, const ReadAt& at,
                       const std::string& format);
+// `access explain PRINCIPAL RESOURCE [--action A]`: the access model's decision, the grant that
+// matched or why none did, the principal's groups, masking and row filters. `action` "" = the
+// resource's usual one (ingest a stream, run a pipeline, admin admin, read the rest).
+Status RunAccessExplain(const GlobalOptions& g, const std::string& principal,
+                        const std::string& resource, const std::string& action,
+                        const std::string& format);
+// `token create --for P [--expires 90d]`, `token list`, `token rotate ID [--overlap 1d]`,
+// `token revoke ID` (project/access_tokens.h).
+struct TokenCommand {
+  std::string verb;  // create, list, rotate, revoke
+  std::string principal;
+  std::string id;
+  std::string expires = "90d";  // or "never"
+  bool expires_given = false;
+  std::string overlap = "1d";
+  std::string format = "table";
+};
+Status RunToken(const GlobalOptions& g, const TokenCommand& c);
 // `iceberg register [TABLE...]`: every (or each named) table registered or brought up to date
 // in the configured catalogs (Glue); prints what was created, updated or already current.
 Status RunIcebergRegister(const GlobalOptions& g, const std::vector<std::string>& tables,

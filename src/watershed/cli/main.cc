@@ -207,6 +207,58 @@ int main(int argc, char** argv) {
   iceberg_register->add_option("--format", register_format, "Output: table (default) or json")
       ->check(CLI::IsMember({"table", "json"}));
 
+  auto* access = app.add_subcommand(
+      "access", "The access model of watershed.yml's access: section (docs/formats/access.md)");
+  access->require_subcommand(1);
+  std::string access_principal, access_resource, access_action, access_format = "table";
+  auto* access_explain = access->add_subcommand(
+      "explain",
+      "Say whether PRINCIPAL may act on RESOURCE and which grant decides it (deny by default), "
+      "with the principal's groups, masking and row filters");
+  access_explain->add_option("PRINCIPAL", access_principal, "A user or service account")
+      ->required();
+  access_explain
+      ->add_option("RESOURCE", access_resource,
+                   "mart:<mart>.<table>, lake:<namespace>.<table>, stream:<name>, "
+                   "pipeline:<name> or admin")
+      ->required();
+  access_explain
+      ->add_option("--action", access_action,
+                   "read, write, ingest, run or admin (default: ingest for a stream, run for a "
+                   "pipeline, admin for admin, else read)")
+      ->check(CLI::IsMember({"read", "write", "ingest", "run", "admin"}));
+  access_explain->add_option("--format", access_format, "Output: table (default) or json")
+      ->check(CLI::IsMember({"table", "json"}));
+
+  cli::TokenCommand token;
+  auto* token_cmd = app.add_subcommand(
+      "token",
+      "API tokens of the principals of access: (ws_<id>_<secret>; only a keyed hash is kept)");
+  token_cmd->require_subcommand(1);
+  auto* token_create = token_cmd->add_subcommand(
+      "create", "Make a token for a user or service account and print it once (stdout)");
+  token_create->add_option("--for", token.principal, "The principal (see access: in watershed.yml)")
+      ->required();
+  token_create->add_option("--expires", token.expires,
+                           "Lifetime: 90d (default), 12h, ... or never");
+  auto* token_list = token_cmd->add_subcommand(
+      "list",
+      "Every token: principal, created, expires, last used, revoked, state (never secrets)");
+  token_list->add_option("--format", token.format, "Output: table (default), csv or json")
+      ->check(CLI::IsMember({"table", "csv", "json"}));
+  auto* token_rotate = token_cmd->add_subcommand(
+      "rotate",
+      "Make a new token for the same principal and keep the old one valid for --overlap only");
+  token_rotate->add_option("ID", token.id, "The token's id (token list)")->required();
+  token_rotate->add_option("--overlap", token.overlap,
+                           "How long the old token still works (default 1d)");
+  token_rotate
+      ->add_option("--expires", token.expires,
+                   "The new token's lifetime (default: the old one's, from now)")
+      ->each([&](const std::string&) { token.expires_given = true; });
+  auto* token_revoke = token_cmd->add_subcommand("revoke", "Stop a token from working at once");
+  token_revoke->add_option("ID", token.id, "The token's id (token list)")->required();
+
   cli::QueryCommand query;
   auto* query_cmd = app.add_subcommand(
       "query", "Run SQL (DuckDB dialect) over lake tables, addressed as namespace.name");
@@ -476,6 +528,15 @@ int main(int argc, char** argv) {
     status = cli::RunDescribe(g, describe_table, describe_at);
   } else if (*iceberg_show) {
     status = cli::RunIcebergShow(g, iceberg_table, iceberg_at, iceberg_format);
+  } else if (*token_create || *token_list || *token_rotate || *token_revoke) {
+    token.verb = *token_create   ? "create"
+                 : *token_list   ? "list"
+                 : *token_rotate ? "rotate"
+                                 : "revoke";
+    status = cli::RunToken(g, token);
+  } else if (*access_explain) {
+    status =
+        cli::RunAccessExplain(g, access_principal, access_resource, access_action, access_format);
   } else if (*iceberg_register) {
     status = cli::RunIcebergRegister(g, register_tables, register_format);
   } else if (*query_cmd) {

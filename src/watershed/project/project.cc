@@ -197,6 +197,11 @@ StatusOr<ProjectConfig> ParseConfig(const fs::path& root, const YAML::Node& y,
         c.tables[name] = tc;
       }
     }
+    if (y["access"]) {
+      auto access = security::AccessPolicy::FromYaml(y["access"], file);
+      if (!access.ok()) return access.status();
+      c.access = *std::move(access);
+    }
     if (const YAML::Node cat = y["catalogs"]; cat && cat.IsMap() && cat["glue"]) {
       const YAML::Node glue = cat["glue"];
       auto settings = lake::GlueSettingsFromYaml(glue, StrCat(file, ":", glue.Mark().line + 1));

@@ -19,6 +19,7 @@
 #include "watershed/lake/s3_storage.h"
 #include "watershed/lake/storage.h"
 #include "watershed/normalize/normalizer.h"
+#include "watershed/security/access.h"
 
 namespace watershed::project {
 
@@ -45,6 +46,9 @@ struct ProjectConfig {
   // `catalogs: {glue: {region, database}}`: every table also registered in the AWS Glue Data
   // Catalog as an Iceberg table, kept current by every commit (lake/glue_catalog.h).
   std::optional<lake::GlueSettings> glue;
+  // `access:` (security/access.h): principals and grants, deny by default. None: a single-user
+  // project, as before the section existed.
+  std::optional<security::AccessPolicy> access;
   YAML::Node raw;  // the whole file, for sections other modules read
 };
 

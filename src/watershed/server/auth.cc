@@ -22,18 +22,25 @@ bool IsSpace(char c) { return c == ' ' || c == '\t'; }
 
 BearerAuth::BearerAuth(std::string_view token) : digest_(Sha256(token)) {}
 
-BearerAuth::Result BearerAuth::Check(std::string_view header) const {
+BearerAuth::Result BearerToken(std::string_view header, std::string_view* token) {
   while (!header.empty() && IsSpace(header.front())) header.remove_prefix(1);
   while (!header.empty() && IsSpace(header.back())) header.remove_suffix(1);
-  if (header.empty()) return Result::kMissing;
+  if (header.empty()) return BearerAuth::Result::kMissing;
   constexpr std::string_view kScheme = "bearer";
   if (header.size() <= kScheme.size() || !IsSpace(header[kScheme.size()]) ||
       ToLower(header.substr(0, kScheme.size())) != kScheme) {
-    return Result::kNotBearer;
+    return BearerAuth::Result::kNotBearer;
   }
-  std::string_view token = header.substr(kScheme.size());
-  while (!token.empty() && IsSpace(token.front())) token.remove_prefix(1);
-  if (token.empty()) return Result::kNotBearer;
+  std::string_view t = header.substr(kScheme.size());
+  while (!t.empty() && IsSpace(t.front())) t.remove_prefix(1);
+  if (t.empty()) return BearerAuth::Result::kNotBearer;
+  *token = t;
+  return BearerAuth::Result::kOk;
+}
+
+BearerAuth::Result BearerAuth::Check(std::string_view header) const {
+  std::string_view token;
+  if (Result r = BearerToken(header, &token); r != Result::kOk) return r;
   const std::array<unsigned char, 32> given = Sha256(token);
   return CRYPTO_memcmp(given.data(), digest_.data(), given.size()) == 0 ? Result::kOk
                                                                         : Result::kWrongToken;

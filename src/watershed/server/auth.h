@@ -32,4 +32,8 @@ class BearerAuth {
   std::array<unsigned char, 32> digest_;
 };
 
+// The token of a `Bearer <token>` header value: kOk with `token` set, or why there is none
+// (kMissing, kNotBearer).
+BearerAuth::Result BearerToken(std::string_view header, std::string_view* token);
+
 }  // namespace watershed::server

@@ -44,7 +44,8 @@ std::vector<std::string> Segments(std::string_view path) {
 }
 
 // The lake's tables that have Iceberg metadata, by namespace.
-StatusOr<std::map<std::string, std::set<std::string>>> Tables(project::Project& project) {
+StatusOr<std::map<std::string, std::set<std::string>>> Tables(
+    project::Project& project, const std::function<bool(const std::string&)>& may_read) {
   WS_ASSIGN_OR_RETURN(lake::Catalog * catalog, project.catalog());
   WS_ASSIGN_OR_RETURN(auto all, catalog->ListTables(0));
   std::map<std::string, std::set<std::string>> out;
@@ -52,7 +53,7 @@ StatusOr<std::map<std::string, std::set<std::string>>> Tables(project::Project& 
     WS_ASSIGN_OR_RETURN(auto state, catalog->ExportState(t.table_id, lake::kIcebergFormat));
     if (!state) continue;
     auto names = lake::SplitTableName(t.name);
-    if (!names.ok()) continue;
+    if (!names.ok() || (may_read && !may_read(t.name))) continue;
     out[names->first].insert(names->second);
   }
   return out;
@@ -61,7 +62,8 @@ StatusOr<std::map<std::string, std::set<std::string>>> Tables(project::Project& 
 }  // namespace
 
 RestAnswer IcebergRestCatalog::Answer(std::string_view method, std::string_view path,
-                                      const std::multimap<std::string, std::string>& query) {
+                                      const std::multimap<std::string, std::string>& query,
+                                      const std::function<bool(const std::string&)>& may_read) {
   if (method != "GET" && method != "HEAD") {
     return IcebergRestError(405, "NotAllowedException",
                             "this Iceberg REST catalog is read-only: Watershed's commits write "
@@ -82,7 +84,7 @@ RestAnswer IcebergRestCatalog::Answer(std::string_view method, std::string_view 
       (seg.size() >= 4 && seg[3] != "tables")) {
     return IcebergRestError(404, "NotFoundException", StrCat("no route ", path.substr(0, 200)));
   }
-  auto tables = Tables(*project_);
+  auto tables = Tables(*project_, may_read);
   if (!tables.ok()) return Failed(tables.status());
   if (seg.size() == 2) {
     json out = json::array();

@@ -18,6 +18,7 @@
 // Thread safety: Answer may be called from any thread (one project behind a mutex).
 #pragma once
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -45,8 +46,11 @@ class IcebergRestCatalog {
 
   // `method`: GET or HEAD (anything else is 405); `path`: below the prefix, still
   // percent-encoded ("/v1/namespaces/crunchbase/tables/organizations").
+  // `may_read(table)` ("crunchbase.organizations"): whether the caller sees the table; one it
+  // may not read is absent from listings and not found. Null: every table.
   RestAnswer Answer(std::string_view method, std::string_view path,
-                    const std::multimap<std::string, std::string>& query);
+                    const std::multimap<std::string, std::string>& query,
+                    const std::function<bool(const std::string& table)>& may_read = nullptr);
 
  private:
   std::mutex mu_;

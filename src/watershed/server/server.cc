@@ -20,7 +20,9 @@
 #include "watershed/observe/alarms.h"
 #include "watershed/observe/metrics.h"
 #include "watershed/observe/metrics_prometheus.h"
+#include "watershed/project/access_tokens.h"
 #include "watershed/project/project.h"
+#include "watershed/security/access.h"
 #include "watershed/server/auth.h"
 #include "watershed/server/http_front.h"
 #include "watershed/server/iceberg_rest.h"
@@ -32,6 +34,9 @@
 
 namespace watershed::server {
 namespace {
+
+// The principal WATERSHED_TOKEN stands for: the project's owner, allowed everything.
+constexpr std::string_view kOwnerPrincipal = "watershed-owner";
 
 std::atomic<bool> g_signalled{false};
 void OnSignal(int) { g_signalled = true; }
@@ -166,19 +171,42 @@ struct Stream {
 }  // namespace
 
 Status Serve(const ServeOptions& options) {
-  if (options.token.empty()) {
+  WS_ASSIGN_OR_RETURN(auto project, project::Project::Open(options.project_dir));
+  const std::optional<security::AccessPolicy>& access = project->config().access;
+  if (options.token.empty() && !access) {
     return absl::FailedPreconditionError(
         "no ingest token: set WATERSHED_TOKEN to the bearer token clients must send "
-        "(Authorization: Bearer <token>)");
+        "(Authorization: Bearer <token>), or add an access: section to watershed.yml and give "
+        "each client its own token (`watershed token create`)");
   }
-  RegisterSecret(options.token);
-  WS_ASSIGN_OR_RETURN(auto project, project::Project::Open(options.project_dir));
+  if (!options.token.empty()) RegisterSecret(options.token);
+  // With access:, each client presents its own token (project/access_tokens.h); WATERSHED_TOKEN,
+  // when set, stays the owner's (every action).
+  std::unique_ptr<project::AccessTokens> tokens;
+  std::mutex tokens_mu;
+  if (access) {
+    auto opened = project::AccessTokens::Open(*project, /*create_key=*/false);
+    if (opened.ok()) {
+      tokens = *std::move(opened);
+    } else if (options.token.empty()) {
+      return opened.status();
+    } else {
+      LogWarn(StrCat("access tokens unavailable, only WATERSHED_TOKEN is accepted: ",
+                     std::string(opened.status().message())));
+    }
+  } else if (options.host != "127.0.0.1" && options.host != "localhost" && options.host != "::1") {
+    LogWarn(StrCat("serving on ", options.host,
+                   " without an access: section: one shared token opens every stream and the "
+                   "Iceberg catalog, and /metrics and /v1/streams need none. Add access: "
+                   "(docs/formats/access.md)"));
+  }
   WS_ASSIGN_OR_RETURN(auto configs, load::ParseStreams(project->config().raw["streams"]));
   if (configs.empty()) {
     LogWarn("watershed.yml declares no streams: ingest answers 404 until `streams:` names some");
   }
   HttpLimits limits;  // before any thread starts: a bad setting fails the start
-  WS_RETURN_IF_ERROR(ParseServerSettings(project->config().raw["server"], &limits));
+  PublicRoutes public_routes;
+  WS_RETURN_IF_ERROR(ParseServerSettings(project->config().raw["server"], &limits, &public_routes));
   limits.threads = std::max(2, options.http_threads);
 
   // Per stream: its source, its writer (with its own Project: a catalog serves one thread).
@@ -239,11 +267,38 @@ Status Serve(const ServeOptions& options) {
   http.set_keep_alive_max_count(static_cast<size_t>(limits.max_requests_per_connection));
   http.set_keep_alive_timeout(absl::ToInt64Seconds(limits.idle_timeout));
 
-  // Checks the bearer token; a refusal is audited and answered WWW-Authenticate, and its reason
-  // returned ("" = authenticated).
-  auto authenticate = [&](const httplib::Request& req, httplib::Response& res) -> std::string {
-    const BearerAuth::Result checked = auth.Check(req.get_header_value("Authorization"));
-    if (checked == BearerAuth::Result::kOk) return "";
+  // Who sends a request: the owner (WATERSHED_TOKEN) or a principal's token. A refusal is
+  // audited and answered WWW-Authenticate; `refusal` says why.
+  struct Caller {
+    std::string principal;  // "" when refused
+    std::string token_id;
+    std::string refusal;
+  };
+  auto identify = [&](const httplib::Request& req, httplib::Response& res) -> Caller {
+    const std::string header = req.get_header_value("Authorization");
+    std::string_view presented;
+    BearerAuth::Result checked = BearerToken(header, &presented);
+    Caller caller;
+    if (checked == BearerAuth::Result::kOk && !options.token.empty() &&
+        auth.Check(header) == BearerAuth::Result::kOk) {
+      caller.principal = std::string(kOwnerPrincipal);
+      return caller;
+    }
+    if (checked == BearerAuth::Result::kOk && tokens) {
+      std::lock_guard<std::mutex> lock(tokens_mu);
+      auto who = tokens->Authenticate(std::string(presented));
+      if (who.ok()) {
+        caller.principal = who->principal;
+        caller.token_id = who->token_id;
+        return caller;
+      }
+      caller.refusal = std::string(who.status().message());
+    } else {
+      caller.refusal =
+          checked == BearerAuth::Result::kMissing     ? "missing Authorization: Bearer <token>"
+          : checked == BearerAuth::Result::kNotBearer ? "Authorization must be: Bearer <token>"
+                                                      : "invalid token";
+    }
     res.set_header("WWW-Authenticate", "Bearer");
     const std::string principal =
         checked == BearerAuth::Result::kMissing ? "anonymous" : "invalid-token";
@@ -255,9 +310,25 @@ Status Serve(const ServeOptions& options) {
     if (!audited.ok()) {
       LogWarn(StrCat("audit log: refused request not recorded: ", audited.ToString()));
     }
-    return checked == BearerAuth::Result::kMissing     ? "missing Authorization: Bearer <token>"
-           : checked == BearerAuth::Result::kNotBearer ? "Authorization must be: Bearer <token>"
-                                                       : "invalid token";
+    return caller;
+  };
+  // Whether `caller` may do `action` on `resource` (security/access.h): always without an access:
+  // section and for the owner; else the policy's decision, audited (allow and deny; repeats
+  // within a second are counted into one entry).
+  auto allowed = [&](const Caller& caller, security::Action action, const std::string& resource,
+                     const httplib::Request& req) -> bool {
+    if (!access || caller.principal == kOwnerPrincipal) return true;
+    const security::Decision d = access->Decide(caller.principal, action, resource);
+    const std::string target =
+        StrCat(security::ActionName(action), " ", resource, " via ", req.method, " ",
+               req.path.substr(0, 200), " from ", req.remote_addr, " token ", caller.token_id);
+    Status audited = refusals.Record(
+        StrCat(caller.principal, " ", security::ActionName(action), " ", resource, " ", d.allowed),
+        {0, "", caller.principal, "access", target,
+         d.allowed ? StrCat("allow: ", d.grant->Describe()) : StrCat("deny: ", d.reason)},
+        NowMicros());
+    if (!audited.ok()) LogWarn(StrCat("audit log: decision not recorded: ", audited.ToString()));
+    return d.allowed;
   };
 
   // Decides on a request's headers alone, before a byte of its body is read: only an
@@ -275,8 +346,13 @@ Status Serve(const ServeOptions& options) {
              "unexpected_body");
       return false;
     }
-    if (const std::string refused = authenticate(req, res); !refused.empty()) {
-      Reject(res, 401, refused, "unauthorized");
+    const Caller caller = identify(req, res);
+    if (caller.principal.empty()) {
+      Reject(res, 401, caller.refusal, "unauthorized");
+      return false;
+    }
+    if (!allowed(caller, security::Action::kIngest, StrCat("stream:", name), req)) {
+      Reject(res, 403, StrCat(caller.principal, " may not ingest into stream ", name), "forbidden");
       return false;
     }
     auto it = streams.find(name);
@@ -436,9 +512,17 @@ Status Serve(const ServeOptions& options) {
           {"duplicate", appended->duplicate}});
   });
 
-  http.Get("/v1/streams", [&](const httplib::Request&, httplib::Response& res) {
+  // With access:, a token is needed (unless server.public_streams), and only the streams the
+  // caller may read are listed.
+  http.Get("/v1/streams", [&](const httplib::Request& req, httplib::Response& res) {
+    Caller caller{std::string(kOwnerPrincipal), "", ""};
+    if (access && !public_routes.streams) {
+      caller = identify(req, res);
+      if (caller.principal.empty()) return Reject(res, 401, caller.refusal, "unauthorized");
+    }
     nlohmann::json out = nlohmann::json::array();
     for (auto& [name, s] : streams) {
+      if (!allowed(caller, security::Action::kRead, StrCat("stream:", name), req)) continue;
       const load::StreamStats& st = s->writer->stats();
       std::lock_guard<std::mutex> lock(s->rate_mu);
       nlohmann::json j = {{"stream", name},
@@ -468,7 +552,16 @@ Status Serve(const ServeOptions& options) {
   // (flushed first). A Project serves one thread, so scrapes take turns on their own.
   WS_ASSIGN_OR_RETURN(auto metrics_project, project::Project::Open(project->root()));
   std::mutex metrics_mu;
-  http.Get("/metrics", [&](const httplib::Request&, httplib::Response& res) {
+  // With access:, the admin grant is needed (unless server.public_metrics).
+  http.Get("/metrics", [&](const httplib::Request& req, httplib::Response& res) {
+    if (access && !public_routes.metrics) {
+      const Caller caller = identify(req, res);
+      if (caller.principal.empty()) return Reject(res, 401, caller.refusal, "unauthorized");
+      if (!allowed(caller, security::Action::kAdmin, "admin", req)) {
+        return Reject(res, 403, StrCat(caller.principal, " may not read /metrics (admin)"),
+                      "forbidden");
+      }
+    }
     std::lock_guard<std::mutex> lock(metrics_mu);
     res.set_content(observe::RenderPrometheus(*metrics_project),
                     "text/plain; version=0.0.4; charset=utf-8");
@@ -479,12 +572,18 @@ Status Serve(const ServeOptions& options) {
   IcebergRestCatalog rest(std::move(rest_project));
   auto iceberg_rest = [&](const httplib::Request& req, httplib::Response& res) {
     RestAnswer answer;
-    if (const std::string refused = authenticate(req, res); !refused.empty()) {
-      answer = IcebergRestError(401, "NotAuthorizedException", refused);
+    const Caller caller = identify(req, res);
+    if (caller.principal.empty()) {
+      answer = IcebergRestError(401, "NotAuthorizedException", caller.refusal);
     } else {
       std::multimap<std::string, std::string> query(req.params.begin(), req.params.end());
-      answer = rest.Answer(req.method,
-                           std::string_view(req.path).substr(sizeof kIcebergRestPrefix - 1), query);
+      // A table the caller may not read is absent (listings, loadTable).
+      auto may_read = [&](const std::string& table) {
+        return allowed(caller, security::Action::kRead, StrCat("lake:", table), req);
+      };
+      answer =
+          rest.Answer(req.method, std::string_view(req.path).substr(sizeof kIcebergRestPrefix - 1),
+                      query, may_read);
     }
     res.status = answer.status;
     if (!answer.body.empty()) res.set_content(answer.body, "application/json");

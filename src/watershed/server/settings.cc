@@ -37,7 +37,8 @@ StatusOr<uint64_t> ParseByteSize(std::string_view text) {
   return number << shift;
 }
 
-Status ParseServerSettings(const YAML::Node& section, HttpLimits* limits) {
+Status ParseServerSettings(const YAML::Node& section, HttpLimits* limits,
+                           PublicRoutes* public_routes) {
   if (!section || section.IsNull()) return absl::OkStatus();
   if (!section.IsMap()) return absl::InvalidArgumentError("server: must be a map of settings");
   auto bad = [](std::string_view field, std::string_view why) {
@@ -94,11 +95,17 @@ Status ParseServerSettings(const YAML::Node& section, HttpLimits* limits) {
       WS_RETURN_IF_ERROR(count(&limits->max_connections, 1, HttpLimits::kMaxConnectionsLimit));
     } else if (key == "max_requests_per_connection") {
       WS_RETURN_IF_ERROR(count(&limits->max_requests_per_connection, 1, 100000000));
+    } else if (key == "public_metrics" || key == "public_streams") {
+      if (value != "true" && value != "false") return bad(key, "must be true or false");
+      if (public_routes != nullptr) {
+        (key == "public_metrics" ? public_routes->metrics : public_routes->streams) =
+            value == "true";
+      }
     } else {
       return bad(key,
                  "unknown setting (known: max_body_bytes, max_header_bytes, max_headers, "
                  "header_timeout, body_timeout, idle_timeout, write_timeout, max_connections, "
-                 "max_requests_per_connection)");
+                 "max_requests_per_connection, public_metrics, public_streams)");
     }
   }
   return absl::OkStatus();

@@ -16,9 +16,17 @@
 
 namespace watershed::server {
 
+// Which status routes answer without a token once watershed.yml has an access: section
+// (without one, /metrics and /v1/streams are open as they always were).
+struct PublicRoutes {
+  bool metrics = false;  // server.public_metrics: GET /metrics for anyone
+  bool streams = false;  // server.public_streams: GET /v1/streams for anyone
+};
+
 // `section`: the `server:` node (absent or null: the defaults in `limits`). Fields not given
-// keep the value `limits` holds.
-Status ParseServerSettings(const YAML::Node& section, HttpLimits* limits);
+// keep the value `limits` holds; `public_routes` (optional) gets public_metrics/public_streams.
+Status ParseServerSettings(const YAML::Node& section, HttpLimits* limits,
+                           PublicRoutes* public_routes = nullptr);
 
 // "1048576", "512KiB", "64MiB", "1GiB" (also K/KB, M/MB, G/GB, all binary); kInvalidArgument
 // naming the text otherwise.
