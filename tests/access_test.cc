@@ -94,6 +94,15 @@ TEST_F(AccessTest, EveryDoorDecidesByTheCallersTokenAndGrants) {
   httplib::Client c("127.0.0.1", port);
 
   EXPECT_EQ(Post(c, "org_views", ingest), 200);
+  {
+    httplib::Headers h = Bearer(bob);
+    h.emplace("X-Request-Id", "trace-42");
+    auto r = c.Get("/metrics", h);
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 403);
+    EXPECT_EQ(r->get_header_value("X-Request-Id"), "trace-42");
+    EXPECT_FALSE(c.Get("/healthz")->get_header_value("X-Request-Id").empty());
+  }
   EXPECT_EQ(Post(c, "payments", ingest), 403);  // a grant per stream
   EXPECT_EQ(Post(c, "org_views", bob), 403);    // reading is not ingesting
   EXPECT_EQ(Post(c, "org_views", dana), 200);   // the platform admin
@@ -136,6 +145,8 @@ TEST_F(AccessTest, EveryDoorDecidesByTheCallersTokenAndGrants) {
   EXPECT_NE(audit.find("deny: no grant gives bob (groups: analytics) read on lake:raw.secrets"),
             std::string::npos);
   EXPECT_EQ(audit.find(ingest), std::string::npos);  // never a token
+  // The request id the client sent (or the server made, in the answer) names the entry.
+  EXPECT_NE(audit.find(" request trace-42"), std::string::npos);
   EXPECT_EQ(audit.find(ingest.substr(16)), std::string::npos);
 }
 

@@ -1,9 +1,11 @@
 // server/server.cc — see server.h.
 #include "watershed/server/server.h"
 
+#include <fmt/format.h>
 #include <httplib.h>
 #include <simdjson.h>
 
+#include <atomic>
 #include <charconv>
 #include <csignal>
 #include <deque>
@@ -37,6 +39,20 @@ namespace {
 
 // The principal WATERSHED_TOKEN stands for: the project's owner, allowed everything.
 constexpr std::string_view kOwnerPrincipal = "watershed-owner";
+
+// A request's id, for the audit log and the answer's X-Request-Id header: the client's own
+// X-Request-Id when it is 1-64 characters [A-Za-z0-9._-], else a new one (time and a counter).
+std::string NewRequestId(const httplib::Request& req) {
+  const std::string given = req.get_header_value("X-Request-Id");
+  if (!given.empty() && given.size() <= 64 &&
+      given.find_first_not_of(
+          "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-") ==
+          std::string::npos) {
+    return given;
+  }
+  static std::atomic<uint64_t> next{1};
+  return fmt::format("{:x}-{:x}", static_cast<uint64_t>(NowMicros()), next++);
+}
 
 std::atomic<bool> g_signalled{false};
 void OnSignal(int) { g_signalled = true; }
@@ -303,7 +319,8 @@ Status Serve(const ServeOptions& options) {
     const std::string principal =
         checked == BearerAuth::Result::kMissing ? "anonymous" : "invalid-token";
     const std::string target =
-        StrCat(req.method, " ", req.path.substr(0, 200), " from ", req.remote_addr);
+        StrCat(req.method, " ", req.path.substr(0, 200), " from ", req.remote_addr, " request ",
+               res.get_header_value("X-Request-Id"));
     Status audited =
         refusals.Record(StrCat(req.remote_addr, " ", principal),
                         {0, "", principal, "api_call", target, "refused 401"}, NowMicros());
@@ -316,12 +333,13 @@ Status Serve(const ServeOptions& options) {
   // section and for the owner; else the policy's decision, audited (allow and deny; repeats
   // within a second are counted into one entry).
   auto allowed = [&](const Caller& caller, security::Action action, const std::string& resource,
-                     const httplib::Request& req) -> bool {
+                     const httplib::Request& req, const httplib::Response& res) -> bool {
     if (!access || caller.principal == kOwnerPrincipal) return true;
     const security::Decision d = access->Decide(caller.principal, action, resource);
     const std::string target =
         StrCat(security::ActionName(action), " ", resource, " via ", req.method, " ",
-               req.path.substr(0, 200), " from ", req.remote_addr, " token ", caller.token_id);
+               req.path.substr(0, 200), " from ", req.remote_addr, " token ", caller.token_id,
+               " request ", res.get_header_value("X-Request-Id"));
     Status audited = refusals.Record(
         StrCat(caller.principal, " ", security::ActionName(action), " ", resource, " ", d.allowed),
         {0, "", caller.principal, "access", target,
@@ -351,7 +369,7 @@ Status Serve(const ServeOptions& options) {
       Reject(res, 401, caller.refusal, "unauthorized");
       return false;
     }
-    if (!allowed(caller, security::Action::kIngest, StrCat("stream:", name), req)) {
+    if (!allowed(caller, security::Action::kIngest, StrCat("stream:", name), req, res)) {
       Reject(res, 403, StrCat(caller.principal, " may not ingest into stream ", name), "forbidden");
       return false;
     }
@@ -423,9 +441,11 @@ Status Serve(const ServeOptions& options) {
     return true;
   };
   http.set_expect_100_continue_handler([&](const httplib::Request& req, httplib::Response& res) {
+    if (!res.has_header("X-Request-Id")) res.set_header("X-Request-Id", NewRequestId(req));
     return admit(req, res) ? 100 : res.status;
   });
   http.set_pre_routing_handler([&](const httplib::Request& req, httplib::Response& res) {
+    if (!res.has_header("X-Request-Id")) res.set_header("X-Request-Id", NewRequestId(req));
     return admit(req, res) ? httplib::Server::HandlerResponse::Unhandled
                            : httplib::Server::HandlerResponse::Handled;
   });
@@ -522,7 +542,7 @@ Status Serve(const ServeOptions& options) {
     }
     nlohmann::json out = nlohmann::json::array();
     for (auto& [name, s] : streams) {
-      if (!allowed(caller, security::Action::kRead, StrCat("stream:", name), req)) continue;
+      if (!allowed(caller, security::Action::kRead, StrCat("stream:", name), req, res)) continue;
       const load::StreamStats& st = s->writer->stats();
       std::lock_guard<std::mutex> lock(s->rate_mu);
       nlohmann::json j = {{"stream", name},
@@ -557,7 +577,7 @@ Status Serve(const ServeOptions& options) {
     if (access && !public_routes.metrics) {
       const Caller caller = identify(req, res);
       if (caller.principal.empty()) return Reject(res, 401, caller.refusal, "unauthorized");
-      if (!allowed(caller, security::Action::kAdmin, "admin", req)) {
+      if (!allowed(caller, security::Action::kAdmin, "admin", req, res)) {
         return Reject(res, 403, StrCat(caller.principal, " may not read /metrics (admin)"),
                       "forbidden");
       }
@@ -579,7 +599,7 @@ Status Serve(const ServeOptions& options) {
       std::multimap<std::string, std::string> query(req.params.begin(), req.params.end());
       // A table the caller may not read is absent (listings, loadTable).
       auto may_read = [&](const std::string& table) {
-        return allowed(caller, security::Action::kRead, StrCat("lake:", table), req);
+        return allowed(caller, security::Action::kRead, StrCat("lake:", table), req, res);
       };
       answer =
           rest.Answer(req.method, std::string_view(req.path).substr(sizeof kIcebergRestPrefix - 1),
