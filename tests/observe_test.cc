@@ -581,7 +581,11 @@ TEST(Audit, ServerAuditsRefusedRequestsThrottledAndStreamCommits) {
     ASSERT_TRUE(e.is_object());
     if (e.value("action", "") != "api_call") continue;
     ++api_entries;
-    EXPECT_EQ(e.value("target", ""), "POST /v1/streams/clicks/events from 127.0.0.1");
+    // ... and the request's id (X-Request-Id).
+    EXPECT_TRUE(std::regex_match(e.value("target", ""),
+                                 std::regex("POST /v1/streams/clicks/events from 127\\.0\\.0\\.1 "
+                                            "request [0-9a-f]+-[0-9a-f]+")))
+        << e.value("target", "");
     std::smatch m;
     const std::string outcome = e.value("outcome", "");
     ASSERT_TRUE(std::regex_match(outcome, m, std::regex("refused 401(?: \\((\\d+) times\\))?")))
