@@ -59,9 +59,7 @@ class AccessTest : public ::testing::Test {
   }
 
   void Load(const std::string& table) {
-    const std::string file = dir_ + "/in-" + table + ".jsonl";
-    std::ofstream(file) << "{\"id\": 1}\n";
-    Outcome o = WatershedIn(dir_, "load " + Quote(file) + " --table " + table);
+    Outcome o = testing_util::LoadRows(dir_, table, "{\"id\": 1}\n");
     ASSERT_EQ(o.code, 0) << o.out;
   }
 

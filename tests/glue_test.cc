@@ -197,9 +197,7 @@ class GlueTest : public ::testing::Test {
   }
 
   Outcome Load(const std::string& table, const std::string& rows) {
-    const std::string file = dir_ + "/in-" + std::to_string(files_++) + ".jsonl";
-    std::ofstream(file) << rows;
-    return WatershedIn(dir_, "load " + Quote(file) + " --table " + table);
+    return testing_util::LoadRows(dir_, table, rows);
   }
 
   json Show(const std::string& table) {
@@ -215,7 +213,6 @@ class GlueTest : public ::testing::Test {
   static MotoServer* moto_;
   std::unique_ptr<GlueProxy> proxy_;
   std::string dir_;
-  int files_ = 0;
 };
 
 MotoServer* GlueTest::moto_ = nullptr;

@@ -105,6 +105,15 @@ inline Outcome WatershedIn(const std::string& project, const std::string& args,
   return Watershed("--project " + Quote(project) + " -q " + args, env);
 }
 
+// `watershed load` of `rows` (JSON lines, written to a new file in the project) into `table`.
+inline Outcome LoadRows(const std::string& project, const std::string& table,
+                        const std::string& rows) {
+  static int files = 0;
+  const std::string file = project + "/rows-" + std::to_string(++files) + ".jsonl";
+  std::ofstream(file) << rows;
+  return WatershedIn(project, "load " + Quote(file) + " --table " + table);
+}
+
 // The lines of a file (none when it does not exist).
 // Flags for `watershed gc` in a test that expects files of dead loads removed at once: none on
 // a local lake (gc sees which local loads still run), `--grace 0s` on an S3 lake (the `cloud`

@@ -37,9 +37,7 @@ class IcebergRestTest : public ::testing::Test {
   }
 
   void Load(const std::string& table, const std::string& rows) {
-    const std::string file = dir_ + "/in-" + std::to_string(files_++) + ".jsonl";
-    std::ofstream(file) << rows;
-    Outcome o = WatershedIn(dir_, "load " + Quote(file) + " --table " + table);
+    Outcome o = testing_util::LoadRows(dir_, table, rows);
     ASSERT_EQ(o.code, 0) << o.out;
   }
 
@@ -56,7 +54,6 @@ class IcebergRestTest : public ::testing::Test {
   }
 
   std::string dir_;
-  int files_ = 0;
 };
 
 TEST_F(IcebergRestTest, IcebergJsListsAndLoadsEveryTableAsIcebergShowReportsIt) {

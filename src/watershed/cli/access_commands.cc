@@ -54,11 +54,12 @@ Status RunToken(const GlobalOptions& g, const TokenCommand& c) {
         return absl::InvalidArgumentError(
             StrCat("--overlap ", c.overlap, ": give a duration such as 1d"));
       }
+      const int64_t overlap_end = NowMicros() + absl::ToInt64Microseconds(*overlap);
       WS_ASSIGN_OR_RETURN(
-          minted, tokens->Rotate(c.id, NowMicros() + absl::ToInt64Microseconds(*overlap),
+          minted, tokens->Rotate(c.id, overlap_end,
                                  c.expires_given ? std::optional<int64_t>(expires) : std::nullopt));
-      std::cerr << "token " << c.id << " stays valid until "
-                << When(NowMicros() + absl::ToInt64Microseconds(*overlap)) << " at the latest\n";
+      std::cerr << "token " << c.id << " stays valid until " << When(overlap_end)
+                << " at the latest\n";
     }
     // The token itself on stdout (for a script to capture), once; the rest on stderr.
     std::cout << minted.token << "\n";

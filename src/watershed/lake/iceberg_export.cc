@@ -305,6 +305,25 @@ std::string TableRoot(const std::string& table) {
 
 IcebergExporter::~IcebergExporter() = default;
 
+namespace {
+
+// Where `table` points once `state`'s newest metadata version is committed.
+IcebergTablePointer PointerOf(const Storage& storage, const std::string& table,
+                              const IcebergExporter::State& state, iceberg::Schema schema) {
+  IcebergTablePointer p;
+  p.table = table;
+  p.location = storage.Uri(TableRoot(table));
+  p.metadata_location = storage.Uri(state.metadata.back().key);
+  if (state.metadata.size() > 1) {
+    p.previous_metadata_location = storage.Uri(state.metadata[state.metadata.size() - 2].key);
+  }
+  p.metadata_version = state.metadata.back().version;
+  p.schema = std::move(schema);
+  return p;
+}
+
+}  // namespace
+
 void IcebergExporter::AddPublisher(std::unique_ptr<IcebergPublisher> publisher) {
   publishers_.push_back(std::move(publisher));
   unpublished_.emplace_back();
@@ -728,18 +747,11 @@ Status IcebergExporter::WriteMetadata(Catalog& catalog, const TableState& ts, St
   written.push_back(meta.key);
   written.push_back(StrCat(dir, kVersionHint));  // written by Published, after the commit
   hints_.push_back(ts.info.table_id);
-  if (!publishers_.empty()) {
-    IcebergTablePointer p;
-    p.table = table;
-    p.location = m.location;
-    p.metadata_location = storage_->Uri(meta.key);
-    if (!state.metadata.empty())
-      p.previous_metadata_location = storage_->Uri(state.metadata.back().key);
-    p.metadata_version = meta.version;
-    p.schema = IcebergSchema(columns, ids, ts.schema.version);
-    pending_.push_back(std::move(p));
-  }
   state.metadata.push_back(std::move(meta));
+  if (!publishers_.empty()) {
+    pending_.push_back(
+        PointerOf(*storage_, table, state, IcebergSchema(columns, ids, ts.schema.version)));
+  }
   return absl::OkStatus();
 }
 
@@ -858,16 +870,8 @@ StatusOr<std::vector<IcebergTablePointer>> IcebergPointers(Catalog& catalog, Sto
     std::vector<std::string> names;
     for (const ColumnSpec& c : columns) names.push_back(c.name);
     WS_ASSIGN_OR_RETURN(auto ids, catalog.FieldIds(info.name, names));
-    IcebergTablePointer p;
-    p.table = info.name;
-    p.location = storage.Uri(TableRoot(info.name));
-    p.metadata_location = storage.Uri(state->metadata.back().key);
-    if (state->metadata.size() > 1) {
-      p.previous_metadata_location = storage.Uri(state->metadata[state->metadata.size() - 2].key);
-    }
-    p.metadata_version = state->metadata.back().version;
-    p.schema = IcebergSchema(columns, ids, history.back().version);
-    out.push_back(std::move(p));
+    out.push_back(
+        PointerOf(storage, info.name, *state, IcebergSchema(columns, ids, history.back().version)));
   }
   for (const std::string& t : tables) {
     if (std::none_of(out.begin(), out.end(), [&](const auto& p) { return p.table == t; })) {
