@@ -175,6 +175,39 @@ TEST_F(PostgresTest, ConnectionErrorIsUnavailableAndHidesPassword) {
   EXPECT_EQ((*live)->Describe().find(secret), std::string::npos);
 }
 
+TEST(DefaultSslModeTest, VerifyFullOffThisMachineOnly) {
+  EXPECT_EQ(DefaultSslMode("db.example.com"), "verify-full");
+  EXPECT_EQ(DefaultSslMode("10.0.0.5"), "verify-full");
+  EXPECT_EQ(DefaultSslMode("127.0.0.1,db.example.com"), "verify-full");
+  EXPECT_EQ(DefaultSslMode("127.0.0.1"), "");
+  EXPECT_EQ(DefaultSslMode("localhost"), "");
+  EXPECT_EQ(DefaultSslMode("::1"), "");
+  EXPECT_EQ(DefaultSslMode("/var/run/postgresql"), "");
+  EXPECT_EQ(DefaultSslMode(""), "");
+}
+
+// A mart target named as a host off this machine (host= a remote name, hostaddr= the test's
+// plain-TCP cluster) is refused without TLS, with the way out in the message; told otherwise
+// (sslmode=disable, or $PGSSLMODE) it connects.
+TEST_F(PostgresTest, RemoteHostsNeedVerifiedTlsUnlessToldOtherwise) {
+  const std::string remote =
+      StrCat("host=db.example.invalid hostaddr=127.0.0.1 port=", cluster_->port(),
+             " user=", cluster_->superuser(), " dbname=postgres");
+  auto refused = PgConnection::Connect(remote);
+  ASSERT_FALSE(refused.ok());
+  const std::string message(MessageOf(refused.status()));
+  EXPECT_NE(message.find("SSL"), std::string::npos) << message;
+  EXPECT_NE(message.find("sslmode=verify-full"), std::string::npos) << message;
+  EXPECT_NE(message.find("db.example.invalid"), std::string::npos) << message;
+
+  auto disabled = PgConnection::Connect(remote + " sslmode=disable");
+  EXPECT_TRUE(disabled.ok()) << disabled.status();
+  ::setenv("PGSSLMODE", "disable", 1);
+  auto by_env = PgConnection::Connect(remote);
+  ::unsetenv("PGSSLMODE");
+  EXPECT_TRUE(by_env.ok()) << by_env.status();
+}
+
 // The value of column `col` in row `i` of the COPY round-trip table; NULL every 7th row.
 std::string TrickyValue(int64_t i, int col) {
   static const char* const kPieces[] = {"tab\there", "new\nline", "back\\slash",    "cr\rlf\r\n",

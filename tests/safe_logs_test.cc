@@ -6,6 +6,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -133,6 +134,28 @@ TEST_F(SafeLogs, RunLogsAndStateFilesAreOwnerOnly) {
   }
   if (fs::exists(state + "/catalog.db-wal")) {
     EXPECT_EQ(ModeOf(state + "/catalog.db-wal"), 0600u);
+  }
+}
+
+// Not only state files: the lake, the marts and every folder a run creates are owner-only too
+// (issue 16, point 6), under a umask that would leave them world-readable.
+TEST_F(SafeLogs, EverythingARunCreatesIsOwnerOnly) {
+  std::set<std::string> before;
+  for (const auto& e : fs::recursive_directory_iterator(dir_)) before.insert(e.path().string());
+  Outcome run = WatershedUnmasked(dir_, "run daily --date 2026-01-01");
+  ASSERT_EQ(run.code, 0) << run.out;
+  int created = 0, lake_files = 0;
+  for (const auto& e : fs::recursive_directory_iterator(dir_)) {
+    const std::string path = e.path().string();
+    if (before.count(path) != 0 || e.is_symlink()) continue;
+    ++created;
+    lake_files += path.ends_with(".parquet") ? 1 : 0;
+    EXPECT_EQ(ModeOf(path) & 077, 0u) << path << " is readable by others";
+  }
+  EXPECT_GT(created, 5);
+  // Under the `cloud` label the lake is on S3; locally the run landed Parquet in the project.
+  if ((*project::Project::Open(dir_))->config().lake_url.empty()) {
+    EXPECT_GT(lake_files, 0);
   }
 }
 

@@ -2,8 +2,6 @@
 // No yaml-cpp exception leaves this file.
 #include "watershed/base/config.h"
 
-#include "watershed/base/strings.h"
-
 #include <algorithm>
 #include <cerrno>
 #include <cstdlib>
@@ -14,6 +12,9 @@
 #include <set>
 #include <sstream>
 #include <tuple>
+
+#include "watershed/base/log.h"
+#include "watershed/base/strings.h"
 
 namespace watershed {
 namespace {
@@ -87,6 +88,26 @@ std::optional<std::string> RealGetenv(std::string_view name) {
   return std::string(value);
 }
 
+StatusOr<std::string> ReadSecretFile(const std::string& path) {
+  if (path.empty()) {
+    return absl::InvalidArgumentError("bad secret reference \"${file:}\": expected ${file:PATH}");
+  }
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    return absl::InvalidArgumentError(StrCat("secret file ", path,
+                                             " cannot be read: ", std::strerror(errno),
+                                             " (check the path in ${file:...} and its owner)"));
+  }
+  std::string value((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (!value.empty() && value.back() == '\n') value.pop_back();  // the file's last newline
+  if (!value.empty() && value.back() == '\r') value.pop_back();
+  if (value.empty()) {
+    return absl::InvalidArgumentError(StrCat("secret file ", path, " is empty"));
+  }
+  RegisterSecret(value);  // never in a log, whatever key it lands in
+  return value;
+}
+
 StatusOr<std::string> InterpolateEnv(std::string_view text, const EnvLookup& getenv) {
   std::string out;
   out.reserve(text.size());
@@ -114,13 +135,19 @@ StatusOr<std::string> InterpolateEnv(std::string_view text, const EnvLookup& get
       return absl::InvalidArgumentError("unterminated \"${\" (write \"$${\" for a literal)");
     }
     std::string_view body = text.substr(dollar + 2, close - dollar - 2);
+    if (body.substr(0, 5) == "file:") {  // ${file:PATH}: a secret kept in a file
+      WS_ASSIGN_OR_RETURN(std::string secret, ReadSecretFile(std::string(body.substr(5))));
+      out += secret;
+      i = close + 1;
+      continue;
+    }
     size_t name_end = 0;
     while (name_end < body.size() && IsNameChar(body[name_end])) ++name_end;
     std::string_view var = body.substr(0, name_end);
     std::string_view tail = body.substr(name_end);
     if (var.empty() || !IsNameStart(var[0]) || (!tail.empty() && tail.substr(0, 2) != ":-")) {
       return absl::InvalidArgumentError("bad variable reference \"${" + std::string(body) +
-                                        "}\": expected ${NAME} or ${NAME:-default}");
+                                        "}\": expected ${NAME}, ${NAME:-default} or ${file:PATH}");
     }
     std::optional<std::string> value = getenv ? getenv(var) : std::nullopt;
     if (!tail.empty()) {  // ${VAR:-default}

@@ -7,6 +7,9 @@
 //   ${VAR}          the variable's value; unset is an error naming the variable, file and line:
 //                   "watershed.yml:12: environment variable CRUNCHBASE_API_KEY is not set"
 //   ${VAR:-default} the value, or `default` when VAR is unset or empty (shell semantics)
+//   ${file:PATH}    the content of the file PATH (relative: to the working directory), less
+//                   one final newline: a secret (registered with RegisterSecret, so never
+//                   logged); unreadable or empty is an error naming the file
 //   $${             a literal "${"; any other '$' is literal
 // Variable names match [A-Za-z_][A-Za-z0-9_]*. Interpolation happens once per node (aliases
 // share a node), and substituted values are never interpolated again.
@@ -48,6 +51,10 @@ Status CheckKnownKeys(const YAML::Node& node, const std::vector<std::string>& kn
 // Parses `text`; `name` (usually the file name) prefixes every error message.
 StatusOr<YAML::Node> ParseYaml(std::string_view text, std::string_view name,
                                const EnvLookup& getenv = RealGetenv);
+
+// The secret kept in file `path` for ${file:PATH}, registered with RegisterSecret.
+// kInvalidArgument naming the file when it cannot be read or is empty.
+StatusOr<std::string> ReadSecretFile(const std::string& path);
 
 // Interpolates one string. Errors are kInvalidArgument without a location, e.g.
 // "environment variable X is not set" (ParseYaml adds "name:line: ").

@@ -8,6 +8,7 @@
 
 #include "absl/strings/match.h"
 #include "gtest/gtest.h"
+#include "watershed/base/log.h"
 
 namespace watershed {
 namespace {
@@ -178,8 +179,6 @@ TEST_F(LoadYamlFileTest, ErrorsNameThePath) {
   EXPECT_NE(missing.status().message().find("absent.yml"), absl::string_view::npos);
 }
 
-}  // namespace
-
 TEST(YamlChecks, DuplicateKeysAreErrorsNamingBothLines) {
   auto dup = ParseYaml("name: a\npipelines: {}\nother: 1\npipelines:\n  x: 1\n", "watershed.yml");
   ASSERT_FALSE(dup.ok());
@@ -204,4 +203,27 @@ TEST(YamlChecks, UnknownKeysSuggestTheClosestKnownOne) {
   EXPECT_TRUE(CheckKnownKeys(*y, {"retries", "retrys"}, "x", "f").ok());
 }
 
+// ${file:PATH} reads a secret from a file (one final newline dropped), registers it so no log
+// shows it, and names the file when it cannot be read or is empty.
+TEST_F(LoadYamlFileTest, FileReferencesReadSecretsThatLogsRedact) {
+  const std::string secret = Write("pg_password", "s3cr3t-from-file\n");
+  std::string path = Write("watershed.yml", "dsn: postgres://u:${file:" + secret + "}@db/x\n");
+  StatusOr<YAML::Node> root = LoadYamlFile(path, FakeEnv({}));
+  ASSERT_TRUE(root.ok()) << root.status();
+  EXPECT_EQ((*root)["dsn"].as<std::string>(), "postgres://u:s3cr3t-from-file@db/x");
+  EXPECT_EQ(RedactSecrets("the value s3cr3t-from-file, logged"), "the value ***, logged");
+
+  std::string absent = Write("w2.yml", "k: ${file:" + (dir_ / "nope").string() + "}\n");
+  StatusOr<YAML::Node> bad = LoadYamlFile(absent, FakeEnv({}));
+  EXPECT_EQ(bad.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_TRUE(absl::StrContains(bad.status().message(), "w2.yml:1: secret file ")) << bad.status();
+  EXPECT_TRUE(absl::StrContains(bad.status().message(), "nope cannot be read")) << bad.status();
+
+  const std::string empty = Write("empty_secret", "\n");
+  StatusOr<YAML::Node> none =
+      LoadYamlFile(Write("w3.yml", "k: ${file:" + empty + "}\n"), FakeEnv({}));
+  EXPECT_TRUE(absl::StrContains(none.status().message(), "empty_secret is empty")) << none.status();
+}
+
+}  // namespace
 }  // namespace watershed

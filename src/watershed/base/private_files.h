@@ -5,8 +5,8 @@
 // the audit log, lock files, the server's event log) and their folders. Files are 0600 and the
 // folders this creates are 0700, whatever the process umask (mode set with fchmod/chmod after
 // creation, not left to open()/mkdir()). docs/formats/logs.md lists the files.
-// Does not own: lake and mart files (data for readers: their modes follow the umask), or what
-// is written into the files.
+// Does not own: lake and mart files (the CLI's umask 077, set in cli/main.cc, makes them
+// owner-only too), or what is written into the files.
 // Thread safety: thread-safe; concurrent callers creating the same folder both succeed.
 #pragma once
 

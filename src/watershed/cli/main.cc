@@ -5,6 +5,8 @@
 // the top-level help; the "did you mean" answer to a mistyped subcommand. Exit codes: 0
 // success, 1 the command failed (message on stderr), 2 bad usage (unknown subcommand, missing
 // or malformed arguments: CLI11's usage errors are mapped to 2).
+#include <sys/stat.h>
+
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <iostream>
@@ -88,6 +90,11 @@ int UsageError(CLI::App& app, const CLI::ParseError& e) {
 
 int main(int argc, char** argv) {
   using namespace watershed;
+  // Every file and folder Watershed creates is its owner's only (0600/0700): lake and mart files
+  // hold the same data as the sources, the state files cursors and tokens. Other readers of the
+  // lake reach it through the owner's engines (the SQL endpoint, S3 with IAM), not through
+  // file modes. private_files.h sets state files exactly, also when they existed before.
+  ::umask(077);
   // Gauges of modules above observe/ (it cannot include them): pipeline runs.
   observe::AddGaugeSource([](project::Project& project) {
     return orchestrate::RunMetrics(project.config().catalog_path);

@@ -329,7 +329,7 @@ StatusOr<std::unique_ptr<MartStaging>> StageGatedMarts(
   const fs::path marts = fs::path(project.root()) / "marts";
   const fs::path dir = marts / ".staging";
   std::error_code ec;
-  fs::create_directories(marts, ec);  // a data folder (umask); only .staging/ is private
+  fs::create_directories(marts, ec);  // a data folder (the CLI's umask 077)
   for (const std::string& mart : gated) {
     // The lock and its folder are state: owner-only (0600 / 0700).
     const std::string lock = (dir / (mart + ".lock")).string();

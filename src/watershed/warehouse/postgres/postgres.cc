@@ -8,6 +8,7 @@
 
 #include <cstdlib>
 #include <cstring>
+#include <vector>
 
 #include "watershed/warehouse/duckdb/database.h"
 
@@ -197,6 +198,19 @@ int64_t PgResult::affected_rows() const {
   return (n == nullptr || *n == '\0') ? 0 : std::strtoll(n, nullptr, 10);
 }
 
+std::string DefaultSslMode(std::string_view hosts) {
+  if (hosts.empty()) return "";  // libpq's default: the Unix socket
+  while (!hosts.empty()) {
+    const size_t comma = hosts.find(',');
+    const std::string_view host = hosts.substr(0, comma);
+    hosts = comma == std::string_view::npos ? std::string_view() : hosts.substr(comma + 1);
+    const bool local = host.empty() || host.front() == '/' || host.front() == '@' ||
+                       host == "localhost" || host == "::1" || host.starts_with("127.");
+    if (!local) return "verify-full";
+  }
+  return "";
+}
+
 // ---- PgConnection ----
 
 StatusOr<std::unique_ptr<PgConnection>> PgConnection::Connect(const std::string& conninfo) {
@@ -208,7 +222,7 @@ StatusOr<std::unique_ptr<PgConnection>> PgConnection::Connect(const std::string&
     if (parse_error) PQfreemem(parse_error);
     return absl::InvalidArgumentError(StrCat("postgres: invalid connection string: ", why));
   }
-  std::string host, hostaddr, port, dbname, user, password;
+  std::string host, hostaddr, port, dbname, user, password, sslmode;
   for (PQconninfoOption* o = options; o->keyword != nullptr; ++o) {
     if (o->val == nullptr) continue;
     const std::string_view key = o->keyword;
@@ -218,6 +232,7 @@ StatusOr<std::unique_ptr<PgConnection>> PgConnection::Connect(const std::string&
     if (key == "dbname") dbname = o->val;
     if (key == "user") user = o->val;
     if (key == "password") password = o->val;
+    if (key == "sslmode") sslmode = o->val;
   }
   PQconninfoFree(options);
   // A malformed port is the caller's mistake, not a transient failure.
@@ -233,13 +248,31 @@ StatusOr<std::unique_ptr<PgConnection>> PgConnection::Connect(const std::string&
              dbname.empty() ? (user.empty() ? "(default db)" : user) : dbname);
 
   // Earlier keywords are defaults; values from the expanded conninfo (last) override them.
-  const char* keywords[] = {"connect_timeout", "client_encoding", "dbname", nullptr};
-  const char* values[] = {"10", "UTF8", conninfo.c_str(), nullptr};
-  PGconn* conn = PQconnectdbParams(keywords, values, /*expand_dbname=*/1);
+  // TLS by default to any host off this machine (issue 16): unless the conninfo or
+  // $PGSSLMODE says otherwise, sslmode=verify-full.
+  const char* env_sslmode = std::getenv("PGSSLMODE");
+  const std::string default_sslmode =
+      (sslmode.empty() && (env_sslmode == nullptr || *env_sslmode == '\0'))
+          ? DefaultSslMode(!host.empty() ? host : hostaddr)
+          : "";
+  std::vector<const char*> keywords = {"connect_timeout", "client_encoding"};
+  std::vector<const char*> values = {"10", "UTF8"};
+  if (!default_sslmode.empty()) {
+    keywords.push_back("sslmode");
+    values.push_back(default_sslmode.c_str());
+  }
+  keywords.insert(keywords.end(), {"dbname", nullptr});
+  values.insert(values.end(), {conninfo.c_str(), nullptr});
+  PGconn* conn = PQconnectdbParams(keywords.data(), values.data(), /*expand_dbname=*/1);
   if (conn == nullptr) return absl::ResourceExhaustedError("postgres: out of memory");
   if (PQstatus(conn) != CONNECTION_OK) {
     std::string why = Scrub(Trimmed(PQerrorMessage(conn)), password);
     PQfinish(conn);
+    if (!default_sslmode.empty()) {
+      why +=
+          " (Watershed connects to hosts off this machine with sslmode=verify-full; give the "
+          "server's CA as sslrootcert=..., or set sslmode in the connection string)";
+    }
     return absl::UnavailableError(StrCat("postgres ", planned, ": cannot connect: ", why));
   }
   PQsetNoticeProcessor(conn, IgnoreNotice, nullptr);

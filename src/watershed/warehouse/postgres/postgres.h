@@ -56,11 +56,19 @@ class PgResult {
   pg_result* result_ = nullptr;
 };
 
+// The sslmode Watershed adds to a conninfo whose `sslmode` is not given (and $PGSSLMODE unset):
+// "verify-full" when any host is neither loopback (127.x, ::1, localhost) nor a Unix socket
+// path, else "" (libpq's default). `hosts` is libpq's comma-separated host (or hostaddr) list.
+std::string DefaultSslMode(std::string_view hosts);
+
 class PgConnection {
  public:
   // `conninfo` is a URI ("postgres://user:pw@127.0.0.1:5432/db?sslmode=disable") or key=value
   // pairs ("host=127.0.0.1 port=5432 dbname=db user=u"); libpq's environment defaults apply.
   // Blocks until connected (connect_timeout defaults to 10 s); the client encoding is UTF8.
+  // TLS: without an `sslmode` in `conninfo` or $PGSSLMODE, a host that is not loopback (nor a
+  // Unix socket) is connected with sslmode=verify-full (TLS, the certificate checked against
+  // ~/.postgresql/root.crt or `sslrootcert`, the host name matched); see DefaultSslMode.
   // Fails with kUnavailable, or kInvalidArgument for a malformed conninfo.
   static StatusOr<std::unique_ptr<PgConnection>> Connect(const std::string& conninfo);
   ~PgConnection();
