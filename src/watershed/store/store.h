@@ -50,7 +50,8 @@ struct OpenOptions {
   bool synchronous_normal = false;
   // SQLite: a database created by this open is 0600 in folders created 0700
   // (base/private_files.h; an existing file is narrowed to 0600): the catalog holds the
-  // project's state. False for data meant for readers (the real-time mart): umask modes.
+  // project's state. False for data meant for readers (the real-time mart): the process umask
+  // (077 in the CLI) decides.
   bool owner_only = true;
 };
 

@@ -199,7 +199,6 @@ int64_t PgResult::affected_rows() const {
 }
 
 std::string DefaultSslMode(std::string_view hosts) {
-  if (hosts.empty()) return "";  // libpq's default: the Unix socket
   while (!hosts.empty()) {
     const size_t comma = hosts.find(',');
     const std::string_view host = hosts.substr(0, comma);
