@@ -140,6 +140,10 @@ std::string Join(const std::vector<std::string>& parts, std::string_view sep) {
   return out;
 }
 
+bool IsLoopbackHost(std::string_view host) {
+  return host == "localhost" || host == "::1" || host == "[::1]" || host.starts_with("127.");
+}
+
 std::string_view Trim(std::string_view s) {
   constexpr std::string_view kSpace = " \t\r\n\f\v";
   const size_t first = s.find_first_not_of(kSpace);

@@ -67,6 +67,8 @@ std::string ToValidUtf8(std::string_view s);
 // third of the word's length (at least 1), or else the only candidate `word` is a prefix of.
 // Case is ignored. Empty when none is close.
 std::string ClosestMatch(std::string_view word, const std::vector<std::string>& candidates);
+// Whether `host` names this machine's loopback: "localhost", 127.x.x.x, "::1" (also "[::1]").
+bool IsLoopbackHost(std::string_view host);
 bool StartsWith(std::string_view s, std::string_view prefix);
 bool EndsWith(std::string_view s, std::string_view suffix);
 

@@ -15,5 +15,14 @@ TEST(Strings, PercentDecodeInvertsPercentEncode) {
   EXPECT_EQ(PercentDecode("%zz%4"), "%zz%4");
 }
 
+TEST(Strings, IsLoopbackHostKnowsOnlyThisMachinesNames) {
+  for (const char* host : {"localhost", "127.0.0.1", "127.8.9.1", "::1", "[::1]"}) {
+    EXPECT_TRUE(IsLoopbackHost(host)) << host;
+  }
+  for (const char* host : {"0.0.0.0", "::", "10.0.0.1", "db.example.com", "", "128.0.0.1"}) {
+    EXPECT_FALSE(IsLoopbackHost(host)) << host;
+  }
+}
+
 }  // namespace
 }  // namespace watershed

@@ -144,6 +144,9 @@ struct ServeCommand {
   std::string host = "127.0.0.1";
   int port = 8080;
   int threads = 8;
+  std::string tls_cert, tls_key;
+  std::string tls;  // "self-signed"
+  bool insecure_listen = false;
 };
 Status RunServe(const GlobalOptions& g, const ServeCommand& c);
 Status RunStreams(const GlobalOptions& g, const std::string& format);

@@ -448,6 +448,17 @@ int main(int argc, char** argv) {
   serve_cmd->add_option("--port", serve.port, "Port (default 8080; 0 = a free one, printed)");
   serve_cmd->add_option("--host", serve.host, "Address to listen on (default 127.0.0.1)");
   serve_cmd->add_option("--threads", serve.threads, "HTTP worker threads (default 8)");
+  serve_cmd->add_option("--tls-cert", serve.tls_cert,
+                        "Serve HTTPS with this PEM certificate (then any intermediates)");
+  serve_cmd->add_option("--tls-key", serve.tls_key, "The certificate's PEM private key (0600)");
+  serve_cmd
+      ->add_option("--tls", serve.tls,
+                   "self-signed: HTTPS with a certificate made and kept in .watershed/tls/ "
+                   "(trials; prints its SHA-256 fingerprint)")
+      ->check(CLI::IsMember({"self-signed"}));
+  serve_cmd->add_flag("--insecure-listen", serve.insecure_listen,
+                      "Allow plain HTTP on an address beyond loopback (a proxy in front "
+                      "terminates TLS); without TLS only loopback is served");
 
   std::string streams_format = "table";
   auto* streams_cmd = app.add_subcommand(

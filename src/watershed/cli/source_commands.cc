@@ -76,10 +76,18 @@ Status RunServe(const GlobalOptions& g, const ServeCommand& c) {
   o.host = c.host;
   o.port = c.port;
   o.http_threads = c.threads;
+  o.tls_cert = c.tls_cert;
+  o.tls_key = c.tls_key;
+  o.tls_self_signed = c.tls == "self-signed";
+  o.insecure_listen = c.insecure_listen;
   const char* token = std::getenv("WATERSHED_TOKEN");
   o.token = token ? token : "";
-  o.on_listening = [&](int port) {
-    std::cout << "listening on http://" << c.host << ":" << port << std::endl;
+  o.on_listening = [&](const server::Listening& l) {
+    std::cout << "listening on " << l.url << std::endl;
+    if (!l.fingerprint.empty()) {
+      std::cout << "TLS certificate " << l.cert_file << "\nSHA-256 fingerprint " << l.fingerprint
+                << std::endl;
+    }
   };
   return server::Serve(o);
 }

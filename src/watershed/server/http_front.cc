@@ -9,7 +9,10 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 #include <poll.h>
+#include <signal.h>
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
@@ -56,6 +59,8 @@ void CountRefusal(const std::string& reason) {
 // The answers this layer writes itself (everything else is cpp-httplib's).
 const char* Reason(int status) {
   switch (status) {
+    case 400:
+      return "Bad Request";
     case 408:
       return "Request Timeout";
     case 431:
@@ -108,6 +113,9 @@ thread_local RequestState* t_request = nullptr;
 
 struct HttpFront::Conn {
   int fd = -1;
+  SSL* ssl = nullptr;          // on a TLS listener: the session (handshake done by the first read)
+  bool tls_checked = false;    // the first byte was looked at (a TLS record, not plain HTTP)
+  short waiting_for = POLLIN;  // after an EAGAIN: what the connection waits for (TLS may need both)
   std::string buf;  // received and not consumed yet: buf[pos..]
   size_t pos = 0;
   enum class State { kIdle, kHeaders, kDraining } state = State::kIdle;
@@ -125,9 +133,73 @@ struct HttpFront::Conn {
     pos = 0;
     if (buf.capacity() > 2 * kReadChunk) buf.shrink_to_fit();
   }
+  ~Conn() { FreeTls(); }
+  void FreeTls() {
+    if (ssl != nullptr) SSL_free(ssl);
+    ssl = nullptr;
+  }
 };
 
 namespace {
+
+// Whether TLS holds received bytes that no poll on the socket would announce.
+bool TlsPending(const HttpFront::Conn& c) { return c.ssl != nullptr && SSL_has_pending(c.ssl); }
+
+// The result of a TLS call that moved no bytes, as recv/send would say it: -1 with errno EAGAIN
+// (and waiting_for set) when it must wait, 0 when the peer closed, else -1 with errno EPROTO.
+ssize_t TlsEnd(HttpFront::Conn& c, int r) {
+  switch (SSL_get_error(c.ssl, r)) {
+    case SSL_ERROR_WANT_READ:
+      c.waiting_for = POLLIN;
+      errno = EAGAIN;
+      return -1;
+    case SSL_ERROR_WANT_WRITE:
+      c.waiting_for = POLLOUT;
+      errno = EAGAIN;
+      return -1;
+    case SSL_ERROR_ZERO_RETURN:  // close_notify
+      return 0;
+    case SSL_ERROR_SYSCALL:
+      if (errno == 0) return 0;  // closed without close_notify
+      return -1;
+    default:  // a failed handshake or a bad record: nothing more to say to this client
+      ERR_clear_error();
+      errno = EPROTO;
+      return -1;
+  }
+}
+
+// One receive from the client: through TLS on a TLS listener, else recv(). Like recv: > 0
+// bytes, 0 the peer closed, -1 with errno (EAGAIN: nothing yet; wait for c.waiting_for).
+ssize_t ConnRecv(HttpFront::Conn& c, char* data, size_t size) {
+  if (c.ssl == nullptr) {
+    c.waiting_for = POLLIN;
+    return ::recv(c.fd, data, size, 0);
+  }
+  ERR_clear_error();
+  int r = SSL_read(c.ssl, data, static_cast<int>(std::min<size_t>(size, 1 << 30)));
+  return r > 0 ? r : TlsEnd(c, r);
+}
+
+// One send to the client, like send(MSG_NOSIGNAL) (SIGPIPE is blocked on this file's threads
+// for TLS's own writes).
+ssize_t ConnSend(HttpFront::Conn& c, const char* data, size_t size) {
+  if (c.ssl == nullptr) {
+    c.waiting_for = POLLOUT;
+    return ::send(c.fd, data, size, MSG_NOSIGNAL);
+  }
+  ERR_clear_error();
+  int r = SSL_write(c.ssl, data, static_cast<int>(std::min<size_t>(size, 1 << 30)));
+  return r > 0 ? r : TlsEnd(c, r);
+}
+
+// Threads of this file do not die of SIGPIPE when OpenSSL writes to a socket the client reset.
+void BlockSigpipe() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGPIPE);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+}
 
 // A request's view of its connection for cpp-httplib: the buffered bytes first, then the
 // socket (non-blocking), every read bounded by the request's deadline.
@@ -142,7 +214,7 @@ class ConnStream : public httplib::Stream {
         stopping_(stopping) {}
 
   bool is_readable() const override {
-    if (conn_.pos < conn_.buf.size()) return true;
+    if (conn_.pos < conn_.buf.size() || TlsPending(conn_)) return true;
     pollfd p{conn_.fd, POLLIN, 0};
     return ::poll(&p, 1, MillisUntil(read_deadline_)) > 0;
   }
@@ -165,14 +237,14 @@ class ConnStream : public httplib::Stream {
     if (write_deadline_ == 0) write_deadline_ = SteadyMicros() + write_timeout_micros_;
     size_t done = 0;
     while (done < size) {
-      ssize_t r = ::send(conn_.fd, ptr + done, size - done, MSG_NOSIGNAL);
+      ssize_t r = ConnSend(conn_, ptr + done, size - done);
       if (r > 0) {
         done += static_cast<size_t>(r);
         continue;
       }
       if (r < 0 && errno == EINTR) continue;
       if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-        pollfd p{conn_.fd, POLLOUT, 0};
+        pollfd p{conn_.fd, conn_.waiting_for, 0};
         int wait = MillisUntil(write_deadline_);
         if (wait == 0 || ::poll(&p, 1, wait) <= 0) return -1;  // too slow a reader
         continue;
@@ -198,7 +270,7 @@ class ConnStream : public httplib::Stream {
     conn_.buf.resize(kReadChunk);
     conn_.pos = 0;
     for (;;) {
-      ssize_t r = ::recv(conn_.fd, conn_.buf.data(), kReadChunk, 0);
+      ssize_t r = ConnRecv(conn_, conn_.buf.data(), kReadChunk);
       if (r > 0) {
         conn_.buf.resize(static_cast<size_t>(r));
         return true;
@@ -208,7 +280,7 @@ class ConnStream : public httplib::Stream {
       if (r < 0 && (err == EAGAIN || err == EWOULDBLOCK)) {
         // In slices, so that a stopping server does not wait for a slow body.
         int wait = std::min(MillisUntil(read_deadline_), 250);
-        pollfd p{conn_.fd, POLLIN, 0};
+        pollfd p{conn_.fd, conn_.waiting_for, 0};
         if (stopping_) {
           state_.read_end = ReadEnd::kError;
         } else if (wait > 0) {
@@ -249,7 +321,8 @@ void CloseAfterResponse(bool drain_body) {
 ReadEnd LastReadEnd() { return t_request == nullptr ? ReadEnd::kNone : t_request->read_end; }
 
 StatusOr<std::unique_ptr<HttpFront>> HttpFront::Listen(const std::string& host, int port,
-                                                       const HttpLimits& limits, Routes* routes) {
+                                                       const HttpLimits& limits, Routes* routes,
+                                                       ssl_ctx_st* tls) {
   addrinfo hints{};
   hints.ai_family = AF_UNSPEC;
   hints.ai_socktype = SOCK_STREAM;
@@ -289,11 +362,17 @@ StatusOr<std::unique_ptr<HttpFront>> HttpFront::Listen(const std::string& host, 
     ::close(fd);
     return absl::InternalError(StrCat("eventfd: ", strerror(errno)));
   }
-  return std::unique_ptr<HttpFront>(new HttpFront(fd, wake, bound_port, limits, routes));
+  return std::unique_ptr<HttpFront>(new HttpFront(fd, wake, bound_port, limits, routes, tls));
 }
 
-HttpFront::HttpFront(int listen_fd, int wake_fd, int port, const HttpLimits& limits, Routes* routes)
-    : listen_fd_(listen_fd), wake_fd_(wake_fd), port_(port), limits_(limits), routes_(routes) {}
+HttpFront::HttpFront(int listen_fd, int wake_fd, int port, const HttpLimits& limits, Routes* routes,
+                     ssl_ctx_st* tls)
+    : listen_fd_(listen_fd),
+      wake_fd_(wake_fd),
+      port_(port),
+      limits_(limits),
+      routes_(routes),
+      tls_(tls) {}
 
 HttpFront::~HttpFront() {
   Stop();
@@ -327,12 +406,18 @@ void HttpFront::Wake() {
 
 void HttpFront::Close(Conn& conn) {
   if (conn.fd < 0) return;
+  conn.FreeTls();
   ::close(conn.fd);
   conn.fd = -1;
   open_--;
 }
 
 void HttpFront::Linger(Conn& conn, bool drain_body) {
+  if (conn.ssl != nullptr) {
+    if (SSL_is_init_finished(conn.ssl)) SSL_shutdown(conn.ssl);  // close_notify, not waited for
+    ERR_clear_error();
+    conn.FreeTls();  // what the client still sends is read raw and dropped
+  }
   ::shutdown(conn.fd, SHUT_WR);
   conn.state = Conn::State::kDraining;
   conn.deadline = SteadyMicros() + (drain_body ? Micros(limits_.body_timeout) : kLingerMicros);
@@ -346,7 +431,7 @@ void HttpFront::Linger(Conn& conn, bool drain_body) {
 void HttpFront::Refuse(Conn& conn, int status, const std::string& message,
                        const std::string& reason) {
   const std::string answer = ErrorAnswer(status, message, status == 503);
-  ssize_t ignored = ::send(conn.fd, answer.data(), answer.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+  ssize_t ignored = ConnSend(conn, answer.data(), answer.size());  // the socket is non-blocking
   (void)ignored;
   CountRefusal(reason);
   Linger(conn);
@@ -375,14 +460,17 @@ void HttpFront::Accept() {
     if (open_.load() >= limits_.max_connections) {
       // Refused at once: what the client sent already is read and dropped (so that closing
       // does not reset the connection under the answer), the answer fits any socket buffer.
+      // A TLS client gets no answer (that would need a handshake), only the close.
       char scratch[16 << 10];
       for (int k = 0; k < 4 && ::recv(fd, scratch, sizeof(scratch), MSG_DONTWAIT) > 0; ++k) {
       }
       const std::string answer =
-          ErrorAnswer(503,
-                      StrCat("the server holds its limit of ", limits_.max_connections,
-                             " connections (server.max_connections); retry after 1 s"),
-                      /*retry_after=*/true);
+          tls_ != nullptr
+              ? ""
+              : ErrorAnswer(503,
+                            StrCat("the server holds its limit of ", limits_.max_connections,
+                                   " connections (server.max_connections); retry after 1 s"),
+                            /*retry_after=*/true);
       ssize_t ignored = ::send(fd, answer.data(), answer.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
       (void)ignored;
       ::shutdown(fd, SHUT_WR);
@@ -402,6 +490,11 @@ void HttpFront::Accept() {
     ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &yes, sizeof(yes));  // answers are two writes
     auto conn = std::make_unique<Conn>();
     conn->fd = fd;
+    if (tls_ != nullptr) {
+      conn->ssl = SSL_new(tls_);
+      SSL_set_fd(conn->ssl, fd);
+      SSL_set_accept_state(conn->ssl);
+    }
     conn->remote_ip = ip;
     conn->remote_port = port;
     sockaddr_storage local{};
@@ -453,7 +546,21 @@ bool HttpFront::Examine(std::unique_ptr<Conn>& conn) {
   return false;
 }
 
+bool HttpFront::CheckTls(Conn& conn) {
+  unsigned char first = 0;
+  ssize_t r = ::recv(conn.fd, &first, 1, MSG_PEEK | MSG_DONTWAIT);
+  if (r != 1) return true;  // nothing yet, or closed: the read that follows finds out
+  conn.tls_checked = true;
+  if (first == 0x16) return true;  // a TLS handshake record
+  conn.FreeTls();
+  Refuse(conn, 400,
+         StrCat("this port speaks HTTPS: use https://", conn.local_ip, ":", conn.local_port, "/"),
+         "plain_http_on_tls");
+  return false;
+}
+
 void HttpFront::Loop() {
+  BlockSigpipe();
   std::vector<std::unique_ptr<Conn>> conns;  // idle, sending headers, or draining
   std::vector<std::unique_ptr<Conn>> incoming;
   std::vector<pollfd> fds;
@@ -480,8 +587,9 @@ void HttpFront::Loop() {
       // A lingering connection that has sent more than enough is no longer read: it waits for
       // its deadline, so the client has that long to read the answer before the close.
       const bool read = c->state != Conn::State::kDraining || c->drained <= c->drain_limit;
-      fds.push_back({c->fd, static_cast<short>(read ? POLLIN : 0), 0});
-      next_deadline = std::min(next_deadline, c->deadline);
+      const short events = c->state == Conn::State::kDraining ? POLLIN : c->waiting_for;
+      fds.push_back({c->fd, static_cast<short>(read ? events : 0), 0});
+      next_deadline = std::min(next_deadline, TlsPending(*c) ? 0 : c->deadline);
     }
     int ready = ::poll(fds.data(), fds.size(), MillisUntil(next_deadline));
     if (ready < 0 && errno != EINTR) {
@@ -499,7 +607,7 @@ void HttpFront::Loop() {
     const int64_t now = SteadyMicros();
     for (size_t i = 0; i < conns.size(); ++i) {
       std::unique_ptr<Conn>& c = conns[i];
-      const short revents = fds[i + 2].revents;
+      const short revents = TlsPending(*c) ? POLLIN : fds[i + 2].revents;
       if (revents != 0) {
         if (c->state == Conn::State::kDraining) {
           ssize_t r = ::recv(c->fd, scratch, sizeof(scratch), MSG_DONTWAIT);
@@ -509,6 +617,8 @@ void HttpFront::Loop() {
             c.reset();
             continue;
           }
+        } else if (c->ssl != nullptr && !c->tls_checked && !CheckTls(*c)) {
+          continue;  // plain HTTP on the TLS port: answered, lingering
         } else {
           // At most the header limit (plus a little) is ever buffered here.
           const size_t room = limits_.max_header_bytes + 4 -
@@ -516,9 +626,14 @@ void HttpFront::Loop() {
           c->Compact();
           const size_t old = c->buf.size();
           c->buf.resize(old + room);
-          ssize_t r = ::recv(c->fd, c->buf.data() + old, room, 0);
-          c->buf.resize(old + static_cast<size_t>(std::max<ssize_t>(r, 0)));
-          if (r == 0 || (r < 0 && errno != EAGAIN && errno != EINTR)) {
+          size_t got = 0;
+          ssize_t r = 0;
+          do {  // TLS may hold more of a record than one read asked for
+            r = ConnRecv(*c, c->buf.data() + old + got, room - got);
+            if (r > 0) got += static_cast<size_t>(r);
+          } while (r > 0 && got < room && TlsPending(*c));
+          c->buf.resize(old + got);
+          if (got == 0 && (r == 0 || (r < 0 && errno != EAGAIN && errno != EINTR))) {
             Close(*c);  // the client went away (or reset) between requests
             c.reset();
             continue;
@@ -567,6 +682,7 @@ void HttpFront::GiveBack(std::unique_ptr<Conn> conn) {
 }
 
 void HttpFront::Work() {
+  BlockSigpipe();
   for (;;) {
     std::unique_ptr<Conn> conn;
     {

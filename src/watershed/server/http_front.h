@@ -1,6 +1,8 @@
 // server/http_front.h — the connection layer in front of cpp-httplib: sockets, limits, threads.
 //
-// Owns: the listening socket and every accepted connection until it is closed —
+// Owns: the listening socket and every accepted connection until it is closed, in plain HTTP
+// or TLS (the handshake runs on the poll loop under the header deadline; then every read and
+// write of the connection goes through its OpenSSL session) —
 //   - a connection cap: past `max_connections` a new connection is answered 503 with
 //     Retry-After and closed at once (logged, counted), so nobody starves silently;
 //   - reading each request's header block on one poll loop, without a worker thread, so slow
@@ -37,6 +39,8 @@
 
 #include "absl/time/time.h"
 #include "watershed/base/status.h"
+
+struct ssl_ctx_st;  // OpenSSL's SSL_CTX
 
 namespace watershed::server {
 
@@ -83,9 +87,12 @@ ReadEnd LastReadEnd();
 class HttpFront {
  public:
   // Binds and listens on host:port (port 0: a free one, see port()). `routes` must outlive
-  // the front. kUnavailable when the address cannot be bound.
+  // the front; so must `tls` (an OpenSSL server context, security/tls.h) when given: every
+  // connection then speaks TLS, and a client that sends plain HTTP is answered 400 in plain
+  // text saying to use https. kUnavailable when the address cannot be bound.
   static StatusOr<std::unique_ptr<HttpFront>> Listen(const std::string& host, int port,
-                                                     const HttpLimits& limits, Routes* routes);
+                                                     const HttpLimits& limits, Routes* routes,
+                                                     ssl_ctx_st* tls = nullptr);
   ~HttpFront();  // Stop()
   HttpFront(const HttpFront&) = delete;
   HttpFront& operator=(const HttpFront&) = delete;
@@ -102,7 +109,8 @@ class HttpFront {
   struct Conn;  // internal: one accepted connection
 
  private:
-  HttpFront(int listen_fd, int wake_fd, int port, const HttpLimits& limits, Routes* routes);
+  HttpFront(int listen_fd, int wake_fd, int port, const HttpLimits& limits, Routes* routes,
+            ssl_ctx_st* tls);
   void Loop();
   void Work();
   void Serve(std::unique_ptr<Conn> conn);
@@ -110,6 +118,9 @@ class HttpFront {
   // Looks at a waiting connection's buffer: dispatches a complete header block to a worker,
   // refuses one over the limits. False when the connection left the loop's set.
   bool Examine(std::unique_ptr<Conn>& conn);
+  // On a TLS listener, before the first read: false (and the client answered 400) when the
+  // first byte is not a TLS handshake record.
+  bool CheckTls(Conn& conn);
   void Refuse(Conn& conn, int status, const std::string& message, const std::string& reason);
   void Linger(Conn& conn, bool drain_body = false);
   void Close(Conn& conn);
@@ -121,6 +132,7 @@ class HttpFront {
   const int port_;
   const HttpLimits limits_;
   Routes* const routes_;
+  ssl_ctx_st* const tls_;  // nullptr: plain HTTP
 
   std::atomic<bool> stopping_{false};
   std::atomic<int> open_{0};

@@ -5,6 +5,7 @@
 #include <httplib.h>
 #include <simdjson.h>
 
+#include <algorithm>
 #include <atomic>
 #include <charconv>
 #include <csignal>
@@ -25,6 +26,7 @@
 #include "watershed/project/access_tokens.h"
 #include "watershed/project/project.h"
 #include "watershed/security/access.h"
+#include "watershed/security/tls.h"
 #include "watershed/server/auth.h"
 #include "watershed/server/http_front.h"
 #include "watershed/server/iceberg_rest.h"
@@ -188,6 +190,33 @@ struct Stream {
 
 Status Serve(const ServeOptions& options) {
   WS_ASSIGN_OR_RETURN(auto project, project::Project::Open(options.project_dir));
+  // Transport first: a refused address or a bad certificate fails before anything starts.
+  std::unique_ptr<security::TlsServer> tls;
+  if (options.tls_self_signed && !(options.tls_cert.empty() && options.tls_key.empty())) {
+    return absl::InvalidArgumentError(
+        "--tls self-signed and --tls-cert/--tls-key exclude each other: choose one");
+  }
+  if (options.tls_cert.empty() != options.tls_key.empty()) {
+    return absl::InvalidArgumentError(options.tls_cert.empty()
+                                          ? "--tls-key needs --tls-cert (the certificate chain)"
+                                          : "--tls-cert needs --tls-key (its private key)");
+  }
+  if (!options.tls_cert.empty()) {
+    WS_ASSIGN_OR_RETURN(tls, security::TlsServer::FromFiles(options.tls_cert, options.tls_key));
+  } else if (options.tls_self_signed) {
+    std::vector<std::string> names = {"localhost", "127.0.0.1", "::1"};
+    if (options.host != "0.0.0.0" && options.host != "::" && !options.host.empty() &&
+        std::find(names.begin(), names.end(), options.host) == names.end()) {
+      names.push_back(options.host);
+    }
+    WS_ASSIGN_OR_RETURN(
+        tls, security::TlsServer::SelfSigned(project->root() + "/.watershed/tls", names));
+  } else if (!IsLoopbackHost(options.host) && !options.insecure_listen) {
+    return absl::FailedPreconditionError(StrCat(
+        "refusing to serve plain HTTP on ", options.host,
+        ", beyond this machine: give --tls-cert FILE --tls-key FILE (or --tls self-signed for a "
+        "trial), or --insecure-listen when a load balancer in front terminates TLS"));
+  }
   const std::optional<security::AccessPolicy>& access = project->config().access;
   if (options.token.empty() && !access) {
     return absl::FailedPreconditionError(
@@ -210,7 +239,7 @@ Status Serve(const ServeOptions& options) {
       LogWarn(StrCat("access tokens unavailable, only WATERSHED_TOKEN is accepted: ",
                      std::string(opened.status().message())));
     }
-  } else if (options.host != "127.0.0.1" && options.host != "localhost" && options.host != "::1") {
+  } else if (!IsLoopbackHost(options.host)) {
     LogWarn(StrCat("serving on ", options.host,
                    " without an access: section: one shared token opens every stream and the "
                    "Iceberg catalog, and /metrics and /v1/streams need none. Add access: "
@@ -619,15 +648,31 @@ Status Serve(const ServeOptions& options) {
   });
 
   StatusOr<std::unique_ptr<HttpFront>> front =
-      HttpFront::Listen(options.host, options.port, limits, &http);
+      HttpFront::Listen(options.host, options.port, limits, &http, tls ? tls->context() : nullptr);
   if (!front.ok()) return front.status();
-  const int port = (*front)->port();
+  Listening listening;
+  listening.port = (*front)->port();
+  const bool v6 = options.host.find(':') != std::string::npos && options.host.front() != '[';
+  listening.url = StrCat(tls ? "https://" : "http://", v6 ? "[" : "", options.host, v6 ? "]" : "",
+                         ":", listening.port);
+  if (tls) {
+    listening.fingerprint = tls->fingerprint();
+    listening.cert_file = tls->cert_file();
+  }
   (*front)->Start();
   if (options.on_listening) {
-    options.on_listening(port);
+    options.on_listening(listening);
+  }
+  if (tls) {
+    LogInfo(StrCat("TLS certificate ", listening.cert_file, ", SHA-256 fingerprint ",
+                   listening.fingerprint));
+  } else if (!IsLoopbackHost(options.host)) {
+    LogWarn(StrCat("serving plain HTTP on ", options.host,
+                   " (--insecure-listen): tokens and events cross the network in clear text "
+                   "unless a proxy in front terminates TLS"));
   }
   LogInfo(StrCat(
-      "serving on http://", options.host, ":", port, " — ", streams.size(),
+      "serving on ", listening.url, " — ", streams.size(),
       " stream(s); POST /v1/streams/<stream>/events, GET /v1/streams, GET /metrics, Iceberg REST "
       "catalog at /iceberg"));
 

@@ -54,7 +54,7 @@ class ServerUnderTest {
     options.stop = &stop_;
     std::promise<int> listening;
     std::future<int> port = listening.get_future();
-    options.on_listening = [&listening](int p) { listening.set_value(p); };
+    options.on_listening = [&listening](const Listening& l) { listening.set_value(l.port); };
     thread_ = std::thread([this, options] { status_ = Serve(options); });
     if (port.wait_for(std::chrono::seconds(60)) == std::future_status::ready) port_ = port.get();
   }

@@ -10,6 +10,7 @@
 #include <cstring>
 #include <vector>
 
+#include "watershed/base/strings.h"
 #include "watershed/warehouse/duckdb/database.h"
 
 namespace watershed::warehouse::postgres {
@@ -203,8 +204,8 @@ std::string DefaultSslMode(std::string_view hosts) {
     const size_t comma = hosts.find(',');
     const std::string_view host = hosts.substr(0, comma);
     hosts = comma == std::string_view::npos ? std::string_view() : hosts.substr(comma + 1);
-    const bool local = host.empty() || host.front() == '/' || host.front() == '@' ||
-                       host == "localhost" || host == "::1" || host.starts_with("127.");
+    const bool local =
+        host.empty() || host.front() == '/' || host.front() == '@' || IsLoopbackHost(host);
     if (!local) return "verify-full";
   }
   return "";
