@@ -7,10 +7,10 @@
 // happens when the test process dies. With verify_signatures, the
 // server starts with INITIAL_NO_AUTH_ACTION_COUNT=3: the first three calls (unverified) create
 // an IAM user "watershed-test" with an inline policy allowing kinesis:*, cloudwatch:*, s3:*, sts:*,
-// iam:*, glue:* and monitoring:* (moto names CloudWatch actions after the signing name) and an
-// access key; every later call must be signed with that key and is verified. config() returns that
-// key. The binary is $WS_MOTO_SERVER, else `moto_server` on PATH. Does not belong here: anything a
-// non-test target links. Thread safety: none (one test thread).
+// iam:*, glue:*, secretsmanager:*, kms:* and monitoring:* (moto names CloudWatch actions after the
+// signing name) and an access key; every later call must be signed with that key and is verified.
+// config() returns that key. The binary is $WS_MOTO_SERVER, else `moto_server` on PATH. Does not
+// belong here: anything a non-test target links. Thread safety: none (one test thread).
 #pragma once
 
 #include <arpa/inet.h>
@@ -235,7 +235,7 @@ class MotoServer {
                            .status());
     const std::string policy =
         R"({"Version":"2012-10-17","Statement":[{"Effect":"Allow",)"
-        R"("Action":["kinesis:*","cloudwatch:*","monitoring:*","s3:*","sts:*","iam:*","glue:*"],"Resource":"*"}]})";
+        R"("Action":["kinesis:*","cloudwatch:*","monitoring:*","s3:*","sts:*","iam:*","glue:*","secretsmanager:*","kms:*"],"Resource":"*"}]})";
     WS_RETURN_IF_ERROR(
         net::AwsQueryCall(
             *client, config_, net::kIamService, "PutUserPolicy", kVersion,

@@ -14,6 +14,7 @@
 #include <tuple>
 
 #include "watershed/base/log.h"
+#include "watershed/base/secret_refs.h"
 #include "watershed/base/strings.h"
 
 namespace watershed {
@@ -141,13 +142,21 @@ StatusOr<std::string> InterpolateEnv(std::string_view text, const EnvLookup& get
       i = close + 1;
       continue;
     }
+    // ${SCHEME:REF}: a secret store the program registered (base/secret_refs.h).
+    if (std::optional<StatusOr<std::string>> stored = ResolveSecretReference(body)) {
+      if (!stored->ok()) return stored->status();
+      out += **stored;
+      i = close + 1;
+      continue;
+    }
     size_t name_end = 0;
     while (name_end < body.size() && IsNameChar(body[name_end])) ++name_end;
     std::string_view var = body.substr(0, name_end);
     std::string_view tail = body.substr(name_end);
     if (var.empty() || !IsNameStart(var[0]) || (!tail.empty() && tail.substr(0, 2) != ":-")) {
       return absl::InvalidArgumentError("bad variable reference \"${" + std::string(body) +
-                                        "}\": expected ${NAME}, ${NAME:-default} or ${file:PATH}");
+                                        "}\": expected ${NAME}, ${NAME:-default}, ${file:PATH} "
+                                        "or ${aws-secretsmanager:NAME}");
     }
     std::optional<std::string> value = getenv ? getenv(var) : std::nullopt;
     if (!tail.empty()) {  // ${VAR:-default}

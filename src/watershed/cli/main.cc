@@ -13,10 +13,12 @@
 
 #include "emulators/crunchbase/server.h"
 #include "watershed/base/log.h"
+#include "watershed/base/secret_refs.h"
 #include "watershed/base/strings.h"
 #include "watershed/cli/commands.h"
 #include "watershed/cli/common.h"
 #include "watershed/cli/output.h"
+#include "watershed/net/secrets_manager.h"
 #include "watershed/observe/lineage.h"
 #include "watershed/observe/metrics.h"
 #include "watershed/orchestrate/run_store.h"
@@ -95,6 +97,10 @@ int main(int argc, char** argv) {
   // lake reach it through the owner's engines (the SQL endpoint, S3 with IAM), not through
   // file modes. private_files.h sets state files exactly, also when they existed before.
   ::umask(077);
+  // ${aws-secretsmanager:NAME[#KEY]} in watershed.yml and every YAML file (base/secret_refs.h).
+  RegisterSecretScheme("aws-secretsmanager", [](std::string_view reference) {
+    return net::SecretsManagerValue(reference);
+  });
   // Gauges of modules above observe/ (it cannot include them): pipeline runs.
   observe::AddGaugeSource([](project::Project& project) {
     return orchestrate::RunMetrics(project.config().catalog_path);
