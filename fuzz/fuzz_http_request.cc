@@ -96,7 +96,7 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
     options.token = kToken;
     options.http_threads = 4;
     options.stop = &g_stop;
-    options.on_listening = [](int p) { g_port = p; };
+    options.on_listening = [](const server::Listening& l) { g_port = l.port; };
     Status s = server::Serve(options);
     if (!s.ok()) {
       fprintf(stderr, "fuzz_http_request: the server stopped: %s\n", s.ToString().c_str());
